@@ -1,0 +1,1 @@
+"""The cohort: domain types, input loading and validation, and program settings."""

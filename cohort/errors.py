@@ -1,0 +1,88 @@
+"""One exception hierarchy for the whole library.
+
+Every error carries *all* the problems found, so a coordinator fixes a spreadsheet in one pass.
+The CLI maps each class to the contract's exit code (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about an input file: where, what, and how to fix it.
+
+    ``line`` is the 1-based physical line of the file (the header is line 1 of a CSV); 0 means the
+    problem concerns the whole file. ``column`` is the header name as the contract spells it, or a
+    dotted key path for TOML files (``cycle.weeks``).
+    """
+
+    file: str
+    line: int
+    column: str | None
+    message: str
+    hint: str | None = None
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        col = f" column '{self.column}':" if self.column else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{where}:{col} {tag}{self.message}{hint}"
+
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.file, self.line, self.column or "")
+
+
+class MentorsyncError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(MentorsyncError):
+    """The command was called wrongly (a missing workspace, a bad option value)."""
+
+    exit_code = 2
+
+
+class InputError(MentorsyncError):
+    """Bad input data: carries every problem found, errors and warnings alike."""
+
+    exit_code = 65
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems, key=Problem.sort_key)
+        errors = [p for p in self.problems if p.severity == "error"]
+        super().__init__(
+            f"{len(errors)} problem(s) in the input" + (f": {errors[0]}" if errors else "")
+        )
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+class InfeasibleError(MentorsyncError):
+    """No acceptable solution exists; the message says which constraint binds."""
+
+    exit_code = 69
+
+
+class StoreError(MentorsyncError):
+    """The workspace database is missing, locked, or from a newer version."""
+
+    exit_code = 74
+
+
+EXIT_CODES = {
+    "ok": 0,
+    "usage": UsageError.exit_code,
+    "data": InputError.exit_code,
+    "unavailable": InfeasibleError.exit_code,
+}

@@ -1,0 +1,1 @@
+"""Private calendar feeds: tokens, publishing and the HTTP server."""

@@ -1,0 +1,1 @@
+"""Who meets whom: candidates, scores, the optimal assignment and its explanations."""

@@ -1,0 +1,1 @@
+"""When pairs meet: DST-safe recurring slots, milestones and the calendars."""

@@ -1,0 +1,1 @@
+"""The workspace store: an embedded SQLite database holding the program and its history."""
