@@ -1,0 +1,402 @@
+"""Feedback at a cycle's end (contract §2.3): loading, validation and per-pair verdicts.
+
+The file has one row per person and partner: ``person_id``, ``partner_id``, ``continue`` (does this
+person want to keep meeting this partner next cycle), optional ``rating`` (1-5) and ``comment``.
+Ratings and comments are private to the coordinator; nothing here writes them anywhere.
+
+``read_table`` is deliberately self-contained (encoding and delimiter sniffing for what real
+spreadsheet exports contain) so that it can later be shared with the participants loader.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from os import PathLike
+from typing import Literal
+
+from cohort.errors import InputError, Problem
+from cohort.model import Cohort, PersonId
+
+PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
+Verdict = Literal["continue", "end", "partial", "none"]
+VERDICTS: tuple[str, ...] = ("continue", "end", "partial", "none")
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("person_id", "partner_id", "continue")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("rating", "comment")
+
+YES_WORDS = frozenset({"yes", "y", "true", "1"})
+NO_WORDS = frozenset({"no", "n", "false", "0"})
+
+_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_DELIMITERS = (",", ";", "\t")
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One person's answer about one partner; ``line`` is the row's first physical line."""
+
+    person_id: PersonId
+    partner_id: PersonId
+    wants_continue: bool
+    rating: int | None = None
+    comment: str | None = None
+    line: int = 0
+
+
+# --------------------------------------------------------------------------- reading tables
+
+
+class TableReadError(Exception):
+    """The file cannot be read as a table at all; carries one whole-file problem."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def decode_bytes(data: bytes) -> str:
+    """Text from the bytes a spreadsheet may export: UTF-8 (with or without BOM), UTF-16, cp1252.
+
+    UTF-16 without a BOM is recognised by its NUL bytes (an ASCII header has one per character).
+    cp1252 is the fallback because Excel's "CSV" on Windows writes it; its five undefined bytes
+    fall back to latin-1 so that decoding never fails on a plausible text file.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    head = data[:200]
+    if head and head.count(b"\x00") * 3 >= len(head):
+        # Even offsets NUL -> big-endian ASCII; odd offsets NUL -> little-endian.
+        even = head[0::2].count(0)
+        odd = head[1::2].count(0)
+        return data.decode("utf-16-be" if even > odd else "utf-16-le")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a header line: whichever of ``,`` ``;`` TAB occurs most outside quotes."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the first: comma
+    return best if counts[best] else ","
+
+
+def read_table(path: str | PathLike[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Read a delimited text table: the raw header cells and ``(line, cells)`` for each data row.
+
+    ``line`` is the 1-based physical line on which the row starts (the header is line 1), so a
+    quoted cell spanning lines does not shift later line numbers. Entirely blank rows are dropped.
+    Raises ``OSError`` if the file cannot be opened and ``TableReadError`` if it is not a table.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data.startswith(b"PK\x03\x04"):
+        raise TableReadError(
+            "this is a spreadsheet workbook, not a CSV file",
+            "save it as 'CSV UTF-8' from the spreadsheet program",
+        )
+    text = decode_bytes(data)
+    if not text.strip():
+        raise TableReadError("the file is empty", "the first line must be the header row")
+    first_line = text.lstrip("\ufeff").splitlines()[0]
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sniff_delimiter(first_line))
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    try:
+        previous = 0
+        for cells in reader:
+            start = previous + 1
+            previous = reader.line_num
+            if header is None:
+                header = cells
+                continue
+            if any(c.strip() for c in cells):
+                rows.append((start, cells))
+    except csv.Error as exc:
+        raise TableReadError(f"line {reader.line_num}: {exc}", "check for an unclosed quote") from exc
+    return header or [], rows
+
+
+def normalise_header(name: str) -> str:
+    """The comparable form of a header cell: trimmed, case-folded, spaces and dashes as ``_``."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").casefold())
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _parse_continue(raw: str) -> bool | None:
+    word = raw.strip().casefold()
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    return None
+
+
+def _parse_rating(raw: str) -> int | None:
+    """An integer 1-5 written as ``4`` or ``4.0``; ``None`` for anything else."""
+    text = raw.strip()
+    try:
+        value = float(text.replace(",", ".")) if text else None
+    except ValueError:
+        return None
+    if value is None or not value.is_integer() or not 1 <= value <= 5:
+        return None
+    return int(value)
+
+
+def load_feedback(
+    path: str | PathLike[str],
+    cohort: Cohort | None = None,
+    pairs: set[PairKey] | None = None,
+) -> tuple[tuple[FeedbackRow, ...], list[Problem]]:
+    """Load and validate a feedback file; returns the rows and the warnings.
+
+    With ``cohort``, every id must belong to it; with ``pairs`` (``(mentor, mentee)`` of the cycle
+    being closed), every row must name one of the person's partners, on either side of the pair.
+    Every error is collected and raised together as ``InputError`` (warnings included).
+    """
+    file = str(path)
+    problems: list[Problem] = []
+    try:
+        header_cells, raw_rows = read_table(path)
+    except OSError as exc:
+        raise InputError(
+            [Problem(file, 0, None, f"cannot read the file: {exc.strerror or exc}", "check the path")]
+        ) from exc
+    except TableReadError as exc:
+        raise InputError([Problem(file, 0, None, exc.message, exc.hint)]) from exc
+
+    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    index: dict[str, int] = {}
+    for pos, raw_name in enumerate(header_cells):
+        name = normalise_header(raw_name)
+        if not name:
+            continue
+        if name in index:
+            problems.append(Problem(file, 1, name, f"column '{name}' appears twice", "keep one of them"))
+        elif name in known:
+            index[name] = pos
+        else:
+            guess = _suggest(name, known)
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    raw_name.strip(),
+                    "unknown column, ignored",
+                    f"did you mean '{guess}'?" if guess else f"known columns: {', '.join(known)}",
+                    severity="warning",
+                )
+            )
+    for name in REQUIRED_COLUMNS:
+        if name not in index:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    name,
+                    "required column is missing",
+                    f"the header needs: {', '.join(REQUIRED_COLUMNS)}",
+                )
+            )
+
+    partners_of: dict[PersonId, set[PersonId]] = defaultdict(set)
+    for mentor, mentee in pairs or ():
+        partners_of[mentor].add(mentee)
+        partners_of[mentee].add(mentor)
+
+    def cell(cells: list[str], name: str) -> str | None:
+        pos = index.get(name)
+        if pos is None:
+            return None
+        return cells[pos].strip() if pos < len(cells) else ""
+
+    def check_id(line: int, column: str, value: str) -> bool:
+        if not value:
+            problems.append(Problem(file, line, column, "empty", "write a participant id"))
+            return False
+        if not _ID_RE.fullmatch(value):
+            problems.append(
+                Problem(
+                    file, line, column, f"'{value}' is not a valid id", "1-64 characters of A-Z a-z 0-9 . _ -"
+                )
+            )
+            return False
+        if cohort is not None and value not in cohort:
+            guess = _suggest(value, cohort.by_id)
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    column,
+                    f"unknown person id '{value}'",
+                    f"did you mean '{guess}'?" if guess else "use an id from the participants file",
+                )
+            )
+            return False
+        return True
+
+    first_seen: dict[PairKey, int] = {}
+
+    def check_pair(line: int, person: PersonId, partner: PersonId) -> bool:
+        """Self rows, partners from another pair, and repeated rows."""
+        if person == partner:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "partner_id",
+                    f"'{person}' gives feedback about themself",
+                    "partner_id must be the other person of the pair",
+                )
+            )
+            return False
+        if pairs is not None and partner not in partners_of.get(person, ()):
+            mine = sorted(partners_of.get(person, ()))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "partner_id",
+                    f"'{partner}' was not a partner of '{person}' this cycle",
+                    f"their partners were: {', '.join(mine)}"
+                    if mine
+                    else f"'{person}' had no partner this cycle",
+                )
+            )
+            return False
+        if (person, partner) in first_seen:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "partner_id",
+                    f"second row for '{person}' about '{partner}'",
+                    f"keep one row; the first is on line {first_seen[(person, partner)]}",
+                )
+            )
+            return False
+        first_seen[(person, partner)] = line
+        return True
+
+    rows: list[FeedbackRow] = []
+    for line, cells in raw_rows:
+        extra = [c for c in cells[len(header_cells) :] if c.strip()]
+        if extra:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    None,
+                    f"{len(extra)} more cell(s) than header columns",
+                    "check for an unquoted delimiter inside a comment",
+                )
+            )
+        person = cell(cells, "person_id")
+        partner = cell(cells, "partner_id")
+        ok_person = person is not None and check_id(line, "person_id", person)
+        ok_partner = partner is not None and check_id(line, "partner_id", partner)
+        key: PairKey | None = None
+        if person is not None and partner is not None and ok_person and ok_partner:
+            if check_pair(line, person, partner):
+                key = (person, partner)
+
+        raw_continue = cell(cells, "continue")
+        wants: bool | None = None
+        if raw_continue is not None:
+            wants = _parse_continue(raw_continue)
+            if wants is None:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        "continue",
+                        "empty" if not raw_continue else f"'{raw_continue}' is not yes or no",
+                        "write yes or no",
+                    )
+                )
+        raw_rating = cell(cells, "rating")
+        rating: int | None = None
+        if raw_rating:
+            rating = _parse_rating(raw_rating)
+            if rating is None:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        "rating",
+                        f"'{raw_rating}' is not a rating",
+                        "a whole number from 1 to 5, or leave it empty",
+                    )
+                )
+        comment = cell(cells, "comment") or None
+
+        if key is not None and wants is not None:
+            rows.append(FeedbackRow(key[0], key[1], wants, rating, comment, line))
+
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
+    return tuple(rows), problems
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def pair_verdicts(rows: Iterable[FeedbackRow], pairs: Iterable[PairKey]) -> dict[PairKey, Verdict]:
+    """The verdict on each ``(mentor, mentee)`` pair from both sides' answers.
+
+    * ``continue``: both sides said yes.
+    * ``end``: at least one side said no. Such a pair is never formed again (see ``banned_pairs``).
+    * ``partial``: one side said yes, the other did not answer. The pair is not carried over as a
+      kept pair (continuing needs both yeses) but it is not banned either: the matcher may form it
+      again on its merits.
+    * ``none``: nobody answered; treated like a pair that finished normally.
+
+    A row counts for a pair whatever side of it the person was on; rows about other people are
+    ignored.
+    """
+    answer: dict[PairKey, bool] = {(r.person_id, r.partner_id): r.wants_continue for r in rows}
+    verdicts: dict[PairKey, Verdict] = {}
+    for mentor, mentee in pairs:
+        said = [answer[k] for k in ((mentor, mentee), (mentee, mentor)) if k in answer]
+        if False in said:
+            verdicts[(mentor, mentee)] = "end"
+        elif len(said) == 2:
+            verdicts[(mentor, mentee)] = "continue"
+        elif said:
+            verdicts[(mentor, mentee)] = "partial"
+        else:
+            verdicts[(mentor, mentee)] = "none"
+    return verdicts
+
+
+def banned_pairs(rows: Iterable[FeedbackRow]) -> frozenset[frozenset[PersonId]]:
+    """Unordered pairs of people where someone said no: never to be paired again, in either role."""
+    return frozenset(frozenset((r.person_id, r.partner_id)) for r in rows if not r.wants_continue)
