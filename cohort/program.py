@@ -94,6 +94,13 @@ class Matching:
     max_candidates_per_mentee: int = _opt(
         0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
     )
+    auto_limit_pairs: int = _opt(
+        5_000_000, "above this many possible mentor x mentee pairs, keep only the best "
+        "`auto_candidates_per_mentee` per mentee (the optimum is then over the kept ones)", min=1
+    )
+    auto_candidates_per_mentee: int = _opt(
+        50, "candidates kept per mentee when `auto_limit_pairs` is exceeded", min=1
+    )
     pins: list[list[str]] = _opt([], "[mentor_id, mentee_id] pairs that must be formed")
     forbid: list[list[str]] = _opt([], "[id, id] pairs that must never be formed")
 
@@ -109,12 +116,29 @@ class Milestones:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """How recurring slots are searched and chosen (see ``scheduler/slots.py`` for the rules)."""
+
+    options_per_pair: int = _opt(12, "best diverse slot options kept per pair for the solver", min=1, max=500)
+    time_limit_seconds: float = _opt(30.0, "CP-SAT time limit for choosing slots", min=0.1)
+    workday_start_hour: int = _opt(9, "local hour from which meetings count as convenient", min=0, max=23)
+    workday_end_hour: int = _opt(17, "local hour after which meetings count as inconvenient", min=1, max=24)
+    max_skipped_fraction: float = _opt(
+        0.34, "a slot losing more than this share of its meetings to holidays/blackouts ranks lower",
+        min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     base_url: str = _opt(
         "http://127.0.0.1:8080", "public address of `mentorsync serve`; feeds are at /feeds/<token>.ics"
     )
     refresh_minutes: int = _opt(
         720, "how often calendar apps should refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL)", min=15
+    )
+    max_age_seconds: int = _opt(
+        300, "how long `mentorsync serve` lets a client cache a feed (Cache-Control max-age)",
+        min=0, max=86400
     )
 
 
@@ -128,6 +152,7 @@ class Program:
     weights: Weights = field(default_factory=Weights)
     matching: Matching = field(default_factory=Matching)
     milestones: Milestones = field(default_factory=Milestones)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
 
 

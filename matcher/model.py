@@ -6,8 +6,8 @@ multiplied by its weight from ``[weights]``; ``score`` is their sum and is what 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from cohort.model import PersonId
 

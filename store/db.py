@@ -8,10 +8,11 @@ how many have been applied, and opening a workspace applies the missing ones in 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 from cohort.errors import StoreError
 
@@ -48,10 +49,19 @@ class Workspace:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
         self.connection.row_factory = sqlite3.Row
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA foreign_keys=ON")
-        self.connection.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        self._depth = 0
+        try:
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA foreign_keys=ON")
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+            workspace_secret(self)  # created on first open, so every later read is a pure read
+        except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
+            self.connection.close()
+            raise StoreError(f"{self.db_path}: cannot use the workspace database: {exc}") from exc
+        except BaseException:
+            self.connection.close()
+            raise
 
     def close(self) -> None:
         self.connection.close()
@@ -85,19 +95,60 @@ class Workspace:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An immediate write transaction: commits on success, rolls back on any exception."""
+        """An immediate write transaction: commits on success, rolls back on any exception.
+
+        Nested use joins the outer transaction through a savepoint: an exception inside the inner
+        block undoes just that block's writes (and still propagates), so every store function is
+        all-or-nothing on its own and when composed into a larger transaction.
+        """
         con = self.connection
-        if con.in_transaction:  # nested use joins the outer transaction
-            yield con
+        if con.in_transaction:
+            self._depth += 1
+            name = f"ms_sp{self._depth}"
+            con.execute(f"SAVEPOINT {name}")
+            try:
+                yield con
+            except BaseException:
+                if con.in_transaction:  # SQLite may already have rolled everything back (disk full)
+                    con.execute(f"ROLLBACK TO {name}")
+                    con.execute(f"RELEASE {name}")
+                raise
+            else:
+                con.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
             return
-        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.db_path} is busy ({exc}); is another mentorsync running?") from exc
         try:
             yield con
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
-        else:
+        try:
             con.execute("COMMIT")
+        except BaseException:  # e.g. a deferred constraint or a full disk: leave nothing half-open
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+
+
+def workspace_secret(ws: Workspace) -> str:
+    """The workspace's random secret (64 hex characters), created the first time it is asked for.
+
+    Private, deterministic identifiers (feed tokens, calendar UIDs) are derived from it with a
+    keyed hash, so they are stable across runs yet unguessable from the people's ids.
+    """
+    row = ws.connection.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    if row is not None:
+        return str(row[0])
+    with ws.transaction() as con:
+        con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
+        row = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    return str(row[0])
 
 
 def _split_sql(sql: str) -> list[str]:

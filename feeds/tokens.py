@@ -1,0 +1,165 @@
+"""Feed tokens: the secret part of each participant's private calendar address.
+
+Design. A workspace has a *feed key*: 32 random bytes from ``secrets``, kept in the file
+``feeds.key`` beside the database (mode 0600, created on the first publish) and never in the
+database. A person's token is ``urlsafe_b64(HMAC-SHA256(key, "<person_id>:<generation>")[:24])``:
+192 bits, 32 URL-safe characters, unguessable without the key. The database keeps only
+``sha256(token)`` with the person, the generation and the dates, which is all the server needs to
+answer a request. So:
+
+* a copy of the database (a backup, a leaked file) reveals no feed address;
+* the address is recomputed from the key at every publish, so it stays the same across cycles
+  and re-publishes until it is rotated;
+* ``rotate`` bumps the generation: the old token's row is marked revoked and the new one is the
+  only valid token, at once;
+* ``revoke`` marks the current token revoked and drops the served document: the feed is neither
+  served nor published again until ``rotate`` issues a new token.
+
+If the key file is lost, the stored hashes no longer match and the next publish re-issues every
+token (new addresses; ``PublishResult.reissued`` says who). Keep ``feeds.key`` out of version
+control and back it up with the database if addresses must survive a restore.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cohort.errors import StoreError, UsageError
+from store.db import Workspace
+
+KEY_FILE = "feeds.key"
+KEY_BYTES = 32
+TOKEN_BYTES = 24  # 192 bits
+COORDINATOR = "*coordinator*"  # the owner id of the coordinator's feed
+
+
+def _now(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def key_path(ws: Workspace) -> Path:
+    return ws.directory / KEY_FILE
+
+
+def load_key(ws: Workspace, *, create: bool = True) -> bytes:
+    """The workspace feed key, created (mode 0600) when missing and ``create`` is true."""
+    path = key_path(ws)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if not create:
+            raise StoreError(f"no feed key at {path} (run `mentorsync publish` first)") from None
+        data = secrets.token_bytes(KEY_BYTES)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return load_key(ws, create=False)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return data
+    if len(data) != KEY_BYTES:
+        raise StoreError(f"{path} is not a feed key ({len(data)} bytes, expected {KEY_BYTES})")
+    return data
+
+
+def make_token(key: bytes, person_id: str, generation: int) -> str:
+    """The token of ``person_id`` at ``generation``: URL-safe, 32 characters, 192 bits."""
+    digest = hmac.new(key, f"{person_id}:{generation}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode("ascii")
+
+
+def hash_token(token: str) -> str:
+    """What the database stores and the server looks up: hex sha256 of the token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    person_id: str
+    generation: int
+    token_hash: str
+    created_at: str
+    revoked_at: str | None
+
+
+def current_record(con: sqlite3.Connection, person_id: str) -> TokenRecord | None:
+    """The newest token row of ``person_id``, revoked or not; None if never issued."""
+    row = con.execute(
+        "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens "
+        "WHERE person_id = ? ORDER BY generation DESC LIMIT 1", (person_id,)).fetchone()
+    return TokenRecord(*row) if row else None
+
+
+def _insert(con: sqlite3.Connection, key: bytes, person_id: str, generation: int, now: str) -> str:
+    token = make_token(key, person_id, generation)
+    con.execute("INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)",
+                (hash_token(token), person_id, generation, now))
+    return token
+
+
+def ensure_token(con: sqlite3.Connection, key: bytes, person_id: str, *,
+                 now: datetime | None = None) -> tuple[str | None, bool]:
+    """``(token, reissued)`` for ``person_id``, issuing one if needed; token None when revoked.
+
+    ``reissued`` is true when a stored token could not be recomputed (the key file changed) and a
+    new generation was issued. Call inside a transaction.
+    """
+    stamp = _now(now)
+    record = current_record(con, person_id)
+    if record is None:
+        return _insert(con, key, person_id, 1, stamp), False
+    if record.revoked_at is not None:
+        return None, False
+    token = make_token(key, person_id, record.generation)
+    if hmac.compare_digest(hash_token(token), record.token_hash):
+        return token, False
+    con.execute("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", (stamp, record.token_hash))
+    return _insert(con, key, person_id, record.generation + 1, stamp), True
+
+
+def rotate(ws: Workspace, person_id: str, *, now: datetime | None = None) -> str:
+    """Issue ``person_id`` a new token (also after a revoke); the old one stops working at once.
+
+    Returns the new token. The served document moves to the new address immediately; the files
+    in ``OUT/feeds`` follow at the next publish.
+    """
+    key = load_key(ws)
+    stamp = _now(now)
+    with ws.transaction() as con:
+        record = current_record(con, person_id)
+        if record is None:
+            raise UsageError(f"no feed has been issued to {person_id!r} (check the id, or publish first)")
+        if record.revoked_at is None:
+            con.execute("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?",
+                        (stamp, record.token_hash))
+        return _insert(con, key, person_id, record.generation + 1, stamp)
+
+
+def revoke(ws: Workspace, person_id: str, *, now: datetime | None = None) -> bool:
+    """Stop serving ``person_id``'s feed at once; False if it was already revoked.
+
+    The feed is not published again until ``rotate`` issues a new token.
+    """
+    stamp = _now(now)
+    with ws.transaction() as con:
+        record = current_record(con, person_id)
+        if record is None:
+            raise UsageError(f"no feed has been issued to {person_id!r} (check the id, or publish first)")
+        con.execute("DELETE FROM feed_documents WHERE person_id = ?", (person_id,))
+        if record.revoked_at is not None:
+            return False
+        con.execute("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", (stamp, record.token_hash))
+        return True
+
+
+def feed_url(base_url: str, token: str) -> str:
+    """The public address of a feed."""
+    return f"{base_url.rstrip('/')}/feeds/{token}.ics"

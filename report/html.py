@@ -1,0 +1,345 @@
+"""``report.html``: one self-contained page for the coordinator (inline CSS, SVG charts and JS).
+
+Charts are drawn by matplotlib and inlined as SVG with a fixed hash salt and no date metadata, so
+the same input gives the same bytes. The page is rendered by Jinja2 with autoescaping on, because
+names, goals and reasons come from a spreadsheet. No feedback ratings or comments are ever shown.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import matplotlib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from cohort.model import Cohort, PersonId
+from cohort.program import Program
+from matcher.model import MatchResult
+from report import analysis as an
+from scheduler.model import Schedule, Series
+
+MAX_BAR_MENTORS = 40  # above this, the load chart shows a distribution instead of one bar each
+MENTOR_COLOUR = "#3b6ea8"
+MENTEE_COLOUR = "#e08a2c"
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",  # text stays text: small, searchable, the browser's own font
+    "text.parse_math": False,  # a '$' in a participant's name must not start mathtext
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+}
+
+
+def _rc(extra: dict[str, Any] | None = None) -> Any:
+    """Our matplotlib settings (typed ``Any``: matplotlib's stubs want literal keys)."""
+    return {**_RC, **(extra or {})}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = _num
+    return env
+
+
+def _num(value: float, digits: int = 1) -> str:
+    """A number for people: thousands separators, no trailing ``.0`` for whole numbers."""
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{digits}f}"
+
+
+@dataclass(frozen=True)
+class LoadRow:
+    """One mentor's line in the load table."""
+
+    name: str
+    id: PersonId
+    load: int
+    capacity: int
+    timezone: str
+    waiting: int  # unmatched mentees for whom this mentor is a candidate
+
+
+# ----------------------------------------------------------------------------------------------
+# Charts
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _svg(fig: Figure, name: str, label: str) -> Markup:
+    """The figure as an inline ``<svg>`` whose ids are prefixed with ``name`` (unique in the page)."""
+    buf = io.StringIO()
+    with matplotlib.rc_context(_rc({"svg.hashsalt": f"mentorsync-{name}"})):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r'(?<=\s)id="([^"]+)"', rf'id="{name}-\1"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{name}-\1"', text)
+    label = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    text = text.replace("<svg ", f'<svg role="img" aria-label="{label}" class="chart" ', 1)
+    # matplotlib escapes every text it writes, and the label is escaped above.
+    return Markup(text.strip())  # noqa: S704
+
+
+def _score_histogram(scores: list[int]) -> Markup:
+    with matplotlib.rc_context(_rc()):
+        fig = _figure(5.2, 2.6)
+        ax = fig.add_subplot()
+        if scores:
+            lo, hi = min(scores), max(scores)
+            bins = min(20, max(1, hi - lo + 1))
+            ax.hist(scores, bins=bins, range=(lo - 0.5, hi + 0.5), color=MENTOR_COLOUR, edgecolor="white")
+        else:
+            ax.text(0.5, 0.5, "no pairs", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title("Score of each pair")
+        ax.set_xlabel("score")
+        ax.set_ylabel("pairs")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        return _svg(fig, "scores", "Histogram of pair scores")
+
+
+def _component_chart(means: Mapping[str, float]) -> Markup:
+    with matplotlib.rc_context(_rc()):
+        fig = _figure(5.2, 2.6)
+        ax = fig.add_subplot()
+        names = list(means)[::-1]
+        values = [means[n] for n in names]
+        ax.barh(names, values, color=MENTEE_COLOUR)
+        for y, v in enumerate(values):
+            if v:
+                ax.text(v, y, f" {v:.1f}", va="center", fontsize=8)
+        ax.set_title("Mean score per component (weighted)")
+        ax.set_xlabel("points")
+        ax.margins(x=0.15)
+        return _svg(fig, "components", "Mean score per component")
+
+
+def _load_chart(rows: list[LoadRow]) -> Markup:
+    with matplotlib.rc_context(_rc()):
+        if len(rows) <= MAX_BAR_MENTORS:
+            fig = _figure(8.0, max(1.8, 0.24 * len(rows) + 1.1))
+            ax = fig.add_subplot()
+            labels = [r.name for r in rows][::-1]
+            caps = [r.capacity for r in rows][::-1]
+            loads = [r.load for r in rows][::-1]
+            ax.barh(labels, caps, color="#dfe6ee", label="capacity")
+            ax.barh(labels, loads, height=0.5, color=MENTOR_COLOUR, label="mentees")
+            ax.set_xlabel("mentees")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            fig.legend(loc="outside lower center", ncols=2, frameon=False)
+            ax.set_title("Each mentor's load against capacity")
+        else:
+            fig = _figure(8.0, 2.8)
+            ax = fig.add_subplot()
+            counts = Counter((r.load, r.capacity) for r in rows)
+            keys = sorted(counts)
+            ax.bar([f"{load}/{cap}" for load, cap in keys], [counts[k] for k in keys], color=MENTOR_COLOUR)
+            ax.set_xlabel("mentees / capacity")
+            ax.set_ylabel("mentors")
+            ax.tick_params(axis="x", labelrotation=45)
+            ax.set_title(f"{len(rows)} mentors by load and capacity")
+        return _svg(fig, "load", "Mentor load against capacity")
+
+
+def _hours_chart(day: an.LocalDay) -> Markup:
+    with matplotlib.rc_context(_rc()):
+        fig = _figure(9.0, 3.0)
+        ax = fig.add_subplot()
+        hours = list(range(24))
+        ax.axvspan(-0.5, an.EARLY_HOUR - 0.5, color="#f3f0fa", zorder=0)
+        ax.axvspan(an.LATE_HOUR - 0.5, 23.5, color="#f3f0fa", zorder=0)
+        ax.bar([h - 0.2 for h in hours], day.mentor.hours, width=0.4, color=MENTOR_COLOUR, label="mentors")
+        ax.bar([h + 0.2 for h in hours], day.mentee.hours, width=0.4, color=MENTEE_COLOUR, label="mentees")
+        ax.set_xticks(hours[::2], [f"{h:02d}" for h in hours[::2]])
+        ax.set_xlim(-0.5, 23.5)
+        ax.set_xlabel("local start hour (shaded: before 08:00 and from 18:00)")
+        ax.set_ylabel("meetings")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.legend(loc="outside lower center", ncols=2, frameon=False)
+        ax.set_title("When meetings start in each person's own day")
+        return _svg(fig, "hours", "Meetings by local start hour, mentors and mentees")
+
+
+# ----------------------------------------------------------------------------------------------
+# Context
+
+
+def _name(cohort: Cohort, pid: PersonId) -> str:
+    return cohort[pid].name if pid in cohort else pid
+
+
+def _pair_rows(
+    cohort: Cohort, match: MatchResult, schedule: Schedule, dst_notes: Mapping[PersonId, list[str]]
+) -> tuple[list[dict[str, Any]], set[tuple[int, int]]]:
+    series_of: dict[tuple[PersonId, PersonId], Series] = {
+        (s.mentor_id, s.mentee_id): s for s in schedule.series
+    }
+    unplaceable = {(u.mentor_id, u.mentee_id): u.reason for u in schedule.unplaceable}
+    rows: list[dict[str, Any]] = []
+    weeks: set[tuple[int, int]] = set()
+    for pair in sorted(match.pairs, key=lambda p: (_name(cohort, p.mentor_id), p.mentor_id, p.mentee_id)):
+        key = (pair.mentor_id, pair.mentee_id)
+        row: dict[str, Any] = {
+            "mentor": _name(cohort, pair.mentor_id), "mentor_id": pair.mentor_id,
+            "mentee": _name(cohort, pair.mentee_id), "mentee_id": pair.mentee_id,
+            "score": pair.score, "reasons": pair.reasons, "slot": None,
+            "notes": [], "no_slot": unplaceable.get(key, "not scheduled" if key not in series_of else ""),
+        }
+        if key in series_of:
+            view = an.series_view(series_of[key], cohort)
+            weeks |= view.exception_weeks
+            row["slot"] = view
+            row["notes"] = view.notes()
+        for pid in key:
+            row["notes"] += [f"{_name(cohort, pid)}: {n}" for n in dst_notes.get(pid, ())]
+        slot = row["slot"]
+        row["search"] = " ".join(
+            [row["mentor"], pair.mentor_id, row["mentee"], pair.mentee_id, pair.reasons, row["no_slot"]]
+            + ([slot.mentor.weekday, slot.mentor.time, slot.mentor.timezone, slot.mentee.weekday,
+                slot.mentee.time, slot.mentee.timezone, slot.words] if slot else [])
+            + row["notes"]
+        ).lower()
+        rows.append(row)
+    return rows, weeks
+
+
+def _context(
+    cohort: Cohort,
+    program: Program,
+    match: MatchResult,
+    schedule: Schedule,
+    dst_notes: Mapping[PersonId, list[str]],
+    generated_at: datetime | None,
+) -> dict[str, Any]:
+    mentors, mentees = cohort.mentors, cohort.mentees
+    categories = an.unmatched_categories(cohort, program, match)
+    loads = an.mentor_loads(cohort, match)
+    waiting_mentees = {u.id for u in match.unmatched if u.role == "mentee"}
+    eligible_waiting = Counter(
+        c.mentor_id for c in match.candidates if c.mentee_id in waiting_mentees
+    )
+    load_rows = sorted(
+        (
+            LoadRow(p.name, p.id, loads.get(p.id, 0), an.capacity_of(p, program), p.timezone,
+                    eligible_waiting.get(p.id, 0))
+            for p in mentors
+        ),
+        key=lambda r: (-r.load, -r.capacity, r.name, r.id),
+    )
+    matched_mentees = len({p.mentee_id for p in match.pairs})
+    scores = [p.score for p in match.pairs]
+    day = an.local_day(cohort, schedule)
+    pair_rows, exception_weeks = _pair_rows(cohort, match, schedule, dst_notes)
+    carriers = sorted(
+        ((pid, h) for pid, h in day.by_person.items() if h.early + h.late),
+        key=lambda item: (-(item[1].early + item[1].late), _name(cohort, item[0]), item[0]),
+    )[:15]
+    generated = None
+    if generated_at is not None and generated_at.tzinfo is not None:  # shown in the coordinator's zone
+        zone = program.program.timezone
+        generated = f"{generated_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
+    elif generated_at is not None:
+        generated = f"{generated_at:%Y-%m-%d %H:%M}"
+    return {
+        "program": program,
+        "generated": generated,
+        "headline": {
+            "people": len(cohort),
+            "mentors": len(mentors),
+            "mentees": len(mentees),
+            "pairs": len(match.pairs),
+            "matched_pct": 100.0 * matched_mentees / len(mentees) if mentees else 0.0,
+            "mean_score": sum(scores) / len(scores) if scores else 0.0,
+            "meetings": len(an.meeting_instants(schedule)),
+            "exception_weeks": len(exception_weeks),
+            "unplaceable": len(schedule.unplaceable),
+        },
+        "unmatched_by_category": sorted(Counter(categories.values()).items(), key=lambda kv: (-kv[1], kv[0])),
+        "match": match,
+        "solver_gap_pct": 100.0 * match.gap,
+        "charts": {
+            "scores": _score_histogram(scores),
+            "components": _component_chart(an.component_means(match)),
+            "load": _load_chart(load_rows),
+            "hours": _hours_chart(day),
+        },
+        "candidates": len(match.candidates),
+        "load_rows": load_rows,
+        "many_mentors": len(load_rows) > MAX_BAR_MENTORS,
+        "full_mentors": sum(1 for r in load_rows if r.load >= r.capacity),
+        "spare_seats": sum(max(0, r.capacity - r.load) for r in load_rows),
+        "day": day,
+        "early_hour": f"{an.EARLY_HOUR:02d}:00",
+        "late_hour": f"{an.LATE_HOUR:02d}:00",
+        "carriers": [
+            {"name": _name(cohort, pid), "id": pid, "timezone": cohort[pid].timezone, "hours": h}
+            for pid, h in carriers
+        ],
+        "unmatched": [
+            {
+                "name": _name(cohort, u.id), "id": u.id, "role": u.role,
+                "timezone": cohort[u.id].timezone if u.id in cohort else "",
+                "category": categories.get(u.id, ""), "reason": u.reason,
+            }
+            for u in sorted(match.unmatched, key=lambda u: (u.role, _name(cohort, u.id), u.id))
+        ],
+        "unplaceable": [
+            {"mentor": _name(cohort, u.mentor_id), "mentee": _name(cohort, u.mentee_id), "reason": u.reason}
+            for u in schedule.unplaceable
+        ],
+        "fixes": [_emphasis(text) for text in an.suggest_fixes(cohort, program, match)],
+        "pairs": pair_rows,
+    }
+
+
+def _emphasis(text: str) -> Markup:
+    """Escape a suggestion and turn its ``*goal*`` marks into ``<em>``."""
+    escaped = str(Markup.escape(text))
+    return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", escaped))  # noqa: S704
+
+
+def render_report(
+    cohort: Cohort,
+    program: Program,
+    match: MatchResult,
+    schedule: Schedule,
+    *,
+    dst_notes: Mapping[PersonId, list[str]] | None = None,
+    generated_at: datetime | None = None,
+) -> str:
+    """The whole ``report.html`` as a string; the same input and ``generated_at`` give the same bytes.
+
+    ``dst_notes`` (from the scheduler) are shown beside each pair, next to the local-time shifts the
+    report computes itself. Without ``generated_at`` the page carries no timestamp.
+    """
+    context = _context(cohort, program, match, schedule, dst_notes or {}, generated_at)
+    return _environment().get_template("report.html.j2").render(**context)

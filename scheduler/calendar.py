@@ -1,0 +1,432 @@
+"""The iCalendar writer: one private RFC 5545 feed per participant, and the coordinator's feed.
+
+``build_feed`` is pure: the same inputs give the same bytes. Nothing in a feed depends on the wall
+clock; DTSTAMP and LAST-MODIFIED come from each event's ``EventState`` (the time its content last
+changed, kept by ``feeds.publish``), so a feed whose meetings did not change is byte-identical.
+
+Choices worth knowing:
+
+* **No METHOD.** A subscribed feed is not a scheduling message (RFC 5546); with no METHOD clients
+  treat it as a plain published calendar and need no ORGANIZER.
+* **VTIMEZONE** components use one RRULE per observance (``FREQ=YEARLY;BYMONTH=3;BYDAY=2SU``), the
+  form Outlook understands, derived from the tz database over the feed's years and checked to
+  reproduce every transition exactly; when a zone's rules cannot be said that way (a rule change
+  inside the range), the exact RDATE form from icalendar is used instead.
+* **Exactly the scheduled meetings.** The RRULE is expanded from DTSTART (which RFC 5545 counts as
+  the first instance); every expanded instance that is not a scheduled occurrence becomes an
+  ``EXDATE;TZID=`` (so EXDATEs are always real instances) and a scheduled occurrence the rule
+  does not produce becomes an ``RDATE;TZID=``. The feed therefore holds exactly
+  ``Series.occurrences`` whatever the rule says.
+* **Only what the feed needs.** The writer takes series, events and people; there is no parameter
+  through which feedback (ratings, comments) could reach a feed.
+* **Text is escaped here**, not by ``vText``: icalendar turns a literal ``\\N`` into a line break
+  and leaves other control characters alone, so participant text goes through ``_clean`` and
+  ``_Text`` (backslash, semicolon, comma and newline escaped; other controls dropped).
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vRecur, vText
+from icalendar import Event as VEvent
+
+from cohort.model import Person, PersonId
+from cohort.program import Program
+from scheduler.model import Event, Series
+
+PRODID = "-//mentorsync//mentorsync calendar feed 1.0//EN"
+KIND_LABELS = {"kickoff": "kickoff", "checkin": "check-in", "review": "mid-cycle review",
+               "closing": "closing"}
+
+
+@dataclass(frozen=True)
+class EventState:
+    """What a feed needs to know about an event's history (kept by ``feeds.publish``).
+
+    ``sequence`` is the RFC 5545 SEQUENCE, raised each time the content ``fingerprint`` changes;
+    ``last_modified`` (aware UTC) is when that happened, written as DTSTAMP and LAST-MODIFIED.
+    """
+
+    uid: str
+    fingerprint: str
+    sequence: int
+    last_modified: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+_LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x1c": "\n", "\x1d": "\n",
+                "\x1e": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"}
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode category Cc but HTAB and LF
+
+
+def _clean(text: str) -> str:
+    """Participant text made safe for a TEXT value: one kind of newline, no other controls.
+
+    RFC 5545 TEXT allows no control characters but HTAB; a bare CR or a Unicode line separator
+    would be a line break to some parsers, so they become ``\\n`` (escaped later). Lone surrogates
+    (not encodable as UTF-8) become U+FFFD.
+    """
+    for old, new in _LINE_BREAKS.items():
+        text = text.replace(old, new)
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if any(
+        "\ud800" <= c <= "\udfff" for c in text) else text
+    return _CONTROLS.sub("", text)
+
+
+class _Text(vText):
+    """A TEXT value escaped strictly by RFC 5545 §3.3.11 (no ``\\N`` shorthand on input)."""
+
+    def to_ical(self) -> bytes:
+        escaped = (str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+                   .replace("\n", "\\n"))
+        return escaped.encode("utf-8")
+
+
+def _text(value: str) -> _Text:
+    return _Text(_clean(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Time zones
+
+
+def _offset(zone: ZoneInfo, ts: int) -> timedelta:
+    return datetime.fromtimestamp(ts, zone).utcoffset() or timedelta(0)
+
+
+def _transitions(tzid: str, first: date, last: date) -> list[tuple[int, timedelta, timedelta, str, bool]]:
+    """``(utc_ts, offset_from, offset_to, tzname, is_dst)`` for every offset change in the range."""
+    zone = ZoneInfo(tzid)
+    start = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp())
+    end = int(datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp())
+    out = []
+    step = 6 * 3600  # no zone changes offset twice within six hours
+    prev_ts, prev_off = start, _offset(zone, start)
+    ts = start + step
+    while ts <= end:
+        off = _offset(zone, ts)
+        if off != prev_off:
+            lo, hi = prev_ts, ts  # offset(lo) == prev_off, offset(hi) != prev_off
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset(zone, mid) == prev_off:
+                    lo = mid
+                else:
+                    hi = mid
+            at = datetime.fromtimestamp(hi, zone)
+            out.append((hi, prev_off, off, at.tzname() or "", bool(at.dst())))
+            prev_off = off
+        prev_ts = ts
+        ts += step
+    return out
+
+
+def _nth_weekday(year: int, month: int, weekday: int, ordinal: int) -> int:
+    """Day of month of the ``ordinal``-th (``-1``: last) ``weekday`` (0 = Monday)."""
+    days = _stdcal.monthrange(year, month)[1]
+    if ordinal > 0:
+        first = (weekday - date(year, month, 1).weekday()) % 7 + 1
+        return first + 7 * (ordinal - 1)
+    last = days - (date(year, month, days).weekday() - weekday) % 7
+    return last
+
+
+_BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@lru_cache(maxsize=512)
+def _observances(tzid: str, first_year: int, last_year: int) -> tuple[tuple, ...] | None:
+    """RRULE-based observances for ``tzid`` over whole years, or None when they cannot be exact.
+
+    Each item is ``(is_dst, onset_local, offset_from, offset_to, tzname, rule)`` where ``rule``
+    is ``(month, weekday, ordinal)`` or None for a single onset.
+    """
+    first, last = date(first_year, 1, 1), date(last_year + 1, 1, 1)
+    changes = _transitions(tzid, first, last)
+    zone = ZoneInfo(tzid)
+    if not changes:
+        at = datetime(first_year, 1, 1, 12, tzinfo=zone)
+        off = at.utcoffset() or timedelta(0)
+        return ((bool(at.dst()), datetime(first_year, 1, 1), off, off, at.tzname() or "", None),)
+    groups: dict[tuple, list[datetime]] = {}
+    for ts, off_from, off_to, name, is_dst in changes:
+        # An observance's DTSTART is local time in the offset in force *before* the onset.
+        onset = datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) + off_from
+        groups.setdefault((is_dst, off_from, off_to, name), []).append(onset)
+    out: list[tuple] = []
+    expected: set[datetime] = set()
+    for (is_dst, off_from, off_to, name), onsets in groups.items():
+        if len(onsets) == 1:
+            out.append((is_dst, onsets[0], off_from, off_to, name, None))
+            expected.add(onsets[0])
+            continue
+        o = onsets[0]
+        if any(x.month != o.month or x.weekday() != o.weekday() or x.time() != o.time()
+               for x in onsets):
+            return None
+        if all(x.day + 7 > _stdcal.monthrange(x.year, x.month)[1] for x in onsets):
+            ordinal = -1
+        elif len({(x.day - 1) // 7 for x in onsets}) == 1 and (o.day - 1) // 7 < 4:
+            ordinal = (o.day - 1) // 7 + 1
+        else:
+            return None
+        if onsets[-1].year != last_year:  # a rule that stops inside the range needs an UNTIL
+            return None
+        rule = (o.month, o.weekday(), ordinal)
+        for year in range(o.year, last_year + 1):
+            day = _nth_weekday(year, o.month, o.weekday(), ordinal)
+            expected.add(datetime.combine(date(year, o.month, day), o.time()))
+        out.append((is_dst, o, off_from, off_to, name, rule))
+    # The rules must reproduce every transition and nothing else.
+    found = {datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) + f for ts, f, _t, _n, _d in changes}
+    if expected != found:
+        return None
+    return tuple(sorted(out, key=lambda item: (item[1], item[0])))
+
+
+@lru_cache(maxsize=512)
+def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
+    return vtimezone(tzid, first_year, last_year).to_ical()
+
+
+def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+    """A VTIMEZONE for ``tzid`` valid from Jan 1 of ``first_year`` through ``last_year``."""
+    tz = Timezone()
+    tz.add("TZID", tzid)
+    observances = _observances(tzid, first_year, last_year)
+    if observances is None:
+        return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1),
+                                  last_date=date(last_year + 1, 1, 1))
+    for is_dst, onset, off_from, off_to, name, rule in observances:
+        sub = TimezoneDaylight() if is_dst else TimezoneStandard()
+        sub.add("DTSTART", onset)
+        sub.add("TZOFFSETFROM", off_from)
+        sub.add("TZOFFSETTO", off_to)
+        if name:
+            sub.add("TZNAME", _text(name))
+        if rule is not None:
+            month, weekday, ordinal = rule
+            sub.add("RRULE", vRecur({"FREQ": "YEARLY", "BYMONTH": month,
+                                     "BYDAY": f"{ordinal}{_BYDAY[weekday]}"}))
+        tz.add_component(sub)
+    return tz
+
+
+# ---------------------------------------------------------------------------------------------
+# Series expansion
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A series as it is written: rule, excluded real instances and added dates (all local)."""
+
+    start: datetime  # aware, in the anchor zone
+    rrule: vRecur
+    exdates: tuple[datetime, ...]
+    rdates: tuple[datetime, ...]
+
+
+def _normalise_rule(rule: str, zone: ZoneInfo, occurrences: Sequence[datetime]) -> vRecur:
+    """The RRULE with UNTIL in UTC (RFC 5545 demands it with a TZID start), WKST=MO, and bounded."""
+    recur = vRecur.from_ical(rule.removeprefix("RRULE:"))
+    until = recur.get("UNTIL")
+    if until:
+        value = until[0]
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=zone) if value.tzinfo is None else value
+        else:  # a DATE: the whole local day counts
+            value = datetime.combine(value, datetime.max.time().replace(microsecond=0), zone)
+        recur["UNTIL"] = [value.astimezone(UTC).replace(microsecond=0)]
+    elif "COUNT" not in recur and occurrences:
+        recur["UNTIL"] = [max(occurrences).astimezone(UTC)]
+    if "WKST" not in recur:
+        recur["WKST"] = ["MO"]
+    return recur
+
+
+@lru_cache(maxsize=32768)
+def expand_series(series: Series) -> Expansion:
+    """How ``series`` is written so that its instances are exactly ``series.occurrences``."""
+    zone = ZoneInfo(series.timezone)
+    start = series.dtstart.replace(tzinfo=zone)
+    recur = _normalise_rule(series.rrule, zone, series.occurrences)
+    rule_text = recur.to_ical().decode()
+    instances = {start.astimezone(UTC): start}  # DTSTART is always the first instance
+    for inst in rrulestr(rule_text, dtstart=start):
+        instances[inst.astimezone(UTC)] = inst
+    wanted = {o.astimezone(UTC) for o in series.occurrences}
+    exdates = tuple(instances[k] for k in sorted(instances) if k not in wanted)
+    rdates = tuple(o.astimezone(zone) for o in sorted(wanted) if o not in instances)
+    return Expansion(start, recur, exdates, rdates)
+
+
+# ---------------------------------------------------------------------------------------------
+# Content
+
+
+def _person(people: Mapping[PersonId, Person], pid: PersonId) -> tuple[str, str]:
+    person = people.get(pid)
+    return (person.name, person.email) if person else (pid, "")
+
+
+def _who(name: str, email: str) -> str:
+    return f"{name} <{email}>" if email else name
+
+
+def _texts(item: Series | Event, owner: Person | None, people: Mapping[PersonId, Person],
+           program: Program) -> tuple[str, str]:
+    """SUMMARY and DESCRIPTION of ``item`` as seen by ``owner`` (None: the coordinator)."""
+    label = "" if isinstance(item, Series) else KIND_LABELS.get(item.kind, item.kind) + " "
+    mentor, mentee = _person(people, item.mentor_id), _person(people, item.mentee_id)
+    if owner is None:
+        summary = f"Mentoring {label}".rstrip() + f": {mentor[0]} & {mentee[0]}"
+        lines = [f"Mentor: {_who(*mentor)}", f"Mentee: {_who(*mentee)}"]
+    else:
+        is_mentor = owner.id == item.mentor_id
+        partner = mentee if is_mentor else mentor
+        summary = f"Mentoring {label}with {partner[0]}"
+        lines = [f"Your {'mentee' if is_mentor else 'mentor'}: {_who(*partner)}"]
+    lines.append(f"Program: {program.program.name}")
+    body = "\n".join(lines)
+    return summary, f"{item.agenda}\n\n{body}" if item.agenda.strip() else body
+
+
+def fingerprint(item: Series | Event, people: Mapping[PersonId, Person]) -> str:
+    """A hash of everything about ``item`` that any feed shows: changes iff its VEVENTs change."""
+    mentor, mentee = _person(people, item.mentor_id), _person(people, item.mentee_id)
+    if isinstance(item, Series):
+        exp = expand_series(item)
+        content: dict[str, object] = {
+            "type": "series", "tz": item.timezone, "start": exp.start.isoformat(),
+            "rule": exp.rrule.to_ical().decode(), "ex": [d.isoformat() for d in exp.exdates],
+            "r": [d.isoformat() for d in exp.rdates], "minutes": item.duration_minutes,
+        }
+    else:
+        content = {"type": "event", "kind": item.kind, "tz": item.timezone,
+                   "start": item.start.astimezone(UTC).isoformat(), "minutes": item.duration_minutes}
+    content |= {"uid": item.uid, "agenda": item.agenda, "mentor": [item.mentor_id, *mentor],
+                "mentee": [item.mentee_id, *mentee]}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _first_start(item: Series | Event) -> datetime:
+    if isinstance(item, Series):
+        return min(item.occurrences)
+    return item.start
+
+
+def _vevent(item: Series | Event, owner: Person | None, people: Mapping[PersonId, Person],
+            program: Program, st: EventState) -> tuple[VEvent, str, list[datetime]]:
+    """The VEVENT for ``item``, its TZID and the local start times it spans (for VTIMEZONE years)."""
+    summary, description = _texts(item, owner, people, program)
+    ev = VEvent()
+    ev.add("UID", _Text(_clean(item.uid)))
+    stamp = st.last_modified.astimezone(UTC).replace(microsecond=0)
+    ev.add("DTSTAMP", stamp)
+    ev.add("LAST-MODIFIED", stamp)
+    ev.add("SEQUENCE", st.sequence)
+    duration = timedelta(minutes=item.duration_minutes)
+    if isinstance(item, Series):
+        tzid = item.timezone
+        exp = expand_series(item)
+        start = exp.start
+        ev.add("RRULE", exp.rrule)
+        if exp.exdates:
+            ev.add("EXDATE", list(exp.exdates))
+        if exp.rdates:
+            ev.add("RDATE", list(exp.rdates))
+        span = [start, *[o.astimezone(start.tzinfo) for o in item.occurrences]]
+    else:
+        tzid = item.timezone or "UTC"
+        start = item.start.astimezone(ZoneInfo(tzid))
+        span = [start]
+    ev.add("DTSTART", start)
+    # Absolute duration: a meeting that spans a DST change still lasts its minutes.
+    ev.add("DTEND", (start.astimezone(UTC) + duration).astimezone(start.tzinfo))
+    ev.add("SUMMARY", _text(summary))
+    ev.add("DESCRIPTION", _text(description))
+    ev.add("CLASS", "PRIVATE")
+    ev.add("TRANSP", "OPAQUE")
+    ev.add("STATUS", "CONFIRMED")
+    ev.add("CATEGORIES", ["Mentoring"])
+    return ev, tzid, span
+
+
+def select_items(owner_id: PersonId | None, series: Iterable[Series],
+                 events: Iterable[Event]) -> list[Series | Event]:
+    """The series (with at least one occurrence) and events of ``owner_id`` (None: all)."""
+    items: list[Series | Event] = []
+    every: list[Series | Event] = [*series, *events]
+    for item in every:
+        if isinstance(item, Series) and not item.occurrences:
+            continue
+        if owner_id is None or owner_id in (item.mentor_id, item.mentee_id):
+            items.append(item)
+    return items
+
+
+def build_feed(owner: Person | None, series: Iterable[Series], events: Iterable[Event],
+               people: Mapping[PersonId, Person], program: Program,
+               state: Mapping[str, EventState]) -> bytes:
+    """The iCalendar bytes of ``owner``'s feed (``None``: the coordinator's feed with everything).
+
+    ``state`` must hold an ``EventState`` for every UID the feed contains (``KeyError`` if not):
+    it supplies SEQUENCE, DTSTAMP and LAST-MODIFIED so that the bytes never depend on the clock.
+    """
+    items = select_items(owner.id if owner else None, series, events)
+    items.sort(key=lambda it: (_first_start(it), it.uid))
+    cal = Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    program_name = program.program.name
+    if owner is None:
+        name = f"{program_name}: all meetings"
+        about = f"Every meeting of {program_name} (coordinator's private feed)."
+    else:
+        name = f"{program_name}: {owner.name}"
+        about = f"Your meetings in {program_name}. Private: do not share this calendar's address."
+    for prop in ("NAME", "X-WR-CALNAME"):
+        cal.add(prop, _text(name))
+    for prop in ("DESCRIPTION", "X-WR-CALDESC"):
+        cal.add(prop, _text(about))
+    refresh = timedelta(minutes=program.feeds.refresh_minutes)
+    cal.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
+    cal.add("X-PUBLISHED-TTL", vDuration(refresh))
+    years: dict[str, tuple[int, int]] = {}
+    vevents = []
+    for item in items:
+        ev, tzid, span = _vevent(item, owner, people, program, state[item.uid])
+        vevents.append(ev)
+        if tzid != "UTC":
+            lo, hi = min(d.year for d in span), max(d.year for d in span)
+            old = years.get(tzid, (lo, hi))
+            years[tzid] = (min(lo, old[0]), max(hi, old[1]))
+    # Serialised piecewise (exactly what ``cal.to_ical()`` gives with the components added) so
+    # that each zone's VTIMEZONE is rendered once per process, not once per feed.
+    end = b"END:VCALENDAR\r\n"
+    head = cal.to_ical()
+    assert head.endswith(end)
+    parts = [head[: -len(end)]]
+    for tzid in sorted(years):
+        lo, hi = years[tzid]
+        # One year of margin before: the first meeting then follows a real onset in every zone.
+        parts.append(_vtimezone_bytes(tzid, lo - 1, hi + 1))
+    parts += [ev.to_ical() for ev in vevents]
+    parts.append(end)
+    return b"".join(parts)

@@ -1,0 +1,137 @@
+"""Schedule-aware matching: choose pairs and their recurring slots in one CP-SAT model.
+
+A pair without any valid slot is never chosen, and a mentor's mentees must fit into the mentor's
+time together (capacity 3 with one free hour a week is one mentee). Objective, lexicographic:
+most mentees matched, then total candidate score, then slot quality.
+
+Tractable by design: each candidate keeps its best few diverse options, and conflicts are modelled
+on a *weekly-equivalent* grid: every meeting of an option (milestones included, with the buffer)
+marks the cells ``(week parity, cell of the week)`` it covers, and one ``AddAtMostOne`` per person
+per distinct set of options sharing such a cell. Two meetings that overlap in real time always
+share a cell, so the model never allows a real conflict (it may forbid a few harmless
+combinations, e.g. two monthly series in the same weekly cell); the chosen pairs are then handed to
+``scheduler.assign.schedule`` (exact, on UTC instants) with the chosen slots as hints.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
+from cohort.program import Program
+from matcher.model import Candidate
+from scheduler.assign import cell_size, conflict_groups, local_weeks, occupancy, schedule
+from scheduler.model import Schedule
+from scheduler.slots import SlotContext, SlotOption, pair_slot_options
+
+
+def weekly_cells(ctx: SlotContext, option: SlotOption, buffer: int, cell: int) -> np.ndarray:
+    """The (parity, week cell) keys an option's meetings cover, buffer included."""
+    occ = occupancy(ctx, option)
+    first = occ.starts // cell
+    last = -(-(occ.starts + occ.lengths + buffer) // cell)
+    counts = last - first
+    base = np.repeat(first, counts)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    absolute = base + offs
+    per_week = MINUTES_PER_WEEK // cell
+    return np.unique((absolute // per_week) % 2 * per_week + absolute % per_week)
+
+
+def match_and_schedule(
+    cohort: Cohort,
+    program: Program,
+    candidates: Sequence[Candidate],
+    *,
+    uid_salt: str,
+    capacity: Mapping[PersonId, int],
+    progress: Callable[[Any], None] | None = None,
+    time_limit: float = 30.0,
+    workers: int = 2,
+    seed: int = 0,
+    options_per_pair: int = 6,
+    ctx: SlotContext | None = None,
+) -> tuple[list[tuple[PersonId, PersonId]], Schedule]:
+    """Pairs and slots chosen together; returns the chosen (mentor, mentee) pairs and their schedule.
+
+    ``options_per_pair=0`` keeps every valid option (small cohorts, tests).
+    """
+    t0 = _time.perf_counter()
+    ctx = ctx or SlotContext(cohort, program)
+    buffer = program.cycle.buffer_minutes
+    cell = cell_size(program)
+    cands = sorted({(c.mentor_id, c.mentee_id): c for c in candidates}.values(),
+                   key=lambda c: (c.mentor_id, c.mentee_id))
+    if len(cands) > 2000:  # the vectorised test first, exact options only for survivors
+        keep = ctx.has_slot([c.mentor_id for c in cands], [c.mentee_id for c in cands])
+        cands = [c for c, k in zip(cands, keep) if k]
+    live: list[Candidate] = []
+    opts: list[list[SlotOption]] = []
+    for c in cands:
+        o = pair_slot_options(cohort[c.mentor_id], cohort[c.mentee_id], program, ctx=ctx, limit=options_per_pair)
+        if o:
+            live.append(c)
+            opts.append(o)
+    model = cp_model.CpModel()
+    x = [[model.NewBoolVar(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
+         for c, o in zip(live, opts)]
+    y = []
+    for c, xs in zip(live, x):
+        v = model.NewBoolVar(f"pair[{c.mentor_id},{c.mentee_id}]")
+        model.Add(sum(xs) == v)
+        y.append(v)
+    by_mentee: dict[PersonId, list[Any]] = {}
+    by_mentor: dict[PersonId, list[Any]] = {}
+    for c, v in zip(live, y):
+        by_mentee.setdefault(c.mentee_id, []).append(v)
+        by_mentor.setdefault(c.mentor_id, []).append(v)
+    for vs in by_mentee.values():
+        model.AddAtMostOne(vs)  # Hard: one mentor per mentee
+    for m, vs in by_mentor.items():  # Hard: mentor capacity
+        cap = capacity.get(m, cohort[m].capacity if cohort[m].capacity is not None
+                           else program.rules.default_capacity)
+        model.Add(sum(vs) <= cap)
+    refs: dict[PersonId, list[tuple[int, int]]] = {}
+    for i, c in enumerate(live):
+        for pid in {c.mentor_id, c.mentee_id}:
+            refs.setdefault(pid, []).extend((i, j) for j in range(len(opts[i])))
+    for pid, rs in refs.items():  # Hard: the person's meetings fit their time together
+        if len({i for i, _ in rs}) >= 2:
+            cells = [weekly_cells(ctx, opts[i][j], buffer, cell) for i, j in rs]
+            for group in conflict_groups(cells, [i for i, _ in rs]):
+                model.AddAtMostOne([x[rs[k][0]][rs[k][1]] for k in group])
+        limit = cohort[pid].max_meetings_per_week
+        if limit is not None:  # Hard: weekly limit, with each option's busiest week
+            terms = []
+            for i, j in rs:
+                weeks = local_weeks(ctx, pid, occupancy(ctx, opts[i][j]))
+                terms.append(int(np.bincount(weeks - weeks.min()).max()) * x[i][j])
+            model.Add(sum(terms) <= limit)
+    max_cost = sum(max(o.cost for o in os) for os in opts) + 1
+    max_score = sum(abs(c.score) for c in live) * max_cost + max_cost
+    model.Maximize(max_score * 2 * sum(y)
+                   + max_cost * sum(c.score * v for c, v in zip(live, y))
+                   - sum(o.cost * v for os, xs in zip(opts, x) for o, v in zip(os, xs)))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.Solve(model)
+    chosen: list[tuple[PersonId, PersonId]] = []
+    hints = {}
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for c, xs, os in zip(live, x, opts):
+            for v, o in zip(xs, os):
+                if solver.BooleanValue(v):
+                    chosen.append((c.mentor_id, c.mentee_id))
+                    hints[(c.mentor_id, c.mentee_id)] = o.pattern
+    sched = schedule(cohort, program, chosen, uid_salt=uid_salt, progress=progress, hints=hints, ctx=ctx,
+                     time_limit=time_limit, workers=workers, seed=seed)
+    sched.stats.update({"joint_status": solver.StatusName(status), "joint_candidates": len(live),
+                        "joint_seconds": round(_time.perf_counter() - t0, 3)})
+    return sorted(chosen), sched
