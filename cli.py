@@ -114,5 +114,50 @@ def validate(ctx: Context, file: Path, as_json: bool) -> None:
                + (f", {len(warnings)} warning(s)" if warnings else ""))
 
 
+def _progress(ctx: Context, as_json: bool) -> Any:
+    from pipeline.progress import StderrProgress, null_progress
+
+    if ctx.quiet:
+        return null_progress
+    return StderrProgress(as_json=as_json)
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out",
+              show_default=True, help="Directory for matches, schedule, feeds and the report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (and progress) as JSON.")
+@pass_ctx
+@handle_errors
+def run(ctx: Context, file: Path, out_dir: Path, as_json: bool) -> None:
+    """Validate, import, match, schedule, publish and report, in one step."""
+    from pipeline.run import run as run_all
+
+    outcome = run_all(ctx.workspace, file, out_dir, progress=_progress(ctx, as_json))
+    _emit_problems(list(outcome.warnings))
+    s = outcome.summary
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    unmatched = ", ".join(f"{n} {k}" for k, n in s["unmatched_by_reason"].items()) or "none"
+    click.echo(_table([
+        ("people", f"{s['people']} ({s['mentors']} can mentor, {s['mentees']} want a mentor)"),
+        ("pairs", f"{s['pairs']} (objective {s['objective']:,.0f}, bound {s['bound']:,.0f}, "
+                  f"gap {100 * s['gap']:.2f}%)"),
+        ("unmatched", unmatched),
+        ("mean score", s["mean_score"]),
+        ("meetings", f"{s['meetings']} ({s['series']} recurring series, {s['milestone_events']} milestones)"),
+        ("DST exceptions", f"{s['people_with_dst_exceptions']} people have weeks at another local time"),
+        ("feeds", f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
+        ("report", str(out_dir / "report.html")),
+        ("time", f"{s['timings_seconds'].get('total', 0):.1f}s"),
+    ]))
+
+
 if __name__ == "__main__":
     main()

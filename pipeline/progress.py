@@ -35,9 +35,13 @@ def solver_callback(progress: Progress, stage: str) -> Callable[..., None]:
 
     def report(*args: Any, **kwargs: Any) -> None:
         names = ("objective", "bound", "gap")
-        values = dict(zip(names, args)) | kwargs
+        if args and isinstance(args[0], str):  # the matcher passes its lexicographic level first
+            kwargs = {"level": args[0], **kwargs}
+            args = args[1:]
+        values = dict(zip(names, args, strict=False)) | kwargs
+        level = values.pop("level", None)
         values = {k: v for k, v in values.items() if k in names and isinstance(v, (int, float))}
-        progress(ProgressEvent(stage, "improve", values=values))
+        progress(ProgressEvent(stage, "improve", message=str(level or ""), values=values))
 
     return report
 

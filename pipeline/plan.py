@@ -1,0 +1,206 @@
+"""Who meets whom *and* when: matching and scheduling solved together, as one plan.
+
+The matcher alone cannot see that a mentor with capacity 3 but one free hour a week can take only
+one mentee, or that a pair's only common hour moves outside someone's day after a DST change.
+``make_plan`` therefore:
+
+1. builds candidates with the scheduler's exact recurring-slot test as the matcher's
+   ``slot_filter`` (a pair with no valid slot for the whole cycle is never a candidate);
+2. solves the matching optimally (min-cost flow, or CP-SAT when side constraints bind);
+3. schedules the chosen pairs (CP-SAT over slot options: no overlaps, buffers, weekly limits);
+4. if some pairs could not be placed together (they compete for the same hours of one person):
+   on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves matching and slots jointly in
+   one CP-SAT model, which is exact with respect to the weekly grid; on larger ones repeats
+   "forbid the unplaceable pairs, re-match with the previous pairs as hints, re-schedule keeping
+   placed pairs' slots" up to ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor
+   whenever one is free.
+
+The final pairs are exactly the scheduled ones: ``matches.csv`` and ``schedule.json`` always
+describe the same pairs. The reported bound is the matcher's schedule-free optimum, so the gap
+says what the calendars cost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from cohort.model import Cohort, PersonId
+from cohort.program import Program
+from matcher.candidates import CandidateSet, build_candidates
+from matcher.explain import describe
+from matcher.model import MatchResult, Unmatched
+from matcher.solve import solve
+from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from scheduler.assign import pattern_of_series, schedule
+from scheduler.joint import match_and_schedule
+from scheduler.model import Schedule, Series
+from scheduler.slots import SlotContext
+
+PairKey = tuple[PersonId, PersonId]
+
+JOINT_LIMIT = 3000  # candidates up to which unplaceable pairs trigger the exact joint model
+MAX_REPAIR_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The decided pairs and schedule, with what it took to get them."""
+
+    cohort: Cohort
+    program: Program
+    candidates: CandidateSet
+    match: MatchResult
+    schedule: Schedule
+    forbidden: frozenset[PairKey] = frozenset()
+    timings: Mapping[str, float] = field(default_factory=dict)
+    repair: Mapping[str, object] = field(default_factory=dict)
+
+
+def capacities(cohort: Cohort, program: Program) -> dict[PersonId, int]:
+    """Every mentor's capacity this cycle (their cell, or the program default)."""
+    default = program.rules.default_capacity
+    return {p.id: (p.capacity if p.capacity is not None else default) for p in cohort.mentors}
+
+
+def make_plan(
+    cohort: Cohort,
+    program: Program,
+    *,
+    uid_salt: str,
+    progress: Progress | None = None,
+    forbidden: Iterable[PairKey] = (),
+    fixed: Mapping[PairKey, Series] | None = None,
+    warm_start: Iterable[PairKey] | None = None,
+    reuse: Schedule | None = None,
+) -> Plan:
+    """Match and schedule ``cohort``; ``forbidden`` pairs are never formed (either direction).
+
+    ``fixed`` maps pairs to a previous series to keep when still valid (next cycles);
+    ``warm_start`` pairs are solver hints. ``reuse``: a stored schedule computed from exactly
+    this cohort and program; its pairs and slots are kept as they are (re-runs change nothing).
+    """
+    progress = progress or null_progress
+    timings: dict[str, float] = {}
+    banned: set[PairKey] = set(forbidden)
+    if reuse is not None:
+        return _reuse(cohort, program, reuse, banned, progress)
+
+    t = time.perf_counter()
+    progress(ProgressEvent("candidates", "start"))
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    timings["candidates"] = time.perf_counter() - t
+    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+
+    t = time.perf_counter()
+    progress(ProgressEvent("match", "start"))
+    result = solve(cohort, program, cs, progress=solver_callback(progress, "match"),
+                   forbidden_pairs=sorted(banned), warm_start=warm_start)
+    timings["match"] = time.perf_counter() - t
+    progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
+    bound, first_method = result.bound, result.method
+
+    t = time.perf_counter()
+    chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
+    sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, progress=progress)
+    repair: dict[str, object] = {"unplaceable_first": len(sched.unplaceable), "rounds": 0, "method": "none"}
+    unplaceable_reason = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
+    if sched.unplaceable and len(cs) <= JOINT_LIMIT:
+        progress(ProgressEvent("repair", "start", f"{len(sched.unplaceable)} pairs compete for the same "
+                               "hours: matching and scheduling jointly"))
+        allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
+                   and (c.mentee_id, c.mentor_id) not in banned]
+        m = program.matching
+        # one worker: CP-SAT is then deterministic, so equal inputs give equal plans
+        joint_pairs, joint_sched = match_and_schedule(
+            cohort, program, allowed, uid_salt=uid_salt, capacity=capacities(cohort, program),
+            progress=progress, time_limit=m.time_limit_seconds, workers=1, seed=m.seed, ctx=ctx)
+        if fixed:  # keep stored slots where the joint choice allows (stable re-runs)
+            hints = {(s.mentor_id, s.mentee_id): pattern_of_series(s, program) for s in joint_sched.series}
+            again = schedule(cohort, program, joint_pairs, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
+                             hints=hints, progress=progress)
+            if len(again.series) >= len(joint_sched.series):
+                joint_sched = again
+        if len(joint_sched.series) >= len(sched.series):
+            sched = joint_sched
+        repair.update(method="joint", rounds=1)
+        progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
+    rounds = 0
+    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and len(cs) > JOINT_LIMIT:
+        rounds += 1
+        progress(ProgressEvent("repair", "start", f"round {rounds}: {len(sched.unplaceable)} pairs "
+                               "could not be placed; finding other partners"))
+        banned |= {(u.mentor_id, u.mentee_id) for u in sched.unplaceable}
+        placed = {(s.mentor_id, s.mentee_id): s for s in sched.series}
+        result = solve(cohort, program, cs, progress=solver_callback(progress, "match"),
+                       forbidden_pairs=sorted(banned), warm_start=list(placed))
+        chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
+        hints = {k: pattern_of_series(s, program) for k, s in placed.items()}
+        keep = {**(fixed or {}), **placed}
+        sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=keep, hints=hints,
+                         progress=progress)
+        unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
+        repair.update(method="forbid-and-rematch", rounds=rounds)
+        progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
+    timings["schedule"] = time.perf_counter() - t
+
+    # The final pairs are exactly the scheduled ones.
+    t = time.perf_counter()
+    final = sorted((s.mentor_id, s.mentee_id) for s in sched.series)
+    pairs, unmatched = describe(cohort, program, cs, final, forbidden_pairs=sorted(banned))
+    unmatched = _with_schedule_reasons(unmatched, unplaceable_reason, cohort)
+    repair["unplaceable_final"] = len(sched.unplaceable)
+    score = sum(p.score for p in pairs)
+    match = replace(
+        result,
+        pairs=pairs,
+        unmatched=unmatched,
+        matched=len(pairs),
+        objective=float(score),
+        bound=float(bound),
+        gap=abs(bound - score) / max(1.0, abs(bound)),
+        method=first_method if repair["method"] == "none" else f"{first_method}+{repair['method']}",
+    )
+    sched = replace(sched, unplaceable=())
+    timings["explain"] = time.perf_counter() - t
+    return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair)
+
+
+def _reuse(cohort: Cohort, program: Program, stored: Schedule, banned: set[PairKey],
+           progress: Progress) -> Plan:
+    """A plan from a stored schedule of the same input: candidates and reasons recomputed."""
+    t = time.perf_counter()
+    progress(ProgressEvent("candidates", "start", "input unchanged since the last run: keeping its plan"))
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    timings = {"candidates": time.perf_counter() - t}
+    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+    t = time.perf_counter()
+    bound_result = solve(cohort, program, cs, forbidden_pairs=sorted(banned))
+    final = sorted((s.mentor_id, s.mentee_id) for s in stored.series)
+    pairs, unmatched = describe(cohort, program, cs, final, forbidden_pairs=sorted(banned))
+    score = sum(p.score for p in pairs)
+    bound = bound_result.bound
+    match = replace(bound_result, pairs=pairs, unmatched=unmatched, matched=len(pairs),
+                    objective=float(score), bound=float(bound),
+                    gap=abs(bound - score) / max(1.0, abs(bound)),
+                    method=f"{bound_result.method}, kept from the previous run")
+    timings["match"] = time.perf_counter() - t
+    return Plan(cohort, program, cs, match, stored, frozenset(banned), timings, {"method": "reused"})
+
+
+def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[PairKey, str],
+                           cohort: Cohort) -> tuple[Unmatched, ...]:
+    """Add the scheduler's words to the reason of a mentee whose pairs could not be placed."""
+    by_mentee: dict[PersonId, list[str]] = {}
+    for (mentor, mentee), reason in sorted(reasons.items()):
+        by_mentee.setdefault(mentee, []).append(f"with {cohort[mentor].name}: {reason}")
+    out = []
+    for u in unmatched:
+        if u.role == "mentee" and u.id in by_mentee:
+            u = Unmatched(u.id, u.role, f"{u.reason}; no common recurring slot could be kept "
+                          + "; ".join(by_mentee[u.id][:2]))
+        out.append(u)
+    return tuple(out)

@@ -1,0 +1,183 @@
+"""The commands' work, end to end: import, plan, store, and write every output of contract §4.
+
+Every step validates first and writes last. Database writes happen in one transaction and output
+files are staged and moved into place only when everything succeeded, so a failing command
+leaves the workspace and the output directory as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cohort.errors import Problem, UsageError
+from cohort.load import load_participants
+from cohort.model import Cohort
+from cohort.program import Program, example_toml, load_program
+from feeds.publish import PublishResult, publish
+from matcher.outputs import summary as match_summary
+from matcher.outputs import write_candidates, write_matches, write_unmatched
+from pipeline.plan import Plan, make_plan
+from pipeline.progress import Progress, ProgressEvent, null_progress
+from pipeline.staging import staged_output
+from report.analysis import unmatched_categories
+from report.html import render_report
+from scheduler.outputs import dst_notes, write_schedule_json
+from scheduler.model import Schedule, Series
+from store import (
+    Workspace,
+    current_cycle,
+    load_cohort,
+    load_program_text,
+    load_pairs,
+    load_schedule,
+    import_cohort,
+    save_match,
+    save_run_summary,
+    save_schedule,
+    workspace_secret,
+)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What ``run`` did, for the CLI's summary table."""
+
+    cycle_id: int
+    plan: Plan
+    published: PublishResult
+    summary: Mapping[str, Any]
+    warnings: tuple[Problem, ...] = ()
+    out_dir: Path = Path("out")
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+
+def workspace_program(workspace: Path) -> tuple[Program, str]:
+    """The workspace's ``program.toml`` (validated) and its text; defaults when there is none."""
+    path = Path(workspace) / "program.toml"
+    if not path.exists():
+        return Program(), ""
+    return load_program(path), path.read_text(encoding="utf-8-sig")
+
+
+def load_input(workspace: Path, participants: Path) -> tuple[Program, str, Cohort, list[Problem]]:
+    """Validate the program and the participants file; raises ``InputError`` with every problem."""
+    program, text = workspace_program(workspace)
+    if not Path(participants).exists():
+        raise UsageError(f"{participants}: no such file")
+    cohort, warnings = load_participants(participants, program)
+    return program, text, cohort, warnings
+
+
+def previous_plan(
+    ws: Workspace, program: Program, program_text: str, cohort: Cohort
+) -> tuple[dict[tuple[str, str], Series], list[tuple[str, str]], Schedule | None]:
+    """The open cycle's stored slots and pairs, so a re-run keeps calendars as they are.
+
+    Solvers may pick any of several equally good slots; keeping the stored one when it is still
+    valid makes re-running ``run`` on the same input give the same pairs, slots, UIDs and bytes.
+    When the roster and program are exactly those stored, the stored schedule is returned too
+    and is kept whole.
+    """
+    cycle = current_cycle(ws)
+    if cycle is None or cycle.start != program.cycle.start:
+        return {}, [], None
+    previous = load_schedule(ws, cycle.id)
+    pairs = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, cycle.id)]
+    if previous is None:
+        return {}, pairs, None
+    fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series}
+    same_input = load_program_text(ws, cycle.id) == program_text and load_cohort(ws, cycle.id) == cohort
+    return fixed, pairs, previous if same_input else None
+
+
+def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
+              timings: Mapping[str, float]) -> dict[str, Any]:
+    """``summary.json``: counts, objective, best bound, gap and solve times."""
+    cohort, match, sched, program = plan.cohort, plan.match, plan.schedule, plan.program
+    categories = Counter(unmatched_categories(cohort, program, match).values())
+    notes = dst_notes(sched, cohort)
+    meetings = sum(len(s.occurrences) for s in sched.series) + len(sched.events)
+    scores = [p.score for p in match.pairs]
+    return {
+        "program": program.program.name,
+        "cycle": {"id": cycle_id, "start": program.cycle.start.isoformat(),
+                  "last_day": program.cycle.last_day.isoformat()},
+        "people": len(cohort),
+        "mentors": len(cohort.mentors),
+        "mentees": len(cohort.mentees),
+        "candidates": len(plan.candidates),
+        "pairs": len(match.pairs),
+        "mean_score": round(sum(scores) / len(scores), 2) if scores else 0.0,
+        "unmatched_by_reason": dict(sorted(categories.items())),
+        "meetings": meetings,
+        "series": len(sched.series),
+        "milestone_events": len(sched.events),
+        "people_with_dst_exceptions": len(notes),
+        "repair": dict(plan.repair),
+        "feeds": {"dir": "feeds", "count": len(published.feeds) if published else 0},
+        **match_summary(match),
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def write_match_files(stage: Path, plan: Plan) -> list[str]:
+    write_matches(stage / "matches.csv", plan.match.pairs)
+    write_unmatched(stage / "unmatched.csv", plan.match.unmatched)
+    write_candidates(stage / "candidates.csv", plan.candidates.rows())
+    return ["matches.csv", "unmatched.csv", "candidates.csv"]
+
+
+def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progress | None = None,
+        now: datetime | None = None) -> RunOutcome:
+    """Validate, import, match, schedule, publish and report in one step (``mentorsync run``)."""
+    progress = progress or null_progress
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    progress(ProgressEvent("validate", "start", str(participants)))
+    program, program_text, cohort, warnings = load_input(workspace, participants)
+    timings["load"] = time.perf_counter() - t
+    progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
+
+    ws = Workspace(workspace)
+    try:
+        salt = workspace_secret(ws)
+        text = program_text or example_toml(program)
+        fixed, warm, same = previous_plan(ws, program, text, cohort)
+        plan = make_plan(cohort, program, uid_salt=salt, progress=progress, fixed=fixed, warm_start=warm,
+                         reuse=same)
+        timings.update(plan.timings)
+        with staged_output(out_dir) as stage, ws.transaction():
+            cycle_id = import_cohort(ws, cohort, program, text,
+                                     participants, replace_matched=True)
+            save_match(ws, cycle_id, plan.match)
+            save_schedule(ws, cycle_id, plan.schedule)
+            files = write_match_files(stage, plan)
+            write_schedule_json(plan.schedule, stage / "schedule.json")
+            t = time.perf_counter()
+            published = publish(ws, cohort, plan.schedule, program, stage, now=now, progress=progress)
+            timings["publish"] = time.perf_counter() - t
+            t = time.perf_counter()
+            progress(ProgressEvent("report", "start"))
+            html = render_report(cohort, program, plan.match, plan.schedule,
+                                 dst_notes=dst_notes(plan.schedule, cohort), generated_at=now)
+            (stage / "report.html").write_text(html, encoding="utf-8")
+            timings["report"] = time.perf_counter() - t
+            progress(ProgressEvent("report", "done"))
+            timings["total"] = time.perf_counter() - started
+            summary = summarise(plan, cycle_id, published, timings)
+            (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            save_run_summary(ws, cycle_id, "run", summary)
+            files += ["schedule.json", "feeds/", "report.html", "summary.json"]
+    finally:
+        ws.close()
+    return RunOutcome(cycle_id, plan, published, summary, tuple(warnings), Path(out_dir), tuple(files))
