@@ -159,5 +159,148 @@ def run(ctx: Context, file: Path, out_dir: Path, as_json: bool) -> None:
     ]))
 
 
+_OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out",
+                    show_default=True, help="Directory for the output files.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace the roster of an open cycle that was already matched.")
+@_JSON
+@pass_ctx
+@handle_errors
+def import_(ctx: Context, file: Path, replace: bool, as_json: bool) -> None:
+    """Validate FILE and store it as the open cycle's roster (all of it or nothing)."""
+    from pipeline.steps import do_import
+
+    cycle_id, cohort, warnings = do_import(ctx.workspace, file, replace=replace)
+    _emit_problems(warnings)
+    if as_json:
+        click.echo(json.dumps({"cycle": cycle_id, "people": len(cohort)}))
+    else:
+        click.echo(f"imported {len(cohort)} people into cycle {cycle_id}")
+
+
+@main.command()
+@_OUT
+@_JSON
+@pass_ctx
+@handle_errors
+def match(ctx: Context, out_dir: Path, as_json: bool) -> None:
+    """Pair mentors and mentees of the open cycle; writes matches, unmatched and candidates."""
+    from pipeline.steps import do_match
+
+    s = do_match(ctx.workspace, out_dir, progress=_progress(ctx, as_json))
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    click.echo(_table([("pairs", s["pairs"]), ("candidates", s["candidates"]),
+                       ("objective", f"{s['objective']:,.0f} (bound {s['bound']:,.0f}, gap {100 * s['gap']:.2f}%)"),
+                       ("files", f"{out_dir}/matches.csv, unmatched.csv, candidates.csv")]))
+
+
+@main.command()
+@_OUT
+@_JSON
+@pass_ctx
+@handle_errors
+def schedule(ctx: Context, out_dir: Path, as_json: bool) -> None:
+    """Give every stored pair one DST-safe recurring slot plus milestones; writes schedule.json."""
+    from pipeline.steps import do_schedule
+
+    plan = do_schedule(ctx.workspace, out_dir, progress=_progress(ctx, as_json))
+    sched = plan.schedule
+    if as_json:
+        click.echo(json.dumps({"series": len(sched.series), "events": len(sched.events),
+                               "pairs": len(plan.match.pairs), "repair": dict(plan.repair)}, indent=2))
+        return
+    click.echo(f"{len(sched.series)} pairs scheduled, {len(sched.events)} milestone meetings; "
+               f"wrote {out_dir / 'schedule.json'}")
+
+
+@main.command()
+@_OUT
+@_JSON
+@pass_ctx
+@handle_errors
+def publish(ctx: Context, out_dir: Path, as_json: bool) -> None:
+    """Write every participant's private calendar feed and feeds/index.csv."""
+    from pipeline.steps import do_publish
+
+    result = do_publish(ctx.workspace, out_dir, progress=_progress(ctx, as_json))
+    changed = sum(f.changed for f in result.feeds)
+    if as_json:
+        click.echo(json.dumps({"feeds": len(result.feeds), "changed": changed,
+                               "index": str(out_dir / "feeds" / "index.csv")}))
+        return
+    click.echo(f"{len(result.feeds)} feeds ({changed} changed); URLs in {out_dir / 'feeds' / 'index.csv'}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@pass_ctx
+@handle_errors
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the published feeds over HTTP at /feeds/<token>.ics."""
+    from feeds.server import serve as serve_feeds
+
+    program = ctx.load_program()
+    if not (ctx.workspace / "mentorsync.db").exists():
+        raise click.UsageError(f"no workspace database in {ctx.workspace}: publish feeds first")
+    click.echo(f"serving feeds on http://{host}:{port}/feeds/<token>.ics (Ctrl+C to stop)", err=True)
+    serve_feeds(ctx.workspace, host, port, max_age=program.feeds.max_age_seconds)
+
+
+@main.command()
+@click.argument("person_id")
+@click.option("--top", default=5, show_default=True, help="How many alternatives to show.")
+@_JSON
+@pass_ctx
+@handle_errors
+def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
+    """Why PERSON_ID got this partner and this slot, or no partner at all."""
+    from pipeline.steps import explain as explain_person
+
+    result = explain_person(ctx.workspace, person_id, top=top)
+    click.echo(json.dumps(result.data, indent=2, default=str) if as_json else result.text)
+
+
+@main.group()
+def feeds() -> None:
+    """Manage participants' private feed URLs."""
+
+
+@feeds.command()
+@click.argument("person_id")
+@pass_ctx
+@handle_errors
+def rotate(ctx: Context, person_id: str) -> None:
+    """Give PERSON_ID a new feed URL; the old one stops working at once."""
+    from feeds.tokens import feed_url, rotate as rotate_token
+    from store import Workspace
+
+    program = ctx.load_program()
+    with Workspace(ctx.workspace, create=False) as ws:
+        token = rotate_token(ws, person_id)
+    click.echo(f"new feed URL for {person_id}: {feed_url(program.feeds.base_url, token)}")
+    click.echo("run `mentorsync publish` to write the feed file under its new name", err=True)
+
+
+@feeds.command()
+@click.argument("person_id")
+@pass_ctx
+@handle_errors
+def revoke(ctx: Context, person_id: str) -> None:
+    """Stop serving PERSON_ID's feed at once (`feeds rotate` issues a new URL)."""
+    from feeds.tokens import revoke as revoke_token
+    from store import Workspace
+
+    with Workspace(ctx.workspace, create=False) as ws:
+        done = revoke_token(ws, person_id)
+    click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
+
+
 if __name__ == "__main__":
     main()

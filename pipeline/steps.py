@@ -1,0 +1,231 @@
+"""The steps of ``run`` one at a time (``import``, ``match``, ``schedule``, ``publish``) and ``explain``.
+
+Each step reads what the previous one stored in the workspace, validates first, and writes in
+one transaction plus a staged output directory, like ``run``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cohort.errors import UsageError
+from cohort.model import Cohort, PersonId
+from cohort.program import Program, example_toml
+from feeds.publish import PublishResult, publish
+from matcher.candidates import build_candidates
+from matcher.explain import alternatives
+from matcher.model import Pair
+from matcher.outputs import write_candidates, write_matches, write_unmatched
+from matcher.solve import solve
+from pipeline.plan import Plan, make_plan
+from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from pipeline.run import load_input, summarise, workspace_program, write_match_files
+from pipeline.staging import staged_output
+from report.analysis import capacity_of, series_view
+from scheduler.model import Schedule
+from scheduler.outputs import dst_notes, write_schedule_json
+from scheduler.slots import SlotContext
+from store import (
+    CycleInfo,
+    Workspace,
+    current_cycle,
+    import_cohort,
+    latest_cycle,
+    load_cohort,
+    load_pairs,
+    load_schedule,
+    load_unmatched,
+    save_match,
+    save_run_summary,
+    save_schedule,
+    workspace_secret,
+)
+
+
+def _open_cycle(ws: Workspace) -> CycleInfo:
+    cycle = current_cycle(ws)
+    if cycle is None:
+        raise UsageError("no open cycle in this workspace: run `mentorsync import FILE` first")
+    return cycle
+
+
+def do_import(workspace: Path, participants: Path, *, replace: bool = False) -> tuple[int, Cohort, list]:
+    """Validate and store the participants as the open cycle's roster (one transaction)."""
+    program, text, cohort, warnings = load_input(workspace, participants)
+    with Workspace(workspace) as ws:
+        cycle_id = import_cohort(ws, cohort, program, text or example_toml(program), participants,
+                                 replace_matched=replace)
+    return cycle_id, cohort, warnings
+
+
+def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Match the open cycle's roster (with the recurring-slot test) and write the match files."""
+    progress = progress or null_progress
+    program, _ = workspace_program(workspace)
+    with Workspace(workspace, create=False) as ws:
+        cycle = _open_cycle(ws)
+        cohort = load_cohort(ws, cycle.id)
+        t = time.perf_counter()
+        progress(ProgressEvent("candidates", "start"))
+        ctx = SlotContext(cohort, program)
+        cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+        progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+        progress(ProgressEvent("match", "start"))
+        result = solve(cohort, program, cs, progress=solver_callback(progress, "match"))
+        progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
+        with staged_output(out_dir) as stage, ws.transaction():
+            save_match(ws, cycle.id, result)
+            write_matches(stage / "matches.csv", result.pairs)
+            write_unmatched(stage / "unmatched.csv", result.unmatched)
+            write_candidates(stage / "candidates.csv", cs.rows())
+            summary = {"cycle": cycle.id, "people": len(cohort), "candidates": len(cs),
+                       "pairs": len(result.pairs), "matched": result.matched,
+                       "objective": result.objective, "bound": result.bound, "gap": result.gap,
+                       "method": result.method, "seconds": round(time.perf_counter() - t, 3)}
+            (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            save_run_summary(ws, cycle.id, "match", summary)
+    return summary
+
+
+def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> Plan:
+    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible."""
+    program, _ = workspace_program(workspace)
+    with Workspace(workspace, create=False) as ws:
+        cycle = _open_cycle(ws)
+        cohort = load_cohort(ws, cycle.id)
+        stored = load_pairs(ws, cycle.id)
+        if not stored and not load_unmatched(ws, cycle.id):
+            raise UsageError("the open cycle has no matches yet: run `mentorsync match` first")
+        previous = load_schedule(ws, cycle.id)
+        fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series} if previous else {}
+        plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress, fixed=fixed,
+                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored])
+        with staged_output(out_dir) as stage, ws.transaction():
+            save_match(ws, cycle.id, plan.match)
+            save_schedule(ws, cycle.id, plan.schedule)
+            write_match_files(stage, plan)
+            write_schedule_json(plan.schedule, stage / "schedule.json")
+            summary = summarise(plan, cycle.id, None, plan.timings)
+            (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            save_run_summary(ws, cycle.id, "schedule", summary)
+    return plan
+
+
+def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = None,
+               now: datetime | None = None) -> PublishResult:
+    """Write every participant's feed (and the coordinator's) from the stored schedule."""
+    program, _ = workspace_program(workspace)
+    with Workspace(workspace, create=False) as ws:
+        cycle = latest_cycle(ws)
+        schedule = load_schedule(ws, cycle.id) if cycle else None
+        if cycle is None or schedule is None:
+            raise UsageError("nothing to publish yet: run `mentorsync schedule` (or `run`) first")
+        cohort = load_cohort(ws, cycle.id)
+        with staged_output(out_dir) as stage, ws.transaction():
+            result = publish(ws, cohort, schedule, program, stage, now=now or datetime.now(UTC),
+                             progress=progress)
+    return result
+
+
+_FULL_DAYS = {"Mon": "Monday", "Tue": "Tuesday", "Wed": "Wednesday", "Thu": "Thursday", "Fri": "Friday",
+              "Sat": "Saturday", "Sun": "Sunday"}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything ``mentorsync explain ID`` says about one person, as data and as text."""
+
+    person_id: PersonId
+    data: dict[str, Any]
+    text: str
+
+
+def _slot_words(schedule: Schedule | None, cohort: Cohort, person_id: PersonId, partner: PersonId) -> dict[str, Any]:
+    if schedule is None:
+        return {}
+    for s in schedule.series:
+        if {s.mentor_id, s.mentee_id} == {person_id, partner}:
+            view = series_view(s, cohort)
+            mine = view.mentor if s.mentor_id == person_id else view.mentee
+            theirs = view.mentee if s.mentor_id == person_id else view.mentor
+            exceptions = [f"{d.isoformat()} ({wd} {hhmm})" for d, wd, hhmm in mine.exceptions]
+            return {
+                "weekday": mine.weekday, "local_time": mine.time, "timezone": mine.timezone,
+                "partner_local_time": f"{theirs.weekday} {theirs.time} ({theirs.timezone})",
+                "rhythm": view.words, "dst_exceptions": exceptions,
+            }
+    return {}
+
+
+def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanation:
+    """Why this person got this partner and this slot, their best alternatives, or why none."""
+    program, _ = workspace_program(workspace)
+    with Workspace(workspace, create=False) as ws:
+        cycle = latest_cycle(ws)
+        if cycle is None:
+            raise UsageError("no cycle in this workspace yet: run `mentorsync run FILE` first")
+        cohort = load_cohort(ws, cycle.id)
+        if person_id not in cohort:
+            import difflib
+
+            close = difflib.get_close_matches(person_id, [p.id for p in cohort.people], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(f"no participant with id '{person_id}' in cycle {cycle.id}{hint}")
+        pairs = load_pairs(ws, cycle.id)
+        unmatched = load_unmatched(ws, cycle.id)
+        schedule = load_schedule(ws, cycle.id)
+    person = cohort[person_id]
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
+    alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
+    notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
+    mine: list[Pair] = [p for p in pairs if person_id in (p.mentor_id, p.mentee_id)]
+    data: dict[str, Any] = {"id": person.id, "name": person.name, "role": person.role,
+                            "timezone": person.timezone, "cycle": cycle.id, "pairs": [], "unmatched": [],
+                            "alternatives": [], "dst_notes": notes}
+    lines = [f"{person.name} ({person.id}), {person.role}, {person.timezone}"]
+    for p in mine:
+        as_mentor = p.mentor_id == person_id
+        partner = p.mentee_id if as_mentor else p.mentor_id
+        slot = _slot_words(schedule, cohort, person_id, partner)
+        data["pairs"].append({"partner_id": partner, "partner_name": cohort[partner].name,
+                              "as": "mentor" if as_mentor else "mentee", "score": p.score,
+                              "components": dict(p.components), "reasons": p.reasons, "slot": slot})
+        lines.append(f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): "
+                     f"score {p.score}")
+        lines.append("  " + ", ".join(f"{k} {v}" for k, v in p.components.items() if v))
+        lines.append(f"  why: {p.reasons}")
+        if slot:
+            day = _FULL_DAYS.get(slot["weekday"][:3], slot["weekday"])
+            lines.append(f"  meets {day}s at {slot['local_time']} your time "
+                         f"({slot['partner_local_time']} for them), {slot['rhythm']}")
+            if slot["dst_exceptions"]:
+                lines.append("  at another local time on: " + ", ".join(slot["dst_exceptions"]))
+    if person.is_mentor:
+        load = sum(p.mentor_id == person_id for p in pairs)
+        cap = capacity_of(person, program)
+        data["load"] = {"mentees": load, "capacity": cap}
+        lines.append(f"\nmentoring {load} of a capacity of {cap}")
+    for u in unmatched:
+        if u.id == person_id:
+            data["unmatched"].append({"role": u.role, "reason": u.reason})
+            lines.append(f"\nunmatched as {u.role}: {u.reason}")
+    if alts:
+        lines.append("\nbest alternatives:")
+    for a in alts:
+        data["alternatives"].append({"partner_id": a.partner_id, "partner_role": a.partner_role,
+                                     "score": a.score, "why_not": a.why_not})
+        lines.append(f"  {cohort[a.partner_id].name} ({a.partner_id}, {a.partner_role}), "
+                     f"score {a.score}: {a.why_not}")
+    if notes:
+        lines.append("\nclock changes:")
+        lines += [f"  {n}" for n in notes]
+    if not mine and not data["unmatched"]:
+        lines.append("\nnot part of any pair this cycle")
+    return Explanation(person_id, data, "\n".join(lines))
