@@ -152,7 +152,8 @@ def run(ctx: Context, file: Path, out_dir: Path, as_json: bool) -> None:
         ("unmatched", unmatched),
         ("mean score", s["mean_score"]),
         ("meetings", f"{s['meetings']} ({s['series']} recurring series, {s['milestone_events']} milestones)"),
-        ("DST exceptions", f"{s['people_with_dst_exceptions']} people have weeks at another local time"),
+        ("DST exceptions", f"{s['weeks_with_dst_exceptions']} weeks in which someone meets at another local "
+                           f"time ({s['people_with_dst_exceptions']} people; see local_times.csv)"),
         ("feeds", f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
         ("report", str(out_dir / "report.html")),
         ("time", f"{s['timings_seconds'].get('total', 0):.1f}s"),

@@ -22,11 +22,11 @@ from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
 from feeds.publish import PublishResult, publish
 from matcher.outputs import summary as match_summary
-from matcher.outputs import write_candidates, write_matches, write_unmatched
+from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.staging import staged_output
-from report.analysis import unmatched_categories
+from report.analysis import series_view, unmatched_categories
 from report.html import render_report
 from scheduler.outputs import dst_notes, write_schedule_json
 from scheduler.model import Schedule, Series
@@ -103,6 +103,9 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
     cohort, match, sched, program = plan.cohort, plan.match, plan.schedule, plan.program
     categories = Counter(unmatched_categories(cohort, program, match).values())
     notes = dst_notes(sched, cohort)
+    exception_weeks: set[tuple[int, int]] = set()
+    for s in sched.series:
+        exception_weeks |= series_view(s, cohort).exception_weeks
     meetings = sum(len(s.occurrences) for s in sched.series) + len(sched.events)
     scores = [p.score for p in match.pairs]
     return {
@@ -119,6 +122,7 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
         "meetings": meetings,
         "series": len(sched.series),
         "milestone_events": len(sched.events),
+        "weeks_with_dst_exceptions": len(exception_weeks),
         "people_with_dst_exceptions": len(notes),
         "repair": dict(plan.repair),
         "feeds": {"dir": "feeds", "count": len(published.feeds) if published else 0},
@@ -132,6 +136,18 @@ def write_match_files(stage: Path, plan: Plan) -> list[str]:
     write_unmatched(stage / "unmatched.csv", plan.match.unmatched)
     write_candidates(stage / "candidates.csv", plan.candidates.rows())
     return ["matches.csv", "unmatched.csv", "candidates.csv"]
+
+
+def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> None:
+    """``local_times.csv``: per person, in plain words, the weeks their meeting moves in local time."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "name", "note"])
+        for pid, notes in sorted(dst_notes(schedule, cohort).items()):
+            for note in notes:
+                writer.writerow([pid, neutralise(cohort[pid].name), neutralise(note)])
 
 
 def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progress | None = None,
@@ -163,6 +179,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
             save_schedule(ws, cycle_id, plan.schedule)
             files = write_match_files(stage, plan)
             write_schedule_json(plan.schedule, stage / "schedule.json")
+            write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
             t = time.perf_counter()
             published = publish(ws, cohort, plan.schedule, program, stage, now=now, progress=progress)
             timings["publish"] = time.perf_counter() - t
@@ -177,7 +194,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
             summary = summarise(plan, cycle_id, published, timings)
             (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
             save_run_summary(ws, cycle_id, "run", summary)
-            files += ["schedule.json", "feeds/", "report.html", "summary.json"]
+            files += ["schedule.json", "local_times.csv", "feeds/", "report.html", "summary.json"]
     finally:
         ws.close()
     return RunOutcome(cycle_id, plan, published, summary, tuple(warnings), Path(out_dir), tuple(files))
