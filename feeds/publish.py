@@ -24,9 +24,9 @@ from pathlib import Path
 
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
-from feeds.tokens import COORDINATOR, ensure_token, feed_url, load_key
+from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key
 from pipeline.progress import Progress, ProgressEvent, null_progress
-from scheduler.calendar import PRODID, EventState, build_feed, fingerprint
+from scheduler.calendar import PRODID, WRITER_VERSION, EventState, FeedWriter, fingerprint
 from scheduler.model import Event, Schedule, Series
 from store.db import Workspace
 
@@ -84,7 +84,7 @@ def update_states(previous: dict[str, EventState], fingerprints: dict[str, tuple
 def inputs_hash(owner: tuple[str, ...], items: Iterable[Series | Event], state: dict[str, EventState],
                 program: Program) -> str:
     """A hash of everything a feed is built from: equal hashes mean equal bytes (same writer)."""
-    parts = [PRODID, repr(owner), program.program.name, str(program.feeds.refresh_minutes)]
+    parts = [PRODID, WRITER_VERSION, repr(owner), program.program.name, str(program.feeds.refresh_minutes)]
     for item in sorted(items, key=lambda it: it.uid):
         st = state[item.uid]
         parts.append(f"{item.uid}|{st.fingerprint}|{st.sequence}|{st.last_modified.isoformat()}")
@@ -135,33 +135,37 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
         old_docs = {row[0]: (row[1], row[2]) for row in
                     con.execute("SELECT person_id, etag, inputs FROM feed_documents")}
 
+        stored_bodies: dict[PersonId, bytes] | None = None
+
         def reuse(owner_id: PersonId, inputs: str) -> bytes | None:
             """The stored body when it was built from the same inputs (re-publishing is cheap)."""
+            nonlocal stored_bodies
             old = old_docs.get(owner_id)
             if old is None or old[1] != inputs:
                 return None
-            row = con.execute("SELECT body FROM feed_documents WHERE person_id = ?", (owner_id,)).fetchone()
-            return bytes(row[0])
+            if stored_bodies is None:  # one query for all, at the first reuse
+                stored_bodies = {row[0]: bytes(row[1]) for row in
+                                 con.execute("SELECT person_id, body FROM feed_documents")}
+            return stored_bodies[owner_id]
+
+        writes: list[tuple] = []  # feed_documents rows, written at once
+        new_inputs: list[tuple[str, PersonId]] = []
 
         def store(owner_id: PersonId, body: bytes, inputs: str) -> tuple[str, bool]:
             etag = etag_of(body)
             old = old_docs.get(owner_id)
             if old and old[0] == etag:
                 if old[1] != inputs:
-                    con.execute("UPDATE feed_documents SET inputs = ? WHERE person_id = ?",
-                                (inputs, owner_id))
+                    new_inputs.append((inputs, owner_id))
                 return etag, False
-            con.execute(
-                "INSERT INTO feed_documents (person_id, body, etag, last_modified, published_at, inputs) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT(person_id) DO UPDATE SET body = excluded.body, "
-                "etag = excluded.etag, last_modified = excluded.last_modified, "
-                "published_at = excluded.published_at, inputs = excluded.inputs",
-                (owner_id, body, etag, stamp, stamp, inputs))
+            writes.append((owner_id, body, etag, stamp, stamp, inputs))
             return etag, True
 
+        feed_writer = FeedWriter(people, program, state)
+        tokens = ensure_tokens(con, key, [*(p.id for p in cohort.people), COORDINATOR], now=now)
         published, revoked, reissued = [], [], []
         for n, person in enumerate(cohort.people):
-            token, again = ensure_token(con, key, person.id, now=now)
+            token, again = tokens[person.id]
             if again:
                 reissued.append(person.id)
             if token is None:
@@ -169,9 +173,8 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
                 continue
             mine = by_person.get(person.id, [])
             inputs = inputs_hash((person.id, person.name, person.email), mine, state, program)
-            body = reuse(person.id, inputs) or build_feed(
-                person, [i for i in mine if isinstance(i, Series)], [i for i in mine if isinstance(i, Event)],
-                people, program, state)
+            body = reuse(person.id, inputs) or feed_writer.feed(
+                person, [i for i in mine if isinstance(i, Series)], [i for i in mine if isinstance(i, Event)])
             name = f"feeds/{token}.ics"
             (Path(out_dir) / name).write_bytes(body)
             etag, was_changed = store(person.id, body, inputs)
@@ -180,7 +183,7 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             if n % 500 == 499:
                 progress(ProgressEvent("publish", "info", f"{n + 1} feeds built"))
 
-        token, again = ensure_token(con, key, COORDINATOR, now=now)
+        token, again = tokens[COORDINATOR]
         if again:
             reissued.append(COORDINATOR)
         coordinator = None
@@ -188,14 +191,19 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             revoked.append(COORDINATOR)
         else:
             inputs = inputs_hash((COORDINATOR,), items, state, program)
-            body = reuse(COORDINATOR, inputs) or build_feed(None, schedule.series, schedule.events, people,
-                                                            program, state)
+            body = reuse(COORDINATOR, inputs) or feed_writer.feed(None, schedule.series, schedule.events)
             name = f"feeds/coordinator-{token}.ics"
             (Path(out_dir) / name).write_bytes(body)
             etag, was_changed = store(COORDINATOR, body, inputs)
             coordinator = PublishedFeed(COORDINATOR, "", feed_url(program.feeds.base_url, token), name,
                                         etag, was_changed)
 
+        con.executemany(
+            "INSERT INTO feed_documents (person_id, body, etag, last_modified, published_at, inputs) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT(person_id) DO UPDATE SET body = excluded.body, "
+            "etag = excluded.etag, last_modified = excluded.last_modified, "
+            "published_at = excluded.published_at, inputs = excluded.inputs", writes)
+        con.executemany("UPDATE feed_documents SET inputs = ? WHERE person_id = ?", new_inputs)
         keep = {f.person_id for f in published} | ({COORDINATOR} if coordinator else set())
         gone = [pid for pid in old_docs if pid not in keep]
         con.executemany("DELETE FROM feed_documents WHERE person_id = ?", [(pid,) for pid in gone])

@@ -206,15 +206,15 @@ def test_failed_publish_changes_nothing(ws, tmp_path, monkeypatch):
     import feeds.publish as pub
 
     calls = {"n": 0}
-    real = pub.build_feed
+    real = pub.FeedWriter.feed
 
-    def failing(*args, **kw):
+    def failing(self, *args, **kw):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return real(*args, **kw)
+        return real(self, *args, **kw)
 
-    monkeypatch.setattr(pub, "build_feed", failing)
+    monkeypatch.setattr(pub.FeedWriter, "feed", failing)
     with pytest.raises(RuntimeError):
         publish(ws, cohort, dataclasses.replace(schedule, series=(moved, *schedule.series[1:])), PROGRAM,
                 tmp_path / "b", now=T0 + timedelta(days=1))
