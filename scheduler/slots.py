@@ -35,6 +35,7 @@ and, across pairs in ``scheduler.assign``, 5. a mentor's meetings spread over di
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -123,6 +124,11 @@ class ZoneTable:
         self.name = name
         self.starts = np.array(starts, dtype=np.int64)
         self.offs = np.array(offs, dtype=np.int64)
+        self._starts_list, self._offs_list = starts, offs
+
+    def offset_at(self, utc_minute: int) -> int:
+        """``offset`` of one minute (scalar, no numpy overhead)."""
+        return self._offs_list[bisect_right(self._starts_list, utc_minute) - 1]
 
     def offset(self, utc_minutes: np.ndarray) -> np.ndarray:
         return self.offs[np.searchsorted(self.starts, utc_minutes, side="right") - 1]
@@ -144,10 +150,22 @@ class ZoneTable:
 
 @dataclass
 class _PersonData:
-    prefix: np.ndarray  # prefix sums of availability over three weeks (wrap-safe)
+    spans: tuple[tuple[int, int], ...]  # availability over three weeks, merged (wrap-safe)
     covers: np.ndarray  # [week-minute] -> the regular meeting fits from here
     room: np.ndarray  # [week-minute] -> minutes to the nearer edge of the window
     skip_days: np.ndarray  # [local day index + 3] -> holiday or away
+
+
+@dataclass
+class _Signatures:
+    """Per-person codes for ``has_slot``: signature = (time zone, weekly hours)."""
+
+    index: dict[PersonId, int]
+    sig: np.ndarray  # person index -> signature id
+    cadence: np.ndarray  # person index -> CADENCE_RANK, or 9 when the cell is empty
+    reps: list[tuple[str, tuple]]  # signature id -> (zone, availability)
+    zones: list[str]
+    sig_zone: np.ndarray  # signature id -> index into ``zones``
 
 
 @dataclass
@@ -182,6 +200,8 @@ class SlotContext:
         self.epoch_utc = self.epoch.replace(tzinfo=UTC)
         self.epoch_wd = self.epoch.weekday()
         self.holidays = frozenset(cycle.holidays)
+        self.month_of_day = [(day.year, day.month) for day in
+                             (self.start + timedelta(days=d) for d in range(self.days))]
         settings = getattr(program, "schedule", None)
         if workday is None:
             workday = (
@@ -192,10 +212,15 @@ class SlotContext:
         self._zones: dict[str, ZoneTable] = {}
         self._anchor: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._zone_pair: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._people: dict[PersonId, _PersonData] = {}
+        self._covers: dict[tuple, np.ndarray] = {}
+        self._avail: dict[tuple, tuple[np.ndarray, ...]] = {}
+        self._skips: dict[tuple, np.ndarray] = {}
+        self._span_cache: dict[tuple, tuple[tuple[int, int], ...]] = {}
         self._anchors: dict[tuple[str, str], list[str]] = {}
         self._derived: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
-        self._strict: dict[tuple[str, str, str], dict[PersonId, np.ndarray]] = {}
+        self._strict: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._sig: _Signatures | None = None
+        self._memo: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
         self._hits: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         local_minute = np.arange(1440)
         dur = np.arange(self.duration)
@@ -244,7 +269,7 @@ class SlotContext:
             table = self.zone_table(name)
             off = table.offset(utc)
             straddle = table.offset(utc + self.duration) != off
-            self._zone_pair[key] = (utc + off, straddle)
+            self._zone_pair[key] = ((utc + off).astype(np.int32), straddle)
         return self._zone_pair[key]
 
     def zone_derived(self, anchor: str, name: str) -> tuple[np.ndarray, ...]:
@@ -258,32 +283,86 @@ class SlotContext:
             delta = local - ((d + PAD_DAYS) * 1440 + g * self.gran)
             wm = (local + self.epoch_wd * 1440) % MINUTES_PER_WEEK
             day_idx = np.clip(local // 1440 - PAD_DAYS + 3, 0, self.days + 7)
-            self._derived[key] = (wm, day_idx, delta, self.outside_by_minute[local % 1440], np.unique(delta))
+            small = lambda a: a.astype(np.int16)  # noqa: E731 -- all fit: week-minutes, days, offsets
+            self._derived[key] = (small(wm), small(day_idx), small(delta),
+                                  small(self.outside_by_minute[local % 1440]), np.unique(delta))
         return self._derived[key]
 
-    def person(self, pid: PersonId) -> _PersonData:
-        if pid not in self._people:
-            p = self.cohort[pid]
-            week = np.zeros(MINUTES_PER_WEEK, dtype=bool)
-            for a, b in p.availability:
-                week[a:b] = True
-            three = np.concatenate([week, week, week])
-            prefix = np.concatenate([[0], np.cumsum(three, dtype=np.int64)])
+    def week_covers(self, availability: tuple[tuple[int, int], ...]) -> np.ndarray:
+        """[week-minute] -> a regular meeting fits from here (shared by everyone with these hours)."""
+        hit = self._covers.get(availability)
+        if hit is None:
+            hit = self._week_arrays(availability)[1]
+            self._covers[availability] = hit
+        return hit
+
+    def _week_arrays(self, availability: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Wrap-safe prefix sums (three weeks, int32; transient) and the ``covers`` mask of a set of hours."""
+        week = np.zeros(MINUTES_PER_WEEK, dtype=bool)
+        for a, b in availability:
+            week[a:b] = True
+        three = np.concatenate([week, week, week])
+        prefix = np.concatenate([[0], np.cumsum(three, dtype=np.int32)]).astype(np.int32)
+        s = np.arange(MINUTES_PER_WEEK) + MINUTES_PER_WEEK
+        covers = prefix[s + self.duration] - prefix[s] == self.duration
+        return prefix, covers
+
+    def _availability_data(self, availability: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(covers, room) of a set of hours, computed once per distinct set (memory: people with
+        the same hours share arrays; ``room`` is uint8, capped at ``EDGE_CAP``)."""
+        hit = self._avail.get(availability)
+        if hit is None:
+            prefix, covers = self._week_arrays(availability)
+            three = np.diff(prefix).astype(bool)
             s = np.arange(MINUTES_PER_WEEK) + MINUTES_PER_WEEK
-            covers = prefix[s + self.duration] - prefix[s] == self.duration
             pos = np.arange(three.size)
             last_false = np.maximum.accumulate(np.where(~three, pos, -1))
             nxt = np.where(~three, pos, three.size)
             next_false = np.minimum.accumulate(nxt[::-1])[::-1]
             left = (s - 1) - last_false[s - 1]
             right = next_false[s + self.duration] - (s + self.duration)
-            room = np.where(covers, np.minimum(left, right), 0)
-            skip = np.zeros(self.days + 8, dtype=bool)
-            for i in range(self.days + 8):
-                day = self.start + timedelta(days=i - 3)
-                skip[i] = day in self.holidays or p.is_away(day)
-            self._people[pid] = _PersonData(prefix, covers, np.minimum(room, EDGE_CAP), skip)
-        return self._people[pid]
+            room = np.minimum(np.where(covers, np.minimum(left, right), 0), EDGE_CAP).astype(np.uint8)
+            hit = (self._covers.setdefault(availability, covers), room)
+            self._avail[availability] = hit
+        return hit
+
+    def _skip_days(self, unavailable: tuple) -> np.ndarray:
+        """[local day index + 3] -> a program holiday or inside one of these ``unavailable`` ranges."""
+        hit = self._skips.get(unavailable)
+        if hit is None:
+            first = self.start - timedelta(days=3)
+            hit = np.zeros(self.days + 8, dtype=bool)
+            for d in self.holidays:
+                if 0 <= (d - first).days < hit.size:
+                    hit[(d - first).days] = True
+            for lo, hi in unavailable:
+                a, b = max(0, (lo - first).days), min(hit.size - 1, (hi - first).days)
+                if a <= b:
+                    hit[a : b + 1] = True
+            self._skips[unavailable] = hit
+        return hit
+
+    def person(self, pid: PersonId) -> _PersonData:
+        """A person's weekly-hours arrays and skipped days (shared between people where equal)."""
+        p = self.cohort[pid]
+        covers, room = self._availability_data(p.availability)
+        return _PersonData(self._spans(p.availability), covers, room, self._skip_days(p.unavailable))
+
+    def _spans(self, availability: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        """The hours repeated over three weeks with touching intervals merged (wrap-safe)."""
+        hit = self._span_cache.get(availability)
+        if hit is None:
+            merged: list[list[int]] = []
+            for k in range(3):
+                for a, b in availability:
+                    a, b = a + k * MINUTES_PER_WEEK, b + k * MINUTES_PER_WEEK
+                    if merged and a <= merged[-1][1]:
+                        merged[-1][1] = max(merged[-1][1], b)
+                    else:
+                        merged.append([a, b])
+            hit = tuple((a, b) for a, b in merged)
+            self._span_cache[availability] = hit
+        return hit
 
     def utc_datetime(self, minute: int) -> datetime:
         return self.epoch_utc + timedelta(minutes=int(minute))
@@ -292,26 +371,28 @@ class SlotContext:
         """Whether one meeting of ``minutes`` from ``utc_minute`` fits the person's week (scalar)."""
         p = self.cohort[pid]
         table = self.zone_table(p.timezone)
-        u = np.array([utc_minute, utc_minute + minutes], dtype=np.int64)
-        off = table.offset(u)
-        if off[0] != off[1]:
+        off = table.offset_at(utc_minute)
+        if table.offset_at(utc_minute + minutes) != off:
             return False
-        wm = int((utc_minute + off[0] + self.epoch_wd * 1440) % MINUTES_PER_WEEK) + MINUTES_PER_WEEK
-        prefix = self.person(pid).prefix
-        return bool(prefix[wm + minutes] - prefix[wm] == minutes)
+        wm = (utc_minute + off + self.epoch_wd * 1440) % MINUTES_PER_WEEK + MINUTES_PER_WEEK
+        return any(a <= wm and wm + minutes <= b for a, b in self._spans(p.availability))
 
     # ----- per pair ------------------------------------------------------------------------
     def anchors(self, mentor: Person, mentee: Person) -> list[str]:
         """The mentee's zone, plus the mentor's when its clock changes differ over the cycle."""
-        key = (mentee.timezone, mentor.timezone)
+        return self.anchor_zones(mentor.timezone, mentee.timezone)
+
+    def anchor_zones(self, mentor_zone: str, mentee_zone: str) -> list[str]:
+        """``anchors`` by zone names."""
+        key = (mentee_zone, mentor_zone)
         if key not in self._anchors:
-            out = [mentee.timezone]
-            if mentor.timezone != mentee.timezone:
-                utc, _ = self.anchor_grid(mentee.timezone)
-                a = self.zone_table(mentee.timezone).offset(utc)
-                b = self.zone_table(mentor.timezone).offset(utc)
+            out = [mentee_zone]
+            if mentor_zone != mentee_zone:
+                utc, _ = self.anchor_grid(mentee_zone)
+                a = self.zone_table(mentee_zone).offset(utc)
+                b = self.zone_table(mentor_zone).offset(utc)
                 if np.unique(b - a).size > 1:
-                    out.append(mentor.timezone)
+                    out.append(mentor_zone)
             self._anchors[key] = out
         return self._anchors[key]
 
@@ -376,59 +457,114 @@ class SlotContext:
         return {"valid": valid, "cost": cost, "too_many": too_many, "dst": dst, "edge": edge,
                 "inc": inc, "meets": meets, "grid": grid, "skip": skip, "good": good}  # type: ignore[dict-item]
 
-    def has_slot(self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId]) -> np.ndarray:
+    def _signatures(self) -> _Signatures:
+        """Per person: a signature id for (time zone, weekly hours) and a cadence code (once)."""
+        if self._sig is None:
+            people = self.cohort.people
+            ids: dict[tuple[str, tuple], int] = {}
+            sig = np.empty(len(people), dtype=np.int64)
+            for i, p in enumerate(people):
+                sig[i] = ids.setdefault((p.timezone, p.availability), len(ids))
+            reps = list(ids)
+            zones = sorted({z for z, _ in reps})
+            zpos = {z: k for k, z in enumerate(zones)}
+            self._sig = _Signatures(
+                index={p.id: i for i, p in enumerate(people)},
+                sig=sig,
+                cadence=np.array([CADENCE_RANK[p.cadence] if p.cadence else 9 for p in people],
+                                 dtype=np.int64),
+                reps=reps,
+                zones=zones,
+                sig_zone=np.array([zpos[z] for z, _ in reps], dtype=np.int64),
+            )
+        return self._sig
+
+    def has_slot(self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId], *,
+                 memo: bool = True) -> np.ndarray:
         """For each (mentor, mentee) pair: whether a valid recurring slot exists (fast, vectorised).
 
         A sufficient test: a pattern counts when every one of its dates works for both people,
         including dates a holiday or blackout would skip; so True always means
         ``pair_slot_options`` finds an option. (It can only differ from the exact test when a
         clock-change week happens to be skipped.)
+
+        The answer depends only on (mentor zone and hours, mentee zone and hours, pair cadence),
+        so it is computed once per distinct such signature and remembered (``memo``) across calls.
         """
         n = len(mentor_ids)
         out = np.zeros(n, dtype=bool)
         if n == 0:
             return out
-        people = self.cohort.people
-        index = {p.id: i for i, p in enumerate(people)}
-        mi = np.fromiter((index[x] for x in mentor_ids), dtype=np.int64, count=n)
-        ei = np.fromiter((index[x] for x in mentee_ids), dtype=np.int64, count=n)
-        zones = sorted({p.timezone for p in people})
-        zcode = np.array([zones.index(p.timezone) for p in people])
-        ccode = np.array([CADENCE_RANK[p.cadence] if p.cadence else 9 for p in people])
+        sg = self._signatures()
+        mi = np.fromiter(map(sg.index.__getitem__, mentor_ids), dtype=np.int64, count=n)
+        ei = np.fromiter(map(sg.index.__getitem__, mentee_ids), dtype=np.int64, count=n)
+        cm, ce = sg.cadence[mi], sg.cadence[ei]
         default = CADENCE_RANK[self.program.cycle.cadence]
-        cm, ce = ccode[mi], ccode[ei]
         cad = np.where((cm == 9) & (ce == 9), default, np.minimum(cm, ce))  # the documented rule
-        zm, ze = zcode[mi], zcode[ei]
+        sm, se = sg.sig[mi], sg.sig[ei]
+        if not memo:
+            return self._slot_by_signature(sm, se, cad)
+        n_sig = len(sg.reps)
+        code = (cad * n_sig + sm) * n_sig + se
+        keys, vals = self._memo
+        if keys.size:
+            pos = np.minimum(np.searchsorted(keys, code), keys.size - 1)
+            hit = keys[pos] == code
+            out[hit] = vals[pos[hit]]
+        else:
+            hit = np.zeros(n, dtype=bool)
+        miss = np.flatnonzero(~hit)
+        if miss.size:
+            todo, first, inverse = np.unique(code[miss], return_index=True, return_inverse=True)
+            k = miss[first]
+            res = self._slot_by_signature(sm[k], se[k], cad[k])
+            out[miss] = res[inverse.reshape(-1)]
+            merged = np.concatenate([keys, todo])
+            order = np.argsort(merged, kind="stable")
+            self._memo = (merged[order], np.concatenate([vals, res])[order])
+        return out
+
+    def _slot_by_signature(self, sm: np.ndarray, se: np.ndarray, cad: np.ndarray) -> np.ndarray:
+        """``has_slot`` on signature ids (mentor, mentee) and cadence codes, without memo."""
+        sg = self._signatures()
+        n = sm.size
+        out = np.zeros(n, dtype=bool)
+        zm, ze = sg.sig_zone[sm], sg.sig_zone[se]
         names = ("weekly", "biweekly", "monthly")
-        second = np.zeros((len(zones), len(zones)), dtype=bool)  # [mentee zone, mentor zone]
-        for a, b in set(zip(ze.tolist(), zm.tolist())):
-            second[a, b] = len(self.anchors(people[int(np.flatnonzero(zcode == b)[0])],
-                                            people[int(np.flatnonzero(zcode == a)[0])])) > 1
+        nz = len(sg.zones)
+        second = np.zeros((nz, nz), dtype=bool)  # [mentee zone, mentor zone]
+        for a, b in set(zip(ze.tolist(), zm.tolist(), strict=True)):
+            second[a, b] = len(self.anchor_zones(sg.zones[b], sg.zones[a])) > 1
         for anchor_side in ("mentee", "mentor"):
             az = ze if anchor_side == "mentee" else zm
             use = np.ones(n, dtype=bool) if anchor_side == "mentee" else second[ze, zm]
             for c in range(3):
-                for z in range(len(zones)):
+                for z in range(nz):
                     sel = np.flatnonzero(use & (cad == c) & (az == z))
                     if sel.size == 0:
                         continue
-                    persons = np.unique(np.concatenate([mi[sel], ei[sel]]))
-                    rows = self._strict_rows(names[c], zones[z], {people[i].id for i in persons})
-                    table = np.stack([rows[people[i].id] for i in persons])
-                    pos = np.searchsorted(persons, mi[sel]), np.searchsorted(persons, ei[sel])
-                    for lo in range(0, sel.size, 8192):
-                        a = table[pos[0][lo:lo + 8192]]
-                        b = table[pos[1][lo:lo + 8192]]
-                        out[sel[lo:lo + 8192]] |= np.any(a & b, axis=1)
+                    table = self._strict_rows(names[c], sg.zones[z], np.concatenate([sm[sel], se[sel]]))
+                    pm, pe = sm[sel], se[sel]
+                    for lo in range(0, sel.size, 16384):
+                        a = table[pm[lo:lo + 16384]]
+                        a &= table[pe[lo:lo + 16384]]
+                        out[sel[lo:lo + 16384]] |= a.any(axis=1)
         return out
 
-    def _strict_rows(self, cadence: str, anchor: str, pids: set[PersonId]) -> dict[PersonId, np.ndarray]:
-        """Per person: packed bits over patterns valid for them on every date (strict)."""
-        cache = self._strict.setdefault((cadence, anchor, ""), {})
-        missing = [p for p in pids if p not in cache]
-        by_zone: dict[str, list[PersonId]] = {}
-        for pid in missing:
-            by_zone.setdefault(self.cohort[pid].timezone, []).append(pid)
+    def _strict_rows(self, cadence: str, anchor: str, sigs: np.ndarray) -> np.ndarray:
+        """The table [signature id] -> bits over patterns valid on every date for anyone with that
+        zone and those hours, packed into uint64 words; rows for ``sigs`` are filled on demand."""
+        sg = self._signatures()
+        key2 = (cadence, anchor)
+        if key2 not in self._strict:
+            words = -(-(len(self.labels[cadence]) * self.cols) // 64)
+            self._strict[key2] = (np.zeros((len(sg.reps), words), dtype=np.uint64),
+                                  np.zeros(len(sg.reps), dtype=bool))
+        table, done = self._strict[key2]
+        missing = np.unique(sigs[~done[sigs]]).tolist()
+        by_zone: dict[str, list[int]] = {}
+        for x in missing:
+            by_zone.setdefault(sg.reps[x][0], []).append(x)
         for zname, group in by_zone.items():
             key = (cadence, anchor, zname)
             if key not in self._hits:
@@ -447,15 +583,20 @@ class SlotContext:
             col = np.arange(npat) % self.cols
             wd = np.array([self.labels[cadence][lb][0] for lb in range(len(self.labels[cadence]))])[label]
             base = wd * 1440 + col * self.gran
-            covers = np.stack([self.person(p).covers for p in group])  # (people, week-minutes)
-            ok = np.ones((len(group), npat), dtype=bool)
-            for k, v in enumerate(values):
-                idx = (base + v) % MINUTES_PER_WEEK
-                ok &= covers[:, idx] | ~hits[k][None, :]
-            ok &= ~invalid[None, :]
-            for pid, row in zip(group, np.packbits(ok, axis=1)):
-                cache[pid] = row
-        return cache
+            words = -(-npat // 64)
+            for lo in range(0, len(group), 512):
+                part = group[lo:lo + 512]
+                covers = np.stack([self.week_covers(sg.reps[x][1]) for x in part])  # (sigs, week-minutes)
+                ok = np.ones((len(part), npat), dtype=bool)
+                for k, v in enumerate(values):
+                    idx = (base + v) % MINUTES_PER_WEEK
+                    ok &= covers[:, idx] | ~hits[k][None, :]
+                ok &= ~invalid[None, :]
+                packed = np.zeros((len(part), words * 8), dtype=np.uint8)
+                packed[:, : -(-npat // 8)] = np.packbits(ok, axis=1)
+                table[part] = packed.view(np.uint64)
+                done[part] = True
+        return table
 
 
 def select_diverse(order: np.ndarray, labels: np.ndarray, limit: int) -> list[int]:
@@ -604,7 +745,7 @@ def _milestones(ctx: SlotContext, mentor: Person, mentee: Person, pattern: Patte
         add("review", best, pattern.duration_minutes, True)
         used.add(best)
     if ms.checkins and pattern.cadence != "monthly":
-        month_of = lambda d: (ctx.start + timedelta(days=d)).replace(day=1)  # noqa: E731
+        month_of = ctx.month_of_day.__getitem__
         busy = {month_of(d) for d in used}
         for d in regular:
             if d in used or month_of(d) in busy:
