@@ -15,6 +15,13 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
    placed pairs' slots" up to ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor
    whenever one is free.
 
+Across cycles (``pipeline.cycles``), ``keep`` pins pairs that both sides want to continue (those
+still allowed by every rule and a mentor's capacity), ``prefer_new`` / ``prefer_same`` break ties
+of equal total score (fewer re-formed ``prefer_new`` pairs first, then more re-formed
+``prefer_same`` pairs), and ``mentor_capacity`` overrides capacities. With any of them the repair
+is always "forbid and re-match" (the joint model knows no pins): a kept pair whose old slot
+collides first gets a new slot, and is only given up when it cannot be placed at all.
+
 The final pairs are exactly the scheduled ones: ``matches.csv`` and ``schedule.json`` always
 describe the same pairs. The reported bound is the matcher's schedule-free optimum, so the gap
 says what the calendars cost.
@@ -22,10 +29,13 @@ says what the calendars cost.
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from cohort.errors import InputError
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from matcher.candidates import CandidateSet, build_candidates
@@ -74,12 +84,17 @@ def make_plan(
     fixed: Mapping[PairKey, Series] | None = None,
     warm_start: Iterable[PairKey] | None = None,
     reuse: Schedule | None = None,
+    keep: Iterable[PairKey] = (),
+    prefer_new: Iterable[PairKey] = (),
+    prefer_same: Iterable[PairKey] = (),
+    mentor_capacity: Mapping[PersonId, int] | None = None,
 ) -> Plan:
     """Match and schedule ``cohort``; ``forbidden`` pairs are never formed (either direction).
 
     ``fixed`` maps pairs to a previous series to keep when still valid (next cycles);
     ``warm_start`` pairs are solver hints. ``reuse``: a stored schedule computed from exactly
     this cohort and program; its pairs and slots are kept as they are (re-runs change nothing).
+    ``keep``, ``prefer_new``, ``prefer_same`` and ``mentor_capacity``: see the module doc.
     """
     progress = progress or null_progress
     timings: dict[str, float] = {}
@@ -93,21 +108,29 @@ def make_plan(
     cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
     timings["candidates"] = time.perf_counter() - t
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+    history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None
+    fixed = dict(fixed or {})
+    base_pins = cs.pins
+    kept = [k for k in dict.fromkeys(keep) if k not in banned and (k[1], k[0]) not in banned]
+    if kept:
+        cs = _pin(cohort, program, cs, kept, mentor_capacity, ctx)
+        timings["candidates"] = time.perf_counter() - t
+    tie = _TieBreak.of(cs, prefer_new, prefer_same)
 
     t = time.perf_counter()
     progress(ProgressEvent("match", "start"))
-    result = solve(cohort, program, cs, progress=solver_callback(progress, "match"),
-                   forbidden_pairs=sorted(banned), warm_start=warm_start)
+    result = solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
+                   forbidden_pairs=sorted(banned), warm_start=warm_start, mentor_capacity=mentor_capacity)
     timings["match"] = time.perf_counter() - t
     progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
-    bound, first_method = result.bound, result.method
+    bound, first_method = tie.unscale_bound(result.bound), result.method
 
     t = time.perf_counter()
     chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
     sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, progress=progress)
     repair: dict[str, object] = {"unplaceable_first": len(sched.unplaceable), "rounds": 0, "method": "none"}
     unplaceable_reason = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
-    if sched.unplaceable and len(cs) <= JOINT_LIMIT:
+    if sched.unplaceable and len(cs) <= JOINT_LIMIT and not history:
         progress(ProgressEvent("repair", "start", f"{len(sched.unplaceable)} pairs compete for the same "
                                "hours: matching and scheduling jointly"))
         allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
@@ -128,18 +151,28 @@ def make_plan(
         repair.update(method="joint", rounds=1)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     rounds = 0
-    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and len(cs) > JOINT_LIMIT:
+    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or history):
         rounds += 1
         progress(ProgressEvent("repair", "start", f"round {rounds}: {len(sched.unplaceable)} pairs "
                                "could not be placed; finding other partners"))
-        banned |= {(u.mentor_id, u.mentee_id) for u in sched.unplaceable}
+        stuck = {(u.mentor_id, u.mentee_id) for u in sched.unplaceable}
+        pinned = set(cs.pins) - set(base_pins)
+        # a kept pair whose old slot collides first tries any slot; only then is it given up
+        retry = {k for k in stuck & pinned if k in fixed}
+        for k in retry:
+            del fixed[k]
+        given_up = (stuck & pinned) - retry
+        if given_up:
+            cs = replace(cs, pins=tuple(p for p in cs.pins if p not in given_up))
+        banned |= stuck - retry
         placed = {(s.mentor_id, s.mentee_id): s for s in sched.series}
-        result = solve(cohort, program, cs, progress=solver_callback(progress, "match"),
-                       forbidden_pairs=sorted(banned), warm_start=list(placed))
+        result = solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
+                       forbidden_pairs=sorted(banned), warm_start=list(placed),
+                       mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
         hints = {k: pattern_of_series(s, program) for k, s in placed.items()}
-        keep = {**(fixed or {}), **placed}
-        sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=keep, hints=hints,
+        slots = {**fixed, **placed}
+        sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=slots, hints=hints,
                          progress=progress)
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         repair.update(method="forbid-and-rematch", rounds=rounds)
@@ -149,7 +182,8 @@ def make_plan(
     # The final pairs are exactly the scheduled ones.
     t = time.perf_counter()
     final = sorted((s.mentor_id, s.mentee_id) for s in sched.series)
-    pairs, unmatched = describe(cohort, program, cs, final, forbidden_pairs=sorted(banned))
+    pairs, unmatched = describe(cohort, program, replace(cs, pins=base_pins), final,
+                                forbidden_pairs=sorted(banned), mentor_capacity=mentor_capacity)
     unmatched = _with_schedule_reasons(unmatched, unplaceable_reason, cohort)
     repair["unplaceable_final"] = len(sched.unplaceable)
     score = sum(p.score for p in pairs)
@@ -204,3 +238,85 @@ def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[Pair
                           + "; ".join(by_mentee[u.id][:2]))
         out.append(u)
     return tuple(out)
+
+
+def _pin(cohort: Cohort, program: Program, cs: CandidateSet, keep: list[PairKey],
+         mentor_capacity: Mapping[PersonId, int] | None, ctx: SlotContext) -> CandidateSet:
+    """``cs`` with the feasible ``keep`` pairs added to its pins.
+
+    Feasible: a candidate (every hard rule and a recurring slot), the mentee not already pinned,
+    within the mentor's capacity (a mentor whose capacity dropped keeps the best-scoring pairs).
+    A pair missing only because of the best-K candidate limit is tried by rebuilding the
+    candidates with it pinned; if that fails, such pairs are not kept.
+    """
+    enc = cs.encoder
+    cap = capacities(cohort, program) | dict(mentor_capacity or {})
+    used = Counter(m for m, _ in cs.pins)
+    taken = {e for _, e in cs.pins}
+    ranked = []
+    for m, e in keep:
+        if m not in cohort or e not in cohort or not cohort[m].is_mentor or not cohort[e].is_mentee:
+            continue
+        k = cs.index_of(m, e)
+        ranked.append((-int(cs.score[k]) if k is not None else 1, m, e, k))
+    chosen: list[PairKey] = []
+    maybe: list[PairKey] = []
+    for _, m, e, k in sorted(ranked):
+        if e in taken or used[m] >= cap.get(m, 0):
+            continue
+        if k is None:
+            ei = enc.mentee(e)
+            if ei is None or not cs.dropped_by_mentee[ei]:
+                continue  # not a candidate: a hard rule or the calendars rule it out
+            maybe.append((m, e))
+        chosen.append((m, e))
+        used[m] += 1
+        taken.add(e)
+    pins = (*cs.pins, *chosen)
+    if maybe:
+        pinned = replace(program, matching=replace(program.matching, pins=[list(p) for p in pins]))
+        try:
+            return build_candidates(cohort, pinned, slot_filter=ctx.has_slot)
+        except InputError:
+            pins = tuple(p for p in pins if p not in set(maybe))
+    return replace(cs, pins=tuple(pins))
+
+
+@dataclass(frozen=True)
+class _TieBreak:
+    """Levels below total score, folded into the objective: ``score * scale + tie``.
+
+    ``tie`` is ``-w`` for a ``prefer_new`` pair and ``+1`` for a ``prefer_same`` one, with
+    ``w = |prefer_same| + 1``, so one fewer re-formed ``prefer_new`` pair beats any number of
+    ``prefer_same`` ones; ``scale`` exceeds the whole range of summed ties, so no tie ever outweighs
+    one point of score. Matching cardinality stays first (the flow maximises it before cost).
+    """
+
+    scale: int = 1
+    tie: object = None  # np.ndarray of int64 per candidate, or None
+    low: int = 0  # the smallest possible sum of ties
+
+    @classmethod
+    def of(cls, cs: CandidateSet, prefer_new: Iterable[PairKey], prefer_same: Iterable[PairKey]) -> _TieBreak:
+        import numpy as np
+
+        new = {k for k in (cs.index_of(m, e) for m, e in prefer_new) if k is not None}
+        same = {k for k in (cs.index_of(m, e) for m, e in prefer_same) if k is not None} - new
+        if not new and not same:
+            return cls()
+        w = len(same) + 1
+        tie = np.zeros(len(cs), dtype=np.int64)
+        tie[sorted(new)] = -w
+        tie[sorted(same)] = 1
+        return cls(scale=w * len(new) + len(same) + 1, tie=tie, low=-w * len(new))
+
+    def apply(self, cs: CandidateSet) -> CandidateSet:
+        if self.tie is None:
+            return cs
+        return replace(cs, score=cs.score.astype("int64") * self.scale + self.tie)
+
+    def unscale_bound(self, bound: float) -> float:
+        """An upper bound on the total score from a bound on the combined objective."""
+        if self.tie is None:
+            return bound
+        return float(math.floor((bound - self.low) / self.scale))

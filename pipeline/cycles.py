@@ -1,0 +1,577 @@
+"""Cycles: closing a cycle with its feedback, re-matching at the boundary or mid-cycle, history.
+
+``rematch`` plans the next cycle from the updated roster and the workspace's history. Hard: a pair
+where either side said no in any earlier cycle is never formed again (in either role direction);
+people not in the roster are gone; every boundary of ``[rules]`` applies as always. Objective,
+lexicographic (each level only breaks ties of the one before):
+
+1. **keep** every pair of the previous cycle where both sides said yes, when the rules, the
+   calendars and the mentor's capacity still allow it (pinned in the matcher), with its slot
+   (same weekday, local time, anchor zone and rhythm) when that slot is still valid. A kept pair
+   is a pair of the new cycle, so its series gets a new UID (UIDs derive from the cycle start);
+2. match as many mentees as possible;
+3. maximise the total score;
+4. prefer new partners for people whose pair finished without both wanting to go on
+   (verdict ``partial``: one side said yes, the other did not answer): fewest such pairs re-formed;
+5. change as little as possible otherwise: the most pairs where nobody answered (verdict
+   ``none``, nobody asked for a change) re-formed, with their old slot when valid.
+
+Levels 4 and 5 are folded into the matcher's integer objective below one point of score
+(``pipeline.plan``); a pair that cannot be placed in the calendars is repaired by re-matching.
+
+``rematch(..., mid_cycle=True)``, for someone leaving during the open cycle (an updated roster
+file): only the affected people move. Every pair whose two people are still there (and still
+allowed by the rules) keeps its partner, slot and UIDs (same cycle, so the same UIDs). The freed
+people, joiners and anyone still unmatched may get new partners among the free capacity (level 2:
+as many mentees matched as possible); such series start at ``now`` (earlier meetings are dropped),
+and the ended pairs' series stop at ``now``: they stay in the remaining person's feed as history
+(stored as an ``ended-series`` run record, since the cycle's schedule holds its current pairs).
+
+Feeds across cycles: a person's address never changes (tokens are per person). A feed holds the
+person's history plus the current cycle: every earlier cycle's series and events (each stops at
+its own cycle's last day, its RRULE's UNTIL) for people still in the roster, and the current
+schedule. ``schedule.json`` holds the current cycle only. ``changes.csv`` (``id, email, change``)
+words what changed for each person; it is for the coordinator, like ``feeds/index.csv``.
+
+Ratings and comments are stored with the feedback and never leave the coordinator's views:
+``cycle_show`` gives counts only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cohort.errors import Problem, UsageError
+from cohort.feedback import FeedbackRow, load_feedback, pair_verdicts
+from cohort.model import Cohort, PersonId
+from cohort.program import Program, example_toml
+from cycles.changes import person_changes
+from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
+from feeds.publish import publish
+from matcher.model import Unmatched
+from pipeline.plan import Plan, make_plan
+from pipeline.progress import Progress, ProgressEvent, null_progress
+from pipeline.run import RunOutcome, load_input, summarise, workspace_program, write_match_files
+from pipeline.staging import staged_output
+from report.html import render_report
+from scheduler.model import Event, Schedule, Series
+from scheduler.outputs import dst_notes, write_schedule_json
+from store import (
+    CycleInfo,
+    Workspace,
+    current_cycle,
+    ended_pairs,
+    get_cycle,
+    import_cohort,
+    list_cycles,
+    load_cohort,
+    load_pairs,
+    load_run_summaries,
+    load_schedule,
+    save_feedback,
+    save_match,
+    save_run_summary,
+    save_schedule,
+    workspace_secret,
+)
+from store import close_cycle as store_close_cycle
+from store import load_feedback as stored_feedback
+from store import serialize as sz
+
+PairKey = tuple[PersonId, PersonId]
+ENDED_KIND = "ended-series"  # run records holding series cut short by a mid-cycle re-match
+
+
+# --------------------------------------------------------------------------- close
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    """What ``cycle close`` did: counts only (ratings and comments stay in the store)."""
+
+    cycle_id: int
+    rows: int
+    pairs: int
+    verdicts: Mapping[str, int]  # continue / end / partial / none -> number of pairs
+    warnings: tuple[Problem, ...] = ()
+
+
+def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
+    """Validate the feedback against the open cycle's roster and pairs, store it, close the cycle.
+
+    Raises ``InputError`` with every problem of the file (nothing is written then), and
+    ``UsageError`` when there is no open, matched cycle.
+    """
+    with Workspace(workspace, create=False) as ws:
+        cycle = current_cycle(ws)
+        if cycle is None:
+            raise UsageError("no open cycle to close: run `mentorsync run FILE` (or `rematch`) first")
+        if not cycle.matched:
+            raise UsageError(f"cycle {cycle.id} has no match yet: run `mentorsync run FILE` first")
+        if not Path(feedback_file).exists():
+            raise UsageError(f"{feedback_file}: no such file")
+        cohort = load_cohort(ws, cycle.id)
+        pairs = {(p.mentor_id, p.mentee_id) for p in load_pairs(ws, cycle.id)}
+        rows, warnings = load_feedback(feedback_file, cohort, pairs)
+        with ws.transaction():
+            save_feedback(ws, cycle.id, rows)
+            store_close_cycle(ws, cycle.id)
+    verdicts = Counter(pair_verdicts(rows, pairs).values())
+    return CloseResult(cycle.id, len(rows), len(pairs),
+                       {v: verdicts.get(v, 0) for v in ("continue", "end", "partial", "none")},
+                       tuple(warnings))
+
+
+# --------------------------------------------------------------------------- history and feeds
+
+
+def _series_json(s: Series) -> dict[str, Any]:
+    return {"mentor_id": s.mentor_id, "mentee_id": s.mentee_id, "uid": s.uid, "timezone": s.timezone,
+            "dtstart": sz.local_text(s.dtstart, s.uid), "duration_minutes": s.duration_minutes,
+            "rrule": s.rrule, "exdates": [sz.local_text(d, s.uid) for d in s.exdates],
+            "occurrences": [sz.utc_text(d, s.uid) for d in s.occurrences], "cadence": s.cadence,
+            "agenda": s.agenda, "sequence": s.sequence}
+
+
+def _series_value(d: Mapping[str, Any]) -> Series:
+    return Series(d["mentor_id"], d["mentee_id"], d["uid"], d["timezone"], sz.local_value(d["dtstart"]),
+                  d["duration_minutes"], d["rrule"], tuple(sz.local_value(x) for x in d["exdates"]),
+                  tuple(sz.utc_value(x) for x in d["occurrences"]), d["cadence"], d["agenda"], d["sequence"])
+
+
+def _event_json(e: Event) -> dict[str, Any]:
+    return {"mentor_id": e.mentor_id, "mentee_id": e.mentee_id, "uid": e.uid, "kind": e.kind,
+            "start": sz.utc_text(e.start, e.uid), "duration_minutes": e.duration_minutes,
+            "timezone": e.timezone, "agenda": e.agenda, "sequence": e.sequence}
+
+
+def _event_value(d: Mapping[str, Any]) -> Event:
+    return Event(d["mentor_id"], d["mentee_id"], d["uid"], d["kind"], sz.utc_value(d["start"]),
+                 d["duration_minutes"], d["timezone"], d["agenda"], d["sequence"])
+
+
+def history_schedule(ws: Workspace, people: Iterable[PersonId], *, before: int | None = None) -> Schedule:
+    """Earlier meetings of ``people``: closed cycles' schedules and series ended mid-cycle.
+
+    ``before``: the current cycle's id, whose own schedule is left out (it is the current one).
+    An item is kept when at least one of its two people is in ``people``; a UID seen twice keeps
+    its latest form.
+    """
+    who = set(people)
+    series: dict[str, Series] = {}
+    events: dict[str, Event] = {}
+    for cycle in list_cycles(ws):
+        if cycle.status != "closed" or cycle.id == before:
+            continue
+        sched = load_schedule(ws, cycle.id)
+        if sched is None:
+            continue
+        series.update({s.uid: s for s in sched.series})
+        events.update({e.uid: e for e in sched.events})
+    for run in load_run_summaries(ws, kind=ENDED_KIND):
+        series.update({d["uid"]: _series_value(d) for d in run.summary.get("series", [])})
+        events.update({d["uid"]: _event_value(d) for d in run.summary.get("events", [])})
+    return Schedule(
+        tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),
+        tuple(e for e in events.values() if {e.mentor_id, e.mentee_id} & who),
+    )
+
+
+def combined(history: Schedule, current: Schedule) -> Schedule:
+    """History plus the current schedule (what feeds hold); the current form of a UID wins."""
+    uids = {s.uid for s in current.series} | {e.uid for e in current.events}
+    return Schedule(
+        tuple(s for s in history.series if s.uid not in uids) + current.series,
+        tuple(e for e in history.events if e.uid not in uids) + current.events,
+    )
+
+
+def _utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _with_until(rrule: str, until: str) -> str:
+    parts = [p for p in rrule.split(";") if not p.upper().startswith(("UNTIL=", "COUNT="))]
+    return ";".join([*parts, f"UNTIL={until}"])
+
+
+def _instant(local: datetime, tz: str) -> datetime:
+    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def cut_before(series: Series, events: Iterable[Event],
+               cutoff: datetime) -> tuple[Series | None, list[Event]]:
+    """The part of a pair's meetings before ``cutoff`` (an ended pair: history), UNTIL at the cut."""
+    occ = tuple(o for o in series.occurrences if o < cutoff)
+    kept_events = [e for e in events if e.start < cutoff]
+    if not occ:
+        return None, kept_events
+    cut = replace(series, occurrences=occ,
+                  exdates=tuple(d for d in series.exdates if _instant(d, series.timezone) < cutoff),
+                  rrule=_with_until(series.rrule, _utc_stamp(cutoff - timedelta(seconds=1))))
+    return cut, kept_events
+
+
+def cut_after(series: Series, events: Iterable[Event],
+              cutoff: datetime) -> tuple[Series | None, list[Event]]:
+    """The part of a pair's meetings from ``cutoff`` on (a pair formed mid-cycle).
+
+    The new DTSTART is the first instance of the rule at or after the cut (an instance's wall time
+    is the old DTSTART's, on an occurrence's or exdate's local date), so the RRULE still expands to
+    exactly the remaining occurrences.
+    """
+    occ = tuple(o for o in series.occurrences if o >= cutoff)
+    kept_events = [e for e in events if e.start >= cutoff]
+    if not occ:
+        return None, kept_events
+    tz = ZoneInfo(series.timezone)
+    clock = series.dtstart.time()
+    instances = {datetime.combine(o.astimezone(tz).date(), clock) for o in series.occurrences}
+    instances |= set(series.exdates)
+    later = sorted(i for i in instances if _instant(i, series.timezone) >= cutoff)
+    first = min(later[0], datetime.combine(occ[0].astimezone(tz).date(), clock))
+    return replace(series, dtstart=first, occurrences=occ,
+                   exdates=tuple(d for d in series.exdates if d >= first)), kept_events
+
+
+# --------------------------------------------------------------------------- rematch
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the two kinds of re-match share once the roster and plan inputs are known."""
+
+    program: Program
+    program_text: str
+    cohort: Cohort
+    warnings: tuple[Problem, ...] = ()
+    source: Path | None = None
+
+
+def rematch(workspace: Path, participants_file: Path | None, out_dir: Path, *,
+            progress: Progress | None = None, now: datetime | None = None,
+            mid_cycle: bool = False) -> RunOutcome:
+    """The next cycle's pairs and schedule from the updated roster and the history (see module doc).
+
+    ``participants_file``: the updated roster; ``None`` uses the open cycle's roster (imported
+    with ``mentorsync import``). Writes what ``run`` writes, plus ``changes.csv``.
+    """
+    progress = progress or null_progress
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    with Workspace(workspace, create=False) as ws:
+        if participants_file is not None:
+            progress(ProgressEvent("validate", "start", str(participants_file)))
+            program, text, cohort, warnings = load_input(workspace, participants_file)
+            progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
+        else:
+            program, text = workspace_program(workspace)
+            open_cycle = current_cycle(ws)
+            if open_cycle is None:
+                raise UsageError("no roster for the next cycle: give the participants file "
+                                 "(`mentorsync rematch FILE`) or `mentorsync import FILE` first")
+            cohort, warnings = load_cohort(ws, open_cycle.id), []
+        ctx = _Context(program, text or example_toml(program), cohort, tuple(warnings), participants_file)
+        timings["load"] = time.perf_counter() - t
+        if mid_cycle:
+            return _mid_cycle(ws, ctx, Path(out_dir), progress, now, started, timings)
+        return _next_cycle(ws, ctx, Path(out_dir), progress, now, started, timings)
+
+
+def _last_closed(ws: Workspace) -> CycleInfo | None:
+    closed = [c for c in list_cycles(ws) if c.status == "closed"]
+    return closed[-1] if closed else None
+
+
+def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, now: datetime,
+                started: float, timings: dict[str, float]) -> RunOutcome:
+    program, cohort = ctx.program, ctx.cohort
+    prev = _last_closed(ws)
+    if prev is None:
+        raise UsageError("no closed cycle to continue from: close the current one with "
+                         "`mentorsync cycle close --feedback FILE` "
+                         "(or use `mentorsync run` for a first cycle)")
+    open_cycle = current_cycle(ws)
+    if open_cycle is not None and open_cycle.matched and open_cycle.start != program.cycle.start:
+        raise UsageError(f"cycle {open_cycle.id} ({open_cycle.start}..{open_cycle.last_day}) is still open: "
+                         "close it with `mentorsync cycle close --feedback FILE` first")
+    prev_pairs = load_pairs(ws, prev.id)
+    prev_sched = load_schedule(ws, prev.id) or Schedule((), ())
+    verdicts = pair_verdicts(stored_feedback(ws, prev.id), [(p.mentor_id, p.mentee_id) for p in prev_pairs])
+    keep = sorted(k for k, v in verdicts.items() if v == "continue")
+    prefer_new = sorted(k for k, v in verdicts.items() if v == "partial")
+    prefer_same = sorted(k for k, v in verdicts.items() if v == "none")
+    fixed = {(s.mentor_id, s.mentee_id): s for s in prev_sched.series
+             if (s.mentor_id, s.mentee_id) in set(keep) | set(prefer_same)}
+    warm = [*keep, *prefer_same]
+    if open_cycle is not None and open_cycle.start == program.cycle.start:  # a re-run: keep its slots
+        stored = load_schedule(ws, open_cycle.id)
+        if stored is not None:
+            fixed.update({(s.mentor_id, s.mentee_id): s for s in stored.series})
+        warm = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)] + warm
+    plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
+                     forbidden=sorted(ended_pairs(ws)), fixed=fixed, warm_start=list(dict.fromkeys(warm)),
+                     keep=keep, prefer_new=prefer_new, prefer_same=prefer_same)
+    timings.update(plan.timings)
+    before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
+    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=before,
+                      ended=None, kind="rematch")
+
+
+def _comparable(cohort: Cohort) -> dict[PersonId, Any]:
+    return {p.id: replace(p, line=0) for p in cohort.people}
+
+
+def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, now: datetime,
+               started: float, timings: dict[str, float]) -> RunOutcome:
+    program, cohort = ctx.program, ctx.cohort
+    cycle = current_cycle(ws)
+    if cycle is None or not cycle.scheduled:
+        raise UsageError("--mid-cycle needs an open cycle that is matched and scheduled "
+                         "(`mentorsync run FILE` first)")
+    if ctx.source is None:
+        raise UsageError("--mid-cycle needs the updated participants file: "
+                         "`mentorsync rematch FILE --mid-cycle`")
+    if cycle.start != program.cycle.start:
+        raise UsageError(f"--mid-cycle keeps cycle {cycle.id}'s dates ({cycle.start}..{cycle.last_day}), but "
+                         f"program.toml now starts on {program.cycle.start}; for the next cycle, "
+                         "close this one and run `mentorsync rematch FILE` without --mid-cycle")
+    old_cohort = load_cohort(ws, cycle.id)
+    old_pairs = load_pairs(ws, cycle.id)
+    old_sched = load_schedule(ws, cycle.id) or Schedule((), ())
+    old, new = _comparable(old_cohort), _comparable(cohort)
+    gone = set(old) - set(new)
+    keys = [(p.mentor_id, p.mentee_id) for p in old_pairs]
+    keep = [k for k in keys if not set(k) & gone]  # pinned when the rules still allow them
+    fixed = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
+    plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
+                     forbidden=sorted(ended_pairs(ws)), fixed=fixed, warm_start=keep, keep=keep)
+    timings.update(plan.timings)
+
+    # Kept pairs whose slot did not change keep their stored series and events verbatim (a series
+    # stored cut at an earlier mid-cycle re-match stays cut); new pairs start at ``now``.
+    old_series = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
+    old_events: dict[PairKey, list[Event]] = {}
+    for e in old_sched.events:
+        old_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
+    new_events: dict[PairKey, list[Event]] = {}
+    for e in plan.schedule.events:
+        new_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
+    series: list[Series] = []
+    events: list[Event] = []
+    for s in plan.schedule.series:
+        key = (s.mentor_id, s.mentee_id)
+        before = old_series.get(key)
+        if before is not None and before.uid == s.uid and Slot.of(before) == Slot.of(s):
+            series.append(before)
+            events += old_events.get(key, [])
+        elif before is not None:  # kept pair, slot no longer valid: its new slot for the whole cycle
+            series.append(s)
+            events += new_events.get(key, [])
+        else:
+            cut, evs = cut_after(s, new_events.get(key, []), now)
+            if cut is not None:  # else no regular meeting is left this cycle: the pair is not formed
+                series.append(cut)
+                events += evs
+    current = replace(plan.schedule, series=tuple(series), events=tuple(events))
+    placed = {(s.mentor_id, s.mentee_id) for s in series}
+    pairs = tuple(p for p in plan.match.pairs if (p.mentor_id, p.mentee_id) in placed)
+    late = tuple(Unmatched(p.mentee_id, "mentee", f"no regular meeting with {cohort[p.mentor_id].name} "
+                           f"is left in this cycle after {now:%Y-%m-%d}")
+                 for p in plan.match.pairs if (p.mentor_id, p.mentee_id) not in placed)
+    plan = replace(plan, schedule=current, match=replace(
+        plan.match, pairs=pairs, matched=len(pairs), unmatched=plan.match.unmatched + late,
+        objective=float(sum(p.score for p in pairs))))
+
+    ended_series: list[Series] = []
+    ended_events: list[Event] = []
+    for key, s in old_series.items():
+        if key in placed:
+            continue
+        cut, evs = cut_before(s, old_events.get(key, []), now)
+        if cut is not None:
+            ended_series.append(cut)
+        ended_events += evs
+    cut_by_pair = {(c.mentor_id, c.mentee_id): c for c in ended_series}
+    before = CycleSnapshot.of(old_cohort, old_pairs,
+                              [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
+                              f"cycle {cycle.id} before")
+    ended = {"at": now.isoformat(), "left": sorted(gone),
+             "series": [_series_json(s) for s in ended_series],
+             "events": [_event_json(e) for e in ended_events]}
+    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=before, ended=ended,
+                      kind="rematch-mid-cycle")
+
+
+def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress: Progress, now: datetime,
+               started: float, timings: dict[str, float], *, before: CycleSnapshot,
+               ended: Mapping[str, Any] | None, kind: str) -> RunOutcome:
+    """Store and write everything, like ``run``: one transaction and one staged output directory."""
+    program, cohort = ctx.program, ctx.cohort
+    with staged_output(out_dir) as stage, ws.transaction():
+        cycle_id = import_cohort(ws, cohort, program, ctx.program_text, ctx.source or cohort.source,
+                                 replace_matched=True)
+        save_match(ws, cycle_id, plan.match)
+        save_schedule(ws, cycle_id, plan.schedule)
+        if ended is not None and (ended["series"] or ended["events"]):
+            save_run_summary(ws, cycle_id, ENDED_KIND, ended)
+        files = write_match_files(stage, plan)
+        write_schedule_json(plan.schedule, stage / "schedule.json")
+        t = time.perf_counter()
+        history = history_schedule(ws, (p.id for p in cohort.people), before=cycle_id)
+        published = publish(ws, cohort, combined(history, plan.schedule), program, stage, now=now,
+                            progress=progress)
+        timings["publish"] = time.perf_counter() - t
+        t = time.perf_counter()
+        progress(ProgressEvent("report", "start"))
+        html = render_report(cohort, program, plan.match, plan.schedule,
+                             dst_notes=dst_notes(plan.schedule, cohort), generated_at=now)
+        (stage / "report.html").write_text(html, encoding="utf-8")
+        after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
+        change = diff_cycles(before, after)
+        write_changes(stage / "changes.csv", cohort, change, plan.schedule.series)
+        timings["report"] = time.perf_counter() - t
+        progress(ProgressEvent("report", "done"))
+        timings["total"] = time.perf_counter() - started
+        summary = summarise(plan, cycle_id, published, timings)
+        summary["changes"] = {"kept": len(change.kept), "ended": len(change.ended), "new": len(change.new),
+                              "moved": len(change.moved), "joined": len(change.joined),
+                              "left": len(change.left)}
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        save_run_summary(ws, cycle_id, kind, summary)
+        files += ["schedule.json", "feeds/", "report.html", "summary.json", "changes.csv"]
+    return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
+
+
+def write_changes(path: Path, cohort: Cohort, change: CycleDiff, series: Iterable[Series]) -> None:
+    """``changes.csv``: ``id, email, change`` per person (lines of the summary joined by ``; ``)."""
+    series = tuple(series)
+    with Path(path).open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "email", "change"])
+        for p in cohort.people:
+            text = person_changes(p.id, cohort, change, series).replace("\n", "; ")
+            writer.writerow([_safe(p.id), _safe(p.email), _safe(text)])
+
+
+def _safe(cell: str) -> str:
+    """Spreadsheet formula injection guard, as the other coordinator CSVs do."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+
+
+# --------------------------------------------------------------------------- listing and diff
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """One row of ``mentorsync cycle list``."""
+
+    id: int
+    start: date
+    last_day: date
+    status: str
+    people: int
+    pairs: int
+    feedback_rows: int
+    verdicts: Mapping[str, int] = field(default_factory=dict)  # continue/end/partial/none (closed)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "start": self.start.isoformat(), "last_day": self.last_day.isoformat(),
+                "status": self.status, "people": self.people, "pairs": self.pairs,
+                "feedback_rows": self.feedback_rows, "verdicts": dict(self.verdicts)}
+
+
+@dataclass(frozen=True)
+class CycleDetail:
+    """``mentorsync cycle show ID``: the coordinator's view; ratings as counts only, no comments."""
+
+    summary: CycleSummary
+    source: str
+    created_at: datetime
+    closed_at: datetime | None
+    mentors: int
+    mentees: int
+    unmatched_mentees: int
+    series: int
+    events: int
+    ratings: Mapping[int, int]  # rating -> number of answers
+    comments: int  # how many answers carry a comment (the text is never shown here)
+    joined: tuple[PersonId, ...]  # vs the previous cycle
+    left: tuple[PersonId, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.summary.as_json(), "source": self.source, "created_at": self.created_at.isoformat(),
+                "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+                "mentors": self.mentors, "mentees": self.mentees,
+                "unmatched_mentees": self.unmatched_mentees, "series": self.series, "events": self.events,
+                "ratings": {str(k): v for k, v in sorted(self.ratings.items())}, "comments": self.comments,
+                "joined": list(self.joined), "left": list(self.left)}
+
+
+def _summary(ws: Workspace, c: CycleInfo) -> tuple[CycleSummary, tuple[FeedbackRow, ...]]:
+    rows = stored_feedback(ws, c.id)
+    verdicts: dict[str, int] = {}
+    if rows or c.status == "closed":
+        keys = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, c.id)]
+        counted = Counter(pair_verdicts(rows, keys).values())
+        verdicts = {v: counted.get(v, 0) for v in ("continue", "end", "partial", "none")}
+    return CycleSummary(c.id, c.start, c.last_day, c.status, c.people, c.pairs, len(rows), verdicts), rows
+
+
+def cycle_list(workspace: Path) -> tuple[CycleSummary, ...]:
+    """Every cycle, oldest first, with people, pairs and feedback counts."""
+    with Workspace(workspace, create=False) as ws:
+        return tuple(_summary(ws, c)[0] for c in list_cycles(ws))
+
+
+def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
+    """One cycle in detail; ``StoreError`` (exit 74) for an unknown id."""
+    with Workspace(workspace, create=False) as ws:
+        c = get_cycle(ws, cycle_id)
+        summary, rows = _summary(ws, c)
+        cohort = load_cohort(ws, c.id)
+        pairs = load_pairs(ws, c.id)
+        sched = load_schedule(ws, c.id)
+        cycles = list_cycles(ws)
+        earlier = [x for x in cycles if x.start < c.start]
+        prev_ids = {p.id for p in load_cohort(ws, earlier[-1].id).people} if earlier else None
+    ids = {p.id for p in cohort.people}
+    matched = {p.mentee_id for p in pairs}
+    return CycleDetail(
+        summary=summary, source=c.source, created_at=c.created_at, closed_at=c.closed_at,
+        mentors=len(cohort.mentors), mentees=len(cohort.mentees),
+        unmatched_mentees=sum(1 for p in cohort.mentees if p.id not in matched),
+        series=len(sched.series) if sched else 0, events=len(sched.events) if sched else 0,
+        ratings=dict(sorted(Counter(r.rating for r in rows if r.rating is not None).items())),
+        comments=sum(1 for r in rows if r.comment),
+        joined=tuple(sorted(ids - prev_ids)) if prev_ids is not None else (),
+        left=tuple(sorted(prev_ids - ids)) if prev_ids is not None else (),
+    )
+
+
+def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
+    """A stored cycle as ``cycles.diff`` compares it."""
+    sched = load_schedule(ws, cycle_id)
+    return CycleSnapshot.of(load_cohort(ws, cycle_id), load_pairs(ws, cycle_id),
+                            sched.series if sched else (), f"cycle {cycle_id}")
+
+
+def diff(workspace: Path, a: int, b: int) -> CycleDiff:
+    """What changed from stored cycle ``a`` to cycle ``b`` (render with ``cycles.diff.render_diff``)."""
+    with Workspace(workspace, create=False) as ws:
+        return diff_cycles(snapshot(ws, a), snapshot(ws, b))
+
+
+__all__ = ["CloseResult", "CycleDetail", "CycleSummary", "close_cycle", "combined", "cut_after", "cut_before",
+           "cycle_list", "cycle_show", "diff", "history_schedule", "rematch", "snapshot", "write_changes"]
