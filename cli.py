@@ -144,20 +144,7 @@ def run(ctx: Context, file: Path, out_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
-    unmatched = ", ".join(f"{n} {k}" for k, n in s["unmatched_by_reason"].items()) or "none"
-    click.echo(_table([
-        ("people", f"{s['people']} ({s['mentors']} can mentor, {s['mentees']} want a mentor)"),
-        ("pairs", f"{s['pairs']} (objective {s['objective']:,.0f}, bound {s['bound']:,.0f}, "
-                  f"gap {100 * s['gap']:.2f}%)"),
-        ("unmatched", unmatched),
-        ("mean score", s["mean_score"]),
-        ("meetings", f"{s['meetings']} ({s['series']} recurring series, {s['milestone_events']} milestones)"),
-        ("DST exceptions", f"{s['weeks_with_dst_exceptions']} weeks in which someone meets at another local "
-                           f"time ({s['people_with_dst_exceptions']} people; see local_times.csv)"),
-        ("feeds", f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
-        ("report", str(out_dir / "report.html")),
-        ("time", f"{s['timings_seconds'].get('total', 0):.1f}s"),
-    ]))
+    _print_run_summary(dict(s), out_dir)
 
 
 _OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out",
@@ -301,6 +288,122 @@ def revoke(ctx: Context, person_id: str) -> None:
     with Workspace(ctx.workspace, create=False) as ws:
         done = revoke_token(ws, person_id)
     click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
+
+
+def _print_run_summary(s: dict[str, Any], out_dir: Path) -> None:
+    unmatched = ", ".join(f"{n} {k}" for k, n in s["unmatched_by_reason"].items()) or "none"
+    rows = [
+        ("people", f"{s['people']} ({s['mentors']} can mentor, {s['mentees']} want a mentor)"),
+        ("pairs", f"{s['pairs']} (objective {s['objective']:,.0f}, bound {s['bound']:,.0f}, "
+                  f"gap {100 * s['gap']:.2f}%)"),
+        ("unmatched", unmatched),
+        ("mean score", s["mean_score"]),
+        ("meetings", f"{s['meetings']} ({s['series']} recurring series, {s['milestone_events']} milestones)"),
+        ("DST exceptions", f"{s['weeks_with_dst_exceptions']} weeks in which someone meets at another local "
+                           f"time ({s['people_with_dst_exceptions']} people; see local_times.csv)"),
+    ]
+    if "changes" in s:
+        rows.append(("changes", ", ".join(f"{n} {k}" for k, n in s["changes"].items())))
+    rows += [
+        ("feeds", f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
+        ("report", str(out_dir / "report.html")),
+        ("time", f"{s['timings_seconds'].get('total', 0):.1f}s"),
+    ]
+    click.echo(_table(rows))
+
+
+@main.group()
+def cycle() -> None:
+    """Cycles: close one with its feedback, list them, show one."""
+
+
+@cycle.command("close")
+@click.option("--feedback", "feedback_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The feedback CSV: person_id, partner_id, continue, rating, comment.")
+@_JSON
+@pass_ctx
+@handle_errors
+def cycle_close(ctx: Context, feedback_file: Path, as_json: bool) -> None:
+    """Store the cycle's feedback and close it (ratings and comments stay private)."""
+    from pipeline.cycles import close_cycle
+
+    result = close_cycle(ctx.workspace, feedback_file)
+    _emit_problems(list(result.warnings))
+    if as_json:
+        click.echo(json.dumps({"cycle": result.cycle_id, "rows": result.rows, "pairs": result.pairs,
+                               "verdicts": dict(result.verdicts)}, indent=2))
+        return
+    verdicts = ", ".join(f"{n} {k}" for k, n in result.verdicts.items())
+    click.echo(f"cycle {result.cycle_id} closed: {result.rows} feedback rows on {result.pairs} pairs ({verdicts})")
+    click.echo("move [cycle] start forward in program.toml, then run `mentorsync rematch FILE --out DIR`")
+
+
+@cycle.command("list")
+@_JSON
+@pass_ctx
+@handle_errors
+def cycle_list(ctx: Context, as_json: bool) -> None:
+    """Every cycle of this workspace, oldest first."""
+    from pipeline.cycles import cycle_list as list_cycles
+
+    cycles = list_cycles(ctx.workspace)
+    if as_json:
+        click.echo(json.dumps([c.as_json() for c in cycles], indent=2))
+        return
+    for c in cycles:
+        click.echo(f"{c.id:>4}  {c.start} .. {c.last_day}  {c.status:<6}  {c.people} people, {c.pairs} pairs"
+                   + (f", {c.feedback_rows} feedback rows" if c.feedback_rows else ""))
+
+
+@cycle.command("show")
+@click.argument("cycle_id", type=int)
+@_JSON
+@pass_ctx
+@handle_errors
+def cycle_show(ctx: Context, cycle_id: int, as_json: bool) -> None:
+    """One cycle in detail (for the coordinator: ratings as counts only)."""
+    from pipeline.cycles import cycle_show as show
+
+    detail = show(ctx.workspace, cycle_id).as_json()
+    if as_json:
+        click.echo(json.dumps(detail, indent=2, default=str))
+        return
+    click.echo(_table([(k, v if not isinstance(v, (dict, list)) else json.dumps(v, default=str))
+                       for k, v in detail.items()]))
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_OUT
+@click.option("--mid-cycle", is_flag=True, help="Someone left during the open cycle: move only the affected people.")
+@_JSON
+@pass_ctx
+@handle_errors
+def rematch(ctx: Context, file: Path | None, out_dir: Path, mid_cycle: bool, as_json: bool) -> None:
+    """The next cycle from an updated roster FILE (or the imported one), using the history."""
+    from pipeline.cycles import rematch as do_rematch
+
+    outcome = do_rematch(ctx.workspace, file, out_dir, progress=_progress(ctx, as_json), mid_cycle=mid_cycle)
+    _emit_problems(list(outcome.warnings))
+    if as_json:
+        click.echo(json.dumps(outcome.summary, indent=2))
+        return
+    _print_run_summary(dict(outcome.summary), out_dir)
+
+
+@main.command()
+@click.argument("cycle_a", type=int)
+@click.argument("cycle_b", type=int)
+@_JSON
+@pass_ctx
+@handle_errors
+def diff(ctx: Context, cycle_a: int, cycle_b: int, as_json: bool) -> None:
+    """Pairs kept, ended and new, slots moved, people joined and left between two cycles."""
+    from cycles.diff import render_diff, to_json
+    from pipeline.cycles import diff as cycle_diff
+
+    d = cycle_diff(ctx.workspace, cycle_a, cycle_b)
+    click.echo(json.dumps(to_json(d), indent=2, default=str) if as_json else render_diff(d))
 
 
 if __name__ == "__main__":
