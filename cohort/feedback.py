@@ -4,24 +4,24 @@ The file has one row per person and partner: ``person_id``, ``partner_id``, ``co
 person want to keep meeting this partner next cycle), optional ``rating`` (1-5) and ``comment``.
 Ratings and comments are private to the coordinator; nothing here writes them anywhere.
 
-``read_table`` is deliberately self-contained (encoding and delimiter sniffing for what real
-spreadsheet exports contain) so that it can later be shared with the participants loader.
+The file may be ``.csv`` (any encoding or delimiter a spreadsheet exports), ``.xlsx`` or ``.json``:
+``cohort.tables`` reads it as it reads a participants file.
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from os import PathLike
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from cohort.errors import InputError, Problem
 from cohort.model import Cohort, PersonId
+from cohort.tables import TableSpec, cell_text, read_table
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
 Verdict = Literal["continue", "end", "partial", "none"]
@@ -34,7 +34,14 @@ YES_WORDS = frozenset({"yes", "y", "true", "1"})
 NO_WORDS = frozenset({"no", "n", "false", "0"})
 
 _ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_DELIMITERS = (",", ";", "\t")
+
+FEEDBACK = TableSpec(
+    "feedback",
+    REQUIRED_COLUMNS + OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    unknown_column_hint=f"known columns: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}",
+    note_encoding=False,  # Excel's Windows-1252 CSV is the expected export here, not a surprise
+)
 
 
 @dataclass(frozen=True)
@@ -47,99 +54,6 @@ class FeedbackRow:
     rating: int | None = None
     comment: str | None = None
     line: int = 0
-
-
-# --------------------------------------------------------------------------- reading tables
-
-
-class TableReadError(Exception):
-    """The file cannot be read as a table at all; carries one whole-file problem."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-def decode_bytes(data: bytes) -> str:
-    """Text from the bytes a spreadsheet may export: UTF-8 (with or without BOM), UTF-16, cp1252.
-
-    UTF-16 without a BOM is recognised by its NUL bytes (an ASCII header has one per character).
-    cp1252 is the fallback because Excel's "CSV" on Windows writes it; its five undefined bytes
-    fall back to latin-1 so that decoding never fails on a plausible text file.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    head = data[:200]
-    if head and head.count(b"\x00") * 3 >= len(head):
-        # Even offsets NUL -> big-endian ASCII; odd offsets NUL -> little-endian.
-        even = head[0::2].count(0)
-        odd = head[1::2].count(0)
-        return data.decode("utf-16-be" if even > odd else "utf-16-le")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def sniff_delimiter(header_line: str) -> str:
-    """The delimiter of a header line: whichever of ``,`` ``;`` TAB occurs most outside quotes."""
-    counts = dict.fromkeys(_DELIMITERS, 0)
-    quoted = False
-    for ch in header_line:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in counts:
-            counts[ch] += 1
-    best = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the first: comma
-    return best if counts[best] else ","
-
-
-def read_table(path: str | PathLike[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Read a delimited text table: the raw header cells and ``(line, cells)`` for each data row.
-
-    ``line`` is the 1-based physical line on which the row starts (the header is line 1), so a
-    quoted cell spanning lines does not shift later line numbers. Entirely blank rows are dropped.
-    Raises ``OSError`` if the file cannot be opened and ``TableReadError`` if it is not a table.
-    """
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if data.startswith(b"PK\x03\x04"):
-        raise TableReadError(
-            "this is a spreadsheet workbook, not a CSV file",
-            "save it as 'CSV UTF-8' from the spreadsheet program",
-        )
-    text = decode_bytes(data)
-    if not text.strip():
-        raise TableReadError("the file is empty", "the first line must be the header row")
-    first_line = text.lstrip("\ufeff").splitlines()[0]
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sniff_delimiter(first_line))
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
-    try:
-        previous = 0
-        for cells in reader:
-            start = previous + 1
-            previous = reader.line_num
-            if header is None:
-                header = cells
-                continue
-            if any(c.strip() for c in cells):
-                rows.append((start, cells))
-    except csv.Error as exc:
-        raise TableReadError(f"line {reader.line_num}: {exc}", "check for an unclosed quote") from exc
-    return header or [], rows
-
-
-def normalise_header(name: str) -> str:
-    """The comparable form of a header cell: trimmed, case-folded, spaces and dashes as ``_``."""
-    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").casefold())
 
 
 # --------------------------------------------------------------------------- loading
@@ -182,61 +96,18 @@ def load_feedback(
     being closed), every row must name one of the person's partners, on either side of the pair.
     Every error is collected and raised together as ``InputError`` (warnings included).
     """
-    file = str(path)
-    problems: list[Problem] = []
-    try:
-        header_cells, raw_rows = read_table(path)
-    except OSError as exc:
-        raise InputError(
-            [Problem(file, 0, None, f"cannot read the file: {exc.strerror or exc}", "check the path")]
-        ) from exc
-    except TableReadError as exc:
-        raise InputError([Problem(file, 0, None, exc.message, exc.hint)]) from exc
-
-    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    index: dict[str, int] = {}
-    for pos, raw_name in enumerate(header_cells):
-        name = normalise_header(raw_name)
-        if not name:
-            continue
-        if name in index:
-            problems.append(Problem(file, 1, name, f"column '{name}' appears twice", "keep one of them"))
-        elif name in known:
-            index[name] = pos
-        else:
-            guess = _suggest(name, known)
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    raw_name.strip(),
-                    "unknown column, ignored",
-                    f"did you mean '{guess}'?" if guess else f"known columns: {', '.join(known)}",
-                    severity="warning",
-                )
-            )
-    for name in REQUIRED_COLUMNS:
-        if name not in index:
-            problems.append(
-                Problem(
-                    file,
-                    1,
-                    name,
-                    "required column is missing",
-                    f"the header needs: {', '.join(REQUIRED_COLUMNS)}",
-                )
-            )
+    table = read_table(Path(path), FEEDBACK)
+    file = table.file
+    problems: list[Problem] = list(table.problems)
 
     partners_of: dict[PersonId, set[PersonId]] = defaultdict(set)
     for mentor, mentee in pairs or ():
         partners_of[mentor].add(mentee)
         partners_of[mentee].add(mentor)
 
-    def cell(cells: list[str], name: str) -> str | None:
-        pos = index.get(name)
-        if pos is None:
-            return None
-        return cells[pos].strip() if pos < len(cells) else ""
+    def cell(cells: dict[str, Any], name: str) -> str | None:
+        """The trimmed text of a cell; None when the file has no such column."""
+        return cell_text(cells.get(name)) if name in table.columns else None
 
     def check_id(line: int, column: str, value: str) -> bool:
         if not value:
@@ -307,18 +178,7 @@ def load_feedback(
         return True
 
     rows: list[FeedbackRow] = []
-    for line, cells in raw_rows:
-        extra = [c for c in cells[len(header_cells) :] if c.strip()]
-        if extra:
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    None,
-                    f"{len(extra)} more cell(s) than header columns",
-                    "check for an unquoted delimiter inside a comment",
-                )
-            )
+    for line, cells in table.rows:
         person = cell(cells, "person_id")
         partner = cell(cells, "partner_id")
         ok_person = person is not None and check_id(line, "person_id", person)
