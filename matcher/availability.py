@@ -104,6 +104,8 @@ class AvailabilityModel:
     mentee_zone: np.ndarray  # per mentee class
     mentee_grid: np.ndarray  # bool (classes, S)
     mentee_starts: np.ndarray  # bool (classes, S)
+    mentor_grid: np.ndarray | None = None  # bool (mentor classes, S), for the block path
+    mentor_start_grid: np.ndarray | None = None  # bool (mentor classes, S): usable aligned starts
 
     def pair_time(self, mentee_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For mentee classes ``u`` x all mentor classes: (usable start exists, common minutes).
@@ -138,6 +140,14 @@ class AvailabilityModel:
             feasible[:, a0:a1] = (ok[:, sc] @ self.mentor_starts[z]) > 0.5
             common[:, a0:a1] = np.rint(avail[:, ac] @ self.mentor_avail[z])
         return feasible, common * self.res
+
+    def robust(self, grids: np.ndarray, mentor_zone: int, mentee_zone: int) -> np.ndarray:
+        """Mentee grids (rows) seen from a mentor of ``mentor_zone``: cells free under every delta."""
+        out = None
+        for d in sorted(set(self.delta_table[mentor_zone, mentee_zone].tolist())):
+            r = np.roll(grids, -d, axis=1)
+            out = r if out is None else out & r
+        return grids.copy() if out is None else out
 
 
 def build_availability(mentors: list, mentees: list, program: Program) -> AvailabilityModel:
@@ -211,4 +221,6 @@ def build_availability(mentors: list, mentees: list, program: Program) -> Availa
         mentee_zone=e_zone,
         mentee_grid=e_grid,
         mentee_starts=e_starts,
+        mentor_grid=m_grid,
+        mentor_start_grid=m_starts,
     )

@@ -10,7 +10,15 @@ the solver forbids choosing both (see ``matcher.solve``).
 At large sizes only the best ``K`` candidates of each mentee are kept (``matching.
 max_candidates_per_mentee``, or automatically above ``matching.auto_limit_pairs`` possible pairs).
 What that costs is stated: the optimum is then over the kept candidates, and ``dropped`` counts
-the candidates left out (pins are always kept).
+the candidates left out (pins are always kept). Measured on the generated 20,000-person cohort
+(5,000 mentors, K = 50): ``benchmarks/bench_match.py`` solves over every candidate too and prints
+both objectives.
+
+Two paths compute the same ``CandidateSet``: ``method="pairs"`` applies ``RULES`` to blocks of
+mentees x all mentors (the reference definition, O(mentors x mentees) work and memory per block);
+``method="blocks"`` (the default, ``matcher.blocks``) decides the rules per category, sparse pair
+and availability pattern, and scores exactly only the pairs that can still enter the best K.
+``tests/test_match_blocks.py`` checks that both agree bit for bit.
 """
 
 from __future__ import annotations
@@ -209,12 +217,17 @@ class CandidateSet:
         for m, e, s in zip(self.mentor.tolist(), self.mentee.tolist(), self.score.tolist(), strict=False):
             yield m_ids[m], e_ids[e], s
 
+    def _mentee_range(self, e: int) -> tuple[int, int]:
+        # search values of the array's own dtype: otherwise numpy converts the whole array per call
+        lo, hi = np.searchsorted(self.mentee, np.array([e, e + 1], dtype=self.mentee.dtype))
+        return int(lo), int(hi)
+
     def index_of(self, mentor_id: PersonId, mentee_id: PersonId) -> int | None:
         """Position of the pair among the candidates, or None when it is not a candidate."""
         m, e = self.encoder.mentor(mentor_id), self.encoder.mentee(mentee_id)
         if m is None or e is None:
             return None
-        lo, hi = np.searchsorted(self.mentee, [e, e + 1])
+        lo, hi = self._mentee_range(e)
         hit = np.nonzero(self.mentor[lo:hi] == m)[0]
         return int(lo + hit[0]) if len(hit) else None
 
@@ -222,7 +235,7 @@ class CandidateSet:
         e = self.encoder.mentee(mentee_id)
         if e is None:
             return np.zeros(0, dtype=np.int64)
-        lo, hi = np.searchsorted(self.mentee, [e, e + 1])
+        lo, hi = self._mentee_range(e)
         return np.arange(lo, hi)
 
     def of_mentor(self, mentor_id: PersonId) -> np.ndarray:
@@ -353,8 +366,16 @@ def build_candidates(
     *,
     slot_filter: SlotFilter | None = None,
     mentor_capacity: Mapping[PersonId, int] | None = None,
+    method: str = "blocks",
 ) -> CandidateSet:
-    """Every pair passing the hard rules, scored; raises ``InputError`` for impossible pins."""
+    """Every pair passing the hard rules, scored; raises ``InputError`` for impossible pins.
+
+    ``method="blocks"`` (``matcher.blocks``) decides rules per block and scores exactly only the
+    pairs that can enter the best K; ``method="pairs"`` checks every pair. Both give the same
+    ``CandidateSet`` (tested); "pairs" is the reference definition.
+    """
+    if method not in ("blocks", "pairs"):
+        raise ValueError(f"unknown method {method!r}")
     problems = _check_pin_ids(cohort, program)
     if problems:
         raise InputError(problems)
@@ -404,78 +425,102 @@ def build_candidates(
 
     n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), len(RULE_NAMES)
     keep = keep_limit(program, n_m, n_e)
-    ex_e = np.zeros((n_e, n_r), dtype=np.int32)
-    ex_m = np.zeros((n_m, n_r), dtype=np.int64)
-    dropped = np.zeros(n_e, dtype=np.int32)
-    parts: list[tuple[np.ndarray, ...]] = []
-    block = max(1, BLOCK_PAIRS // max(1, n_m))
-    for lo in range(0, n_e, block):
-        blk = _Block(lo, min(n_e, lo + block))
-        alive = np.ones((blk.hi - blk.lo, n_m), dtype=bool)
-        for r, rule in enumerate(RULES):
-            ok = rule.check(ctx, blk)
-            if ok is None:  # the rule is off
-                continue
-            fail = alive & ~ok
-            ex_e[blk.lo : blk.hi, r] = np.count_nonzero(fail, axis=1)
-            ex_m[:, r] += np.count_nonzero(fail, axis=0)
-            for m, e in pins:
-                if blk.lo <= e < blk.hi and fail[e - blk.lo, m]:
-                    pin_broken[(m, e)] = rule.label
-            alive &= ok
-        rows, mentor = np.nonzero(alive)
-        mentee = rows + blk.lo
-        common = blk.common[rows, mentor] if blk.common is not None else np.zeros(len(rows), np.int32)
-        if slot_filter is not None and len(rows):
-            ok = np.asarray(
-                slot_filter(
-                    [enc.mentor_ids[i] for i in mentor.tolist()], [enc.mentee_ids[i] for i in mentee.tolist()]
-                ),
-                dtype=bool,
-            )
-            np.add.at(ex_e[:, n_r - 1], mentee[~ok], 1)
-            np.add.at(ex_m[:, n_r - 1], mentor[~ok], 1)
-            for m, e in pins:
-                bad = (mentor == m) & (mentee == e) & ~ok
-                if bad.any():
-                    pin_broken[(m, e)] = "no recurring slot free in both calendars"
-            mentor, mentee, common = mentor[ok], mentee[ok], common[ok]
-        keys = pair_keys(mentor, mentee, n_e)
-        prefer = np.isin(keys, prefer_keys).astype(np.int32) + np.isin(-1 - keys, prefer_keys)
-        tz = avail.mean_hours[
-            avail.mentor_zone[avail.mentor_class[mentor]], avail.mentee_zone[avail.mentee_class[mentee]]
-        ]
-        comps = integer_components(program, fractions(arr, program, mentor, mentee, common, tz, prefer))
-        score = comps.sum(axis=1, dtype=np.int32)
-        # best first within each mentee; pins first of all so they survive the limit (one int64 key)
-        pinned = np.isin(keys, pin_keys)
-        top = int(score.max(initial=0)) + 1
-        sort_key = (
-            ((mentee - blk.lo).astype(np.int64) * 2 + ~pinned) * top + (top - 1 - score)
-        ) * n_m + mentor
-        order = np.argsort(sort_key)
-        mentor, mentee, common, comps, score = (
-            mentor[order],
-            mentee[order],
-            common[order],
-            comps[order],
-            score[order],
+    extra_stats: dict[str, object] = {"method": method}
+    if method == "blocks":
+        from matcher.blocks import block_candidates
+
+        br = block_candidates(
+            arr,
+            program,
+            avail,
+            ctx.sparse,
+            keep,
+            pins,
+            pin_keys,
+            prefer_keys,
+            slot_filter,
+            threads=program.matching.workers if slot_filter is None else 1,
         )
-        if keep:
-            first = np.searchsorted(mentee, mentee, side="left")
-            kept = (np.arange(len(mentee)) - first) < keep
-            kept |= pinned[order]
-            dropped += np.bincount(mentee[~kept], minlength=n_e).astype(np.int32)
+        parts = [(br.mentor, br.mentee, br.score, br.components, br.common)]
+        ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
+        labels = {r.name: r.label for r in RULES}
+        labels[SCHEDULE_RULE] = "no recurring slot free in both calendars"
+        pin_broken = {pair: labels[RULE_NAMES[r]] for pair, r in br.broken_pins.items()}
+        extra_stats.update(br.stats)
+    else:
+        ex_e = np.zeros((n_e, n_r), dtype=np.int32)
+        ex_m = np.zeros((n_m, n_r), dtype=np.int64)
+        dropped = np.zeros(n_e, dtype=np.int32)
+        parts: list[tuple[np.ndarray, ...]] = []
+        block = max(1, BLOCK_PAIRS // max(1, n_m))
+        for lo in range(0, n_e, block):
+            blk = _Block(lo, min(n_e, lo + block))
+            alive = np.ones((blk.hi - blk.lo, n_m), dtype=bool)
+            for r, rule in enumerate(RULES):
+                ok = rule.check(ctx, blk)
+                if ok is None:  # the rule is off
+                    continue
+                fail = alive & ~ok
+                ex_e[blk.lo : blk.hi, r] = np.count_nonzero(fail, axis=1)
+                ex_m[:, r] += np.count_nonzero(fail, axis=0)
+                for m, e in pins:
+                    if blk.lo <= e < blk.hi and fail[e - blk.lo, m]:
+                        pin_broken[(m, e)] = rule.label
+                alive &= ok
+            rows, mentor = np.nonzero(alive)
+            mentee = rows + blk.lo
+            common = blk.common[rows, mentor] if blk.common is not None else np.zeros(len(rows), np.int32)
+            if slot_filter is not None and len(rows):
+                ok = np.asarray(
+                    slot_filter(
+                        [enc.mentor_ids[i] for i in mentor.tolist()],
+                        [enc.mentee_ids[i] for i in mentee.tolist()],
+                    ),
+                    dtype=bool,
+                )
+                np.add.at(ex_e[:, n_r - 1], mentee[~ok], 1)
+                np.add.at(ex_m[:, n_r - 1], mentor[~ok], 1)
+                for m, e in pins:
+                    bad = (mentor == m) & (mentee == e) & ~ok
+                    if bad.any():
+                        pin_broken[(m, e)] = "no recurring slot free in both calendars"
+                mentor, mentee, common = mentor[ok], mentee[ok], common[ok]
+            keys = pair_keys(mentor, mentee, n_e)
+            prefer = np.isin(keys, prefer_keys).astype(np.int32) + np.isin(-1 - keys, prefer_keys)
+            tz = avail.mean_hours[
+                avail.mentor_zone[avail.mentor_class[mentor]], avail.mentee_zone[avail.mentee_class[mentee]]
+            ]
+            comps = integer_components(program, fractions(arr, program, mentor, mentee, common, tz, prefer))
+            score = comps.sum(axis=1, dtype=np.int32)
+            # best first within each mentee; pins first of all so they survive the limit (one int64 key)
+            pinned = np.isin(keys, pin_keys)
+            top = int(score.max(initial=0)) + 1
+            sort_key = (
+                ((mentee - blk.lo).astype(np.int64) * 2 + ~pinned) * top + (top - 1 - score)
+            ) * n_m + mentor
+            order = np.argsort(sort_key)
             mentor, mentee, common, comps, score = (
-                mentor[kept],
-                mentee[kept],
-                common[kept],
-                comps[kept],
-                score[kept],
+                mentor[order],
+                mentee[order],
+                common[order],
+                comps[order],
+                score[order],
             )
-        parts.append(
-            (mentor.astype(np.int32), mentee.astype(np.int32), score, comps, common.astype(np.int32))
-        )
+            if keep:
+                first = np.searchsorted(mentee, mentee, side="left")
+                kept = (np.arange(len(mentee)) - first) < keep
+                kept |= pinned[order]
+                dropped += np.bincount(mentee[~kept], minlength=n_e).astype(np.int32)
+                mentor, mentee, common, comps, score = (
+                    mentor[kept],
+                    mentee[kept],
+                    common[kept],
+                    comps[kept],
+                    score[kept],
+                )
+            parts.append(
+                (mentor.astype(np.int32), mentee.astype(np.int32), score, comps, common.astype(np.int32))
+            )
 
     problems = [
         Problem(
@@ -526,6 +571,7 @@ def build_candidates(
             "grid_minutes": avail.res,
             "zones": len(avail.zones),
             "availability_classes": int(len(avail.mentor_zone) + len(avail.mentee_zone)),
+            **extra_stats,
         },
     )
 

@@ -241,10 +241,11 @@ def solve(
         fk = pair_keys(np.array([m for m, _ in forbidden]), np.array([e for _, e in forbidden]), n_e)
         active = active[~np.isin(keys, fk)]
     pinned = np.array([k for k in (cs.index_of(m, e) for m, e in cs.pins) if k is not None], dtype=np.int64)
+    still = set(active.tolist()) if cs.pins else set()
     lost = [
         p
         for p, k in zip(cs.pins, (cs.index_of(m, e) for m, e in cs.pins), strict=False)
-        if k is None or k not in set(active.tolist())
+        if k is None or k not in still
     ]
     if lost:
         raise InputError(
