@@ -89,7 +89,7 @@ class Matching:
         choices=("total", "fairness"),
     )
     time_limit_seconds: float = _opt(60.0, "CP-SAT time limit when side constraints need it", min=0.1)
-    workers: int = _opt(2, "CP-SAT worker threads", min=1, max=64)
+    workers: int = _opt(2, "worker threads (CP-SAT, candidate generation)", min=1, max=64)
     seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0)
     max_candidates_per_mentee: int = _opt(
         0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
@@ -99,7 +99,7 @@ class Matching:
         "`auto_candidates_per_mentee` per mentee (the optimum is then over the kept ones)", min=1
     )
     auto_candidates_per_mentee: int = _opt(
-        50, "candidates kept per mentee when `auto_limit_pairs` is exceeded", min=1
+        100, "candidates kept per mentee when `auto_limit_pairs` is exceeded", min=1
     )
     pins: list[list[str]] = _opt([], "[mentor_id, mentee_id] pairs that must be formed")
     forbid: list[list[str]] = _opt([], "[id, id] pairs that must never be formed")
