@@ -40,7 +40,6 @@ Ratings and comments are stored with the feedback and never leave the coordinato
 from __future__ import annotations
 
 import csv
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -56,15 +55,13 @@ from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
 from cycles.changes import person_changes
 from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
-from feeds.publish import publish
 from matcher.model import Unmatched
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
-from pipeline.run import RunOutcome, load_input, summarise, workspace_program, write_match_files
+from matcher.outputs import neutralise
+from pipeline.run import RunOutcome, load_input, workspace_program, write_outputs
 from pipeline.staging import staged_output
-from report.html import render_report
 from scheduler.model import Event, Schedule, Series
-from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     CycleInfo,
     Workspace,
@@ -78,9 +75,7 @@ from store import (
     load_run_summaries,
     load_schedule,
     save_feedback,
-    save_match,
     save_run_summary,
-    save_schedule,
     workspace_secret,
 )
 from store import close_cycle as store_close_cycle
@@ -422,35 +417,22 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
     with staged_output(out_dir) as stage, ws.transaction():
         cycle_id = import_cohort(ws, cohort, program, ctx.program_text, ctx.source or cohort.source,
                                  replace_matched=True)
-        save_match(ws, cycle_id, plan.match)
-        save_schedule(ws, cycle_id, plan.schedule)
         if ended is not None and (ended["series"] or ended["events"]):
             save_run_summary(ws, cycle_id, ENDED_KIND, ended)
-        files = write_match_files(stage, plan)
-        write_schedule_json(plan.schedule, stage / "schedule.json")
-        t = time.perf_counter()
         history = history_schedule(ws, (p.id for p in cohort.people), before=cycle_id)
-        published = publish(ws, cohort, combined(history, plan.schedule), program, stage, now=now,
-                            progress=progress)
-        timings["publish"] = time.perf_counter() - t
-        t = time.perf_counter()
-        progress(ProgressEvent("report", "start"))
-        html = render_report(cohort, program, plan.match, plan.schedule,
-                             dst_notes=dst_notes(plan.schedule, cohort), generated_at=now)
-        (stage / "report.html").write_text(html, encoding="utf-8")
-        after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
-        change = diff_cycles(before, after)
-        write_changes(stage / "changes.csv", cohort, change, plan.schedule.series)
-        timings["report"] = time.perf_counter() - t
-        progress(ProgressEvent("report", "done"))
-        timings["total"] = time.perf_counter() - started
-        summary = summarise(plan, cycle_id, published, timings)
-        summary["changes"] = {"kept": len(change.kept), "ended": len(change.ended), "new": len(change.new),
-                              "moved": len(change.moved), "joined": len(change.joined),
-                              "left": len(change.left)}
-        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        save_run_summary(ws, cycle_id, kind, summary)
-        files += ["schedule.json", "feeds/", "report.html", "summary.json", "changes.csv"]
+
+        def changes(stage_dir: Path) -> dict[str, Any]:
+            after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
+            change = diff_cycles(before, after)
+            write_changes(stage_dir / "changes.csv", cohort, change, plan.schedule.series)
+            return {"changes": {"kept": len(change.kept), "ended": len(change.ended), "new": len(change.new),
+                                "moved": len(change.moved), "joined": len(change.joined),
+                                "left": len(change.left)}}
+
+        published, summary, files = write_outputs(
+            ws, stage, cycle_id, plan, now=now, progress=progress, timings=timings, started=started,
+            kind=kind, feed_schedule=combined(history, plan.schedule), extra=changes)
+        files.append("changes.csv")
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
 
 
@@ -467,7 +449,7 @@ def write_changes(path: Path, cohort: Cohort, change: CycleDiff, series: Iterabl
 
 def _safe(cell: str) -> str:
     """Spreadsheet formula injection guard, as the other coordinator CSVs do."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+    return str(neutralise(cell))
 
 
 # --------------------------------------------------------------------------- listing and diff

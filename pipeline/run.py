@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,6 +150,39 @@ def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> No
                 writer.writerow([pid, neutralise(cohort[pid].name), neutralise(note)])
 
 
+def write_outputs(
+    ws: Workspace, stage: Path, cycle_id: int, plan: Plan, *, now: datetime, progress: Progress,
+    timings: dict[str, float], started: float, kind: str = "run", feed_schedule: Schedule | None = None,
+    extra: Callable[[Path], dict[str, Any]] | None = None,
+) -> tuple[PublishResult, dict[str, Any], list[str]]:
+    """Store a plan and write every output of contract §4 into ``stage`` (inside the caller's
+    transaction). ``feed_schedule``: what the feeds hold, when it is more than this cycle's plan
+    (history); ``extra(stage)`` writes further files and returns additions to the summary."""
+    cohort, program = plan.cohort, plan.program
+    save_match(ws, cycle_id, plan.match)
+    save_schedule(ws, cycle_id, plan.schedule)
+    files = write_match_files(stage, plan)
+    write_schedule_json(plan.schedule, stage / "schedule.json")
+    write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
+    t = time.perf_counter()
+    published = publish(ws, cohort, feed_schedule or plan.schedule, program, stage, now=now, progress=progress)
+    timings["publish"] = time.perf_counter() - t
+    t = time.perf_counter()
+    progress(ProgressEvent("report", "start"))
+    html = render_report(cohort, program, plan.match, plan.schedule,
+                         dst_notes=dst_notes(plan.schedule, cohort), generated_at=now)
+    (stage / "report.html").write_text(html, encoding="utf-8")
+    additions = extra(stage) if extra else {}
+    timings["report"] = time.perf_counter() - t
+    progress(ProgressEvent("report", "done"))
+    timings["total"] = time.perf_counter() - started
+    summary = summarise(plan, cycle_id, published, timings) | additions
+    (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    save_run_summary(ws, cycle_id, kind, summary)
+    files += ["schedule.json", "local_times.csv", "feeds/", "report.html", "summary.json"]
+    return published, summary, files
+
+
 def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progress | None = None,
         now: datetime | None = None) -> RunOutcome:
     """Validate, import, match, schedule, publish and report in one step (``mentorsync run``)."""
@@ -175,26 +208,8 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
         with staged_output(out_dir) as stage, ws.transaction():
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)
-            save_match(ws, cycle_id, plan.match)
-            save_schedule(ws, cycle_id, plan.schedule)
-            files = write_match_files(stage, plan)
-            write_schedule_json(plan.schedule, stage / "schedule.json")
-            write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
-            t = time.perf_counter()
-            published = publish(ws, cohort, plan.schedule, program, stage, now=now, progress=progress)
-            timings["publish"] = time.perf_counter() - t
-            t = time.perf_counter()
-            progress(ProgressEvent("report", "start"))
-            html = render_report(cohort, program, plan.match, plan.schedule,
-                                 dst_notes=dst_notes(plan.schedule, cohort), generated_at=now)
-            (stage / "report.html").write_text(html, encoding="utf-8")
-            timings["report"] = time.perf_counter() - t
-            progress(ProgressEvent("report", "done"))
-            timings["total"] = time.perf_counter() - started
-            summary = summarise(plan, cycle_id, published, timings)
-            (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-            save_run_summary(ws, cycle_id, "run", summary)
-            files += ["schedule.json", "local_times.csv", "feeds/", "report.html", "summary.json"]
+            published, summary, files = write_outputs(ws, stage, cycle_id, plan, now=now, progress=progress,
+                                                      timings=timings, started=started)
     finally:
         ws.close()
     return RunOutcome(cycle_id, plan, published, summary, tuple(warnings), Path(out_dir), tuple(files))

@@ -15,7 +15,7 @@ from typing import Any
 
 from cohort.errors import UsageError
 from cohort.model import Cohort, PersonId
-from cohort.program import Program, example_toml
+from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
 from matcher.candidates import build_candidates
 from matcher.explain import alternatives

@@ -4,38 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
-from click.testing import CliRunner
 
-import cli
+from tests.cli_helpers import invoke, rows
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
-def _invoke(cwd: Path, *args: str) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def test_close_rematch_list_show_diff(tmp_path: Path) -> None:
     shutil.copy(SAMPLE / "program.toml", tmp_path / "program.toml")
-    code, _, err = _invoke(tmp_path, "-q", "run", str(SAMPLE / "participants.csv"), "--out", "c1")
+    code, _, err = invoke(tmp_path, "-q", "run", str(SAMPLE / "participants.csv"), "--out", "c1")
     assert code == 0, err
-    pairs = [(r["mentor_id"], r["mentee_id"]) for r in _rows(tmp_path / "c1" / "matches.csv")]
-    urls = {r["id"]: r["url"] for r in _rows(tmp_path / "c1" / "feeds" / "index.csv")}
+    pairs = [(r["mentor_id"], r["mentee_id"]) for r in rows(tmp_path / "c1" / "matches.csv")]
+    urls = {r["id"]: r["url"] for r in rows(tmp_path / "c1" / "feeds" / "index.csv")}
     said_no = pairs[::3]
     feedback = tmp_path / "feedback.csv"
     with feedback.open("w", newline="", encoding="utf-8") as f:
@@ -48,24 +35,24 @@ def test_close_rematch_list_show_diff(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad_feedback.csv"
     bad.write_text("person_id,partner_id,continue,rating\nnobody,e1001,maybe,9\n", encoding="utf-8")
-    code, _, err = _invoke(tmp_path, "cycle", "close", "--feedback", str(bad))
+    code, _, err = invoke(tmp_path, "cycle", "close", "--feedback", str(bad))
     assert code == 65
     assert f"{bad}:2: column 'continue'" in err and f"{bad}:2: column 'rating'" in err
 
-    code, out, err = _invoke(tmp_path, "cycle", "close", "--feedback", str(feedback))
+    code, out, err = invoke(tmp_path, "cycle", "close", "--feedback", str(feedback))
     assert code == 0, err
     assert "closed" in out
 
     toml = (tmp_path / "program.toml").read_text(encoding="utf-8")
     (tmp_path / "program.toml").write_text(toml.replace("2027-02-01", "2027-08-02"), encoding="utf-8")
-    code, out, err = _invoke(tmp_path, "-q", "rematch", str(SAMPLE / "participants.csv"), "--out", "c2")
+    code, out, err = invoke(tmp_path, "-q", "rematch", str(SAMPLE / "participants.csv"), "--out", "c2")
     assert code == 0, err
-    new_pairs = {(r["mentor_id"], r["mentee_id"]) for r in _rows(tmp_path / "c2" / "matches.csv")}
+    new_pairs = {(r["mentor_id"], r["mentee_id"]) for r in rows(tmp_path / "c2" / "matches.csv")}
     for m, e in said_no:
         assert (m, e) not in new_pairs and (e, m) not in new_pairs
     kept_yes = [p for p in pairs if p not in said_no]
     assert sum(p in new_pairs for p in kept_yes) >= len(kept_yes) * 0.8  # most yes/yes pairs continue
-    new_urls = {r["id"]: r["url"] for r in _rows(tmp_path / "c2" / "feeds" / "index.csv")}
+    new_urls = {r["id"]: r["url"] for r in rows(tmp_path / "c2" / "feeds" / "index.csv")}
     for pid, url in urls.items():
         if pid in new_urls:
             assert new_urls[pid] == url  # a person's URL never changes
@@ -73,13 +60,13 @@ def test_close_rematch_list_show_diff(tmp_path: Path) -> None:
         assert "SECRET-COMMENT-XYZ" not in ics.read_text(encoding="utf-8")
     assert "SECRET-COMMENT-XYZ" not in (tmp_path / "c2" / "report.html").read_text(encoding="utf-8")
 
-    code, out, err = _invoke(tmp_path, "cycle", "list", "--json")
+    code, out, err = invoke(tmp_path, "cycle", "list", "--json")
     assert code == 0, err
     cycles = json.loads(out)
     assert [c["status"] for c in cycles] == ["closed", "open"]
-    code, out, err = _invoke(tmp_path, "cycle", "show", "1")
+    code, out, err = invoke(tmp_path, "cycle", "show", "1")
     assert code == 0 and "SECRET-COMMENT-XYZ" not in out
-    code, out, err = _invoke(tmp_path, "diff", "1", "2", "--json")
+    code, out, err = invoke(tmp_path, "diff", "1", "2", "--json")
     assert code == 0, err
     d = json.loads(out)
     ended = {tuple(p) if isinstance(p, list) else (p["mentor_id"], p["mentee_id"]) for p in d["ended"]}

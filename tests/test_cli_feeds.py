@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 from pathlib import Path
 
-from click.testing import CliRunner
 
-import cli
+from tests.cli_helpers import invoke
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
-def _invoke(cwd: Path, *args: str) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _index(out: Path) -> dict[str, str]:
@@ -31,18 +21,18 @@ def _index(out: Path) -> dict[str, str]:
 
 def test_rotate_and_revoke_take_effect_and_leave_others_alone(tmp_path: Path) -> None:
     shutil.copy(SAMPLE / "program.toml", tmp_path / "program.toml")
-    code, _, err = _invoke(tmp_path, "-q", "run", str(SAMPLE / "participants.csv"), "--out", "out")
+    code, _, err = invoke(tmp_path, "-q", "run", str(SAMPLE / "participants.csv"), "--out", "out")
     assert code == 0, err
     before = _index(tmp_path / "out")
     rotated, revoked = sorted(k for k in before if not k.startswith("*"))[:2]
 
-    code, out, err = _invoke(tmp_path, "feeds", "rotate", rotated)
+    code, out, err = invoke(tmp_path, "feeds", "rotate", rotated)
     assert code == 0, err
     new_url = out.strip().rsplit(" ", 1)[1]
     assert new_url != before[rotated]
-    code, _, err = _invoke(tmp_path, "feeds", "revoke", revoked)
+    code, _, err = invoke(tmp_path, "feeds", "revoke", revoked)
     assert code == 0, err
-    code, _, err = _invoke(tmp_path, "-q", "publish", "--out", "out")
+    code, _, err = invoke(tmp_path, "-q", "publish", "--out", "out")
     assert code == 0, err
 
     after = _index(tmp_path / "out")
@@ -56,5 +46,5 @@ def test_rotate_and_revoke_take_effect_and_leave_others_alone(tmp_path: Path) ->
 
 
 def test_feeds_commands_need_a_workspace(tmp_path: Path) -> None:
-    code, _, err = _invoke(tmp_path, "feeds", "rotate", "someone")
+    code, _, err = invoke(tmp_path, "feeds", "rotate", "someone")
     assert code != 0 and "mentorsync" in err

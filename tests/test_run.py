@@ -7,7 +7,6 @@ pairing.
 
 from __future__ import annotations
 
-import csv
 import json
 import shlex
 import shutil
@@ -18,10 +17,9 @@ from pathlib import Path
 import icalendar
 import pytest
 import recurring_ical_events
-from click.testing import CliRunner
 from ical.calendar_stream import IcsCalendarStream
 
-import cli
+from tests.cli_helpers import invoke, rows
 from cohort.load import load_participants
 from cohort.program import load_program
 from matcher.validate import check_matching
@@ -42,17 +40,6 @@ def readme_main_command() -> list[str]:
     raise AssertionError("the README's first command runs no mentorsync command")
 
 
-def invoke(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    import os
-
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = runner.invoke(cli.main, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +48,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("readme")
     shutil.copytree(SAMPLE, home / "sample_data", ignore=shutil.ignore_patterns("*.db*", "feeds.key"))
     args = readme_main_command()
-    code, out, err = invoke(args, home)
+    code, out, err = invoke(home, *args)
     assert code == 0, err
     out_dir = home / args[args.index("--out") + 1]
     program = load_program(home / "sample_data" / "program.toml")
@@ -70,9 +57,6 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "program": program, "cohort": cohort, "workspace": home / "sample_data"}
 
 
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def test_every_output_of_the_contract_exists(sample_run: dict) -> None:
@@ -162,7 +146,7 @@ def test_every_feed_expands_to_exactly_the_persons_meetings(sample_run: dict) ->
 def test_rerun_gives_identical_pairs_slots_uids_and_feed_bytes(sample_run: dict) -> None:
     out = sample_run["out"]
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    code, _, err = invoke(["-q", *sample_run["args"]], sample_run["home"])
+    code, _, err = invoke(sample_run["home"], "-q", *sample_run["args"])
     assert code == 0, err
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert before.keys() == after.keys()
@@ -180,7 +164,7 @@ def test_bad_input_exits_65_and_changes_nothing(sample_run: dict, tmp_path: Path
     bad.write_text("\n".join(text) + "\n", encoding="utf-8")
     args = list(sample_run["args"])
     args[args.index("run") + 1] = str(bad)
-    code, _, err = invoke(args, home)
+    code, _, err = invoke(home, *args)
     assert code == 65
     assert f"{bad}:4: column" in err
     assert (ws / "mentorsync.db").read_bytes() == db
@@ -198,9 +182,9 @@ def test_explain_answers_for_each_kind_of_person(sample_run: dict, kind: str) ->
     if person is None:
         pytest.skip("the sample has no unmatched mentee")
     ws = str(sample_run["workspace"])
-    code, text, err = invoke(["--workspace", ws, "explain", person], sample_run["home"])
+    code, text, err = invoke(sample_run["home"], *["--workspace", ws, "explain", person])
     assert code == 0, err
-    code, js, _ = invoke(["--workspace", ws, "explain", person, "--json"], sample_run["home"])
+    code, js, _ = invoke(sample_run["home"], *["--workspace", ws, "explain", person, "--json"])
     data = json.loads(js)
     assert data["id"] == person
     if kind == "matched mentee":
@@ -215,20 +199,20 @@ def test_explain_answers_for_each_kind_of_person(sample_run: dict, kind: str) ->
 
 
 def test_explain_unknown_id_is_a_usage_error(sample_run: dict) -> None:
-    code, _, err = invoke(["--workspace", str(sample_run["workspace"]), "explain", "nobody-here"],
-                          sample_run["home"])
+    code, _, err = invoke(sample_run["home"], "--workspace", str(sample_run["workspace"]), "explain",
+                          "nobody-here")
     assert code == 2 and "nobody-here" in err
 
 
 def test_progress_as_json_lines_and_quiet(tmp_path: Path) -> None:
     shutil.copy(SAMPLE / "program.toml", tmp_path / "program.toml")
-    code, out, err = invoke(["run", str(SAMPLE / "participants.csv"), "--out", "o", "--json"], tmp_path)
+    code, out, err = invoke(tmp_path, *["run", str(SAMPLE / "participants.csv"), "--out", "o", "--json"])
     assert code == 0
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     stages = {e["stage"] for e in events}
     assert {"validate", "candidates", "match", "schedule", "publish", "report"} <= stages
     assert json.loads(out)["pairs"] > 0
-    code, out, err = invoke(["-q", "run", str(SAMPLE / "participants.csv"), "--out", "o"], tmp_path)
+    code, out, err = invoke(tmp_path, *["-q", "run", str(SAMPLE / "participants.csv"), "--out", "o"])
     assert code == 0 and not [line for line in err.splitlines() if line.startswith(">")]
 
 
