@@ -75,9 +75,11 @@ class InfeasibleError(MentorsyncError):
 
 
 class StoreError(MentorsyncError):
-    """The workspace database is missing, locked, or from a newer version."""
+    """The workspace is not in a state for this command: no database yet, a cycle already matched
+    or closed, an unknown cycle, a database locked or from a newer version. The contract knows
+    four exit codes; these are all "the command cannot be used here as it stands", so 2."""
 
-    exit_code = 74
+    exit_code = 2
 
 
 EXIT_CODES = {

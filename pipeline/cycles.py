@@ -518,7 +518,7 @@ def cycle_list(workspace: Path) -> tuple[CycleSummary, ...]:
 
 
 def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
-    """One cycle in detail; ``StoreError`` (exit 74) for an unknown id."""
+    """One cycle in detail; ``StoreError`` (exit 2) for an unknown id."""
     with Workspace(workspace, create=False) as ws:
         c = get_cycle(ws, cycle_id)
         summary, rows = _summary(ws, c)
