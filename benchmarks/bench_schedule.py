@@ -37,10 +37,11 @@ def _pairs_stand_in(cohort, program, ctx):  # type: ignore[no-untyped-def]
     node = {p.id: i + 2 for i, p in enumerate(mentors)}
     enode = {p.id: i + 2 + len(mentors) for i, p in enumerate(mentees)}
     for m in mentors:
-        flow.add_arc_with_capacity_and_unit_cost(src, node[m.id], m.capacity or program.rules.default_capacity, 0)
+        flow.add_arc_with_capacity_and_unit_cost(src, node[m.id],
+                                                 m.capacity or program.rules.default_capacity, 0)
     for e in mentees:
         flow.add_arc_with_capacity_and_unit_cost(enode[e.id], dst, 1, 0)
-    arcs = [(m, e) for m, e, k in zip(mids, eids, ok) if k]
+    arcs = [(m, e) for m, e, k in zip(mids, eids, ok, strict=True) if k]
     for m, e in arcs:
         flow.add_arc_with_capacity_and_unit_cost(node[m], enode[e], 1, -1)
     flow.add_arc_with_capacity_and_unit_cost(src, dst, len(mentees), 0)
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
         cohort = generate_cohort(args.people, args.mentors, args.seed, program)
     except ImportError as exc:  # pragma: no cover - the generator ships with the project
-        raise SystemExit(f"sample_data.generate is missing: {exc}")
+        raise SystemExit(f"sample_data.generate is missing: {exc}") from exc
     t_gen = time.perf_counter() - t0
     cpu1 = time.process_time()
     t1 = time.perf_counter()

@@ -6,8 +6,9 @@ The CLI maps each class to the contract's exit code (see ``EXIT_CODES``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 

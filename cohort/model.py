@@ -12,9 +12,10 @@ Conventions used everywhere in mentorsync:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, Mapping
+from typing import Literal
 
 PersonId = str
 Role = Literal["mentor", "mentee", "both"]

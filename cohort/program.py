@@ -280,7 +280,8 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
             end = values.get("end")
             if isinstance(end, date) and isinstance(start, date) and end < start:
                 problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
-                                        f"end {end} is before start {start}", "end must be on or after start"))
+                                        f"end {end} is before start {start}",
+                                        "end must be on or after start"))
         if section_name == "program" and "timezone" in values:
             from cohort.timezones import is_valid_zone
 
@@ -311,7 +312,8 @@ def load_program(path: str | Path) -> Program:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise InputError([Problem(str(path), int(match.group(1)) if match else 0, None,
-                                  f"not valid TOML: {exc}", "see `mentorsync init` for an example")]) from None
+                                  f"not valid TOML: {exc}",
+                                  "see `mentorsync init` for an example")]) from None
     return parse_program(data, str(path), text)
 
 

@@ -72,9 +72,8 @@ def _ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     words = rows.view(np.uint64) if rows.dtype.itemsize == 8 else rows.astype(np.int64).view(np.uint64)
-    mult = np.random.default_rng(12345).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) | np.uint64(
-        1
-    )
+    rng = np.random.default_rng(12345)
+    mult = np.asarray(rng.integers(1, 2**63, size=words.shape[1], dtype=np.uint64)) | np.uint64(1)
     h = words[:, 0] * mult[0]
     for k in range(1, words.shape[1]):
         h = (h ^ (h >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15) + words[:, k] * mult[k]
@@ -186,7 +185,7 @@ class _ZonePair:
     perm: np.ndarray  # mentors of the zone, sorted by pattern
     start: np.ndarray  # first position in perm of each mentor pattern
     size: np.ndarray  # mentors per pattern
-    pos: np.ndarray | None = None  # position in perm, per mentor index
+    pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # position in perm, per mentor
     single: bool = False  # every pattern has one mentor
 
 
@@ -415,7 +414,10 @@ def block_candidates(
     n_patterns = 0
     n_alive = n_scored = n_stage1 = 0
     live_zone_pairs = 0
-    zone_starts = [avail.mentor_start_grid[a0:a1].any(axis=0) for a0, a1 in avail.zone_slices] if n_m else []
+    zone_starts: list[np.ndarray | np.bool_] = []
+    if n_m:
+        assert avail.mentor_start_grid is not None  # built whenever there are mentors
+        zone_starts = [avail.mentor_start_grid[a0:a1].any(axis=0) for a0, a1 in avail.zone_slices]
     n_ce = cat_rule.shape[0]
     cat_pass_flat = np.ascontiguousarray(cat_pass.T).ravel()  # [mentor category * n_ce + mentee category]
     m_cat32 = (m_cat * n_ce).astype(np.int32)
@@ -485,7 +487,11 @@ def block_candidates(
                     entry = np.searchsorted(
                         p_row.astype(np.int64) * len(z.size) + p_pat, rc * len(z.size) + pc
                     )
-                    ok[entry if z.single else ends[entry] - cnt[entry] + (z.pos[mc] - z.start[pc])] = False
+                    if z.single:
+                        ok[entry] = False
+                    else:
+                        assert ends is not None and cnt is not None
+                        ok[ends[entry] - cnt[entry] + (z.pos[mc] - z.start[pc])] = False
             if not ok.all():
                 row, mentor = row[ok], mentor[ok]
             out.alive_rows += np.bincount(row, minlength=len(ch))
@@ -496,6 +502,7 @@ def block_candidates(
             got_m.append(mentor)
             got_r.append(row)
             if keep and lead is not None:
+                assert tables is not None  # lead is only set with tables
                 _, m_id, flat, _ = tables.tables[lead]
                 got_b.append(flat[e_off[lead][row] + m_id[mentor]] + tz_comp[zm, ze])
             elif keep:
@@ -527,6 +534,7 @@ def block_candidates(
         pinned = _member(pair_keys(mentor, ch[row], n_e), pin_keys) if len(pin_keys) else None
         part = None
         if keep and len(mentor):
+            assert base is not None and tables is not None  # both exist whenever keep and pairs do
             # stage 1: goals exactly (one table look-up), the rest by its range for the mentee
             tau = _kth_best(row, base + rest_lo[ch][row], len(ch), keep)
             live = base >= (tau - rest_hi[ch])[row]
@@ -552,6 +560,7 @@ def block_candidates(
         mz = m_zone[mentor]
         for zm in np.unique(mz).tolist():
             sel = np.nonzero(mz == zm)[0]
+            assert m_avail64 is not None  # there are mentors here
             cells_common[sel] = _popcount_rows(
                 m_avail64[avail.mentor_class[mentor[sel]]], cx.e_avail64[zm][ch_cls[row[sel]]]
             )
@@ -623,13 +632,14 @@ def block_candidates(
             if not cells.any():
                 continue  # the zone pair never overlaps: all its pairs fail the time rule
             live_zone_pairs += 1
+            assert avail.mentor_start_grid is not None  # this zone has mentors
             m_pat, m_pid = _packed_patterns(avail.mentor_start_grid[a0:a1][:, cells])
             e_pat, e_pid = _packed_patterns(robust_starts[:, cells])
             n_patterns += len(m_pat) * len(e_pat)
             feasible = np.empty((len(e_pat), len(m_pat)), dtype=bool)
             m_pat_t = np.ascontiguousarray(m_pat.T)
-            for s in range(0, len(e_pat), PATTERN_BLOCK):
-                feasible[s : s + PATTERN_BLOCK] = (e_pat[s : s + PATTERN_BLOCK] @ m_pat_t) > 0.5
+            for b0 in range(0, len(e_pat), PATTERN_BLOCK):
+                feasible[b0 : b0 + PATTERN_BLOCK] = (e_pat[b0 : b0 + PATTERN_BLOCK] @ m_pat_t) > 0.5
             mentors = np.nonzero(m_zone == zm)[0]
             pat = m_pid[avail.mentor_class[mentors] - a0]
             srt = np.argsort(pat, kind="stable")
@@ -661,6 +671,7 @@ def block_candidates(
             n_stage1 += out.n_stage1
             if out.part is not None:
                 if keep:
+                    assert out.dropped is not None  # set by run_chunk whenever keep
                     dropped[ch] = out.dropped
                 parts.append(out.part)
     if pool is not None:

@@ -441,7 +441,7 @@ def build_candidates(
             slot_filter,
             threads=program.matching.workers if slot_filter is None else 1,
         )
-        parts = [(br.mentor, br.mentee, br.score, br.components, br.common)]
+        parts: list[tuple[np.ndarray, ...]] = [(br.mentor, br.mentee, br.score, br.components, br.common)]
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
         labels = {r.name: r.label for r in RULES}
         labels[SCHEDULE_RULE] = "no recurring slot free in both calendars"
@@ -451,7 +451,7 @@ def build_candidates(
         ex_e = np.zeros((n_e, n_r), dtype=np.int32)
         ex_m = np.zeros((n_m, n_r), dtype=np.int64)
         dropped = np.zeros(n_e, dtype=np.int32)
-        parts: list[tuple[np.ndarray, ...]] = []
+        parts = []
         block = max(1, BLOCK_PAIRS // max(1, n_m))
         for lo in range(0, n_e, block):
             blk = _Block(lo, min(n_e, lo + block))

@@ -79,7 +79,8 @@ def pattern_of_series(series: Series, program: Program) -> Pattern:
     nth = (start.day - 1) // 7 + 1 if series.cadence == "monthly" else 0
     return Pattern(series.timezone, start.weekday(), start.hour * 60 + start.minute,
                    program.cycle.duration_minutes, series.cadence,
-                   parity=week_parity(start.date(), program.cycle.start) if series.cadence == "biweekly" else 0,
+                   parity=(week_parity(start.date(), program.cycle.start)
+                           if series.cadence == "biweekly" else 0),
                    nth=min(nth, 4))
 
 
@@ -93,7 +94,8 @@ class _Occupancy:
 
 def occupancy(ctx: SlotContext, option: SlotOption) -> _Occupancy:
     meetings = option.meetings
-    starts = np.array([int((m.start - ctx.epoch_utc).total_seconds() // 60) for m in meetings], dtype=np.int64)
+    starts = np.array([int((m.start - ctx.epoch_utc).total_seconds() // 60) for m in meetings],
+                      dtype=np.int64)
     lengths = np.array([m.duration_minutes for m in meetings], dtype=np.int64)
     return _Occupancy(starts, lengths)
 
@@ -227,12 +229,12 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
     buffer = program.cycle.buffer_minutes
     cell = cell_size(program)
     model = cp_model.CpModel()
-    x = [[model.NewBoolVar(f"slot[{m},{e},{j}]") for j in range(len(opts))]
-         for (m, e), opts in zip(keys, options)]
+    x = [[model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(opts))]
+         for (m, e), opts in zip(keys, options, strict=True)]
     placed = []
-    for i, xs in enumerate(x):
+    for xs in x:
         placed.append(sum(xs))
-        model.AddAtMostOne(xs)  # Hard: one_slot_per_pair
+        model.add_at_most_one(xs)  # Hard: one_slot_per_pair
     occ = [[occupancy(ctx, o) for o in opts] for opts in options]
     by_person: dict[PersonId, list[tuple[int, int]]] = {}
     for i, (m, e) in enumerate(keys):
@@ -244,18 +246,18 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
         if len(pairs_of) >= 2:  # Hard: no_overlap_with_buffer
             cells = [occupied_cells(occ[i][j], buffer, cell) for i, j in refs]
             for group in conflict_groups(cells, [i for i, _ in refs]):
-                model.AddAtMostOne([x[refs[k][0]][refs[k][1]] for k in group])
+                model.add_at_most_one([x[refs[k][0]][refs[k][1]] for k in group])
                 n_groups += 1
         limit = ctx.cohort[pid].max_meetings_per_week
         if limit is not None:  # Hard: weekly_limit
             per_week: dict[int, list[tuple[int, Any]]] = {}
             for i, j in refs:
                 weeks, counts = np.unique(local_weeks(ctx, pid, occ[i][j]), return_counts=True)
-                for w, c in zip(weeks.tolist(), counts.tolist()):
+                for w, c in zip(weeks.tolist(), counts.tolist(), strict=True):
                     per_week.setdefault(w, []).append((c, x[i][j]))
-            for w, terms in per_week.items():
+            for terms in per_week.values():
                 if sum(c for c, _ in terms) > limit:
-                    model.Add(sum(c * v for c, v in terms) <= limit)
+                    model.add(sum(c * v for c, v in terms) <= limit)
     # Soft: mentor_spread -- count regular series per mentor-local weekday beyond the first
     spread_terms = []
     by_mentor_day: dict[tuple[PersonId, int], list[Any]] = {}
@@ -264,8 +266,8 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
             by_mentor_day.setdefault((m, o.mentor_weekday), []).append(x[i][j])
     for (m, wd), vars_ in by_mentor_day.items():
         if len({id(v) for v in vars_}) > 1:
-            excess = model.NewIntVar(0, len(vars_), f"mentor_spread[{m},{wd}]")
-            model.Add(excess >= sum(vars_) - 1)
+            excess = model.new_int_var(0, len(vars_), f"mentor_spread[{m},{wd}]")
+            model.add(excess >= sum(vars_) - 1)
             spread_terms.append(excess)
     # Lexicographic weights sized to this component: placed >> cost >> spread >> keeping hints.
     w3 = len(keys) + 1
@@ -273,13 +275,13 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
     max_cost = sum(max((o.cost for o in opts), default=0) for opts in options)
     w1 = w2 * (max_cost + 1)
     hinted = [x[i][h] for i, h in enumerate(hints) if h is not None and h < len(x[i])]
-    model.Maximize(w1 * sum(placed) - w2 * sum(o.cost * v for opts, xs in zip(options, x)
-                                               for o, v in zip(opts, xs))
+    model.maximize(w1 * sum(placed) - w2 * sum(o.cost * v for opts, xs in zip(options, x, strict=True)
+                                               for o, v in zip(opts, xs, strict=True))
                    - w3 * sum(spread_terms) + sum(hinted))
     for i, h in enumerate(hints):
         if h is not None:
             for j, v in enumerate(x[i]):
-                model.AddHint(v, int(h == j))
+                model.add_hint(v, int(h == j))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
@@ -379,7 +381,8 @@ def schedule(
         if not opts:
             opts = pair_slot_options(mentor, mentee, program, cadence, ctx=ctx, limit=k)
             if hints and key in hints and all(o.pattern != hints[key] for o in opts):
-                opts += pair_slot_options(mentor, mentee, program, hints[key].cadence, ctx=ctx, only=hints[key])
+                opts += pair_slot_options(mentor, mentee, program, hints[key].cadence, ctx=ctx,
+                                          only=hints[key])
         if not opts:
             unplaceable.append(Unplaceable(key[0], key[1], explain_no_slot(ctx, mentor, mentee, cadence)))
             continue

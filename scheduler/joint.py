@@ -69,33 +69,34 @@ def match_and_schedule(
                    key=lambda c: (c.mentor_id, c.mentee_id))
     if len(cands) > 2000:  # the vectorised test first, exact options only for survivors
         keep = ctx.has_slot([c.mentor_id for c in cands], [c.mentee_id for c in cands])
-        cands = [c for c, k in zip(cands, keep) if k]
+        cands = [c for c, k in zip(cands, keep, strict=True) if k]
     live: list[Candidate] = []
     opts: list[list[SlotOption]] = []
     for c in cands:
-        o = pair_slot_options(cohort[c.mentor_id], cohort[c.mentee_id], program, ctx=ctx, limit=options_per_pair)
+        o = pair_slot_options(cohort[c.mentor_id], cohort[c.mentee_id], program, ctx=ctx,
+                              limit=options_per_pair)
         if o:
             live.append(c)
             opts.append(o)
     model = cp_model.CpModel()
-    x = [[model.NewBoolVar(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
-         for c, o in zip(live, opts)]
+    x = [[model.new_bool_var(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
+         for c, o in zip(live, opts, strict=True)]
     y = []
-    for c, xs in zip(live, x):
-        v = model.NewBoolVar(f"pair[{c.mentor_id},{c.mentee_id}]")
-        model.Add(sum(xs) == v)
+    for c, xs in zip(live, x, strict=True):
+        v = model.new_bool_var(f"pair[{c.mentor_id},{c.mentee_id}]")
+        model.add(sum(xs) == v)
         y.append(v)
     by_mentee: dict[PersonId, list[Any]] = {}
     by_mentor: dict[PersonId, list[Any]] = {}
-    for c, v in zip(live, y):
+    for c, v in zip(live, y, strict=True):
         by_mentee.setdefault(c.mentee_id, []).append(v)
         by_mentor.setdefault(c.mentor_id, []).append(v)
     for vs in by_mentee.values():
-        model.AddAtMostOne(vs)  # Hard: one mentor per mentee
+        model.add_at_most_one(vs)  # Hard: one mentor per mentee
     for m, vs in by_mentor.items():  # Hard: mentor capacity
         cap = capacity.get(m, cohort[m].capacity if cohort[m].capacity is not None
                            else program.rules.default_capacity)
-        model.Add(sum(vs) <= cap)
+        model.add(sum(vs) <= cap)
     refs: dict[PersonId, list[tuple[int, int]]] = {}
     for i, c in enumerate(live):
         for pid in {c.mentor_id, c.mentee_id}:
@@ -104,19 +105,20 @@ def match_and_schedule(
         if len({i for i, _ in rs}) >= 2:
             cells = [weekly_cells(ctx, opts[i][j], buffer, cell) for i, j in rs]
             for group in conflict_groups(cells, [i for i, _ in rs]):
-                model.AddAtMostOne([x[rs[k][0]][rs[k][1]] for k in group])
+                model.add_at_most_one([x[rs[k][0]][rs[k][1]] for k in group])
         limit = cohort[pid].max_meetings_per_week
         if limit is not None:  # Hard: weekly limit, with each option's busiest week
             terms = []
             for i, j in rs:
                 weeks = local_weeks(ctx, pid, occupancy(ctx, opts[i][j]))
                 terms.append(int(np.bincount(weeks - weeks.min()).max()) * x[i][j])
-            model.Add(sum(terms) <= limit)
+            model.add(sum(terms) <= limit)
     max_cost = sum(max(o.cost for o in os) for os in opts) + 1
     max_score = sum(abs(c.score) for c in live) * max_cost + max_cost
-    model.Maximize(max_score * 2 * sum(y)
-                   + max_cost * sum(c.score * v for c, v in zip(live, y))
-                   - sum(o.cost * v for os, xs in zip(opts, x) for o, v in zip(os, xs)))
+    model.maximize(max_score * 2 * sum(y)
+                   + max_cost * sum(c.score * v for c, v in zip(live, y, strict=True))
+                   - sum(o.cost * v for os, xs in zip(opts, x, strict=True)
+                         for o, v in zip(os, xs, strict=True)))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
@@ -125,11 +127,11 @@ def match_and_schedule(
     chosen: list[tuple[PersonId, PersonId]] = []
     hints = {}
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for c, xs, os in zip(live, x, opts):
-            for v, o in zip(xs, os):
+        for c, xs, os in zip(live, x, opts, strict=True):
+            for v, opt in zip(xs, os, strict=True):
                 if solver.BooleanValue(v):
                     chosen.append((c.mentor_id, c.mentee_id))
-                    hints[(c.mentor_id, c.mentee_id)] = o.pattern
+                    hints[(c.mentor_id, c.mentee_id)] = opt.pattern
     sched = schedule(cohort, program, chosen, uid_salt=uid_salt, progress=progress, hints=hints, ctx=ctx,
                      time_limit=time_limit, workers=workers, seed=seed)
     sched.stats.update({"joint_status": solver.StatusName(status), "joint_candidates": len(live),

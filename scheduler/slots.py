@@ -36,9 +36,10 @@ and, across pairs in ``scheduler.assign``, 5. a mentor's meetings spread over di
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TypedDict
 
 import numpy as np
 
@@ -183,6 +184,21 @@ class _Grid:
     weekminute: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+class Evaluation(TypedDict):
+    """``SlotContext.evaluate``'s answer: flat per-pattern arrays plus the pair's grid arrays."""
+
+    valid: np.ndarray
+    cost: np.ndarray
+    too_many: np.ndarray
+    dst: np.ndarray
+    edge: np.ndarray
+    inc: np.ndarray
+    meets: np.ndarray
+    grid: _Grid
+    skip: np.ndarray
+    good: np.ndarray
+
+
 class SlotContext:
     """Everything about one cohort and program that slot search reuses: tables, grids, caches."""
 
@@ -213,7 +229,7 @@ class SlotContext:
         self._anchor: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._zone_pair: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._covers: dict[tuple, np.ndarray] = {}
-        self._avail: dict[tuple, tuple[np.ndarray, ...]] = {}
+        self._avail: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._skips: dict[tuple, np.ndarray] = {}
         self._span_cache: dict[tuple, tuple[tuple[int, int], ...]] = {}
         self._anchors: dict[tuple[str, str], list[str]] = {}
@@ -237,7 +253,8 @@ class SlotContext:
                     pat = Pattern("UTC", wd, 0, self.duration, cadence,
                                   parity=grp if cadence == "biweekly" else 0,
                                   nth=grp if cadence == "monthly" else 0)
-                    rows.append([(d - self.start).days for d in occurrence_dates(pat, self.start, self.last_day)])
+                    dates = occurrence_dates(pat, self.start, self.last_day)
+                    rows.append([(d - self.start).days for d in dates])
                     labels.append((wd, grp))
             width = max(1, max(len(r) for r in rows))
             mat = np.full((len(rows), width), self.days, dtype=np.int64)  # padding -> neutral row
@@ -415,7 +432,9 @@ class SlotContext:
         """Reduce a (day, start) array over each pattern's dates -> a flat array over patterns."""
         pad = np.full((1, arr.shape[1]), neutral, dtype=arr.dtype)
         full = np.concatenate([arr, pad])[self.day_matrix[cadence]]  # (labels, dates, starts)
-        red = {"all": np.all, "any": np.any, "sum": np.sum, "min": np.min}[how](full, axis=1)
+        reducers: dict[str, Callable[..., np.ndarray]] = {"all": np.all, "any": np.any, "sum": np.sum,
+                                                          "min": np.min}
+        red = reducers[how](full, axis=1)
         return red.reshape(-1)
 
     def pattern_of(self, index: int, cadence: str, anchor: str) -> Pattern:
@@ -424,7 +443,7 @@ class SlotContext:
         return Pattern(anchor, wd, col * self.gran, self.duration, cadence,
                        parity=grp if cadence == "biweekly" else 0, nth=grp if cadence == "monthly" else 0)
 
-    def evaluate(self, mentor: Person, mentee: Person, cadence: str, anchor: str) -> dict[str, np.ndarray]:
+    def evaluate(self, mentor: Person, mentee: Person, cadence: str, anchor: str) -> Evaluation:
         """Validity and soft scores of every pattern for the pair in one anchor zone (flat arrays)."""
         grid = self.grid(anchor, (mentor, mentee))
         m, e = mentor.id, mentee.id
@@ -455,7 +474,7 @@ class SlotContext:
         inc_b = np.minimum(inc, 480) // 30
         cost = (((too_many.astype(np.int64) * 61 + dst) * 9 + (8 - edge_b)) * 17 + inc_b)
         return {"valid": valid, "cost": cost, "too_many": too_many, "dst": dst, "edge": edge,
-                "inc": inc, "meets": meets, "grid": grid, "skip": skip, "good": good}  # type: ignore[dict-item]
+                "inc": inc, "meets": meets, "grid": grid, "skip": skip, "good": good}
 
     def _signatures(self) -> _Signatures:
         """Per person: a signature id for (time zone, weekly hours) and a cadence code (once)."""
@@ -642,14 +661,15 @@ def pair_slot_options(
 
         ctx = SlotContext(_Cohort((mentor, mentee) if mentor.id != mentee.id else (mentor,)), program)
     cadence = cadence or pair_cadence(mentor, mentee, program)
-    found: list[tuple[int, int, str, dict[str, np.ndarray]]] = []
+    found: list[tuple[int, int, str, Evaluation]] = []
     for anchor in ctx.anchors(mentor, mentee):
         if only is not None and only.timezone != anchor:
             continue
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
         idx = np.flatnonzero(ev["valid"])
         if only is not None:
-            idx = np.array([i for i in idx if ctx.pattern_of(int(i), cadence, anchor) == only], dtype=np.int64)
+            idx = np.array([i for i in idx if ctx.pattern_of(int(i), cadence, anchor) == only],
+                           dtype=np.int64)
         for i in idx:
             found.append((int(ev["cost"][i]), int(i), anchor, ev))
     found.sort(key=lambda t: (t[0], t[2] != mentee.timezone, t[1]))
@@ -662,12 +682,12 @@ def pair_slot_options(
 
 
 def _materialise(ctx: SlotContext, mentor: Person, mentee: Person, cadence: str,
-                 item: tuple[int, int, str, dict[str, np.ndarray]]) -> SlotOption:
+                 item: tuple[int, int, str, Evaluation]) -> SlotOption:
     """Turn a pattern index into a SlotOption: its meetings, exdates and milestones."""
     cost, index, anchor, ev = item
     pattern = ctx.pattern_of(index, cadence, anchor)
     label, col = divmod(index, ctx.cols)
-    grid: _Grid = ev["grid"]  # type: ignore[assignment]
+    grid = ev["grid"]
     skip: np.ndarray = ev["skip"]
     good: np.ndarray = ev["good"]
     days = [int(d) for d in ctx.day_matrix[cadence][label] if d < ctx.days]
@@ -678,7 +698,8 @@ def _materialise(ctx: SlotContext, mentor: Person, mentee: Person, cadence: str,
     local = lambda d: datetime.combine(ctx.start + timedelta(days=d), pattern.local_time)  # noqa: E731
     exdates = tuple(sorted(local(d) for d in skipped + sorted(replaced)))
     usual = int(np.bincount(grid.weekminute[mentor.id][regular, col] // 1440, minlength=7).argmax())
-    quality = (int(ev["too_many"][index]), int(ev["dst"][index]), -int(ev["edge"][index]), int(ev["inc"][index]))
+    quality = (int(ev["too_many"][index]), int(ev["dst"][index]), -int(ev["edge"][index]),
+               int(ev["inc"][index]))
     return SlotOption(mentor.id, mentee.id, pattern, cost, quality, occurrences, exdates,
                       tuple(local(d) for d in skipped), tuple(events), usual)
 
@@ -795,7 +816,7 @@ def explain_no_slot(ctx: SlotContext, mentor: Person, mentee: Person, cadence: s
     cadence = cadence or pair_cadence(mentor, mentee, ctx.program)
     who = (f"{mentor.name} ({mentor.timezone}) is free {describe_availability(mentor)}, "
            f"{mentee.name} ({mentee.timezone}) {describe_availability(mentee)}")
-    best: tuple[int, int, str, dict] | None = None
+    best: tuple[int, int, str, Evaluation] | None = None
     for anchor in ctx.anchors(mentor, mentee):
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
         skip, good, grid = ev["skip"], ev["good"], ev["grid"]

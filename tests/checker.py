@@ -91,7 +91,7 @@ def check(doc: dict[str, Any], cohort: Cohort, program: Program) -> list[str]:
     buffer = timedelta(minutes=cycle.buffer_minutes)
     for pid, items in per_person.items():
         items.sort()
-        for (s1, e1, w1), (s2, e2, w2) in zip(items, items[1:]):
+        for (s1, e1, w1), (s2, _e2, w2) in zip(items, items[1:], strict=False):
             if s2 < e1:
                 problems.append(f"overlap: {pid} {w1} at {s1} and {w2} at {s2}")
             elif s2 < e1 + buffer:

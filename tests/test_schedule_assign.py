@@ -24,16 +24,23 @@ def four_zone_cohort() -> Cohort:
     people = [
         make_person("ny_m", "mentor", timezone=z["ny"], availability=week(WEEKDAYS, "07:00", "21:00"),
                     capacity=3, goals=()),
-        make_person("ldn_m", "mentor", timezone=z["ldn"], availability=week(WEEKDAYS, "07:00", "20:00"), capacity=3),
+        make_person("ldn_m", "mentor", timezone=z["ldn"], availability=week(WEEKDAYS, "07:00", "20:00"),
+                    capacity=3),
         make_person("syd_m", "mentor", timezone=z["syd"],
-                    availability=week(WEEKDAYS, "06:00", "10:00") + week(range(5, 7), "17:00", "22:00"), capacity=3),
-        make_person("kol_m", "mentor", timezone=z["kol"], availability=week(range(6), "10:00", "22:00"), capacity=3),
-        make_person("ny_e", timezone=z["ny"], availability=week(range(7), "06:00", "12:00"), goals=("leadership",),
+                    availability=week(WEEKDAYS, "06:00", "10:00") + week(range(5, 7), "17:00", "22:00"),
+                    capacity=3),
+        make_person("kol_m", "mentor", timezone=z["kol"], availability=week(range(6), "10:00", "22:00"),
+                    capacity=3),
+        make_person("ny_e", timezone=z["ny"], availability=week(range(7), "06:00", "12:00"),
+                    goals=("leadership",),
                     unavailable=((date(2027, 7, 1), date(2027, 7, 14)),)),
-        make_person("ldn_e", timezone=z["ldn"], availability=week(WEEKDAYS, "06:00", "22:00"), goals=("python",)),
-        make_person("syd_e", timezone=z["syd"], availability=week(range(7), "07:00", "10:00"), goals=("career",),
+        make_person("ldn_e", timezone=z["ldn"], availability=week(WEEKDAYS, "06:00", "22:00"),
+                    goals=("python",)),
+        make_person("syd_e", timezone=z["syd"], availability=week(range(7), "07:00", "10:00"),
+                    goals=("career",),
                     max_meetings_per_week=1),
-        make_person("kol_e", timezone=z["kol"], availability=week(WEEKDAYS, "13:00", "23:00"), goals=("design",)),
+        make_person("kol_e", timezone=z["kol"], availability=week(WEEKDAYS, "13:00", "23:00"),
+                    goals=("design",)),
         make_person("ldn_e2", timezone=z["ldn"], availability=week(WEEKDAYS, "08:00", "18:00")),
     ]
     return make_cohort(*people)
@@ -42,7 +49,8 @@ def four_zone_cohort() -> Cohort:
 def test_four_zones_across_both_changes_every_occurrence_inside_both_availabilities() -> None:
     cohort = four_zone_cohort()
     prog = Program(cycle=FOUR_ZONE_CYCLE)
-    pairs = [("ny_m", "syd_e"), ("ldn_m", "kol_e"), ("syd_m", "ldn_e"), ("kol_m", "ny_e"), ("ldn_m", "ldn_e2")]
+    pairs = [("ny_m", "syd_e"), ("ldn_m", "kol_e"), ("syd_m", "ldn_e"), ("kol_m", "ny_e"),
+             ("ldn_m", "ldn_e2")]
     sched = schedule(cohort, prog, pairs, uid_salt="salt", workers=1, seed=0, time_limit=10)
     assert not sched.unplaceable, sched.unplaceable
     assert len(sched.series) == 5
@@ -81,7 +89,8 @@ def _tight(buffer: int, cadence: str = "weekly", limit: int | None = None) -> tu
                          max_meetings_per_week=limit)
     a = make_person("a", availability=((9 * 60, 11 * 60),))
     b = make_person("b", availability=((9 * 60, 11 * 60),))
-    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence=cadence, buffer_minutes=buffer),
+    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence=cadence,
+                                       buffer_minutes=buffer),
                    milestones=NO_MILESTONES)
     return make_cohort(mentor, a, b), prog
 
@@ -125,7 +134,8 @@ def test_milestones_replace_regular_meetings_never_doubling_a_week() -> None:
         assert kickoff.start.date() < prog.cycle.start + timedelta(days=8)
         assert "goals" in kickoff.agenda and "boundaries" in kickoff.agenda
         tz = ZoneInfo(cohort[s.mentee_id].timezone)
-        weeks = Counter(t.astimezone(tz).isocalendar()[:2] for t in list(s.occurrences) + [e.start for e in evs])
+        weeks = Counter(t.astimezone(tz).isocalendar()[:2]
+                        for t in list(s.occurrences) + [e.start for e in evs])
         assert max(weeks.values()) == 1
         assert len(s.exdates) >= len([e for e in evs if e.kind != "kickoff"])
         assert cohort[s.mentee_id].goals[0] in s.agenda if cohort[s.mentee_id].goals else True

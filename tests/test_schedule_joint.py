@@ -41,7 +41,7 @@ def exhaustive_best(cohort, program, candidates, capacity) -> int:  # type: igno
     buffer = program.cycle.buffer_minutes
     best = 0
     for assignment in itertools.product(*(choices[e] for e in mentees)):
-        pairs = [(m, e) for m, e in zip(assignment, mentees) if m is not None]
+        pairs = [(m, e) for m, e in zip(assignment, mentees, strict=True) if m is not None]
         if len(pairs) <= best:
             continue
         load: dict[str, int] = {}
@@ -50,7 +50,7 @@ def exhaustive_best(cohort, program, candidates, capacity) -> int:  # type: igno
         if any(load[m] > capacity[m] for m in load):
             continue
 
-        def place(i: int, taken: list) -> bool:  # type: ignore[type-arg]
+        def place(i: int, taken: list, pairs: list = pairs) -> bool:  # type: ignore[type-arg]
             if i == len(pairs):
                 return True
             m, e = pairs[i]

@@ -25,7 +25,8 @@ def _dateutil(p: Pattern, start: date, last: date) -> list[datetime]:
 
 
 patterns = st.builds(
-    lambda z, wd, minute, cad, par, nth: Pattern(z, wd, minute, 45, cad, parity=par if cad == "biweekly" else 0,
+    lambda z, wd, minute, cad, par, nth: Pattern(z, wd, minute, 45, cad,
+                                                  parity=par if cad == "biweekly" else 0,
                                                   nth=nth if cad == "monthly" else 0),
     st.sampled_from(ZONES), st.integers(0, 6), st.integers(0, 95).map(lambda q: q * 15),
     st.sampled_from(["weekly", "biweekly", "monthly"]), st.integers(0, 1), st.integers(1, 4),
@@ -74,7 +75,8 @@ def test_monthly_is_the_nth_weekday_and_rrule_says_so() -> None:
 
 def test_until_is_the_last_days_end_in_utc() -> None:
     p = Pattern("America/New_York", 4, 600, 45, "biweekly")
-    assert rrule(p, START, date(2027, 7, 30)) == "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;WKST=MO;UNTIL=20270731T035959Z"
+    assert rrule(p, START, date(2027, 7, 30)) == (
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;WKST=MO;UNTIL=20270731T035959Z")
 
 
 def test_local_time_in_a_dst_gap_makes_the_pattern_invalid() -> None:

@@ -38,9 +38,11 @@ def test_cadence_rule() -> None:
     assert pair_cadence(m, e, prog) == "monthly"
     assert pair_cadence(make_person("m", "mentor", cadence="weekly"), e, prog) == "weekly"
     assert pair_cadence(m, make_person("e", cadence="biweekly"), prog) == "biweekly"
-    both = pair_cadence(make_person("m", "mentor", cadence="monthly"), make_person("e", cadence="biweekly"), prog)
+    both = pair_cadence(make_person("m", "mentor", cadence="monthly"), make_person("e", cadence="biweekly"),
+                        prog)
     assert both == "biweekly"  # the more frequent of the two
-    both = pair_cadence(make_person("m", "mentor", cadence="weekly"), make_person("e", cadence="monthly"), prog)
+    both = pair_cadence(make_person("m", "mentor", cadence="weekly"), make_person("e", cadence="monthly"),
+                        prog)
     assert both == "weekly"
 
 
@@ -48,8 +50,10 @@ def test_only_a_dst_robust_slot_is_valid_and_found() -> None:
     # London 14:00-15:00 and New York 09:00-11:00: a New York 09:00 anchor drops to 13:00 London
     # between the US (14 March) and UK (28 March) changes; a London 14:00 anchor becomes 10:00
     # in New York then, still inside 09:00-11:00.
-    m = make_person("sam", "mentor", timezone="Europe/London", availability=week(WEEKDAYS, "14:00", "15:00"))
-    e = make_person("ana", "mentee", timezone="America/New_York", availability=week(WEEKDAYS, "09:00", "11:00"))
+    m = make_person("sam", "mentor", timezone="Europe/London",
+                    availability=week(WEEKDAYS, "14:00", "15:00"))
+    e = make_person("ana", "mentee", timezone="America/New_York",
+                    availability=week(WEEKDAYS, "09:00", "11:00"))
     prog = program()
     opts = pair_slot_options(m, e, prog)
     assert opts and all(o.pattern.timezone == "Europe/London" for o in opts)
@@ -93,7 +97,8 @@ def test_no_overlap_at_all_reason_names_both_windows() -> None:
 
 
 def test_holidays_and_blackouts_become_exdates() -> None:
-    m = make_person("m", "mentor", timezone="Europe/London", unavailable=((date(2027, 3, 1), date(2027, 3, 12)),))
+    m = make_person("m", "mentor", timezone="Europe/London",
+                    unavailable=((date(2027, 3, 1), date(2027, 3, 12)),))
     e = make_person("e", "mentee", timezone="Europe/London")
     prog = program(holidays=[date(2027, 4, 2)], weeks=12)
     prog = Program(cycle=prog.cycle, milestones=NO_MILESTONES)
@@ -112,11 +117,13 @@ def test_describe_availability_groups_days() -> None:
 
 
 ZONES = ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]
-windows = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 22), st.integers(1, 6)), min_size=1, max_size=4)
+windows = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 22), st.integers(1, 6)),
+                   min_size=1, max_size=4)
 
 
 def _avail(ws: list[tuple[int, int, int]]) -> tuple[tuple[int, int], ...]:
-    minutes = sorted({m for d, h, n in ws for m in range(d * 1440 + h * 60, min(d * 1440 + (h + n) * 60, 10080))})
+    minutes = sorted({m for d, h, n in ws
+                      for m in range(d * 1440 + h * 60, min(d * 1440 + (h + n) * 60, 10080))})
     out: list[list[int]] = []
     for m in minutes:
         if out and out[-1][1] == m:
@@ -129,7 +136,8 @@ def _avail(ws: list[tuple[int, int, int]]) -> tuple[tuple[int, int], ...]:
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from(ZONES), st.sampled_from(ZONES), windows, windows,
        st.sampled_from(["weekly", "biweekly", "monthly"]))
-def test_has_slot_agrees_with_exact_options_without_skips(zm: str, ze: str, wm: list, we: list, cad: str) -> None:
+def test_has_slot_agrees_with_exact_options_without_skips(zm: str, ze: str, wm: list, we: list,
+                                                          cad: str) -> None:
     m = make_person("m", "mentor", timezone=zm, availability=_avail(wm))
     e = make_person("e", "mentee", timezone=ze, availability=_avail(we), cadence=cad)
     prog = program(weeks=40)
