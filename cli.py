@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -184,7 +185,8 @@ def match(ctx: Context, out_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps(s, indent=2))
         return
     click.echo(_table([("pairs", s["pairs"]), ("candidates", s["candidates"]),
-                       ("objective", f"{s['objective']:,.0f} (bound {s['bound']:,.0f}, gap {100 * s['gap']:.2f}%)"),
+                       ("objective",
+                        f"{s['objective']:,.0f} (bound {s['bound']:,.0f}, gap {100 * s['gap']:.2f}%)"),
                        ("files", f"{out_dir}/matches.csv, unmatched.csv, candidates.csv")]))
 
 
@@ -266,7 +268,8 @@ def feeds() -> None:
 @handle_errors
 def rotate(ctx: Context, person_id: str) -> None:
     """Give PERSON_ID a new feed URL; the old one stops working at once."""
-    from feeds.tokens import feed_url, rotate as rotate_token
+    from feeds.tokens import feed_url
+    from feeds.tokens import rotate as rotate_token
     from store import Workspace
 
     program = ctx.load_program()
@@ -305,7 +308,8 @@ def _print_run_summary(s: dict[str, Any], out_dir: Path) -> None:
     if "changes" in s:
         rows.append(("changes", ", ".join(f"{n} {k}" for k, n in s["changes"].items())))
     rows += [
-        ("feeds", f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
+        ("feeds",
+         f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
         ("report", str(out_dir / "report.html")),
         ("time", f"{s['timings_seconds'].get('total', 0):.1f}s"),
     ]
@@ -334,7 +338,8 @@ def cycle_close(ctx: Context, feedback_file: Path, as_json: bool) -> None:
                                "verdicts": dict(result.verdicts)}, indent=2))
         return
     verdicts = ", ".join(f"{n} {k}" for k, n in result.verdicts.items())
-    click.echo(f"cycle {result.cycle_id} closed: {result.rows} feedback rows on {result.pairs} pairs ({verdicts})")
+    click.echo(f"cycle {result.cycle_id} closed: "
+               f"{result.rows} feedback rows on {result.pairs} pairs ({verdicts})")
     click.echo("move [cycle] start forward in program.toml, then run `mentorsync rematch FILE --out DIR`")
 
 
@@ -375,7 +380,8 @@ def cycle_show(ctx: Context, cycle_id: int, as_json: bool) -> None:
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @_OUT
-@click.option("--mid-cycle", is_flag=True, help="Someone left during the open cycle: move only the affected people.")
+@click.option("--mid-cycle", is_flag=True,
+              help="Someone left during the open cycle: move only the affected people.")
 @_JSON
 @pass_ctx
 @handle_errors

@@ -56,9 +56,9 @@ from cohort.program import Program, example_toml
 from cycles.changes import person_changes
 from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
 from matcher.model import Unmatched
+from matcher.outputs import neutralise
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
-from matcher.outputs import neutralise
 from pipeline.run import RunOutcome, load_input, workspace_program, write_outputs
 from pipeline.staging import staged_output
 from scheduler.model import Event, Schedule, Series
@@ -399,14 +399,14 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
             ended_series.append(cut)
         ended_events += evs
     cut_by_pair = {(c.mentor_id, c.mentee_id): c for c in ended_series}
-    before = CycleSnapshot.of(old_cohort, old_pairs,
-                              [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
-                              f"cycle {cycle.id} before")
+    snapshot = CycleSnapshot.of(old_cohort, old_pairs,
+                                [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
+                                f"cycle {cycle.id} before")
     ended = {"at": now.isoformat(), "left": sorted(gone),
              "series": [_series_json(s) for s in ended_series],
              "events": [_event_json(e) for e in ended_events]}
-    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=before, ended=ended,
-                      kind="rematch-mid-cycle")
+    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=snapshot,
+                      ended=ended, kind="rematch-mid-cycle")
 
 
 def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress: Progress, now: datetime,

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,12 @@ class StderrProgress:
             return
         if event.status == "start":
             self.started[event.stage] = now
-            self.stream.write(self._paint(f"> {event.stage}", "1") + (f": {event.message}" if event.message else "") + "\n")
+            tail = f": {event.message}" if event.message else ""
+            self.stream.write(self._paint(f"> {event.stage}", "1") + tail + "\n")
         elif event.status == "done":
             took = now - self.started.get(event.stage, now)
-            self.stream.write(f"  {event.stage} done in {took:.1f}s" + (f": {event.message}" if event.message else "") + "\n")
+            tail = f": {event.message}" if event.message else ""
+            self.stream.write(f"  {event.stage} done in {took:.1f}s" + tail + "\n")
         elif event.status == "improve":
             if now - self._last_improve < 0.25:  # at most four lines a second
                 return

@@ -21,23 +21,23 @@ from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
 from feeds.publish import PublishResult, publish
-from matcher.outputs import summary as match_summary
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
+from matcher.outputs import summary as match_summary
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.staging import staged_output
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report
-from scheduler.outputs import dst_notes, write_schedule_json
 from scheduler.model import Schedule, Series
+from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     Workspace,
     current_cycle,
-    load_cohort,
-    load_program_text,
-    load_pairs,
-    load_schedule,
     import_cohort,
+    load_cohort,
+    load_pairs,
+    load_program_text,
+    load_schedule,
     save_match,
     save_run_summary,
     save_schedule,
@@ -165,7 +165,8 @@ def write_outputs(
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
-    published = publish(ws, cohort, feed_schedule or plan.schedule, program, stage, now=now, progress=progress)
+    published = publish(ws, cohort, feed_schedule or plan.schedule, program, stage,
+                        now=now, progress=progress)
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     progress(ProgressEvent("report", "start"))

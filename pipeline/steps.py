@@ -145,7 +145,8 @@ class Explanation:
     text: str
 
 
-def _slot_words(schedule: Schedule | None, cohort: Cohort, person_id: PersonId, partner: PersonId) -> dict[str, Any]:
+def _slot_words(schedule: Schedule | None, cohort: Cohort,
+                person_id: PersonId, partner: PersonId) -> dict[str, Any]:
     if schedule is None:
         return {}
     for s in schedule.series:

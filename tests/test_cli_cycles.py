@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-
 from tests.cli_helpers import invoke, rows
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"

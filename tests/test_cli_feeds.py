@@ -6,7 +6,6 @@ import csv
 import shutil
 from pathlib import Path
 
-
 from tests.cli_helpers import invoke
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"

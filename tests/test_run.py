@@ -19,11 +19,11 @@ import pytest
 import recurring_ical_events
 from ical.calendar_stream import IcsCalendarStream
 
-from tests.cli_helpers import invoke, rows
 from cohort.load import load_participants
 from cohort.program import load_program
 from matcher.validate import check_matching
 from tests.checker import check as check_schedule
+from tests.cli_helpers import invoke, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -83,8 +83,12 @@ def write_feedback(rows: list[list[str]], path: Path) -> Path:
         sheet = workbook.create_sheet("Feedback")
         sheet.append(HEADER)
         for row in rows:
-            # What Excel stores: numbers as numbers, empty cells as nothing.
-            sheet.append([int(c) if c.isdigit() else (c or None) for c in row])
+            # What Excel stores: typed numbers as numbers, empty cells as nothing; free text
+            # (the comment, last) stays text, as a coordinator's '00' comment would be a text cell.
+            *answers, comment = row
+            sheet.append([int(c) if c.isdigit() else (c or None) for c in answers] + [comment or None])
+            if comment.startswith("="):  # openpyxl would store it as a formula; Excel's text cell is "s"
+                sheet.cell(sheet.max_row, len(row)).data_type = "s"
         workbook.save(path)
     else:
         objects = [{k: v for k, v in zip(HEADER, row, strict=True) if v} for row in rows]
