@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cohort.model import Cohort, PersonId
+from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
 from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key
 from pipeline.progress import Progress, ProgressEvent, null_progress
@@ -101,13 +101,17 @@ def _index_items(series: Iterable[Series], events: Iterable[Event]) -> dict[Pers
 
 
 def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program, out_dir: str | Path,
-            *, now: datetime | None = None, progress: Progress | None = None) -> PublishResult:
-    """Compute event history, build every feed, store them and write ``out_dir/feeds``."""
+            *, now: datetime | None = None, progress: Progress | None = None,
+            former: Mapping[PersonId, Person] | None = None) -> PublishResult:
+    """Compute event history, build every feed, store them and write ``out_dir/feeds``.
+
+    ``former``: people of earlier cycles who are no longer in ``cohort``, so a history meeting
+    with them still names them (they get no feed of their own)."""
     progress = progress or null_progress
     progress(ProgressEvent("publish", "start", f"{len(cohort)} feeds"))
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     stamp = _iso(now)
-    people = cohort.by_id
+    people = {**(former or {}), **cohort.by_id}
     items: list[Series | Event] = [*schedule.series, *schedule.events]
     uids = [it.uid for it in items]
     if len(set(uids)) != len(uids):

@@ -13,7 +13,8 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
    one CP-SAT model, which is exact with respect to the weekly grid; on larger ones repeats
    "forbid the unplaceable pairs, re-match with the previous pairs as hints, re-schedule keeping
    placed pairs' slots" up to ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor
-   whenever one is free.
+   whenever one is free. A round schedules only the conflict components a new pair joins
+   (``scheduler.assign.reschedule``); the rest are carried over as they are.
 
 Across cycles (``pipeline.cycles``), ``keep`` pins pairs that both sides want to continue (those
 still allowed by every rule and a mentor's capacity), ``prefer_new`` / ``prefer_same`` break ties
@@ -43,7 +44,7 @@ from matcher.explain import describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import solve
 from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
-from scheduler.assign import pattern_of_series, schedule
+from scheduler.assign import pattern_of_series, reschedule, schedule
 from scheduler.joint import match_and_schedule
 from scheduler.model import Schedule, Series
 from scheduler.slots import SlotContext
@@ -170,10 +171,9 @@ def make_plan(
                        forbidden_pairs=sorted(banned), warm_start=list(placed),
                        mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
-        hints = {k: pattern_of_series(s, program) for k, s in placed.items()}
-        slots = {**fixed, **placed}
-        sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=slots, hints=hints,
-                         progress=progress)
+        # placed pairs keep their slots; only the components a new pair joins are scheduled again
+        sched = reschedule(cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
+                           progress=progress)
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         repair.update(method="forbid-and-rematch", rounds=rounds)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))

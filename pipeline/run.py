@@ -33,6 +33,7 @@ from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     Workspace,
     current_cycle,
+    former_people,
     import_cohort,
     load_cohort,
     load_pairs,
@@ -165,8 +166,11 @@ def write_outputs(
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
-    published = publish(ws, cohort, feed_schedule or plan.schedule, program, stage,
-                        now=now, progress=progress)
+    feed_items = feed_schedule or plan.schedule
+    gone = {pid for s in (*feed_items.series, *feed_items.events)
+            for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
+    published = publish(ws, cohort, feed_items, program, stage, now=now, progress=progress,
+                        former=former_people(ws, gone))
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     progress(ProgressEvent("report", "start"))

@@ -463,3 +463,45 @@ def schedule(
     events.sort(key=lambda ev: (ev.mentor_id, ev.mentee_id, ev.start, ev.kind))
     unplaceable.sort(key=lambda u: (u.mentor_id, u.mentee_id))
     return Schedule(tuple(series), tuple(events), tuple(unplaceable), stats)
+
+
+def reschedule(
+    cohort: Cohort,
+    program: Program,
+    previous: Schedule,
+    pairs: Iterable[Any],
+    *,
+    uid_salt: str,
+    ctx: SlotContext | None = None,
+    fixed: Mapping[PairKey, Series] | None = None,
+    progress: Progress | None = None,
+) -> Schedule:
+    """``schedule`` for a changed set of pairs, reusing ``previous`` where nothing can change.
+
+    Every pair of ``previous`` that is still in ``pairs`` keeps its slot when still valid (it is
+    ``fixed``, with its own pattern as the hint). A conflict component of ``pairs`` made only of such
+    pairs is then decided already: each pair has exactly its previous option and together they were
+    feasible, so its series and events are carried over unchanged. Only the components holding a
+    new pair are scheduled again -- the same result as scheduling everything, at the cost of the
+    changed part.
+    """
+    keys = sorted({_pair_key(p) for p in pairs})
+    placed = {(s.mentor_id, s.mentee_id): s for s in previous.series}
+    new = {k for k in keys if k not in placed}
+    touched: set[PairKey] = set()
+    for comp in _components(keys):
+        members = [keys[i] for i in comp]
+        if any(k in new for k in members):
+            touched.update(members)
+    slots = {**(fixed or {}), **{k: placed[k] for k in touched if k in placed}}
+    hints = {k: pattern_of_series(placed[k], program) for k in touched if k in placed}
+    sub = schedule(cohort, program, sorted(touched), uid_salt=uid_salt, ctx=ctx, fixed=slots,
+                   hints=hints, progress=progress)
+    carried_keys = set(keys) - touched
+    carried = [s for k, s in placed.items() if k in carried_keys]
+    series = sorted([*carried, *sub.series], key=lambda s: (s.mentor_id, s.mentee_id))
+    events = sorted([*(e for e in previous.events if (e.mentor_id, e.mentee_id) in carried_keys),
+                     *sub.events], key=lambda ev: (ev.mentor_id, ev.mentee_id, ev.start, ev.kind))
+    stats = dict(sub.stats)
+    stats.update(pairs=len(keys), placed=len(series), carried=len(carried), rescheduled=len(touched))
+    return Schedule(tuple(series), tuple(events), sub.unplaceable, stats)

@@ -31,7 +31,7 @@ from typing import Any
 
 from cohort.errors import StoreError
 from cohort.feedback import FeedbackRow
-from cohort.model import Cohort, PersonId
+from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program, example_toml
 from matcher.model import MatchResult, Pair, Unmatched
 from scheduler.model import Event, Schedule, Series, Unplaceable
@@ -269,6 +269,27 @@ def load_cohort(ws: Workspace, cycle_id: int) -> Cohort:
                 "ORDER BY ord", (cycle_id,))
     decode = sz.person_decoder()
     return Cohort(tuple(decode(r) for r in cur), source=info[0])
+
+
+def former_people(ws: Workspace, ids: Iterable[PersonId]) -> dict[PersonId, Person]:
+    """The latest stored record of each of ``ids`` (people of earlier cycles, e.g. a history
+    partner who has left), so old meetings keep naming them; ids never stored are left out."""
+    wanted = sorted(set(ids))
+    out: dict[PersonId, Person] = {}
+    if not wanted:
+        return out
+    cur = ws.connection.cursor()
+    cur.row_factory = None
+    decode = sz.person_decoder()
+    cols = ", ".join(f"p.{c}" for c in sz.PERSON_COLUMNS)
+    for i in range(0, len(wanted), 500):  # within SQLite's bound-parameter limit
+        chunk = wanted[i:i + 500]
+        cur.execute(f"SELECT {cols} FROM participants p WHERE p.person_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY p.cycle_id", chunk)
+        for row in cur:
+            person = decode(row)
+            out[person.id] = person  # later cycles overwrite earlier ones
+    return out
 
 
 def load_program_text(ws: Workspace, cycle_id: int) -> str:

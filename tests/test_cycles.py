@@ -243,6 +243,10 @@ def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Pa
     changes = {r["id"]: r["change"] for r in read_csv(out2 / "changes.csv")}
     assert set(changes) == ids2 and SECRET not in "".join(changes.values())
     assert "new mentee" in changes["m9"] or "no partner" in changes["m9"]
+    leaver_mentor = next(m for m, e in pairs1 if e == leaver)  # history still names who has left
+    summaries = [str(ev["SUMMARY"]) for ev in Calendar.from_ical(
+        feeds_by_person(out2)[leaver_mentor].read_bytes()).walk("VEVENT")]
+    assert f"Mentoring with {leaver.upper()}" in summaries
 
     # ---------------------------------------------------------------- mid-cycle departure
     mid_now = datetime(2027, 4, 21, 12, tzinfo=UTC)

@@ -177,3 +177,35 @@ def test_fixed_series_is_kept_when_still_valid_and_replaced_when_not() -> None:
     third = schedule(moved, nxt, [("ldn_m", "ldn_e2")], uid_salt="k", fixed={("ldn_m", "ldn_e2"): prev})
     assert third.stats["kept"] == 0
     assert third.series and third.series[0].dtstart.time() != prev.dtstart.time()
+
+
+def test_reschedule_equals_scheduling_everything_with_placed_slots_fixed() -> None:
+    """A repair round's incremental re-schedule gives exactly the full re-schedule's result."""
+    from dataclasses import replace
+
+    from matcher.candidates import build_candidates
+    from matcher.solve import solve
+    from sample_data.generate import generate_cohort
+    from scheduler.assign import pattern_of_series, reschedule
+    from scheduler.slots import SlotContext
+
+    base = Program()
+    program = replace(base, matching=replace(base.matching, workers=1, seed=3, time_limit_seconds=20))
+    cohort = generate_cohort(500, 120, seed=4, program=program)
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    chosen = [(p.mentor_id, p.mentee_id) for p in solve(cohort, program, cs).pairs]
+    first = schedule(cohort, program, chosen, uid_salt="s", ctx=ctx)
+    assert first.unplaceable, "the case must need a repair round"
+    placed = {(s.mentor_id, s.mentee_id): s for s in first.series}
+    stuck = sorted((u.mentor_id, u.mentee_id) for u in first.unplaceable)
+    again = [(p.mentor_id, p.mentee_id)
+             for p in solve(cohort, program, cs, forbidden_pairs=stuck, warm_start=list(placed)).pairs]
+    assert set(again) - set(placed), "the round must bring new pairs"
+    full = schedule(cohort, program, again, uid_salt="s", ctx=ctx, fixed=placed,
+                    hints={k: pattern_of_series(s, program) for k, s in placed.items()})
+    inc = reschedule(cohort, program, first, again, uid_salt="s", ctx=ctx)
+    assert inc.series == full.series and inc.events == full.events
+    assert inc.unplaceable == full.unplaceable
+    assert 0 < inc.stats["rescheduled"] < len(again) and inc.stats["carried"] > 0
+    assert check(schedule_dict(inc), cohort, program) == []
