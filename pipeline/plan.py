@@ -11,10 +11,11 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
 4. if some pairs could not be placed together (they compete for the same hours of one person):
    on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves matching and slots jointly in
    one CP-SAT model, which is exact with respect to the weekly grid; on larger ones repeats
-   "forbid the unplaceable pairs, re-match with the previous pairs as hints, re-schedule keeping
-   placed pairs' slots" up to ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor
-   whenever one is free. A round schedules only the conflict components a new pair joins
-   (``scheduler.assign.reschedule``); the rest are carried over as they are.
+   "forbid the unplaceable pairs, keep every placed pair with its slot, match the unplaced mentees
+   to the free capacity, schedule the new pairs around the placed ones" up to
+   ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor whenever one is free. Placed
+   pairs are pinned, so a round never loses a placed pair and moves nobody else; it schedules
+   only the conflict components a new pair joins (``scheduler.assign.reschedule``).
 
 Across cycles (``pipeline.cycles``), ``keep`` pins pairs that both sides want to continue (those
 still allowed by every rule and a mentor's capacity), ``prefer_new`` / ``prefer_same`` break ties
@@ -167,10 +168,16 @@ def make_plan(
             cs = replace(cs, pins=tuple(p for p in cs.pins if p not in given_up))
         banned |= stuck - retry
         placed = {(s.mentor_id, s.mentee_id): s for s in sched.series}
-        result = solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
+        # placed pairs stay (pinned): only the unplaced mentees look for other partners among the
+        # free capacity, so every round places at least as many pairs and moves nobody else
+        round_cs = replace(cs, pins=tuple(dict.fromkeys([*cs.pins, *sorted(placed)])))
+        result = solve(cohort, program, tie.apply(round_cs), progress=solver_callback(progress, "match"),
                        forbidden_pairs=sorted(banned), warm_start=list(placed),
                        mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
+        if set(chosen) <= set(placed):  # nobody else can be matched: the schedule stays as it is
+            progress(ProgressEvent("repair", "done", "no other partner is free"))
+            break
         # placed pairs keep their slots; only the components a new pair joins are scheduled again
         sched = reschedule(cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
                            progress=progress)
