@@ -56,8 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     write_rows(rows, home / "roster1.csv")
     print(f"workspace {home}; load average {os.getloadavg()}")
 
+    def live(event) -> None:  # the first cycle's stages, as they happen
+        if event.status in ("start", "done"):
+            print(f"  [{time.perf_counter() - t:7.1f}s] first run: {event.stage} {event.status} "
+                  f"{event.message}", file=sys.stderr, flush=True)
+
     t = time.perf_counter()
-    first = run(home, home / "roster1.csv", home / "out1")
+    first = run(home, home / "roster1.csv", home / "out1", progress=live)
     print(f"first cycle (run): {time.perf_counter() - t:.1f}s, {first.summary['pairs']} pairs")
 
     # Synthetic feedback: 50% yes/yes, 15% one no, 20% one yes only, rest silent.

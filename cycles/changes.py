@@ -8,7 +8,8 @@ in the series because the two zones change clocks on different dates, the summar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -116,24 +117,47 @@ def _name(pid: PersonId, cohort: Cohort, diff: CycleDiff) -> str:
     return diff.names.get(pid, pid)
 
 
-def person_changes(person_id: PersonId, cohort_b: Cohort, diff: CycleDiff, series_b: Iterable[Series]) -> str:
+@dataclass(frozen=True)
+class ChangeIndex:
+    """What ``person_changes`` looks up, built once for a whole cohort (not once per person)."""
+
+    series: Mapping[PairKey, Series]
+    moved: Mapping[PairKey, SlotMove]
+    pairs: Mapping[PersonId, Mapping[str, tuple[PairKey, ...]]]  # person -> ended/new/kept -> keys
+
+    @classmethod
+    def of(cls, diff: CycleDiff, series_b: Iterable[Series]) -> ChangeIndex:
+        series: dict[PairKey, Series] = {}
+        for s in series_b:
+            series.setdefault((s.mentor_id, s.mentee_id), s)
+        pairs: dict[PersonId, dict[str, list[PairKey]]] = {}
+        for kind, keys in (("ended", diff.ended), ("new", diff.new), ("kept", diff.kept)):
+            for key in keys:
+                for pid in dict.fromkeys(key):
+                    pairs.setdefault(pid, {}).setdefault(kind, []).append(key)
+        return cls(series, {(m.mentor_id, m.mentee_id): m for m in diff.moved},
+                   {pid: {k: tuple(v) for k, v in kinds.items()} for pid, kinds in pairs.items()})
+
+
+def person_changes(person_id: PersonId, cohort_b: Cohort, diff: CycleDiff, series_b: Iterable[Series],
+                   *, index: ChangeIndex | None = None) -> str:
     """What changed for one person of cycle ``b``, one plain sentence per line.
 
     Lines come in this order: pairs that ended, new partners, kept partners whose meeting moved,
     kept partners with an unchanged meeting. Raises ``KeyError`` if the person is not in cycle b.
+    ``index``: ``ChangeIndex.of(diff, series_b)``, when asking for many people.
     """
     if person_id not in cohort_b:
         raise KeyError(f"'{person_id}' is not a participant of the new cycle")
     tz_name = cohort_b[person_id].timezone
-    series: dict[PairKey, Series] = {}
-    for s in series_b:
-        series.setdefault((s.mentor_id, s.mentee_id), s)
-    moved: dict[PairKey, SlotMove] = {(m.mentor_id, m.mentee_id): m for m in diff.moved}
+    index = index or ChangeIndex.of(diff, series_b)
+    series, moved = index.series, index.moved
+    my_pairs = index.pairs.get(person_id, {})
 
-    def mine(keys: Iterable[PairKey]) -> list[tuple[str, str, PairKey]]:
+    def mine(kind: str) -> list[tuple[str, str, PairKey]]:
         """(partner name, partner's role for me, key) for my pairs, by partner name."""
         out = []
-        for key in keys:
+        for key in my_pairs.get(kind, ()):
             mentor, mentee = key
             if person_id == mentor:
                 out.append((_name(mentee, cohort_b, diff), "mentee", key))
@@ -146,19 +170,19 @@ def person_changes(person_id: PersonId, cohort_b: Cohort, diff: CycleDiff, serie
         return when_words(s, tz_name) if s is not None else None
 
     lines: list[str] = []
-    for name, _role, key in mine(diff.ended):
+    for name, _role, key in mine("ended"):
         last = diff.last_meeting_a.get(key)
         if last is not None:
             local = last.astimezone(ZoneInfo(tz_name))
             lines.append(f"mentoring ends: your pair with {name} finished on {_day(local)}")
         else:
             lines.append(f"mentoring ends: your pair with {name} has finished")
-    for name, role, key in mine(diff.new):
+    for name, role, key in mine("new"):
         w = when(key)
         lines.append(
             f"new {role}: {name}, {w}" if w else f"new {role}: {name} (no meeting time could be found yet)"
         )
-    kept = mine(diff.kept)
+    kept = mine("kept")
     for name, role, key in kept:
         if key not in moved:
             continue
@@ -181,5 +205,5 @@ def person_changes(person_id: PersonId, cohort_b: Cohort, diff: CycleDiff, serie
 
 def all_person_changes(cohort_b: Cohort, diff: CycleDiff, series_b: Iterable[Series]) -> dict[PersonId, str]:
     """``person_changes`` for everyone in cycle ``b``, in cohort order."""
-    series = tuple(series_b)
-    return {p.id: person_changes(p.id, cohort_b, diff, series) for p in cohort_b.people}
+    index = ChangeIndex.of(diff, series_b)
+    return {p.id: person_changes(p.id, cohort_b, diff, (), index=index) for p in cohort_b.people}

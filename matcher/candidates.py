@@ -367,12 +367,16 @@ def build_candidates(
     slot_filter: SlotFilter | None = None,
     mentor_capacity: Mapping[PersonId, int] | None = None,
     method: str = "blocks",
+    protect: Iterable[tuple[PersonId, PersonId]] = (),
 ) -> CandidateSet:
     """Every pair passing the hard rules, scored; raises ``InputError`` for impossible pins.
 
     ``method="blocks"`` (``matcher.blocks``) decides rules per block and scores exactly only the
     pairs that can enter the best K; ``method="pairs"`` checks every pair. Both give the same
     ``CandidateSet`` (tested); "pairs" is the reference definition.
+    ``protect``: (mentor, mentee) pairs kept beyond the best-K limit when they pass every rule,
+    like pins but neither forced nor an error when they break a rule (e.g. pairs that may
+    continue from an earlier cycle); ids not in the cohort are ignored.
     """
     if method not in ("blocks", "pairs"):
         raise ValueError(f"unknown method {method!r}")
@@ -414,6 +418,9 @@ def build_candidates(
         )
     )
     pins = [(enc.mentor_indices([m])[0], enc.mentee_indices([e])[0]) for m, e in program.matching.pins]
+    program_pins = set(pins)
+    pins += [(mi, ei) for mi, ei in ((enc.mentor(m), enc.mentee(e)) for m, e in protect)
+             if mi is not None and ei is not None]
     pin_keys = np.unique(
         pair_keys(
             np.array([m for m, _ in pins], dtype=np.int64),
@@ -445,7 +452,8 @@ def build_candidates(
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
         labels = {r.name: r.label for r in RULES}
         labels[SCHEDULE_RULE] = "no recurring slot free in both calendars"
-        pin_broken = {pair: labels[RULE_NAMES[r]] for pair, r in br.broken_pins.items()}
+        pin_broken = {pair: labels[RULE_NAMES[r]] for pair, r in br.broken_pins.items()
+                      if pair in program_pins}
         extra_stats.update(br.stats)
     else:
         ex_e = np.zeros((n_e, n_r), dtype=np.int32)
@@ -531,9 +539,10 @@ def build_candidates(
             "remove the pin or change the rule or the people's data",
         )
         for (m, e), label in sorted(pin_broken.items())
+        if (m, e) in program_pins
     ]
     cap_used: dict[int, int] = {}
-    for m, _ in pins:
+    for m, _ in pins[: len(program.matching.pins)]:
         cap_used[m] = cap_used.get(m, 0) + 1
     for m, used in sorted(cap_used.items()):
         if used > arr.capacity[m] and arr.capacity[m] > 0:

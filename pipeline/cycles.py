@@ -53,7 +53,7 @@ from cohort.errors import Problem, UsageError
 from cohort.feedback import FeedbackRow, load_feedback, pair_verdicts
 from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
-from cycles.changes import person_changes
+from cycles.changes import all_person_changes
 from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
 from matcher.model import Unmatched
 from matcher.outputs import neutralise
@@ -307,8 +307,9 @@ def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress,
     keep = sorted(k for k, v in verdicts.items() if v == "continue")
     prefer_new = sorted(k for k, v in verdicts.items() if v == "partial")
     prefer_same = sorted(k for k, v in verdicts.items() if v == "none")
+    continuing = set(keep) | set(prefer_same)
     fixed = {(s.mentor_id, s.mentee_id): s for s in prev_sched.series
-             if (s.mentor_id, s.mentee_id) in set(keep) | set(prefer_same)}
+             if (s.mentor_id, s.mentee_id) in continuing}
     warm = [*keep, *prefer_same]
     if open_cycle is not None and open_cycle.start == program.cycle.start:  # a re-run: keep its slots
         stored = load_schedule(ws, open_cycle.id)
@@ -438,13 +439,12 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
 
 def write_changes(path: Path, cohort: Cohort, change: CycleDiff, series: Iterable[Series]) -> None:
     """``changes.csv``: ``id, email, change`` per person (lines of the summary joined by ``; ``)."""
-    series = tuple(series)
+    texts = all_person_changes(cohort, change, series)
     with Path(path).open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "email", "change"])
         for p in cohort.people:
-            text = person_changes(p.id, cohort, change, series).replace("\n", "; ")
-            writer.writerow([_safe(p.id), _safe(p.email), _safe(text)])
+            writer.writerow([_safe(p.id), _safe(p.email), _safe(texts[p.id].replace("\n", "; "))])
 
 
 def _safe(cell: str) -> str:

@@ -37,7 +37,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from cohort.errors import InputError
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from matcher.candidates import CandidateSet, build_candidates
@@ -107,16 +106,16 @@ def make_plan(
     t = time.perf_counter()
     progress(ProgressEvent("candidates", "start"))
     ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
-    timings["candidates"] = time.perf_counter() - t
+    kept = [k for k in dict.fromkeys(keep) if k not in banned and (k[1], k[0]) not in banned]
+    # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *prefer_same])
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
     history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None
     fixed = dict(fixed or {})
     base_pins = cs.pins
-    kept = [k for k in dict.fromkeys(keep) if k not in banned and (k[1], k[0]) not in banned]
     if kept:
-        cs = _pin(cohort, program, cs, kept, mentor_capacity, ctx)
-        timings["candidates"] = time.perf_counter() - t
+        cs = _pin(cohort, program, cs, kept, mentor_capacity)
+    timings["candidates"] = time.perf_counter() - t
     tie = _TieBreak.of(cs, prefer_new, prefer_same)
 
     t = time.perf_counter()
@@ -248,45 +247,29 @@ def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[Pair
 
 
 def _pin(cohort: Cohort, program: Program, cs: CandidateSet, keep: list[PairKey],
-         mentor_capacity: Mapping[PersonId, int] | None, ctx: SlotContext) -> CandidateSet:
+         mentor_capacity: Mapping[PersonId, int] | None) -> CandidateSet:
     """``cs`` with the feasible ``keep`` pairs added to its pins.
 
-    Feasible: a candidate (every hard rule and a recurring slot), the mentee not already pinned,
-    within the mentor's capacity (a mentor whose capacity dropped keeps the best-scoring pairs).
-    A pair missing only because of the best-K candidate limit is tried by rebuilding the
-    candidates with it pinned; if that fails, such pairs are not kept.
+    Feasible: a candidate (every hard rule and a recurring slot; ``keep`` pairs are protected from
+    the best-K limit when the candidates are built), the mentee not already pinned, within the
+    mentor's capacity (a mentor whose capacity dropped keeps the best-scoring pairs).
     """
-    enc = cs.encoder
     cap = capacities(cohort, program) | dict(mentor_capacity or {})
     used = Counter(m for m, _ in cs.pins)
     taken = {e for _, e in cs.pins}
     ranked = []
     for m, e in keep:
-        if m not in cohort or e not in cohort or not cohort[m].is_mentor or not cohort[e].is_mentee:
-            continue
-        k = cs.index_of(m, e)
-        ranked.append((-int(cs.score[k]) if k is not None else 1, m, e, k))
+        k = cs.index_of(m, e) if m in cohort and e in cohort else None
+        if k is not None:
+            ranked.append((-int(cs.score[k]), m, e))
     chosen: list[PairKey] = []
-    maybe: list[PairKey] = []
-    for _, m, e, k in sorted(ranked):
+    for _, m, e in sorted(ranked):
         if e in taken or used[m] >= cap.get(m, 0):
             continue
-        if k is None:
-            ei = enc.mentee(e)
-            if ei is None or not cs.dropped_by_mentee[ei]:
-                continue  # not a candidate: a hard rule or the calendars rule it out
-            maybe.append((m, e))
         chosen.append((m, e))
         used[m] += 1
         taken.add(e)
-    pins = (*cs.pins, *chosen)
-    if maybe:
-        pinned = replace(program, matching=replace(program.matching, pins=[list(p) for p in pins]))
-        try:
-            return build_candidates(cohort, pinned, slot_filter=ctx.has_slot)
-        except InputError:
-            pins = tuple(p for p in pins if p not in set(maybe))
-    return replace(cs, pins=tuple(pins))
+    return replace(cs, pins=(*cs.pins, *chosen))
 
 
 @dataclass(frozen=True)

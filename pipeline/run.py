@@ -167,8 +167,8 @@ def write_outputs(
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
     feed_items = feed_schedule or plan.schedule
-    gone = {pid for s in (*feed_items.series, *feed_items.events)
-            for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
+    gone = {pid for s in feed_items.series for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
+    gone |= {pid for e in feed_items.events for pid in (e.mentor_id, e.mentee_id) if pid not in cohort}
     published = publish(ws, cohort, feed_items, program, stage, now=now, progress=progress,
                         former=former_people(ws, gone))
     timings["publish"] = time.perf_counter() - t

@@ -222,9 +222,11 @@ def _independent_optimum(ctx: SlotContext, keys: Sequence[PairKey], options: Seq
 
 
 def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequence[Sequence[SlotOption]],
-                     hints: Sequence[int | None], *, time_limit: float, workers: int, seed: int
-                     ) -> tuple[list[int | None], dict[str, Any]]:
-    """CP-SAT over one component of the person-conflict graph; returns the chosen option per pair."""
+                     hints: Sequence[int | None], *, time_limit: float, workers: int, seed: int,
+                     required: Sequence[bool] = ()) -> tuple[list[int | None], dict[str, Any]]:
+    """CP-SAT over one component of the person-conflict graph; returns the chosen option per pair.
+
+    ``required[i]``: pair ``i`` must be placed (an already placed pair other pairs fit around)."""
     program = ctx.program
     buffer = program.cycle.buffer_minutes
     cell = cell_size(program)
@@ -232,9 +234,12 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
     x = [[model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(opts))]
          for (m, e), opts in zip(keys, options, strict=True)]
     placed = []
-    for xs in x:
+    for i, xs in enumerate(x):
         placed.append(sum(xs))
-        model.add_at_most_one(xs)  # Hard: one_slot_per_pair
+        if i < len(required) and required[i]:
+            model.add_exactly_one(xs)
+        else:
+            model.add_at_most_one(xs)  # Hard: one_slot_per_pair
     occ = [[occupancy(ctx, o) for o in opts] for opts in options]
     by_person: dict[PersonId, list[tuple[int, int]]] = {}
     for i, (m, e) in enumerate(keys):
@@ -344,6 +349,7 @@ def schedule(
     progress: Progress | None = None,
     fixed: Mapping[PairKey, Series] | None = None,
     hints: Mapping[PairKey, Pattern] | None = None,
+    required: Iterable[PairKey] = (),
     ctx: SlotContext | None = None,
     options_per_pair: int | None = None,
     time_limit: float | None = None,
@@ -355,6 +361,8 @@ def schedule(
     ``pairs``: ``matcher.model.Pair`` objects or ``(mentor_id, mentee_id)`` tuples.
     ``fixed``: a previous cycle's series to keep for a pair when its pattern is still valid.
     ``hints``: a pattern per pair to start the search from (e.g. from joint matching).
+    ``required``: pairs that must keep their ``fixed`` slot (placed pairs that new ones fit
+    around); should that be impossible, the component is solved without the requirement.
     """
     t0 = _time.perf_counter()
     settings = getattr(program, "schedule", None)
@@ -364,6 +372,7 @@ def schedule(
     seed = seed if seed is not None else program.matching.seed
     ctx = ctx or SlotContext(cohort, program)
     keys = sorted({_pair_key(p) for p in pairs})
+    must = set(required)
     _emit(progress, "start", f"{len(keys)} pairs")
     unplaceable: list[Unplaceable] = []
     live_keys: list[PairKey] = []
@@ -417,8 +426,14 @@ def schedule(
             chosen.update(zip(comp, direct, strict=True))
             continue
         share = max(2.0, limit * len(comp) / total)
-        picks, info = _solve_component(
-            ctx, ks, os_, hs, time_limit=share, workers=workers if len(comp) >= 50 else 1, seed=seed)
+        need = [k in must and fixed is not None and k in fixed and len(live_opts[i]) == 1
+                and live_opts[i][0].pattern == pattern_of_series(fixed[k], program)
+                for i, k in zip(comp, ks, strict=True)]
+        picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed, required=need,
+                                       workers=workers if len(comp) >= 50 else 1)
+        if any(need) and info["status"] not in ("OPTIMAL", "FEASIBLE"):
+            picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed,
+                                           workers=workers if len(comp) >= 50 else 1)
         n_solved += 1
         n_limit += info["status"] != "OPTIMAL"
         for i, pick in zip(comp, picks, strict=True):
@@ -479,11 +494,11 @@ def reschedule(
     """``schedule`` for a changed set of pairs, reusing ``previous`` where nothing can change.
 
     Every pair of ``previous`` that is still in ``pairs`` keeps its slot when still valid (it is
-    ``fixed``, with its own pattern as the hint). A conflict component of ``pairs`` made only of such
-    pairs is then decided already: each pair has exactly its previous option and together they were
-    feasible, so its series and events are carried over unchanged. Only the components holding a
-    new pair are scheduled again -- the same result as scheduling everything, at the cost of the
-    changed part.
+    ``fixed`` and ``required``): new pairs fit around the placed ones, never displace them. A
+    conflict component of ``pairs`` made only of such pairs is then decided already: each pair has
+    exactly its previous option and together they were feasible, so its series and events are
+    carried over unchanged. Only the components holding a new pair are scheduled again -- the
+    same result as scheduling everything, at the cost of the changed part.
     """
     keys = sorted({_pair_key(p) for p in pairs})
     placed = {(s.mentor_id, s.mentee_id): s for s in previous.series}
@@ -496,7 +511,7 @@ def reschedule(
     slots = {**(fixed or {}), **{k: placed[k] for k in touched if k in placed}}
     hints = {k: pattern_of_series(placed[k], program) for k in touched if k in placed}
     sub = schedule(cohort, program, sorted(touched), uid_salt=uid_salt, ctx=ctx, fixed=slots,
-                   hints=hints, progress=progress)
+                   hints=hints, required=[k for k in touched if k in placed], progress=progress)
     carried_keys = set(keys) - touched
     carried = [s for k, s in placed.items() if k in carried_keys]
     series = sorted([*carried, *sub.series], key=lambda s: (s.mentor_id, s.mentee_id))

@@ -7,6 +7,7 @@ from datetime import date
 
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -247,3 +248,19 @@ def test_best_k_limit_keeps_pins_and_counts_dropped():
     r = solve(make_cohort(*people), prog, cs)
     assert ("m0", "e0") in {(p.mentor_id, p.mentee_id) for p in r.pairs}
     assert r.stats["optimal_over"] == "kept candidates"
+
+
+@pytest.mark.parametrize("method", ["blocks", "pairs"])
+def test_protected_pairs_survive_the_limit_without_being_pinned_or_raising(method):
+    people = [make_person(f"m{i}", "mentor", capacity=1, expertise=("x",) * (i % 2)) for i in range(6)]
+    people += [make_person(f"e{i}", "mentee", goals=("x",), avoid=("m3",) if i == 1 else ())
+               for i in range(3)]
+    base = Program()
+    prog = dataclasses.replace(base, matching=dataclasses.replace(base.matching, max_candidates_per_mentee=2))
+    cohort = make_cohort(*people)
+    plain = build_candidates(cohort, prog, method=method)
+    assert plain.index_of("m0", "e0") is None  # scores lowest: beyond the limit
+    cs = build_candidates(cohort, prog, method=method, protect=[("m0", "e0"), ("m3", "e1"), ("zz", "e2")])
+    assert cs.index_of("m0", "e0") is not None and cs.pins == ()
+    assert cs.index_of("m3", "e1") is None  # breaks the avoid rule: left out, no error
+    assert len(cs.of_mentee("e2")) == 2

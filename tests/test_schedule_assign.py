@@ -203,9 +203,12 @@ def test_reschedule_equals_scheduling_everything_with_placed_slots_fixed() -> No
              for p in solve(cohort, program, cs, forbidden_pairs=stuck, warm_start=list(placed)).pairs]
     assert set(again) - set(placed), "the round must bring new pairs"
     full = schedule(cohort, program, again, uid_salt="s", ctx=ctx, fixed=placed,
-                    hints={k: pattern_of_series(s, program) for k, s in placed.items()})
+                    hints={k: pattern_of_series(s, program) for k, s in placed.items()},
+                    required=[k for k in again if k in placed])
     inc = reschedule(cohort, program, first, again, uid_salt="s", ctx=ctx)
     assert inc.series == full.series and inc.events == full.events
     assert inc.unplaceable == full.unplaceable
+    now = {(s.mentor_id, s.mentee_id): s for s in inc.series}
+    assert all(now[k] == s for k, s in placed.items() if k in set(again))  # new pairs fit around
     assert 0 < inc.stats["rescheduled"] < len(again) and inc.stats["carried"] > 0
     assert check(schedule_dict(inc), cohort, program) == []

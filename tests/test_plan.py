@@ -1,0 +1,43 @@
+"""make_plan's repair on a cohort too big for the joint model: forbid, pin the placed, re-match."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cohort.program import Program
+from matcher.candidates import build_candidates
+from matcher.solve import solve
+from matcher.validate import check_matching
+from pipeline.plan import JOINT_LIMIT, make_plan
+from sample_data.generate import generate_cohort
+from scheduler.assign import schedule
+from scheduler.outputs import schedule_dict
+from scheduler.slots import SlotContext
+from tests.checker import check
+
+
+def test_repair_keeps_every_placed_pair_and_places_more() -> None:
+    base = Program()
+    program = replace(base, matching=replace(base.matching, workers=1, seed=2, time_limit_seconds=20))
+    cohort = generate_cohort(900, 220, seed=6, program=program)
+    plan = make_plan(cohort, program, uid_salt="s")
+    assert len(plan.candidates) > JOINT_LIMIT and plan.repair["method"] == "forbid-and-rematch"
+
+    # the first schedule, recomputed independently (one worker: deterministic)
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    first = schedule(cohort, program, [(p.mentor_id, p.mentee_id) for p in solve(cohort, program, cs).pairs],
+                     uid_salt="s", ctx=ctx)
+    assert len(first.unplaceable) == plan.repair["unplaceable_first"] > 0
+    final = {(s.mentor_id, s.mentee_id): s for s in plan.schedule.series}
+    for s in first.series:  # no placed pair is lost or moved by the repair
+        assert final[(s.mentor_id, s.mentee_id)] == s
+    assert len(final) > len(first.series)  # and the repair found other partners
+
+    # the plan is one consistent, valid whole
+    assert {(p.mentor_id, p.mentee_id) for p in plan.match.pairs} == set(final)
+    assert check_matching(cohort, program, plan.match.pairs) == []
+    assert not set(final) & plan.forbidden
+    assert plan.match.objective == sum(int(cs.score[cs.index_of(m, e)]) for m, e in final)
+    assert plan.match.objective <= plan.match.bound
+    assert check(schedule_dict(plan.schedule), cohort, program) == []
