@@ -374,9 +374,10 @@ def build_candidates(
     ``method="blocks"`` (``matcher.blocks``) decides rules per block and scores exactly only the
     pairs that can enter the best K; ``method="pairs"`` checks every pair. Both give the same
     ``CandidateSet`` (tested); "pairs" is the reference definition.
-    ``protect``: (mentor, mentee) pairs kept beyond the best-K limit when they pass every rule,
-    like pins but neither forced nor an error when they break a rule (e.g. pairs that may
-    continue from an earlier cycle); ids not in the cohort are ignored.
+    ``protect``: (mentor, mentee) pairs that survive the best-K limit when they pass every rule
+    (like pins, they take a place among the mentee's K ahead of the others), but are neither
+    forced nor an error when they break a rule (e.g. pairs that may continue from an earlier
+    cycle); ids not in the cohort are ignored.
     """
     if method not in ("blocks", "pairs"):
         raise ValueError(f"unknown method {method!r}")

@@ -403,9 +403,12 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     snapshot = CycleSnapshot.of(old_cohort, old_pairs,
                                 [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
                                 f"cycle {cycle.id} before")
+    encode = sz.person_encoder()
     ended = {"at": now.isoformat(), "left": sorted(gone),
              "series": [_series_json(s) for s in ended_series],
-             "events": [_event_json(e) for e in ended_events]}
+             "events": [_event_json(e) for e in ended_events],
+             # the leavers' records: their roster rows are replaced, yet history still names them
+             "people": [list(encode(0, old_cohort[pid])) for pid in sorted(gone)]}
     return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=snapshot,
                       ended=ended, kind="rematch-mid-cycle")
 
@@ -421,6 +424,9 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
         if ended is not None and (ended["series"] or ended["events"]):
             save_run_summary(ws, cycle_id, ENDED_KIND, ended)
         history = history_schedule(ws, (p.id for p in cohort.people), before=cycle_id)
+        decode = sz.person_decoder()
+        left_mid_cycle = {row[0]: decode(tuple(row)) for run in load_run_summaries(ws, kind=ENDED_KIND)
+                          for row in run.summary.get("people", [])}
 
         def changes(stage_dir: Path) -> dict[str, Any]:
             after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
@@ -432,7 +438,8 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
 
         published, summary, files = write_outputs(
             ws, stage, cycle_id, plan, now=now, progress=progress, timings=timings, started=started,
-            kind=kind, feed_schedule=combined(history, plan.schedule), extra=changes)
+            kind=kind, feed_schedule=combined(history, plan.schedule), extra=changes,
+            former=left_mid_cycle)
         files.append("changes.csv")
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
 

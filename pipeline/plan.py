@@ -108,7 +108,8 @@ def make_plan(
     ctx = SlotContext(cohort, program)
     kept = [k for k in dict.fromkeys(keep) if k not in banned and (k[1], k[0]) not in banned]
     # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *prefer_same])
+    same = [k for k in prefer_same if k not in banned and (k[1], k[0]) not in banned]
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *same])
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
     history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None
     fixed = dict(fixed or {})
@@ -128,7 +129,9 @@ def make_plan(
 
     t = time.perf_counter()
     chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
-    sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, progress=progress)
+    # pins (the program's and kept pairs) are placed first: other pairs fit around them
+    sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, required=cs.pins,
+                     progress=progress)
     repair: dict[str, object] = {"unplaceable_first": len(sched.unplaceable), "rounds": 0, "method": "none"}
     unplaceable_reason = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
     if sched.unplaceable and len(cs) <= JOINT_LIMIT and not history:
@@ -140,11 +143,12 @@ def make_plan(
         # one worker: CP-SAT is then deterministic, so equal inputs give equal plans
         joint_pairs, joint_sched = match_and_schedule(
             cohort, program, allowed, uid_salt=uid_salt, capacity=capacities(cohort, program),
-            progress=progress, time_limit=m.time_limit_seconds, workers=1, seed=m.seed, ctx=ctx)
+            progress=progress, time_limit=m.time_limit_seconds, workers=1, seed=m.seed, ctx=ctx,
+            pins=cs.pins)
         if fixed:  # keep stored slots where the joint choice allows (stable re-runs)
             hints = {(s.mentor_id, s.mentee_id): pattern_of_series(s, program) for s in joint_sched.series}
             again = schedule(cohort, program, joint_pairs, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
-                             hints=hints, progress=progress)
+                             hints=hints, required=cs.pins, progress=progress)
             if len(again.series) >= len(joint_sched.series):
                 joint_sched = again
         if len(joint_sched.series) >= len(sched.series):
@@ -157,8 +161,9 @@ def make_plan(
         progress(ProgressEvent("repair", "start", f"round {rounds}: {len(sched.unplaceable)} pairs "
                                "could not be placed; finding other partners"))
         stuck = {(u.mentor_id, u.mentee_id) for u in sched.unplaceable}
-        pinned = set(cs.pins) - set(base_pins)
-        # a kept pair whose old slot collides first tries any slot; only then is it given up
+        pinned = set(cs.pins)  # kept pairs and the program's pins
+        # a kept pair whose old slot collides first tries any slot; only then is it given up (a
+        # pin that cannot be placed is given up too: the mentee's reason says why)
         retry = {k for k in stuck & pinned if k in fixed}
         for k in retry:
             del fixed[k]
@@ -174,6 +179,7 @@ def make_plan(
                        forbidden_pairs=sorted(banned), warm_start=list(placed),
                        mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
+        repair.update(method="forbid-and-rematch", rounds=rounds)
         if set(chosen) <= set(placed):  # nobody else can be matched: the schedule stays as it is
             progress(ProgressEvent("repair", "done", "no other partner is free"))
             break
@@ -181,7 +187,6 @@ def make_plan(
         sched = reschedule(cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
                            progress=progress)
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
-        repair.update(method="forbid-and-rematch", rounds=rounds)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     timings["schedule"] = time.perf_counter() - t
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
-from cohort.model import Cohort
+from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program, example_toml, load_program
 from feeds.publish import PublishResult, publish
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
@@ -154,11 +154,12 @@ def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> No
 def write_outputs(
     ws: Workspace, stage: Path, cycle_id: int, plan: Plan, *, now: datetime, progress: Progress,
     timings: dict[str, float], started: float, kind: str = "run", feed_schedule: Schedule | None = None,
-    extra: Callable[[Path], dict[str, Any]] | None = None,
+    extra: Callable[[Path], dict[str, Any]] | None = None, former: Mapping[PersonId, Person] | None = None,
 ) -> tuple[PublishResult, dict[str, Any], list[str]]:
     """Store a plan and write every output of contract §4 into ``stage`` (inside the caller's
     transaction). ``feed_schedule``: what the feeds hold, when it is more than this cycle's plan
-    (history); ``extra(stage)`` writes further files and returns additions to the summary."""
+    (history); ``extra(stage)`` writes further files and returns additions to the summary;
+    ``former``: records of people who left, beyond the stored rosters (history names them)."""
     cohort, program = plan.cohort, plan.program
     save_match(ws, cycle_id, plan.match)
     save_schedule(ws, cycle_id, plan.schedule)
@@ -170,7 +171,7 @@ def write_outputs(
     gone = {pid for s in feed_items.series for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
     gone |= {pid for e in feed_items.events for pid in (e.mentor_id, e.mentee_id) if pid not in cohort}
     published = publish(ws, cohort, feed_items, program, stage, now=now, progress=progress,
-                        former=former_people(ws, gone))
+                        former={**former_people(ws, gone), **(former or {})})
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     progress(ProgressEvent("report", "start"))

@@ -361,8 +361,10 @@ def schedule(
     ``pairs``: ``matcher.model.Pair`` objects or ``(mentor_id, mentee_id)`` tuples.
     ``fixed``: a previous cycle's series to keep for a pair when its pattern is still valid.
     ``hints``: a pattern per pair to start the search from (e.g. from joint matching).
-    ``required``: pairs that must keep their ``fixed`` slot (placed pairs that new ones fit
-    around); should that be impossible, the component is solved without the requirement.
+    ``required``: pairs that must be placed, ahead of the others (pins; placed pairs that new ones
+    fit around, held to their ``fixed`` slot). Should they clash among themselves, the
+    requirement is dropped for their component; should the solver find no answer in time, pairs
+    held to a fixed slot keep it and the other pairs of their component stay unplaced.
     """
     t0 = _time.perf_counter()
     settings = getattr(program, "schedule", None)
@@ -426,14 +428,21 @@ def schedule(
             chosen.update(zip(comp, direct, strict=True))
             continue
         share = max(2.0, limit * len(comp) / total)
-        need = [k in must and fixed is not None and k in fixed and len(live_opts[i]) == 1
+        need = [k in must for k in ks]
+        # a required pair held to its one fixed slot can keep it without the solver's answer
+        held = [n and fixed is not None and k in fixed and len(live_opts[i]) == 1
                 and live_opts[i][0].pattern == pattern_of_series(fixed[k], program)
-                for i, k in zip(comp, ks, strict=True)]
+                for i, k, n in zip(comp, ks, need, strict=True)]
         picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed, required=need,
                                        workers=workers if len(comp) >= 50 else 1)
         if any(need) and info["status"] not in ("OPTIMAL", "FEASIBLE"):
-            picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed,
-                                           workers=workers if len(comp) >= 50 else 1)
+            if info["status"] != "INFEASIBLE" and need == held:
+                # no answer in time: the required pairs keep their slots (placed together before),
+                # the others stay unplaced rather than displace them
+                picks = [0 if h else None for h in held]
+            else:  # required pairs that clash (or no answer in time): not promised
+                picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed,
+                                               workers=workers if len(comp) >= 50 else 1)
         n_solved += 1
         n_limit += info["status"] != "OPTIMAL"
         for i, pick in zip(comp, picks, strict=True):

@@ -56,10 +56,13 @@ def match_and_schedule(
     seed: int = 0,
     options_per_pair: int = 6,
     ctx: SlotContext | None = None,
+    pins: Sequence[tuple[PersonId, PersonId]] = (),
 ) -> tuple[list[tuple[PersonId, PersonId]], Schedule]:
     """Pairs and slots chosen together; returns the chosen (mentor, mentee) pairs and their schedule.
 
-    ``options_per_pair=0`` keeps every valid option (small cohorts, tests).
+    ``options_per_pair=0`` keeps every valid option (small cohorts, tests). ``pins`` are formed
+    and placed first (hard, as one assumption: if they cannot all be placed together, the model
+    is solved again without them and the best plan decides).
     """
     t0 = _time.perf_counter()
     ctx = ctx or SlotContext(cohort, program)
@@ -119,11 +122,21 @@ def match_and_schedule(
                    + max_cost * sum(c.score * v for c, v in zip(live, y, strict=True))
                    - sum(o.cost * v for os, xs in zip(opts, x, strict=True)
                          for o, v in zip(os, xs, strict=True)))
+    pinned = {(m, e) for m, e in pins}
+    pin_vars = [v for c, v in zip(live, y, strict=True) if (c.mentor_id, c.mentee_id) in pinned]
+    if pin_vars:
+        all_pins = model.new_bool_var("pins_placed")
+        for v in pin_vars:
+            model.add(v == 1).only_enforce_if(all_pins)
+        model.add_assumptions([all_pins])
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     status = solver.Solve(model)
+    if pin_vars and status == cp_model.INFEASIBLE:
+        model.clear_assumptions()
+        status = solver.Solve(model)
     chosen: list[tuple[PersonId, PersonId]] = []
     hints = {}
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -133,7 +146,8 @@ def match_and_schedule(
                     chosen.append((c.mentor_id, c.mentee_id))
                     hints[(c.mentor_id, c.mentee_id)] = opt.pattern
     sched = schedule(cohort, program, chosen, uid_salt=uid_salt, progress=progress, hints=hints, ctx=ctx,
-                     time_limit=time_limit, workers=workers, seed=seed)
+                     time_limit=time_limit, workers=workers, seed=seed,
+                     required=[k for k in chosen if k in pinned])
     sched.stats.update({"joint_status": solver.StatusName(status), "joint_candidates": len(live),
                         "joint_seconds": round(_time.perf_counter() - t0, 3)})
     return sorted(chosen), sched

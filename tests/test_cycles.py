@@ -355,3 +355,37 @@ def test_cut_series_still_expand_to_their_occurrences() -> None:
             doc = {"timezone": part.timezone, "dtstart": part.dtstart.isoformat(), "rrule": part.rrule,
                    "exdates": [d.isoformat() for d in part.exdates]}
             assert expand_series(doc) == list(part.occurrences)
+
+
+def test_history_names_someone_who_left_mid_cycle_in_their_only_cycle(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    set_start(ws, date(2027, 2, 1))
+    people = [person(f"m{i}", "mentor", i, capacity="1") for i in range(1, 4)]
+    people += [person(f"e{i}", "mentee", i) for i in range(1, 4)]
+    run(ws, write_roster(tmp_path / "r1.csv", people), tmp_path / "out1",
+        now=datetime(2027, 1, 20, tzinfo=UTC))
+    doc1 = json.loads((tmp_path / "out1" / "schedule.json").read_text())
+    m, e = sorted(pairs_of(doc1))[0]
+    stayers = [p for p in people if p["id"] != m]
+    roster2 = write_roster(tmp_path / "r2.csv", stayers)
+    cycles.rematch(ws, roster2, tmp_path / "out2", now=datetime(2027, 2, 25, 12, tzinfo=UTC), mid_cycle=True)
+
+    def titles(out: Path) -> dict[str, tuple[str, int, bool]]:
+        cal = Calendar.from_ical(feeds_by_person(out)[e].read_bytes())
+        return {str(ev["UID"]): (str(ev["SUMMARY"]), int(ev.get("SEQUENCE", 0)), "RRULE" in ev)
+                for ev in cal.walk("VEVENT")}
+
+    before, after = titles(tmp_path / "out1"), titles(tmp_path / "out2")
+    with_m = {uid: v for uid, v in after.items() if v[0].endswith(f"with {m.upper()}")}
+    assert with_m and all(m not in v[0].split() for v in after.values())  # the name, never the bare id
+    # a past one-off meeting (the kickoff) is untouched: same title, no new SEQUENCE; the series
+    # itself now ends at the departure, a real change
+    past = {uid: v for uid, v in with_m.items() if not v[2]}
+    assert past and all(before[uid] == v for uid, v in past.items())
+    # and still in the next cycle, after the roster that held them is long replaced
+    cycles.close_cycle(ws, feedback_file(tmp_path / "fb.csv", []))
+    set_start(ws, date(2027, 2, 1) + timedelta(weeks=7))
+    cycles.rematch(ws, roster2, tmp_path / "out3", now=datetime(2027, 3, 18, tzinfo=UTC))
+    assert {uid: v[0] for uid, v in titles(tmp_path / "out3").items() if uid in with_m} == \
+        {uid: v[0] for uid, v in with_m.items()}

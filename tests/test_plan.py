@@ -41,3 +41,37 @@ def test_repair_keeps_every_placed_pair_and_places_more() -> None:
     assert plan.match.objective == sum(int(cs.score[cs.index_of(m, e)]) for m, e in final)
     assert plan.match.objective <= plan.match.bound
     assert check(schedule_dict(plan.schedule), cohort, program) == []
+
+
+def _one_hour_program(pins: list[list[str]]) -> tuple:
+    from datetime import date
+
+    from cohort.program import CycleSettings
+    from tests.factories import make_cohort, make_person
+    from tests.test_schedule_slots import NO_MILESTONES
+
+    hour = ((9 * 60, 10 * 60),)
+    cohort = make_cohort(make_person("m", "mentor", availability=hour, capacity=2),
+                         make_person("a", availability=hour), make_person("b", availability=hour))
+    base = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence="weekly", buffer_minutes=15),
+                   milestones=NO_MILESTONES)
+    return cohort, replace(base, matching=replace(base.matching, pins=pins, workers=1))
+
+
+def test_a_pin_wins_the_one_free_hour_on_every_repair_path() -> None:
+    for pin in (["m", "a"], ["m", "b"]):
+        cohort, program = _one_hour_program([pin])
+        for capacity in (None, {}):  # the joint model (small cohort) and forbid-and-rematch (history)
+            plan = make_plan(cohort, program, uid_salt="s", mentor_capacity=capacity)
+            assert [(s.mentor_id, s.mentee_id) for s in plan.schedule.series] == [tuple(pin)], capacity
+            other = ({"a", "b"} - {pin[1]}).pop()
+            assert "recurring slot" in next(u.reason for u in plan.match.unmatched if u.id == other)
+
+
+def test_pins_that_cannot_all_be_placed_are_given_up_with_a_reason_not_a_crash() -> None:
+    cohort, program = _one_hour_program([["m", "a"], ["m", "b"]])
+    plan = make_plan(cohort, program, uid_salt="s", mentor_capacity={})
+    assert len(plan.schedule.series) == 1
+    assert check(schedule_dict(plan.schedule), cohort, program) == []
+    left = {"a", "b"} - {plan.schedule.series[0].mentee_id}
+    assert "recurring slot" in next(u.reason for u in plan.match.unmatched if u.id in left)
