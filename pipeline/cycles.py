@@ -57,6 +57,7 @@ from cycles.changes import all_person_changes
 from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
 from matcher.model import Unmatched
 from matcher.outputs import neutralise
+from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.run import RunOutcome, load_input, workspace_program, write_outputs
@@ -72,7 +73,6 @@ from store import (
     list_cycles,
     load_cohort,
     load_pairs,
-    load_run_summaries,
     load_schedule,
     save_feedback,
     save_run_summary,
@@ -80,10 +80,8 @@ from store import (
 )
 from store import close_cycle as store_close_cycle
 from store import load_feedback as stored_feedback
-from store import serialize as sz
 
 PairKey = tuple[PersonId, PersonId]
-ENDED_KIND = "ended-series"  # run records holding series cut short by a mid-cycle re-match
 
 
 # --------------------------------------------------------------------------- close
@@ -127,67 +125,6 @@ def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
 
 
 # --------------------------------------------------------------------------- history and feeds
-
-
-def _series_json(s: Series) -> dict[str, Any]:
-    return {"mentor_id": s.mentor_id, "mentee_id": s.mentee_id, "uid": s.uid, "timezone": s.timezone,
-            "dtstart": sz.local_text(s.dtstart, s.uid), "duration_minutes": s.duration_minutes,
-            "rrule": s.rrule, "exdates": [sz.local_text(d, s.uid) for d in s.exdates],
-            "occurrences": [sz.utc_text(d, s.uid) for d in s.occurrences], "cadence": s.cadence,
-            "agenda": s.agenda, "sequence": s.sequence}
-
-
-def _series_value(d: Mapping[str, Any]) -> Series:
-    return Series(d["mentor_id"], d["mentee_id"], d["uid"], d["timezone"], sz.local_value(d["dtstart"]),
-                  d["duration_minutes"], d["rrule"], tuple(sz.local_value(x) for x in d["exdates"]),
-                  tuple(sz.utc_value(x) for x in d["occurrences"]), d["cadence"], d["agenda"], d["sequence"])
-
-
-def _event_json(e: Event) -> dict[str, Any]:
-    return {"mentor_id": e.mentor_id, "mentee_id": e.mentee_id, "uid": e.uid, "kind": e.kind,
-            "start": sz.utc_text(e.start, e.uid), "duration_minutes": e.duration_minutes,
-            "timezone": e.timezone, "agenda": e.agenda, "sequence": e.sequence}
-
-
-def _event_value(d: Mapping[str, Any]) -> Event:
-    return Event(d["mentor_id"], d["mentee_id"], d["uid"], d["kind"], sz.utc_value(d["start"]),
-                 d["duration_minutes"], d["timezone"], d["agenda"], d["sequence"])
-
-
-def history_schedule(ws: Workspace, people: Iterable[PersonId], *, before: int | None = None) -> Schedule:
-    """Earlier meetings of ``people``: closed cycles' schedules and series ended mid-cycle.
-
-    ``before``: the current cycle's id, whose own schedule is left out (it is the current one).
-    An item is kept when at least one of its two people is in ``people``; a UID seen twice keeps
-    its latest form.
-    """
-    who = set(people)
-    series: dict[str, Series] = {}
-    events: dict[str, Event] = {}
-    for cycle in list_cycles(ws):
-        if cycle.status != "closed" or cycle.id == before:
-            continue
-        sched = load_schedule(ws, cycle.id)
-        if sched is None:
-            continue
-        series.update({s.uid: s for s in sched.series})
-        events.update({e.uid: e for e in sched.events})
-    for run in load_run_summaries(ws, kind=ENDED_KIND):
-        series.update({d["uid"]: _series_value(d) for d in run.summary.get("series", [])})
-        events.update({d["uid"]: _event_value(d) for d in run.summary.get("events", [])})
-    return Schedule(
-        tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),
-        tuple(e for e in events.values() if {e.mentor_id, e.mentee_id} & who),
-    )
-
-
-def combined(history: Schedule, current: Schedule) -> Schedule:
-    """History plus the current schedule (what feeds hold); the current form of a UID wins."""
-    uids = {s.uid for s in current.series} | {e.uid for e in current.events}
-    return Schedule(
-        tuple(s for s in history.series if s.uid not in uids) + current.series,
-        tuple(e for e in history.events if e.uid not in uids) + current.events,
-    )
 
 
 def _utc_stamp(moment: datetime) -> str:
@@ -403,12 +340,7 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     snapshot = CycleSnapshot.of(old_cohort, old_pairs,
                                 [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
                                 f"cycle {cycle.id} before")
-    encode = sz.person_encoder()
-    ended = {"at": now.isoformat(), "left": sorted(gone),
-             "series": [_series_json(s) for s in ended_series],
-             "events": [_event_json(e) for e in ended_events],
-             # the leavers' records: their roster rows are replaced, yet history still names them
-             "people": [list(encode(0, old_cohort[pid])) for pid in sorted(gone)]}
+    ended = ended_record(ended_series, ended_events, [old_cohort[pid] for pid in gone], now.isoformat())
     return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=snapshot,
                       ended=ended, kind="rematch-mid-cycle")
 
@@ -423,10 +355,6 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
                                  replace_matched=True)
         if ended is not None and (ended["series"] or ended["events"]):
             save_run_summary(ws, cycle_id, ENDED_KIND, ended)
-        history = history_schedule(ws, (p.id for p in cohort.people), before=cycle_id)
-        decode = sz.person_decoder()
-        left_mid_cycle = {row[0]: decode(tuple(row)) for run in load_run_summaries(ws, kind=ENDED_KIND)
-                          for row in run.summary.get("people", [])}
 
         def changes(stage_dir: Path) -> dict[str, Any]:
             after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
@@ -438,8 +366,7 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
 
         published, summary, files = write_outputs(
             ws, stage, cycle_id, plan, now=now, progress=progress, timings=timings, started=started,
-            kind=kind, feed_schedule=combined(history, plan.schedule), extra=changes,
-            former=left_mid_cycle)
+            kind=kind, extra=changes)
         files.append("changes.csv")
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
 

@@ -106,10 +106,13 @@ def make_plan(
     t = time.perf_counter()
     progress(ProgressEvent("candidates", "start"))
     ctx = SlotContext(cohort, program)
-    kept = [k for k in dict.fromkeys(keep) if k not in banned and (k[1], k[0]) not in banned]
+
+    def permitted(pairs: Iterable[PairKey]) -> list[PairKey]:
+        return [k for k in dict.fromkeys(pairs) if k not in banned and (k[1], k[0]) not in banned]
+
+    kept = permitted(keep)
     # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
-    same = [k for k in prefer_same if k not in banned and (k[1], k[0]) not in banned]
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *same])
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *permitted(prefer_same)])
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
     history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None
     fixed = dict(fixed or {})

@@ -18,11 +18,12 @@ from typing import Any
 
 from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
-from cohort.model import Cohort, Person, PersonId
+from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
 from feeds.publish import PublishResult, publish
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from matcher.outputs import summary as match_summary
+from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.staging import staged_output
@@ -33,7 +34,6 @@ from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     Workspace,
     current_cycle,
-    former_people,
     import_cohort,
     load_cohort,
     load_pairs,
@@ -153,13 +153,12 @@ def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> No
 
 def write_outputs(
     ws: Workspace, stage: Path, cycle_id: int, plan: Plan, *, now: datetime, progress: Progress,
-    timings: dict[str, float], started: float, kind: str = "run", feed_schedule: Schedule | None = None,
-    extra: Callable[[Path], dict[str, Any]] | None = None, former: Mapping[PersonId, Person] | None = None,
+    timings: dict[str, float], started: float, kind: str = "run",
+    extra: Callable[[Path], dict[str, Any]] | None = None,
 ) -> tuple[PublishResult, dict[str, Any], list[str]]:
     """Store a plan and write every output of contract §4 into ``stage`` (inside the caller's
-    transaction). ``feed_schedule``: what the feeds hold, when it is more than this cycle's plan
-    (history); ``extra(stage)`` writes further files and returns additions to the summary;
-    ``former``: records of people who left, beyond the stored rosters (history names them)."""
+    transaction). Feeds hold the history too (``pipeline.history.feed_view``);
+    ``extra(stage)`` writes further files and returns additions to the summary."""
     cohort, program = plan.cohort, plan.program
     save_match(ws, cycle_id, plan.match)
     save_schedule(ws, cycle_id, plan.schedule)
@@ -167,11 +166,9 @@ def write_outputs(
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
-    feed_items = feed_schedule or plan.schedule
-    gone = {pid for s in feed_items.series for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
-    gone |= {pid for e in feed_items.events for pid in (e.mentor_id, e.mentee_id) if pid not in cohort}
-    published = publish(ws, cohort, feed_items, program, stage, now=now, progress=progress,
-                        former={**former_people(ws, gone), **(former or {})})
+    view = feed_view(ws, cohort, plan.schedule, cycle_id)
+    published = publish(ws, cohort, view.schedule, program, stage, now=now, progress=progress,
+                        former=view.former)
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     progress(ProgressEvent("report", "start"))

@@ -22,6 +22,7 @@ from matcher.explain import alternatives
 from matcher.model import Pair
 from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.solve import solve
+from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
 from pipeline.run import load_input, summarise, workspace_program, write_match_files
@@ -127,8 +128,9 @@ def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = No
             raise UsageError("nothing to publish yet: run `mentorsync schedule` (or `run`) first")
         cohort = load_cohort(ws, cycle.id)
         with staged_output(out_dir) as stage, ws.transaction():
-            result = publish(ws, cohort, schedule, program, stage, now=now or datetime.now(UTC),
-                             progress=progress)
+            view = feed_view(ws, cohort, schedule, cycle.id)  # history too, as run and rematch publish
+            result = publish(ws, cohort, view.schedule, program, stage, now=now or datetime.now(UTC),
+                             progress=progress, former=view.former)
     return result
 
 

@@ -21,7 +21,7 @@ from icalendar import Calendar
 from cohort.errors import InputError
 from cohort.program import load_program
 from matcher.candidates import build_candidates
-from pipeline import cycles
+from pipeline import cycles, steps
 from pipeline.run import run
 from sample_data.generate import write_rows
 from scheduler.slots import SlotContext
@@ -243,6 +243,11 @@ def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Pa
     changes = {r["id"]: r["change"] for r in read_csv(out2 / "changes.csv")}
     assert set(changes) == ids2 and SECRET not in "".join(changes.values())
     assert "new mentee" in changes["m9"] or "no partner" in changes["m9"]
+    # `mentorsync publish` gives the same feeds as the rematch wrote: history included
+    republished = steps.do_publish(ws, tmp_path / "pub2", now=datetime(2027, 3, 16, tzinfo=UTC))
+    assert {f.person_id: f.etag for f in republished.feeds} == \
+        {f.person_id: f.etag for f in outcome2.published.feeds}
+    assert not any(f.changed for f in republished.feeds) and republished.changed_uids == ()
     leaver_mentor = next(m for m, e in pairs1 if e == leaver)  # history still names who has left
     summaries = [str(ev["SUMMARY"]) for ev in Calendar.from_ical(
         feeds_by_person(out2)[leaver_mentor].read_bytes()).walk("VEVENT")]

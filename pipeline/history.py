@@ -1,0 +1,131 @@
+"""What a person's feed holds: their history plus the current cycle, and who it names.
+
+Feeds across cycles keep every earlier meeting: closed cycles' schedules (each series stops at
+its own cycle's last day) and series cut short by a mid-cycle re-match (stored as ``ENDED_KIND``
+run records, since the cycle's schedule holds its current pairs). ``feed_view`` is the one place
+that assembles this, for ``run``, ``rematch`` and ``publish`` alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cohort.model import Cohort, Person, PersonId
+from scheduler.model import Event, Schedule, Series
+from store import Workspace, former_people, list_cycles, load_run_summaries, load_schedule
+from store import serialize as sz
+
+ENDED_KIND = "ended-series"  # run records holding series cut short by a mid-cycle re-match
+
+
+def series_json(s: Series) -> dict[str, Any]:
+    return {"mentor_id": s.mentor_id, "mentee_id": s.mentee_id, "uid": s.uid, "timezone": s.timezone,
+            "dtstart": sz.local_text(s.dtstart, s.uid), "duration_minutes": s.duration_minutes,
+            "rrule": s.rrule, "exdates": [sz.local_text(d, s.uid) for d in s.exdates],
+            "occurrences": [sz.utc_text(d, s.uid) for d in s.occurrences], "cadence": s.cadence,
+            "agenda": s.agenda, "sequence": s.sequence}
+
+
+def series_value(d: Mapping[str, Any]) -> Series:
+    return Series(d["mentor_id"], d["mentee_id"], d["uid"], d["timezone"], sz.local_value(d["dtstart"]),
+                  d["duration_minutes"], d["rrule"], tuple(sz.local_value(x) for x in d["exdates"]),
+                  tuple(sz.utc_value(x) for x in d["occurrences"]), d["cadence"], d["agenda"], d["sequence"])
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {"mentor_id": e.mentor_id, "mentee_id": e.mentee_id, "uid": e.uid, "kind": e.kind,
+            "start": sz.utc_text(e.start, e.uid), "duration_minutes": e.duration_minutes,
+            "timezone": e.timezone, "agenda": e.agenda, "sequence": e.sequence}
+
+
+def event_value(d: Mapping[str, Any]) -> Event:
+    return Event(d["mentor_id"], d["mentee_id"], d["uid"], d["kind"], sz.utc_value(d["start"]),
+                 d["duration_minutes"], d["timezone"], d["agenda"], d["sequence"])
+
+
+def ended_record(series: Iterable[Series], events: Iterable[Event], left: Iterable[Person],
+                 at: str) -> dict[str, Any]:
+    """The ``ENDED_KIND`` run record of a mid-cycle re-match: the cut series and events, and the
+    leavers' records (their roster rows are replaced, yet history still names them)."""
+    encode = sz.person_encoder()
+    people = sorted(left, key=lambda p: p.id)
+    return {"at": at, "left": [p.id for p in people],
+            "series": [series_json(s) for s in series], "events": [event_json(e) for e in events],
+            "people": [list(encode(0, p)) for p in people]}
+
+
+@dataclass(frozen=True)
+class History:
+    """Earlier meetings, and the records of people who left mid-cycle."""
+
+    schedule: Schedule
+    left_mid_cycle: Mapping[PersonId, Person]
+
+
+def history(ws: Workspace, people: Iterable[PersonId], *, before: int | None = None) -> History:
+    """Earlier meetings of ``people``: closed cycles' schedules and series ended mid-cycle.
+
+    ``before``: the current cycle's id, whose own schedule is left out (it is the current one).
+    An item is kept when at least one of its two people is in ``people``; a UID seen twice keeps
+    its latest form.
+    """
+    who = set(people)
+    series: dict[str, Series] = {}
+    events: dict[str, Event] = {}
+    for cycle in list_cycles(ws):
+        if cycle.status != "closed" or cycle.id == before:
+            continue
+        sched = load_schedule(ws, cycle.id)
+        if sched is None:
+            continue
+        series.update({s.uid: s for s in sched.series})
+        events.update({e.uid: e for e in sched.events})
+    decode = sz.person_decoder()
+    left: dict[PersonId, Person] = {}
+    for run in load_run_summaries(ws, kind=ENDED_KIND):
+        series.update({d["uid"]: series_value(d) for d in run.summary.get("series", [])})
+        events.update({d["uid"]: event_value(d) for d in run.summary.get("events", [])})
+        left.update({row[0]: decode(tuple(row)) for row in run.summary.get("people", [])})
+    return History(Schedule(
+        tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),
+        tuple(e for e in events.values() if {e.mentor_id, e.mentee_id} & who),
+    ), left)
+
+
+def history_schedule(ws: Workspace, people: Iterable[PersonId], *, before: int | None = None) -> Schedule:
+    """``history(...).schedule``."""
+    return history(ws, people, before=before).schedule
+
+
+def combined(history: Schedule, current: Schedule) -> Schedule:
+    """History plus the current schedule (what feeds hold); the current form of a UID wins."""
+    uids = {s.uid for s in current.series} | {e.uid for e in current.events}
+    return Schedule(
+        tuple(s for s in history.series if s.uid not in uids) + current.series,
+        tuple(e for e in history.events if e.uid not in uids) + current.events,
+    )
+
+
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """What the feeds of a cycle hold (history plus ``current``) and the people of history items
+    who are no longer in the roster, so those meetings keep naming them."""
+
+    schedule: Schedule
+    former: Mapping[PersonId, Person]
+
+
+def feed_view(ws: Workspace, cohort: Cohort, current: Schedule, cycle_id: int) -> FeedView:
+    """The feeds' content for ``cohort`` in cycle ``cycle_id`` with its ``current`` schedule."""
+    past = history(ws, (p.id for p in cohort.people), before=cycle_id)
+    items = combined(past.schedule, current)
+    gone = {pid for s in items.series for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
+    gone |= {pid for e in items.events for pid in (e.mentor_id, e.mentee_id) if pid not in cohort}
+    # a stored roster's record, or (the latest) one kept when its person left mid-cycle
+    former = former_people(ws, gone)
+    former.update({pid: p for pid, p in past.left_mid_cycle.items() if pid in gone})
+    return FeedView(items, former)
