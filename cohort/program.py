@@ -143,6 +143,27 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class Charter:
+    """The program's expectations, shown on every participant's page and in emails (plain text)."""
+
+    goals: str = _opt(
+        "Help each mentee grow in the goals they chose, with a mentor who has walked that path.",
+        "what the program is for, in a sentence or two")
+    rhythm: str = _opt(
+        "Meet at the scheduled time; if you cannot, tell your partner early and move the meeting "
+        "within the same week. Answer the short monthly check-in on your page.",
+        "how often to meet and what to do when a meeting cannot happen")
+    confidentiality: str = _opt(
+        "What is said in your meetings stays between the two of you. Check-in answers go to the "
+        "coordinator only, never to your partner.",
+        "what stays private, and who sees the check-ins")
+    ending: str = _opt(
+        "If the pairing is not working, say so kindly, thank each other, and tell the coordinator "
+        "in your check-in or directly; nobody needs to give a reason.",
+        "how to end a pairing respectfully")
+
+
+@dataclass(frozen=True)
 class Program:
     """The whole ``program.toml``; sections map one-to-one to TOML tables."""
 
@@ -154,6 +175,7 @@ class Program:
     milestones: Milestones = field(default_factory=Milestones)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
+    charter: Charter = field(default_factory=Charter)
 
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]

@@ -5,7 +5,8 @@ up by one and DTSTAMP/LAST-MODIFIED become the publish clock (``now``); when it 
 are kept, so re-publishing an unchanged schedule gives byte-identical feeds. The documents are
 stored in the workspace database (``feed_documents``, what ``mentorsync serve`` answers with)
 and written to ``OUT/feeds/<token>.ics``, with ``OUT/feeds/index.csv`` (``id, email, url``) and
-the coordinator's feed as ``OUT/feeds/coordinator-<token>.ics``, listed in the index under the
+the coordinator's feed as ``OUT/feeds/coordinator-<token>.ics``
+(``index.csv`` also has ``page_url``: the private page ``/p/<token>``, same token), listed in the index under the
 id ``*coordinator*``. Whoever's feed is revoked (the coordinator's too) gets no file and no
 index row. Stored feeds
 of people no longer in the cohort are dropped (their address then answers 404).
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
-from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key
+from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key, page_url
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from scheduler.calendar import PRODID, WRITER_VERSION, EventState, FeedWriter, fingerprint
 from scheduler.model import Event, Schedule, Series
@@ -41,6 +42,7 @@ class PublishedFeed:
     file: str  # relative to the output directory
     etag: str
     changed: bool
+    page_url: str = ""  # the private page at /p/<token>, same token
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             (Path(out_dir) / name).write_bytes(body)
             etag, was_changed = store(person.id, body, inputs)
             published.append(PublishedFeed(person.id, person.email, feed_url(program.feeds.base_url, token),
-                                           name, etag, was_changed))
+                                           name, etag, was_changed, page_url(program.feeds.base_url, token)))
             if n % 500 == 499:
                 progress(ProgressEvent("publish", "info", f"{n + 1} feeds built"))
 
@@ -200,7 +202,7 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             (Path(out_dir) / name).write_bytes(body)
             etag, was_changed = store(COORDINATOR, body, inputs)
             coordinator = PublishedFeed(COORDINATOR, "", feed_url(program.feeds.base_url, token), name,
-                                        etag, was_changed)
+                                        etag, was_changed, page_url(program.feeds.base_url, token))
 
         con.executemany(
             "INSERT INTO feed_documents (person_id, body, etag, last_modified, published_at, inputs) "
@@ -215,9 +217,9 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
         index = feeds_dir / "index.csv"
         with index.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["id", "email", "url"])
+            writer.writerow(["id", "email", "url", "page_url"])
             for feed in [*published, *([coordinator] if coordinator else [])]:
-                writer.writerow([feed.person_id, feed.email, feed.url])
+                writer.writerow([feed.person_id, feed.email, feed.url, feed.page_url])
 
     progress(ProgressEvent("publish", "done", f"{len(published)} feeds, {len(changed)} events changed"))
     return PublishResult(tuple(published), coordinator, changed, tuple(revoked), tuple(reissued),

@@ -197,3 +197,8 @@ def revoke(ws: Workspace, person_id: str, *, now: datetime | None = None) -> boo
 def feed_url(base_url: str, token: str) -> str:
     """The public address of a feed."""
     return f"{base_url.rstrip('/')}/feeds/{token}.ics"
+
+
+def page_url(base_url: str, token: str) -> str:
+    """The public address of a participant's private page (same token as their feed)."""
+    return f"{base_url.rstrip('/')}/p/{token}"

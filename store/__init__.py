@@ -1,6 +1,6 @@
 """The workspace store: an embedded SQLite database holding the program and its history."""
 
-from store.db import DB_NAME, Workspace, workspace_secret
+from store.db import DB_NAME, ReadOnlyWorkspace, Workspace, workspace_secret
 from store.repo import (
     CycleInfo,
     RunInfo,
@@ -13,6 +13,7 @@ from store.repo import (
     import_cohort,
     latest_cycle,
     list_cycles,
+    load_checkins,
     load_cohort,
     load_feedback,
     load_match,
@@ -24,6 +25,7 @@ from store.repo import (
     load_schedule,
     load_unmatched,
     previous_cycle,
+    save_checkin,
     save_feedback,
     save_match,
     save_run_summary,
@@ -31,9 +33,9 @@ from store.repo import (
 )
 
 __all__ = [
-    "DB_NAME", "CycleInfo", "RunInfo", "Workspace", "close_cycle", "continuing_pairs", "current_cycle",
+    "DB_NAME", "CycleInfo", "ReadOnlyWorkspace", "RunInfo", "Workspace", "close_cycle", "continuing_pairs", "current_cycle",
     "ended_pairs", "former_people", "get_cycle", "import_cohort", "latest_cycle", "list_cycles",
-    "load_cohort", "load_feedback", "load_match", "load_pair_origins", "load_pairs", "load_program",
+    "load_checkins", "load_cohort", "load_feedback", "load_match", "load_pair_origins", "load_pairs", "load_program",
     "load_program_text", "load_run_summaries", "load_schedule", "load_unmatched", "previous_cycle",
-    "save_feedback", "save_match", "save_run_summary", "save_schedule", "workspace_secret",
+    "save_checkin", "save_feedback", "save_match", "save_run_summary", "save_schedule", "workspace_secret",
 ]

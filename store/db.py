@@ -136,6 +136,24 @@ class Workspace:
             raise
 
 
+class ReadOnlyWorkspace(Workspace):
+    """A workspace opened for reading only (``mentorsync serve``): no migration, no writes.
+
+    Every ``store`` loader works on it; a write raises ``sqlite3.OperationalError``. The
+    connection may be used from another thread than the one that opened it (the server's).
+    """
+
+    def __init__(self, directory: str | Path):  # noqa: D107 - deliberately not calling super()
+        self.directory = Path(directory)
+        self.db_path = self.directory / DB_NAME
+        if not self.db_path.exists():
+            raise StoreError(f"no workspace database at {self.db_path} (run `mentorsync publish` first)")
+        uri = f"file:{self.db_path.resolve()}?mode=ro"
+        self.connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        self.connection.row_factory = sqlite3.Row
+        self._depth = 0
+
+
 def workspace_secret(ws: Workspace) -> str:
     """The workspace's random secret (64 hex characters), created the first time it is asked for.
 

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from cohort.checkins import CheckIn
 from cohort.errors import StoreError
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person, PersonId
@@ -586,3 +587,36 @@ def load_run_summaries(
         args.append(kind)
     rows = ws.connection.execute(sql + " ORDER BY id", args).fetchall()
     return tuple(RunInfo(r[0], r[1], r[2], sz.loads(r[3]), datetime.fromisoformat(r[4])) for r in rows)
+
+
+# --------------------------------------------------------------------------- check-ins
+
+
+def save_checkin(ws: Workspace, checkin: CheckIn) -> None:
+    """Store or replace one answer (the page allows editing until the next check-in opens).
+
+    Refused on a closed cycle: its check-ins are frozen with its feedback.
+    """
+    with _write(ws, f"save a check-in of cycle {checkin.cycle_id}") as con:
+        _require_open(con, checkin.cycle_id, "save a check-in")
+        stamp = checkin.updated_at or _now()
+        con.execute(
+            "INSERT INTO checkins (cycle_id, person_id, partner_id, number, met, rating, wants_continue, "
+            "note, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (cycle_id, person_id, partner_id, number) DO UPDATE SET met = excluded.met, "
+            "rating = excluded.rating, wants_continue = excluded.wants_continue, note = excluded.note, "
+            "updated_at = excluded.updated_at",
+            (checkin.cycle_id, checkin.person_id, checkin.partner_id, checkin.number, checkin.met,
+             checkin.rating, checkin.wants_continue, checkin.note, stamp, stamp))
+
+
+def load_checkins(ws: Workspace, cycle_id: int, person_id: PersonId | None = None) -> tuple[CheckIn, ...]:
+    """The cycle's check-ins (or one person's), by person, partner and number."""
+    sql = ("SELECT cycle_id, person_id, partner_id, number, met, rating, wants_continue, note, updated_at "
+           "FROM checkins WHERE cycle_id = ?")
+    args: list[Any] = [cycle_id]
+    if person_id is not None:
+        sql += " AND person_id = ?"
+        args.append(person_id)
+    rows = ws.connection.execute(sql + " ORDER BY person_id, partner_id, number", args).fetchall()
+    return tuple(CheckIn(*tuple(r)) for r in rows)
