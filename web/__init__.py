@@ -1,0 +1,1 @@
+"""Participants' private pages (``/p/<token>``): views, templates and the stylesheet."""
