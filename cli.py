@@ -322,24 +322,31 @@ def cycle() -> None:
 
 
 @cycle.command("close")
-@click.option("--feedback", "feedback_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The feedback CSV: person_id, partner_id, continue, rating, comment.")
+@click.option("--feedback", "feedback_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The feedback CSV: person_id, partner_id, continue, rating, comment. Without it, the "
+                   "stored check-ins decide; with it, the file wins where both answer.")
 @_JSON
 @pass_ctx
 @handle_errors
-def cycle_close(ctx: Context, feedback_file: Path, as_json: bool) -> None:
-    """Store the cycle's feedback and close it (ratings and comments stay private)."""
+def cycle_close(ctx: Context, feedback_file: Path | None, as_json: bool) -> None:
+    """Store the cycle's feedback and close it (ratings and comments stay private).
+
+    The last check-in answer of each person about each partner counts as feedback (continue yes or
+    no; 'unsure' counts as no answer) wherever the feedback file does not answer for them.
+    """
     from pipeline.cycles import close_cycle
 
     result = close_cycle(ctx.workspace, feedback_file)
     _emit_problems(list(result.warnings))
     if as_json:
         click.echo(json.dumps({"cycle": result.cycle_id, "rows": result.rows, "pairs": result.pairs,
-                               "verdicts": dict(result.verdicts)}, indent=2))
+                               "verdicts": dict(result.verdicts), "from_file": result.from_file,
+                               "from_checkins": result.from_checkins}, indent=2))
         return
     verdicts = ", ".join(f"{n} {k}" for k, n in result.verdicts.items())
+    source = f" ({result.from_checkins} from check-ins)" if result.from_checkins else ""
     click.echo(f"cycle {result.cycle_id} closed: "
-               f"{result.rows} feedback rows on {result.pairs} pairs ({verdicts})")
+               f"{result.rows} feedback rows{source} on {result.pairs} pairs ({verdicts})")
     click.echo("move [cycle] start forward in program.toml, then run `mentorsync rematch FILE --out DIR`")
 
 
@@ -375,6 +382,34 @@ def cycle_show(ctx: Context, cycle_id: int, as_json: bool) -> None:
         return
     click.echo(_table([(k, v if not isinstance(v, (dict, list)) else json.dumps(v, default=str))
                        for k, v in detail.items()]))
+
+
+@main.command()
+@_JSON
+@pass_ctx
+@handle_errors
+def checkins(ctx: Context, as_json: bool) -> None:
+    """Check-ins of the latest cycle: response rates and the pairs that need a look."""
+    from pipeline.checkins import checkins as load
+
+    report = load(ctx.workspace)
+    s = report.summary
+    if as_json:
+        click.echo(json.dumps({"cycle": report.cycle_id, **s.as_json()}, indent=2))
+        return
+
+    def name(pid: str) -> str:
+        return f"{report.cohort[pid].name} ({pid})" if pid in report.cohort else pid
+
+    click.echo(f"cycle {report.cycle_id}: {s.answers} check-in answers")
+    for n, expected, given in s.rates:
+        click.echo(f"  check-in {n}: {given} of {expected} answered ({100 * given / expected:.0f}%)")
+    if not s.rates:
+        click.echo("  no check-in has opened yet")
+    click.echo(f"{len(s.at_risk)} pair(s) at risk" + (":" if s.at_risk else ""))
+    for p in s.at_risk:
+        risks = "; ".join(p.risks)
+        click.echo(f"  {name(p.mentor_id)} & {name(p.mentee_id)}: {risks}")
 
 
 @main.command()

@@ -110,12 +110,21 @@ class PairState:
 
     def as_json(self, with_notes: bool = True) -> dict[str, object]:
         return {
-            "mentor_id": self.mentor_id, "mentee_id": self.mentee_id, "opened": self.opened,
+            "mentor_id": self.mentor_id,
+            "mentee_id": self.mentee_id,
+            "opened": self.opened,
             "answered": dict(self.answered),
-            "latest": {pid: {"number": c.number, "met": c.met, "rating": c.rating,
-                             "continue": c.wants_continue, **({"note": c.note} if with_notes else {}),
-                             "updated_at": c.updated_at}
-                       for pid, c in self.latest.items()},
+            "latest": {
+                pid: {
+                    "number": c.number,
+                    "met": c.met,
+                    "rating": c.rating,
+                    "continue": c.wants_continue,
+                    **({"note": c.note} if with_notes else {}),
+                    "updated_at": c.updated_at,
+                }
+                for pid, c in self.latest.items()
+            },
             "risks": list(self.risks),
         }
 
@@ -147,16 +156,22 @@ class CheckInSummary:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "response_rates": [{"checkin": n, "expected": e, "answered": a,
-                                "rate": round(a / e, 3) if e else None} for n, e, a in self.rates],
+            "response_rates": [
+                {"checkin": n, "expected": e, "answered": a, "rate": round(a / e, 3) if e else None}
+                for n, e, a in self.rates
+            ],
             "at_risk": [p.as_json() for p in self.at_risk],
             "wants_to_stop": [{"person_id": a, "partner_id": b} for a, b in self.wants_to_stop],
             "pairs": [p.as_json() for p in self.pairs],
         }
 
 
-def summarise(pairs: Iterable[PairKey], points: Mapping[PairKey, Sequence[Point]],
-              checkins: Iterable[CheckIn], now: datetime) -> CheckInSummary:
+def summarise(
+    pairs: Iterable[PairKey],
+    points: Mapping[PairKey, Sequence[Point]],
+    checkins: Iterable[CheckIn],
+    now: datetime,
+) -> CheckInSummary:
     """Response rates and risks from the cycle's pairs, their points and the stored answers.
 
     At risk: the pair did not meet at two check-ins in a row (every answer at both said no or
@@ -165,7 +180,9 @@ def summarise(pairs: Iterable[PairKey], points: Mapping[PairKey, Sequence[Point]
     """
     by_pair: dict[frozenset[PersonId], dict[int, dict[PersonId, CheckIn]]] = {}
     for c in checkins:
-        by_pair.setdefault(frozenset((c.person_id, c.partner_id)), {}).setdefault(c.number, {})[c.person_id] = c
+        by_pair.setdefault(frozenset((c.person_id, c.partner_id)), {}).setdefault(c.number, {})[
+            c.person_id
+        ] = c
     expected: Counter[int] = Counter()
     given: Counter[int] = Counter()
     states = []
@@ -183,7 +200,9 @@ def summarise(pairs: Iterable[PairKey], points: Mapping[PairKey, Sequence[Point]
                     latest[pid] = c
                     count[pid] += 1
         risks = []
-        not_met = [n for n in sorted(answers) if answers[n] and all(c.met != "yes" for c in answers[n].values())]
+        not_met = [
+            n for n in sorted(answers) if answers[n] and all(c.met != "yes" for c in answers[n].values())
+        ]
         if any(b == a + 1 for a, b in zip(not_met, not_met[1:], strict=False)):
             risks.append("did not meet at two check-ins in a row")
         low = sorted(pid for pid, c in latest.items() if c.rating <= LOW_RATING)
@@ -191,15 +210,26 @@ def summarise(pairs: Iterable[PairKey], points: Mapping[PairKey, Sequence[Point]
             risks.append("low rating from " + ", ".join(low))
         for n in sorted(answers):
             both = answers[n]
-            if mentor in both and mentee in both and abs(both[mentor].rating - both[mentee].rating) >= ONE_SIDED_GAP:
-                risks.append(f"one-sided ratings at check-in {n} "
-                             f"({both[mentor].rating} and {both[mentee].rating})")
+            if (
+                mentor in both
+                and mentee in both
+                and abs(both[mentor].rating - both[mentee].rating) >= ONE_SIDED_GAP
+            ):
+                risks.append(f"one-sided ratings at check-in {n}")
                 break
         stop = sorted(pid for pid, c in latest.items() if c.wants_continue == "no")
         if stop:
             risks.append("would not like to continue: " + ", ".join(stop))
-        states.append(PairState(mentor, mentee, opened, dict(sorted(count.items())),
-                                dict(sorted(latest.items())), tuple(risks)))
+        states.append(
+            PairState(
+                mentor,
+                mentee,
+                opened,
+                dict(sorted(count.items())),
+                dict(sorted(latest.items())),
+                tuple(risks),
+            )
+        )
     rates = tuple((n, expected[n], given[n]) for n in sorted(expected))
     return CheckInSummary(rates, tuple(states))
 
@@ -215,16 +245,19 @@ def feedback_rows(checkins: Iterable[CheckIn], pairs: Iterable[PairKey]) -> tupl
     for c in sorted(checkins, key=lambda c: c.number):
         if frozenset((c.person_id, c.partner_id)) in partners:
             last[(c.person_id, c.partner_id)] = c
-    return tuple(FeedbackRow(pid, partner, c.wants_continue == "yes", c.rating, None, 0)
-                 for (pid, partner), c in sorted(last.items()) if c.wants_continue != "unsure")
+    return tuple(
+        FeedbackRow(pid, partner, c.wants_continue == "yes", c.rating, None, 0)
+        for (pid, partner), c in sorted(last.items())
+        if c.wants_continue != "unsure"
+    )
 
 
-def merge_feedback(from_file: Iterable[FeedbackRow], from_checkins: Iterable[FeedbackRow]
-                   ) -> tuple[FeedbackRow, ...]:
+def merge_feedback(
+    from_file: Iterable[FeedbackRow], from_checkins: Iterable[FeedbackRow]
+) -> tuple[FeedbackRow, ...]:
     """The file's rows, then check-in rows for every (person, partner) the file does not answer:
     where both speak about the same partner, the file wins."""
     rows = list(from_file)
     have = {(r.person_id, r.partner_id) for r in rows}
     rows += [r for r in from_checkins if (r.person_id, r.partner_id) not in have]
     return tuple(rows)
-

@@ -4,12 +4,11 @@
 up by one and DTSTAMP/LAST-MODIFIED become the publish clock (``now``); when it does not, both
 are kept, so re-publishing an unchanged schedule gives byte-identical feeds. The documents are
 stored in the workspace database (``feed_documents``, what ``mentorsync serve`` answers with)
-and written to ``OUT/feeds/<token>.ics``, with ``OUT/feeds/index.csv`` (``id, email, url``) and
-the coordinator's feed as ``OUT/feeds/coordinator-<token>.ics``
-(``index.csv`` also has ``page_url``: the private page ``/p/<token>``, same token), listed in the index under the
-id ``*coordinator*``. Whoever's feed is revoked (the coordinator's too) gets no file and no
-index row. Stored feeds
-of people no longer in the cohort are dropped (their address then answers 404).
+and written to ``OUT/feeds/<token>.ics``, with ``OUT/feeds/index.csv`` (``id, email, url,
+page_url``: the private page ``/p/<token>``, same token) and the coordinator's feed as
+``OUT/feeds/coordinator-<token>.ics``, listed in the index under the id ``*coordinator*``.
+Whoever's feed is revoked (the coordinator's too) gets no file and no index row. Stored feeds of
+people no longer in the cohort are dropped (their address then answers 404).
 
 All database changes happen in one transaction: a failure leaves the workspace as it was.
 """

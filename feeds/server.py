@@ -78,8 +78,10 @@ _OWNER = (
     "SELECT t.person_id FROM feed_tokens t WHERE t.token_hash = ? AND t.revoked_at IS NULL "
     "AND t.generation = (SELECT MAX(g.generation) FROM feed_tokens g WHERE g.person_id = t.person_id)"
 )
-_SIGNATURE = ("SELECT (SELECT MAX(id) FROM cycles), (SELECT status || roster_sha256 FROM cycles "
-              "ORDER BY id DESC LIMIT 1), (SELECT MAX(id) FROM runs)")
+_SIGNATURE = (
+    "SELECT (SELECT MAX(id) FROM cycles), (SELECT status || roster_sha256 FROM cycles "
+    "ORDER BY id DESC LIMIT 1), (SELECT MAX(id) FROM runs)"
+)
 
 MAX_BODY = 8192  # bytes of a check-in form post
 MAX_HEADER_BYTES = 16384
@@ -94,8 +96,11 @@ _SECURITY = [
     ("x-robots-tag", "noindex, nofollow"),
 ]
 _PAGE_SECURITY = [
-    ("content-security-policy", "default-src 'none'; style-src 'self'; img-src 'self'; "
-                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    ),
     # same-origin, not no-referrer: a form post must carry its real Origin for the CSRF check.
     ("referrer-policy", "same-origin"),
     ("x-content-type-options", "nosniff"),
@@ -109,8 +114,13 @@ _METHODS = ("GET", "HEAD", "POST")
 
 
 def _plain(status: int, body: bytes, extra: list[tuple[str, str]] = ()) -> Response:  # type: ignore[assignment]
-    headers = {"content-type": "text/plain; charset=utf-8", "content-length": str(len(body)),
-               **dict(extra), "cache-control": "no-store", **dict(_SECURITY)}
+    headers = {
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": str(len(body)),
+        **dict(extra),
+        "cache-control": "no-store",
+        **dict(_SECURITY),
+    }
     return Response(body, status, headers=headers)
 
 
@@ -136,8 +146,12 @@ class Document:
 
 def _document(body: bytes, etag: str, last_modified: str, max_age: int) -> Document:
     modified = datetime.fromisoformat(last_modified).astimezone(UTC).replace(microsecond=0)
-    common = {"etag": etag, "last-modified": format_datetime(modified, usegmt=True),
-              "cache-control": f"private, max-age={max_age}", **dict(_SECURITY)}
+    common = {
+        "etag": etag,
+        "last-modified": format_datetime(modified, usegmt=True),
+        "cache-control": f"private, max-age={max_age}",
+        **dict(_SECURITY),
+    }
     headers = {"content-type": "text/calendar; charset=utf-8", "content-length": str(len(body)), **common}
     return Document(bytes(body), etag, modified, headers, common)
 
@@ -175,8 +189,14 @@ class CycleData:
 class Site:
     """State shared by the routes: the read-only database, caches, rate limits, the clock."""
 
-    def __init__(self, workspace_dir: str | Path, *, max_age: int = 300, cache_bytes: int = 128 << 20,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        workspace_dir: str | Path,
+        *,
+        max_age: int = 300,
+        cache_bytes: int = 128 << 20,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.directory = Path(workspace_dir)
         self.max_age = max_age
         self.cache_bytes = cache_bytes
@@ -240,8 +260,14 @@ class Site:
         data = None
         if info is not None:
             schedule = load_schedule(self.ws, info.id) or Schedule((), ())
-            data = CycleData(info.id, info.is_open, load_cohort(self.ws, info.id), load_pairs(self.ws, info.id),
-                             schedule, load_program(self.ws, info.id))
+            data = CycleData(
+                info.id,
+                info.is_open,
+                load_cohort(self.ws, info.id),
+                load_pairs(self.ws, info.id),
+                schedule,
+                load_program(self.ws, info.id),
+            )
         self._cycle = (signature, data)
         return data
 
@@ -274,8 +300,11 @@ class Site:
 
 def _html(text: str, status: int = 200, head: bool = False) -> Response:
     body = text.encode("utf-8")
-    headers = {"content-type": "text/html; charset=utf-8", "content-length": str(len(body)),
-               **dict(_PAGE_SECURITY)}
+    headers = {
+        "content-type": "text/html; charset=utf-8",
+        "content-length": str(len(body)),
+        **dict(_PAGE_SECURITY),
+    }
     return Response(b"" if head else body, status, headers=headers)
 
 
@@ -339,9 +368,16 @@ def build_app(site: Site) -> Starlette:
 
     async def stylesheet(request: Request) -> Response:
         body = pages.STYLESHEET
-        return Response(b"" if request.method == "HEAD" else body, 200, headers={
-            "content-type": "text/css; charset=utf-8", "content-length": str(len(body)),
-            "cache-control": "public, max-age=3600", **dict(_SECURITY)})
+        return Response(
+            b"" if request.method == "HEAD" else body,
+            200,
+            headers={
+                "content-type": "text/css; charset=utf-8",
+                "content-length": str(len(body)),
+                "cache-control": "public, max-age=3600",
+                **dict(_SECURITY),
+            },
+        )
 
     async def person_page(request: Request) -> Response:
         token = request.path_params["token"]
@@ -354,7 +390,9 @@ def build_app(site: Site) -> Starlette:
         head = request.method == "HEAD"
         data = site.cycle()
         if data is None:
-            return _html(pages.render_message("Nothing here yet", "The program has not started yet."), head=head)
+            return _html(
+                pages.render_message("Nothing here yet", "The program has not started yet."), head=head
+            )
         now = site.clock()
         if owner == COORDINATOR:
             if request.method == "POST":
@@ -362,14 +400,24 @@ def build_app(site: Site) -> Starlette:
             from store.repo import load_checkins
 
             points = pages.checkin_points(data.schedule, data.program)
-            summary = summarise([(p.mentor_id, p.mentee_id) for p in data.pairs], points,
-                                load_checkins(site.ws, data.cycle_id), now)
-            return _html(pages.render_coordinator(pages.coordinator_view(data.cohort, summary, data.program)),
-                         head=head)
+            summary = summarise(
+                [(p.mentor_id, p.mentee_id) for p in data.pairs],
+                points,
+                load_checkins(site.ws, data.cycle_id),
+                now,
+            )
+            return _html(
+                pages.render_coordinator(pages.coordinator_view(data.cohort, summary, data.program)),
+                head=head,
+            )
         person = data.cohort.by_id.get(owner)
         if person is None:
-            return _html(pages.render_message("Not in this cycle",
-                                              "You are not part of the current cycle of the program."), head=head)
+            return _html(
+                pages.render_message(
+                    "Not in this cycle", "You are not part of the current cycle of the program."
+                ),
+                head=head,
+            )
         errors: list[str] = []
         status = 200
         if request.method == "POST":
@@ -379,12 +427,24 @@ def build_app(site: Site) -> Starlette:
             errors, status = outcome, 400
         from store.repo import load_checkins
 
-        view = pages.participant_view(person, data.cohort, data.pairs, data.schedule, data.program,
-                                      load_checkins(site.ws, data.cycle_id, owner), now,
-                                      feed_url(data.program.feeds.base_url, token))
+        view = pages.participant_view(
+            person,
+            data.cohort,
+            data.pairs,
+            data.schedule,
+            data.program,
+            load_checkins(site.ws, data.cycle_id, owner),
+            now,
+            feed_url(data.program.feeds.base_url, token),
+        )
         saved = request.query_params.get("saved") == "1" and not errors
-        return _html(pages.render_participant(view, csrf=site.csrf(digest), action=f"/p/{token}",
-                                              saved=saved, errors=errors), status, head=head)
+        return _html(
+            pages.render_participant(
+                view, csrf=site.csrf(digest), action=f"/p/{token}", saved=saved, errors=errors
+            ),
+            status,
+            head=head,
+        )
 
     async def on_404(request: Request, exc: Exception) -> Response:
         return not_found()
@@ -393,15 +453,18 @@ def build_app(site: Site) -> Starlette:
         return not_allowed()
 
     return Starlette(
-        routes=[Route("/feeds/{name}", feed, methods=["GET", "HEAD"]),
-                Route("/p/{token}", person_page, methods=["GET", "HEAD", "POST"]),
-                Route("/static/page.css", stylesheet, methods=["GET", "HEAD"])],
+        routes=[
+            Route("/feeds/{name}", feed, methods=["GET", "HEAD"]),
+            Route("/p/{token}", person_page, methods=["GET", "HEAD", "POST"]),
+            Route("/static/page.css", stylesheet, methods=["GET", "HEAD"]),
+        ],
         exception_handlers={404: on_404, 405: on_405, HTTPException: on_404},
     )
 
 
-async def _post_checkin(request: Request, site: Site, data: CycleData, owner: str, digest: str,
-                        now: datetime) -> list[str] | Response:
+async def _post_checkin(
+    request: Request, site: Site, data: CycleData, owner: str, digest: str, now: datetime
+) -> list[str] | Response:
     """Store a check-in; a redirect on success, the problems to show, or a refusal."""
     if not _same_origin(request, data.program):
         return _plain(403, b"Forbidden: cross-site form post refused\n")
@@ -423,23 +486,41 @@ async def _post_checkin(request: Request, site: Site, data: CycleData, owner: st
     pair = next((p for p in data.pairs if {p.mentor_id, p.mentee_id} == {owner, partner}), None)
     if pair is None or partner == owner:
         return ["this check-in is not about one of your partners"]
-    point = open_point(pages.checkin_points(data.schedule, data.program).get((pair.mentor_id, pair.mentee_id), ()),
-                       now)
+    point = open_point(
+        pages.checkin_points(data.schedule, data.program).get((pair.mentor_id, pair.mentee_id), ()), now
+    )
     if point is None or fields.get("number") != str(point.number):
         return ["this check-in is closed: the next one has opened, please answer that one"]
     note = pages.clip(fields.get("note", "").replace("\r\n", "\n"))
-    problems = validate_answer(fields.get("met", ""), fields.get("rating", ""), fields.get("continue", ""),
-                               fields.get("note", ""))
+    problems = validate_answer(
+        fields.get("met", ""), fields.get("rating", ""), fields.get("continue", ""), fields.get("note", "")
+    )
     if problems:
         return problems
-    checkin = CheckIn(data.cycle_id, owner, partner, point.number, fields["met"], int(fields["rating"]),
-                      fields["continue"], note, now.astimezone(UTC).replace(microsecond=0).isoformat())
+    checkin = CheckIn(
+        data.cycle_id,
+        owner,
+        partner,
+        point.number,
+        fields["met"],
+        int(fields["rating"]),
+        fields["continue"],
+        note,
+        now.astimezone(UTC).replace(microsecond=0).isoformat(),
+    )
     try:
         site.save(checkin)
     except (MentorsyncError, sqlite3.Error):
         return _plain(503, b"Check-ins cannot be saved right now; please try again later\n")
-    return Response(b"", 303, headers={"location": f"/p/{request.path_params['token']}?saved=1",
-                                       "content-length": "0", **dict(_PAGE_SECURITY)})
+    return Response(
+        b"",
+        303,
+        headers={
+            "location": f"/p/{request.path_params['token']}?saved=1",
+            "content-length": "0",
+            **dict(_PAGE_SECURITY),
+        },
+    )
 
 
 Scope = dict[str, Any]
@@ -499,8 +580,15 @@ class FeedApp:
             await self.app(scope, receive, logged_send)
         if log.isEnabledFor(logging.INFO):
             client = scope.get("client") or ("-", 0)
-            log.info('%s "%s %s" %d %d %.1fms', client[0], scope["method"], _redact(scope["path"]), status, size,
-                     1000 * (time.perf_counter() - started))
+            log.info(
+                '%s "%s %s" %d %d %.1fms',
+                client[0],
+                scope["method"],
+                _redact(scope["path"]),
+                status,
+                size,
+                1000 * (time.perf_counter() - started),
+            )
 
 
 class _DropAll(logging.Filter):
@@ -510,8 +598,9 @@ class _DropAll(logging.Filter):
         return False
 
 
-def create_app(workspace_dir: str | Path, *, max_age: int = 300,
-               clock: Callable[[], datetime] | None = None) -> FeedApp:
+def create_app(
+    workspace_dir: str | Path, *, max_age: int = 300, clock: Callable[[], datetime] | None = None
+) -> FeedApp:
     """The app for a workspace; applies pending migrations first so the tables exist."""
     db = Path(workspace_dir) / DB_NAME
     if not db.exists():
@@ -576,9 +665,15 @@ def protocol_class() -> type:
     return type("DeadlineProtocol", (_HeaderDeadline, base), {})
 
 
-def make_server(workspace_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, *,
-                max_age: int = 300, log_level: str = "info",
-                clock: Callable[[], datetime] | None = None) -> Any:
+def make_server(
+    workspace_dir: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    max_age: int = 300,
+    log_level: str = "info",
+    clock: Callable[[], datetime] | None = None,
+) -> Any:
     """A ``uvicorn.Server`` for the workspace (call ``.run()``; tests run it in a thread)."""
     import uvicorn
 
@@ -587,15 +682,24 @@ def make_server(workspace_dir: str | Path, host: str = "127.0.0.1", port: int = 
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _DropAll) for f in access.filters):
         access.addFilter(_DropAll())
-    config = uvicorn.Config(create_app(workspace_dir, max_age=max_age, clock=clock), host=host, port=port,
-                            access_log=False, server_header=False, lifespan="on", log_level=log_level,
-                            timeout_keep_alive=5, http=protocol_class(),
-                            h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    config = uvicorn.Config(
+        create_app(workspace_dir, max_age=max_age, clock=clock),
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        log_level=log_level,
+        timeout_keep_alive=5,
+        http=protocol_class(),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
     return uvicorn.Server(config)
 
 
-def serve(workspace_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, *,
-          max_age: int = 300) -> None:
+def serve(
+    workspace_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, *, max_age: int = 300
+) -> None:
     """Serve the workspace's feeds and pages until interrupted (binds loopback unless told otherwise)."""
     if not log.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()

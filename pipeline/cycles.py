@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cohort.checkins import feedback_rows as checkin_feedback
+from cohort.checkins import merge_feedback
 from cohort.errors import Problem, UsageError
 from cohort.feedback import FeedbackRow, load_feedback, pair_verdicts
 from cohort.model import Cohort, PersonId
@@ -71,6 +73,7 @@ from store import (
     get_cycle,
     import_cohort,
     list_cycles,
+    load_checkins,
     load_cohort,
     load_pairs,
     load_schedule,
@@ -96,10 +99,17 @@ class CloseResult:
     pairs: int
     verdicts: Mapping[str, int]  # continue / end / partial / none -> number of pairs
     warnings: tuple[Problem, ...] = ()
+    from_file: int = 0  # rows taken from the feedback file
+    from_checkins: int = 0  # rows taken from the stored check-ins (people the file does not answer for)
 
 
-def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
-    """Validate the feedback against the open cycle's roster and pairs, store it, close the cycle.
+def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResult:
+    """Store the cycle's feedback and close it.
+
+    The feedback is the file's rows merged with the stored check-ins: the last check-in answer of
+    each person about each partner gives a row (``cohort.checkins.feedback_rows``: yes/no as
+    answered, ``unsure`` gives none) for every (person, partner) the file does not answer; where
+    both answer, the file wins. Without a file, the check-ins alone decide.
 
     Raises ``InputError`` with every problem of the file (nothing is written then), and
     ``UsageError`` when there is no open, matched cycle.
@@ -110,18 +120,23 @@ def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
             raise UsageError("no open cycle to close: run `mentorsync run FILE` (or `rematch`) first")
         if not cycle.matched:
             raise UsageError(f"cycle {cycle.id} has no match yet: run `mentorsync run FILE` first")
-        if not Path(feedback_file).exists():
+        if feedback_file is not None and not Path(feedback_file).exists():
             raise UsageError(f"{feedback_file}: no such file")
         cohort = load_cohort(ws, cycle.id)
         pairs = {(p.mentor_id, p.mentee_id) for p in load_pairs(ws, cycle.id)}
-        rows, warnings = load_feedback(feedback_file, cohort, pairs)
+        file_rows: tuple[FeedbackRow, ...] = ()
+        warnings: list[Problem] = []
+        if feedback_file is not None:
+            file_rows, warnings = load_feedback(feedback_file, cohort, pairs)
+        from_checkins = checkin_feedback(load_checkins(ws, cycle.id), pairs)
+        rows = merge_feedback(file_rows, from_checkins)
         with ws.transaction():
             save_feedback(ws, cycle.id, rows)
             store_close_cycle(ws, cycle.id)
     verdicts = Counter(pair_verdicts(rows, pairs).values())
     return CloseResult(cycle.id, len(rows), len(pairs),
                        {v: verdicts.get(v, 0) for v in ("continue", "end", "partial", "none")},
-                       tuple(warnings))
+                       tuple(warnings), len(file_rows), len(rows) - len(file_rows))
 
 
 # --------------------------------------------------------------------------- history and feeds

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cohort.checkins import summarise as summarise_checkins
 from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
@@ -35,6 +36,7 @@ from store import (
     Workspace,
     current_cycle,
     import_cohort,
+    load_checkins,
     load_cohort,
     load_pairs,
     load_program_text,
@@ -44,6 +46,7 @@ from store import (
     save_schedule,
     workspace_secret,
 )
+from web.page import checkin_points
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,14 @@ def write_outputs(
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     progress(ProgressEvent("report", "start"))
+    answers = load_checkins(ws, cycle_id)
+    checkins = None
+    if answers:
+        points = checkin_points(plan.schedule, program)
+        pairs = [(p.mentor_id, p.mentee_id) for p in plan.match.pairs]
+        checkins = summarise_checkins(pairs, points, answers, now)
     html = render_report(cohort, program, plan.match, plan.schedule,
-                         dst_notes=dst_notes(plan.schedule, cohort), generated_at=now)
+                         dst_notes=dst_notes(plan.schedule, cohort), generated_at=now, checkins=checkins)
     (stage / "report.html").write_text(html, encoding="utf-8")
     additions = extra(stage) if extra else {}
     timings["report"] = time.perf_counter() - t

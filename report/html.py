@@ -25,6 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from cohort.checkins import CheckInSummary
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from matcher.model import MatchResult
@@ -327,6 +328,29 @@ def _emphasis(text: str) -> Markup:
     return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", escaped))  # noqa: S704
 
 
+def _checkin_context(cohort: Cohort, summary: CheckInSummary | None) -> dict[str, Any] | None:
+    """Response rates and at-risk pairs in words, or None when nobody has answered yet."""
+    if summary is None or not summary.answers and not any(p.latest for p in summary.pairs):
+        return None
+
+    def name(pid: PersonId) -> str:
+        return cohort[pid].name if pid in cohort else pid
+
+    def words(risk: str) -> str:
+        for pid in sorted(cohort.by_id, key=len, reverse=True):
+            if pid in risk:
+                risk = risk.replace(pid, name(pid))
+        return risk
+
+    return {
+        "rates": [{"number": n, "expected": e, "given": g, "percent": round(100 * g / e) if e else 0}
+                  for n, e, g in summary.rates],
+        "at_risk": [{"mentor": name(p.mentor_id), "mentee": name(p.mentee_id),
+                     "risks": [words(r) for r in p.risks]} for p in summary.at_risk],
+        "answers": summary.answers,
+    }
+
+
 def render_report(
     cohort: Cohort,
     program: Program,
@@ -335,6 +359,7 @@ def render_report(
     *,
     dst_notes: Mapping[PersonId, list[str]] | None = None,
     generated_at: datetime | None = None,
+    checkins: CheckInSummary | None = None,
 ) -> str:
     """The whole ``report.html`` as a string; the same input and ``generated_at`` give the same bytes.
 
@@ -342,4 +367,5 @@ def render_report(
     report computes itself. Without ``generated_at`` the page carries no timestamp.
     """
     context = _context(cohort, program, match, schedule, dst_notes or {}, generated_at)
+    context["checkins"] = _checkin_context(cohort, checkins)
     return _environment().get_template("report.html.j2").render(**context)

@@ -33,9 +33,10 @@ from store.repo import (
 )
 
 __all__ = [
-    "DB_NAME", "CycleInfo", "ReadOnlyWorkspace", "RunInfo", "Workspace", "close_cycle", "continuing_pairs", "current_cycle",
-    "ended_pairs", "former_people", "get_cycle", "import_cohort", "latest_cycle", "list_cycles",
-    "load_checkins", "load_cohort", "load_feedback", "load_match", "load_pair_origins", "load_pairs", "load_program",
-    "load_program_text", "load_run_summaries", "load_schedule", "load_unmatched", "previous_cycle",
-    "save_checkin", "save_feedback", "save_match", "save_run_summary", "save_schedule", "workspace_secret",
+    "DB_NAME", "CycleInfo", "ReadOnlyWorkspace", "RunInfo", "Workspace", "close_cycle", "continuing_pairs",
+    "current_cycle", "ended_pairs", "former_people", "get_cycle", "import_cohort", "latest_cycle",
+    "list_cycles", "load_checkins", "load_cohort", "load_feedback", "load_match", "load_pair_origins",
+    "load_pairs", "load_program", "load_program_text", "load_run_summaries", "load_schedule",
+    "load_unmatched", "previous_cycle", "save_checkin", "save_feedback", "save_match", "save_run_summary",
+    "save_schedule", "workspace_secret",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -29,9 +29,15 @@ from cohort.program import Charter, Program
 from matcher.model import Pair
 from scheduler.model import Schedule
 
+PAST_SHOWN = 3  # past meetings kept on the page (greyed)
 TEXT_MAX = 2000  # characters of any participant or charter text shown on a page
-KIND_LABELS = {"regular": "Regular meeting", "kickoff": "Kickoff", "checkin": "Check-in",
-               "review": "Mid-cycle review", "closing": "Closing"}
+KIND_LABELS = {
+    "regular": "Regular meeting",
+    "kickoff": "Kickoff",
+    "checkin": "Check-in",
+    "review": "Mid-cycle review",
+    "closing": "Closing",
+}
 
 
 def clip(text: str, limit: int = TEXT_MAX) -> str:
@@ -44,22 +50,32 @@ def agenda(kind: str, goals: Sequence[str]) -> tuple[str, ...]:
     """A meeting's agenda, in a few plain items, from its kind and the pair's goals."""
     topics = ", ".join(goals[:3]) or "the goals you chose"
     items = {
-        "kickoff": ("Introduce yourselves: background, what you hope to get from the program",
-                    f"Agree on the goals you will work on: {topics}",
-                    "Agree how you will keep in touch and how to move a meeting you cannot make",
-                    "Read the charter together: confidentiality, and how a pairing ends"),
-        "regular": ("What happened since last time",
-                    f"Progress, questions and obstacles on {topics}",
-                    "One concrete next step each before the next meeting"),
-        "checkin": ("Look back over the month: what helped, what did not",
-                    f"Progress on {topics}; adjust the goals if they changed",
-                    "Each of you answers the private check-in on this page afterwards"),
-        "review": ("Half-way: how far you got on each goal",
-                   "What to change for the second half (rhythm, topics, format)",
-                   f"Pick the one or two goals that matter most now: {topics}"),
-        "closing": ("What was achieved, and what each of you learned",
-                    "What comes next after the cycle",
-                    "Thank each other; say in the check-in whether you would like to continue"),
+        "kickoff": (
+            "Introduce yourselves: background, what you hope to get from the program",
+            f"Agree on the goals you will work on: {topics}",
+            "Agree how you will keep in touch and how to move a meeting you cannot make",
+            "Read the charter together: confidentiality, and how a pairing ends",
+        ),
+        "regular": (
+            "What happened since last time",
+            f"Progress, questions and obstacles on {topics}",
+            "One concrete next step each before the next meeting",
+        ),
+        "checkin": (
+            "Look back over the month: what helped, what did not",
+            f"Progress on {topics}; adjust the goals if they changed",
+            "Each of you answers the private check-in on this page afterwards",
+        ),
+        "review": (
+            "Half-way: how far you got on each goal",
+            "What to change for the second half (rhythm, topics, format)",
+            f"Pick the one or two goals that matter most now: {topics}",
+        ),
+        "closing": (
+            "What was achieved, and what each of you learned",
+            "What comes next after the cycle",
+            "Thank each other; say in the check-in whether you would like to continue",
+        ),
     }
     return items.get(kind, items["regular"])
 
@@ -124,8 +140,12 @@ def subscribe_links(feed_url: str, calendar_name: str) -> Subscribe:
     scheme, rest = feed_url.split("://", 1)
     webcal = f"webcal://{rest}"
     google = "https://calendar.google.com/calendar/r?cid=" + urllib.parse.quote(webcal, safe="")
-    outlook = ("https://outlook.live.com/calendar/0/addfromweb?url=" + urllib.parse.quote(feed_url, safe="")
-               + "&name=" + urllib.parse.quote(calendar_name, safe=""))
+    outlook = (
+        "https://outlook.live.com/calendar/0/addfromweb?url="
+        + urllib.parse.quote(feed_url, safe="")
+        + "&name="
+        + urllib.parse.quote(calendar_name, safe="")
+    )
     return Subscribe(webcal, google, outlook, feed_url)
 
 
@@ -143,7 +163,9 @@ def _partner_of(pair: Pair, person_id: PersonId) -> tuple[PersonId, str]:
     return pair.mentor_id, "mentor"
 
 
-def checkin_points(schedule: Schedule, program: Program) -> dict[tuple[PersonId, PersonId], tuple[Point, ...]]:
+def checkin_points(
+    schedule: Schedule, program: Program
+) -> dict[tuple[PersonId, PersonId], tuple[Point, ...]]:
     """Every pair's check-in points: its ``checkin`` events, or in a monthly series (which has
     none, every meeting being a check-in) its regular meetings."""
     out: dict[tuple[PersonId, PersonId], tuple[Point, ...]] = {}
@@ -162,8 +184,16 @@ def checkin_points(schedule: Schedule, program: Program) -> dict[tuple[PersonId,
     return out
 
 
-def participant_view(person: Person, cohort: Cohort, pairs: Iterable[Pair], schedule: Schedule,
-                     program: Program, checkins: Iterable[CheckIn], now: datetime, feed_url: str) -> ParticipantView:
+def participant_view(
+    person: Person,
+    cohort: Cohort,
+    pairs: Iterable[Pair],
+    schedule: Schedule,
+    program: Program,
+    checkins: Iterable[CheckIn],
+    now: datetime,
+    feed_url: str,
+) -> ParticipantView:
     """Everything ``person``'s page shows, and nothing about anyone but them and their partners."""
     zone = ZoneInfo(person.timezone)
     mine = [p for p in pairs if person.id in (p.mentor_id, p.mentee_id)]
@@ -176,8 +206,17 @@ def participant_view(person: Person, cohort: Cohort, pairs: Iterable[Pair], sche
         mentee, mentor = cohort.by_id.get(pair.mentee_id), cohort.by_id.get(pair.mentor_id)
         goals = tuple(clip(g, 200) for g in (mentee.goals if mentee else ()))
         expertise = set(mentor.expertise) if mentor else set()
-        partners.append(Partner(clip(other.name, 200), role, other.timezone, goals,
-                                tuple(g for g in goals if g in expertise), clip(pair.reasons), pid))
+        partners.append(
+            Partner(
+                clip(other.name, 200),
+                role,
+                other.timezone,
+                goals,
+                tuple(g for g in goals if g in expertise),
+                clip(pair.reasons),
+                pid,
+            )
+        )
     names = {p.id: p.name for p in partners}
     goals_of = {p.id: p.goals for p in partners}
 
@@ -190,16 +229,31 @@ def participant_view(person: Person, cohort: Cohort, pairs: Iterable[Pair], sche
         usual = Counter(_hm(t) for t in local).most_common(1)[0][0] if local else ""
         for t, u in zip(local, s.occurrences, strict=True):
             note = "" if _hm(t) == usual else f"this week {_hm(t)} instead of {usual}"
-            meetings.append(_meeting(u, t, s.duration_minutes, "regular", names.get(pid, ""), now, note,
-                                     goals_of.get(pid, ())))
+            meetings.append(
+                _meeting(
+                    u, t, s.duration_minutes, "regular", names.get(pid, ""), now, note, goals_of.get(pid, ())
+                )
+            )
         for e in schedule.events:
             if (e.mentor_id, e.mentee_id) != (s.mentor_id, s.mentee_id):
                 continue
             t = e.start.astimezone(zone)
             note = "" if not usual or _hm(t) == usual else f"this week {_hm(t)} instead of {usual}"
-            meetings.append(_meeting(e.start, t, e.duration_minutes, e.kind, names.get(pid, ""), now, note,
-                                     goals_of.get(pid, ())))
+            meetings.append(
+                _meeting(
+                    e.start,
+                    t,
+                    e.duration_minutes,
+                    e.kind,
+                    names.get(pid, ""),
+                    now,
+                    note,
+                    goals_of.get(pid, ()),
+                )
+            )
     meetings.sort(key=lambda m: (m.iso, m.partner))
+    past = sum(m.past for m in meetings)
+    meetings = meetings[max(0, past - PAST_SHOWN) :]  # the most recent past ones, greyed, then the rest
 
     points = checkin_points(schedule, program)
     answers = {(c.partner_id, c.number): c for c in checkins if c.person_id == person.id}
@@ -211,29 +265,61 @@ def participant_view(person: Person, cohort: Cohort, pairs: Iterable[Pair], sche
         pts = points.get((pair.mentor_id, pair.mentee_id), ())
         point = open_point(pts, now)
         if point is not None:
-            forms.append(CheckInForm(pid, names[pid], point.number, _day(point.opens.astimezone(zone)),
-                                     answers.get((pid, point.number))))
+            forms.append(
+                CheckInForm(
+                    pid,
+                    names[pid],
+                    point.number,
+                    _day(point.opens.astimezone(zone)),
+                    answers.get((pid, point.number)),
+                )
+            )
         later = [p for p in pts if p.opens > now]
         if later:
             upcoming.append(later[0].opens)
     next_checkin = _day(min(upcoming).astimezone(zone)) if upcoming else ""
-    return ParticipantView(clip(program.program.name, 200), clip(person.name, 200), person.timezone,
-                           _clip_charter(program.charter), tuple(partners), tuple(meetings), tuple(forms),
-                           next_checkin, subscribe_links(feed_url, program.program.name))
+    return ParticipantView(
+        clip(program.program.name, 200),
+        clip(person.name, 200),
+        person.timezone,
+        _clip_charter(program.charter),
+        tuple(partners),
+        tuple(meetings),
+        tuple(forms),
+        next_checkin,
+        subscribe_links(feed_url, program.program.name),
+    )
 
 
 def _clip_charter(c: Charter) -> Charter:
     return Charter(clip(c.goals), clip(c.rhythm), clip(c.confidentiality), clip(c.ending))
 
 
-def _meeting(utc: datetime, local: datetime, minutes: int, kind: str, partner: str, now: datetime,
-             dst_note: str, goals: Sequence[str]) -> Meeting:
+def _meeting(
+    utc: datetime,
+    local: datetime,
+    minutes: int,
+    kind: str,
+    partner: str,
+    now: datetime,
+    dst_note: str,
+    goals: Sequence[str],
+) -> Meeting:
     from datetime import timedelta
 
     end = local + timedelta(minutes=minutes)
-    return Meeting(_day(local), f"{_hm(local)}-{_hm(end)}", kind, KIND_LABELS.get(kind, kind), partner,
-                   utc + timedelta(minutes=minutes) <= now, kind != "regular", dst_note, agenda(kind, goals),
-                   utc.isoformat())
+    return Meeting(
+        _day(local),
+        f"{_hm(local)}-{_hm(end)}",
+        kind,
+        KIND_LABELS.get(kind, kind),
+        partner,
+        utc + timedelta(minutes=minutes) <= now,
+        kind != "regular",
+        dst_note,
+        agenda(kind, goals),
+        utc.isoformat(),
+    )
 
 
 # --------------------------------------------------------------------------- coordinator
@@ -267,13 +353,18 @@ def coordinator_view(cohort: Cohort, summary: CheckInSummary, program: Program) 
 
     rows = []
     for st in summary.pairs:
-        latest = tuple(f"{name(pid)}: met {c.met}, going {c.rating}/5, continue {c.wants_continue} "
-                       f"(check-in {c.number})" for pid, c in st.latest.items())
+        latest = tuple(
+            f"{name(pid)}: met {c.met}, going {c.rating}/5, continue {c.wants_continue} (check-in {c.number})"
+            for pid, c in st.latest.items()
+        )
         notes = tuple(f"{name(pid)}: {clip(c.note)}" for pid, c in st.latest.items() if c.note)
-        answered = ", ".join(f"{name(pid)} {st.answered.get(pid, 0)}/{st.opened}"
-                             for pid in (st.mentor_id, st.mentee_id))
+        answered = ", ".join(
+            f"{name(pid)} {st.answered.get(pid, 0)}/{st.opened}" for pid in (st.mentor_id, st.mentee_id)
+        )
         risks = tuple(_risk_words(r, name, (st.mentor_id, st.mentee_id)) for r in st.risks)
-        rows.append(PairRow(name(st.mentor_id), name(st.mentee_id), st.opened, answered, latest, notes, risks))
+        rows.append(
+            PairRow(name(st.mentor_id), name(st.mentee_id), st.opened, answered, latest, notes, risks)
+        )
     rows.sort(key=lambda r: (not r.risks, r.mentor, r.mentee))
     return CoordinatorView(clip(program.program.name, 200), summary.rates, tuple(rows), len(summary.at_risk))
 
@@ -289,15 +380,31 @@ def _risk_words(risk: str, name: object, ids: tuple[PersonId, PersonId]) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
-def render_participant(view: ParticipantView, *, csrf: str, action: str, saved: bool = False,
-                       errors: Sequence[str] = ()) -> str:
-    return environment().get_template("participant.html.j2").render(
-        v=view, csrf=csrf, action=action, saved=saved, errors=errors, met_choices=MET_CHOICES,
-        continue_choices=CONTINUE_CHOICES)
+def render_participant(
+    view: ParticipantView, *, csrf: str, action: str, saved: bool = False, errors: Sequence[str] = ()
+) -> str:
+    return (
+        environment()
+        .get_template("participant.html.j2")
+        .render(
+            v=view,
+            csrf=csrf,
+            action=action,
+            saved=saved,
+            errors=errors,
+            met_choices=MET_CHOICES,
+            continue_choices=CONTINUE_CHOICES,
+        )
+    )
 
 
 def render_coordinator(view: CoordinatorView) -> str:
@@ -309,7 +416,3 @@ def render_message(title: str, text: str) -> str:
 
 
 STYLESHEET = (Path(__file__).parent / "static" / "page.css").read_bytes()
-
-
-def checkin_answers(checkins: Iterable[CheckIn]) -> Mapping[tuple[PersonId, int], CheckIn]:
-    return {(c.partner_id, c.number): c for c in checkins}
