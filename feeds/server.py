@@ -196,8 +196,10 @@ class Site:
         max_age: int = 300,
         cache_bytes: int = 128 << 20,
         clock: Callable[[], datetime] | None = None,
+        body_timeout: float = BODY_TIMEOUT,
     ):
         self.directory = Path(workspace_dir)
+        self.body_timeout = body_timeout
         self.max_age = max_age
         self.cache_bytes = cache_bytes
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -329,7 +331,7 @@ def _same_origin(request: Request, program: Program) -> bool:
     return referer is None or _origin_of(referer) in allowed
 
 
-async def _read_body(request: Request) -> bytes | Response:
+async def _read_body(request: Request, timeout: float) -> bytes | Response:
     """The request body, at most ``MAX_BODY`` bytes, within ``BODY_TIMEOUT`` seconds."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
@@ -345,7 +347,7 @@ async def _read_body(request: Request) -> bytes | Response:
         return b"".join(chunks)
 
     try:
-        body = await asyncio.wait_for(read(), BODY_TIMEOUT)
+        body = await asyncio.wait_for(read(), timeout)
     except TimeoutError:
         return _plain(408, b"Request timeout\n", [("connection", "close")])
     if body is None:
@@ -470,7 +472,7 @@ async def _post_checkin(
         return _plain(403, b"Forbidden: cross-site form post refused\n")
     if not site.allow_post(digest):
         return _plain(429, b"Too many check-ins from this page; try again later\n", [("retry-after", "600")])
-    body = await _read_body(request)
+    body = await _read_body(request, site.body_timeout)
     if isinstance(body, Response):
         return body
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
@@ -599,7 +601,11 @@ class _DropAll(logging.Filter):
 
 
 def create_app(
-    workspace_dir: str | Path, *, max_age: int = 300, clock: Callable[[], datetime] | None = None
+    workspace_dir: str | Path,
+    *,
+    max_age: int = 300,
+    clock: Callable[[], datetime] | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> FeedApp:
     """The app for a workspace; applies pending migrations first so the tables exist."""
     db = Path(workspace_dir) / DB_NAME
@@ -609,7 +615,7 @@ def create_app(
         Workspace(workspace_dir, create=False).close()
     except (StoreError, sqlite3.Error):  # a read-only workspace still serves what it has
         pass
-    return FeedApp(Site(workspace_dir, max_age=max_age, clock=clock))
+    return FeedApp(Site(workspace_dir, max_age=max_age, clock=clock, body_timeout=body_timeout))
 
 
 class _HeaderDeadline:
@@ -656,13 +662,13 @@ class _HeaderDeadline:
             self.transport.close()
 
 
-def protocol_class() -> type:
+def protocol_class(header_timeout: float = HEADER_TIMEOUT) -> type:
     """uvicorn's fastest available HTTP/1.1 protocol with the header deadline."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
     except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
         from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
-    return type("DeadlineProtocol", (_HeaderDeadline, base), {})
+    return type("DeadlineProtocol", (_HeaderDeadline, base), {"header_timeout": header_timeout})
 
 
 def make_server(
@@ -673,8 +679,12 @@ def make_server(
     max_age: int = 300,
     log_level: str = "info",
     clock: Callable[[], datetime] | None = None,
+    header_timeout: float = HEADER_TIMEOUT,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Any:
-    """A ``uvicorn.Server`` for the workspace (call ``.run()``; tests run it in a thread)."""
+    """A ``uvicorn.Server`` for the workspace (call ``.run()``; tests run it in a thread).
+
+    ``clock`` replaces the wall clock for the pages (tests), the timeouts are in seconds."""
     import uvicorn
 
     # uvicorn logs access lines whenever its access logger has a handler (a test harness or a
@@ -683,7 +693,7 @@ def make_server(
     if not any(isinstance(f, _DropAll) for f in access.filters):
         access.addFilter(_DropAll())
     config = uvicorn.Config(
-        create_app(workspace_dir, max_age=max_age, clock=clock),
+        create_app(workspace_dir, max_age=max_age, clock=clock, body_timeout=body_timeout),
         host=host,
         port=port,
         access_log=False,
@@ -691,7 +701,7 @@ def make_server(
         lifespan="on",
         log_level=log_level,
         timeout_keep_alive=5,
-        http=protocol_class(),
+        http=protocol_class(header_timeout),
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     return uvicorn.Server(config)
