@@ -233,13 +233,14 @@ def publish(ctx: Context, out_dir: Path, as_json: bool) -> None:
 @pass_ctx
 @handle_errors
 def serve(ctx: Context, host: str, port: int) -> None:
-    """Serve the published feeds over HTTP at /feeds/<token>.ics."""
+    """Serve the feeds at /feeds/<token>.ics and each participant's private page at /p/<token>."""
     from feeds.server import serve as serve_feeds
 
     program = ctx.load_program()
     if not (ctx.workspace / "mentorsync.db").exists():
         raise click.UsageError(f"no workspace database in {ctx.workspace}: publish feeds first")
-    click.echo(f"serving feeds on http://{host}:{port}/feeds/<token>.ics (Ctrl+C to stop)", err=True)
+    click.echo(f"serving feeds on http://{host}:{port}/feeds/<token>.ics and pages on "
+               f"http://{host}:{port}/p/<token> (Ctrl+C to stop)", err=True)
     serve_feeds(ctx.workspace, host, port, max_age=program.feeds.max_age_seconds)
 
 

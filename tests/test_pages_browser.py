@@ -27,8 +27,11 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 HAVE_BROWSER = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not HAVE_BROWSER, reason="browser test skipped: /usr/bin/chromium or /usr/bin/chromedriver "
-                       "not found (apt-get install -y chromium chromium-driver)"),
+    pytest.mark.skipif(
+        not HAVE_BROWSER,
+        reason="browser test skipped: /usr/bin/chromium or /usr/bin/chromedriver "
+        "not found (apt-get install -y chromium chromium-driver)",
+    ),
 ]
 
 
@@ -41,9 +44,18 @@ def driver() -> Iterator[object]:
     profile = tempfile.mkdtemp(prefix="mentorsync-selenium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1100,1600"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1100,1600",
+    ):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     browser.set_page_load_timeout(30)
@@ -56,10 +68,17 @@ def driver() -> Iterator[object]:
 
 def next_meeting(built: Built, person_id: str, zone: str) -> datetime:
     schedule = json.loads((built.out / "schedule.json").read_text(encoding="utf-8"))
-    starts = [datetime.fromisoformat(t) for s in schedule["series"] if person_id in (s["mentor_id"], s["mentee_id"])
-              for t in s["occurrences"]]
-    starts += [datetime.fromisoformat(e["start"]) for e in schedule["events"]
-               if person_id in (e["mentor_id"], e["mentee_id"])]
+    starts = [
+        datetime.fromisoformat(t)
+        for s in schedule["series"]
+        if person_id in (s["mentor_id"], s["mentee_id"])
+        for t in s["occurrences"]
+    ]
+    starts += [
+        datetime.fromisoformat(e["start"])
+        for e in schedule["events"]
+        if person_id in (e["mentor_id"], e["mentee_id"])
+    ]
     return min(t for t in starts if t > CLOCK).astimezone(ZoneInfo(zone))
 
 
@@ -80,8 +99,11 @@ def test_participant_page_in_chromium(driver, tmp_path):
         local = next_meeting(built, mentee, people[mentee]["timezone"])
         assert first_upcoming.text.startswith(f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}-")
         # no inline script ran, nothing was blocked by the CSP
-        logs = [entry for entry in driver.get_log("browser")
-                if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
+        logs = [
+            entry
+            for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+        ]
         assert logs == []
 
         form = driver.find_element(By.CSS_SELECTOR, "#checkin form")
