@@ -41,7 +41,7 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -527,7 +527,7 @@ async def _post_checkin(
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def _redact(path: str) -> str:
@@ -568,7 +568,7 @@ class FeedApp:
         started = time.perf_counter()
         status, size = 0, 0
 
-        async def logged_send(message: dict[str, Any]) -> None:
+        async def logged_send(message: MutableMapping[str, Any]) -> None:
             nonlocal status, size
             if message["type"] == "http.response.start":
                 status = message["status"]
