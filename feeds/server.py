@@ -510,8 +510,8 @@ async def _post_checkin(
         note,
         now.astimezone(UTC).replace(microsecond=0).isoformat(),
     )
-    try:
-        site.save(checkin)
+    try:  # in a worker thread: a busy database (a `run` committing) must not stall other requests
+        await asyncio.to_thread(site.save, checkin)
     except (MentorsyncError, sqlite3.Error):
         return _plain(503, b"Check-ins cannot be saved right now; please try again later\n")
     return Response(

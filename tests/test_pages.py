@@ -223,3 +223,33 @@ def test_coordinator_page_lists_every_pair(built: Built):
         assert client.post(built.coordinator_path, data={}).status_code == 405
     for mentor, mentee in paired(built):
         assert f"{names[mentor]} & {names[mentee]}" in page
+
+
+def test_nothing_personal_in_the_log(built: Built, caplog, capfd):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    mentor, mentee = paired(built)[0]
+    path = built.page_path(mentee)
+    with serving(built.workspace) as base, httpx.Client(base_url=base, timeout=10) as client:
+        hidden = form_fields(client.get(path).text)
+        client.post(
+            path,
+            data={**hidden, "met": "yes", "rating": "5", "continue": "yes", "note": "secret-note"},
+            headers={"origin": base},
+        )
+        client.get(built.coordinator_path)
+    out, err = capfd.readouterr()
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+    logged += out + err
+    assert "/p/<redacted:" in logged
+    names = {r["id"]: r for r in built.people}
+    for secret in (
+        path[3:],
+        built.coordinator_path[3:],
+        "secret-note",
+        names[mentee]["name"],
+        names[mentee]["email"],
+        hidden["csrf"],
+    ):
+        assert secret not in logged
