@@ -103,6 +103,13 @@ class Matching:
     )
     pins: list[list[str]] = _opt([], "[mentor_id, mentee_id] pairs that must be formed")
     forbid: list[list[str]] = _opt([], "[id, id] pairs that must never be formed")
+    preferences: str = _opt(
+        "score",
+        "how the `ranks` column counts, after the most mentees matched: 'rank-maximal' (most first "
+        "choices, then most second choices, ...), 'worst-rank' (the best worst rank anyone gets, then "
+        "rank-maximal) or 'score' (a ranked pair scores like a `prefer` request, higher for a higher rank)",
+        choices=("score", "rank-maximal", "worst-rank"),
+    )
 
 
 @dataclass(frozen=True)
