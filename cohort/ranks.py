@@ -29,16 +29,20 @@ def row_ranks(ids: list[str], pid: str, error: Callable[[str, str, str | None], 
         if other == pid:
             error(COLUMN, f"choice {i} '{other}' names the person themselves", "remove their own id")
         elif other in seen:
-            error(COLUMN, f"'{other}' is ranked twice (choice {ids.index(other) + 1} and {i})",
-                  "name each person once, in order of preference")
+            error(
+                COLUMN,
+                f"'{other}' is ranked twice (choice {ids.index(other) + 1} and {i})",
+                "name each person once, in order of preference",
+            )
         else:
             seen.add(other)
             out.append(other)
     return tuple(out)
 
 
-def cross_rank_problems(people: Iterable[Person], rows: Iterable[tuple[int, Mapping[str, object]]],
-                        file: str) -> list[Problem]:
+def cross_rank_problems(
+    people: Iterable[Person], rows: Iterable[tuple[int, Mapping[str, object]]], file: str
+) -> list[Problem]:
     """Unknown ids and ids of the wrong role in the ``ranks`` of ``people``.
 
     ``rows`` are every row of the file (line, cells), also rows with other errors, so a bad cell on
@@ -55,21 +59,39 @@ def cross_rank_problems(people: Iterable[Person], rows: Iterable[tuple[int, Mapp
     for p in people:
         for i, other in enumerate(p.ranks, 1):
             if other not in role:
-                close = difflib.get_close_matches(other, list(role), n=1, cutoff=0.8) if len(role) < 20000 else []
+                close = (
+                    difflib.get_close_matches(other, list(role), n=1, cutoff=0.8) if len(role) < 20000 else []
+                )
                 hint = f"did you mean '{close[0]}'?" if close else "use the id of a person in this file"
                 problems.append(Problem(file, p.line, COLUMN, f"choice {i} '{other}': unknown id", hint))
                 continue
             theirs = role[other]
             if p.role == "mentee" and theirs == "mentee":
-                problems.append(Problem(file, p.line, COLUMN, f"choice {i} '{other}' is a mentee, not a mentor",
-                                        "a mentee ranks mentors"))
+                problems.append(
+                    Problem(
+                        file,
+                        p.line,
+                        COLUMN,
+                        f"choice {i} '{other}' is a mentee, not a mentor",
+                        "a mentee ranks mentors",
+                    )
+                )
             elif p.role == "mentor" and theirs == "mentor":
-                problems.append(Problem(file, p.line, COLUMN, f"choice {i} '{other}' is a mentor, not a mentee",
-                                        "a mentor ranks mentees"))
+                problems.append(
+                    Problem(
+                        file,
+                        p.line,
+                        COLUMN,
+                        f"choice {i} '{other}' is a mentor, not a mentee",
+                        "a mentor ranks mentees",
+                    )
+                )
     return problems
 
 
-def split_ranks(cohort: Cohort) -> tuple[dict[PersonId, tuple[PersonId, ...]], dict[PersonId, tuple[PersonId, ...]]]:
+def split_ranks(
+    cohort: Cohort,
+) -> tuple[dict[PersonId, tuple[PersonId, ...]], dict[PersonId, tuple[PersonId, ...]]]:
     """(mentee id -> mentors in order, mentor id -> mentees in order), per the module doc's roles."""
     as_mentee: dict[PersonId, tuple[PersonId, ...]] = {}
     as_mentor: dict[PersonId, tuple[PersonId, ...]] = {}
