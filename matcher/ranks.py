@@ -281,7 +281,7 @@ def flow_levels(
         flow = g.solve(-gain, -big)
         if flow is None:
             raise InfeasibleError(f"level {name!r} has no feasible flow (a bug)")
-        value = int((gain * flow[: g.n_pairs]).sum())
+        value = int((gain * flow[: g.n_pairs]).sum()) if name != "matched" else int(flow[: g.n_pairs].sum())
         levels.append(Level(name, value))
         if progress:
             progress(name, float(value), float(value), 0.0)
@@ -293,7 +293,9 @@ def flow_levels(
     if mode == "worst-rank" and ra.depth:
         worst = _worst(ra, cs, act)
         best = ra.depth + 1
-        for t in range(1, ra.depth + 1):  # the first feasible threshold is the optimum
+        for t in range(
+            ra.depth + 1
+        ):  # the first feasible threshold is the optimum (0: no ranking mentee matched)
             trial_hi = g.hi.copy()
             trial_hi[: g.n_pairs] = np.where(
                 worst > t, np.minimum(g.lo[: g.n_pairs], 0), trial_hi[: g.n_pairs]
