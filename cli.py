@@ -191,6 +191,34 @@ def match(ctx: Context, out_dir: Path, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Mentors on each mentee's shortlist.")
+@_OUT
+@_JSON
+@pass_ctx
+@handle_errors
+def suggest(ctx: Context, file: Path | None, top: int, out_dir: Path, as_json: bool) -> None:
+    """Shortlists of eligible mentors per mentee (suggestions.csv), spread over mentors' seats.
+
+    FILE: a participants file; without it, the workspace's latest roster. Send the shortlists out,
+    put the answers in a `ranks` column, then `mentorsync run`.
+    """
+    from pipeline.suggest import suggest as do_suggest
+
+    s = do_suggest(ctx.workspace, out_dir, top=top, participants=file)
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    for w in s["warnings"]:
+        click.echo(w, err=True)
+    click.echo(_table([("suggestions", f"{s['suggestions']} for {s['mentees']} mentees (top {s['top']})"),
+                       ("full lists", s["mentees_with_full_list"]),
+                       ("no suggestion", s["mentees_without_suggestion"]),
+                       ("file", s["file"])]))
+
+
+@main.command()
 @_OUT
 @_JSON
 @pass_ctx
