@@ -458,7 +458,7 @@ def build_people(table: RawTable, program: Any | None = None) -> tuple[list[Pers
             )
         )
     problems.extend(cross_row_problems(refs, table.file))
-    problems.extend(cross_rank_problems(people, table.rows, table.file))
+    problems.extend(cross_rank_problems(table.rows, table.file))
     return people, problems
 
 

@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 
 from cohort.errors import Problem
-from cohort.model import Cohort, Person, PersonId
+from cohort.model import Cohort, PersonId
 
 COLUMN = "ranks"
 
@@ -40,47 +40,50 @@ def row_ranks(ids: list[str], pid: str, error: Callable[[str, str, str | None], 
     return tuple(out)
 
 
-def cross_rank_problems(
-    people: Iterable[Person], rows: Iterable[tuple[int, Mapping[str, object]]], file: str
-) -> list[Problem]:
-    """Unknown ids and ids of the wrong role in the ``ranks`` of ``people``.
+def cross_rank_problems(rows: Iterable[tuple[int, Mapping[str, object]]], file: str) -> list[Problem]:
+    """Unknown ids and ids of the wrong role in the ``ranks`` cells of ``rows`` (line, cells).
 
-    ``rows`` are every row of the file (line, cells), also rows with other errors, so a bad cell on
-    one line never causes a misleading "unknown id" on another.
+    Every row counts, also rows with other errors, so a bad cell on one line never causes a
+    misleading "unknown id" on another and a row's problems are all reported at once.
     """
     from cohort.tables import cell_text
 
+    rows = list(rows)
     role: dict[str, str] = {}
     for _, cells in rows:
         pid = cell_text(cells.get("id"))
         if pid and pid not in role:
             role[pid] = cell_text(cells.get("role")).casefold()
     problems = []
-    for p in people:
-        for i, other in enumerate(p.ranks, 1):
+    for line, cells in rows:
+        raw = cells.get(COLUMN)
+        items = [cell_text(v) for v in raw] if isinstance(raw, list) else cell_text(raw).split(";")
+        ids = list(dict.fromkeys(i.strip() for i in items if i.strip()))
+        mine = role.get(cell_text(cells.get("id")), "")
+        for i, other in enumerate(ids, 1):
+            if other == cell_text(cells.get("id")):
+                continue
             if other not in role:
                 close = (
                     difflib.get_close_matches(other, list(role), n=1, cutoff=0.8) if len(role) < 20000 else []
                 )
                 hint = f"did you mean '{close[0]}'?" if close else "use the id of a person in this file"
-                problems.append(Problem(file, p.line, COLUMN, f"choice {i} '{other}': unknown id", hint))
-                continue
-            theirs = role[other]
-            if p.role == "mentee" and theirs == "mentee":
+                problems.append(Problem(file, line, COLUMN, f"choice {i} '{other}': unknown id", hint))
+            elif mine == "mentee" and role[other] == "mentee":
                 problems.append(
                     Problem(
                         file,
-                        p.line,
+                        line,
                         COLUMN,
                         f"choice {i} '{other}' is a mentee, not a mentor",
                         "a mentee ranks mentors",
                     )
                 )
-            elif p.role == "mentor" and theirs == "mentor":
+            elif mine == "mentor" and role[other] == "mentor":
                 problems.append(
                     Problem(
                         file,
-                        p.line,
+                        line,
                         COLUMN,
                         f"choice {i} '{other}' is a mentor, not a mentee",
                         "a mentor ranks mentees",

@@ -538,3 +538,58 @@ def ineligible_warnings(cohort: Cohort, program: Program, cs: CandidateSet) -> l
                     )
                 )
     return out
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def first_choice_note(
+    cohort: Cohort, program: Program, cs: CandidateSet, chosen: Iterable[PairKey], mentee_id: PersonId
+) -> str | None:
+    """Why a ranking mentee did not get their first choice, in plain words (None if they did, or
+    ranked nobody): the pair is not possible (which rule, or no common slot), or the mentor's seats
+    went to people who ranked them higher, or whose allocation the rank profile needs."""
+    as_mentee, _ = split_ranks(cohort)
+    listed = as_mentee.get(mentee_id)
+    if not listed:
+        return None
+    first = listed[0]
+    pairs = list(chosen)
+    mine = next((m for m, e in pairs if e == mentee_id), None)
+    if mine == first:
+        return f"got their first choice, {first}"
+    got = (
+        f"got their {_ordinal(listed.index(mine) + 1)} choice, {mine}"
+        if mine in listed
+        else (f"got {mine}, whom they did not rank" if mine else "is unmatched")
+    )
+    got += f", not their first choice {first}"
+    if cs.index_of(first, mentee_id) is None:
+        return f"{got}: {first} can never be their mentor: " + why_not_candidate(
+            cohort, program, first, mentee_id
+        )
+    taken = [e for m, e in pairs if m == first]
+    cap = cohort[first].capacity
+    cap = cap if cap is not None else program.rules.default_capacity
+    if len(taken) < cap:
+        return (
+            f"{got}: {first} has a free seat, but no recurring slot could be kept "
+            "for the two of them next to their other meetings"
+        )
+    ranked_by = {
+        e: (as_mentee.get(e, ()).index(first) + 1 if first in as_mentee.get(e, ()) else None) for e in taken
+    }
+    words = ", ".join(
+        f"{e} ({_ordinal(r)} choice)" if r else f"{e} (did not rank them)" for e, r in ranked_by.items()
+    )
+    higher = [e for e, r in ranked_by.items() if r == 1]
+    note = f"{got}: {first}'s {cap} seat(s) went to {words}"
+    if len(higher) < len(taken):
+        note += (
+            "; those whose list ranked them lower are there because the rank profile needs it (moving you "
+            "would leave fewer people with their first choices, or someone worse off)"
+        )
+    elif program.matching.preferences == "score":
+        note += '; with preferences = "score" ranks only add to the score'
+    return note

@@ -189,7 +189,10 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         schedule = load_schedule(ws, cycle.id)
     person = cohort[person_id]
     ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
+                          protect=rank_choices.ranked_pairs(cohort))
+    if program.matching.preferences == "score":
+        cs = rank_choices.with_rank_scores(cohort, program, cs)
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
     alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
@@ -224,6 +227,10 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         if u.id == person_id:
             data["unmatched"].append({"role": u.role, "reason": u.reason})
             lines.append(f"\nunmatched as {u.role}: {u.reason}")
+    first = rank_choices.first_choice_note(cohort, program, cs, chosen, person_id)
+    if first:
+        data["ranks"] = {"ranks": list(person.ranks), "first_choice": first}
+        lines.append(f"\nranked choices: {person.name} {first}")
     if alts:
         lines.append("\nbest alternatives:")
     for a in alts:
