@@ -168,8 +168,12 @@ class _Graph:
         supply = np.zeros(self.n, dtype=np.int64)
         np.add.at(supply, self.head, self.lo)
         np.subtract.at(supply, self.tail, self.lo)
+        # arcs fixed by earlier levels (hi == lo) are left out: their flow is in the supplies
+        free = np.nonzero(self.hi > self.lo)[0]
         smcf = min_cost_flow.SimpleMinCostFlow()
-        arcs = smcf.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.hi - self.lo, cost)
+        arcs = smcf.add_arcs_with_capacity_and_unit_cost(
+            self.tail[free], self.head[free], self.hi[free] - self.lo[free], cost[free]
+        )
         smcf.set_nodes_supplies(np.arange(self.n), supply)
         status = smcf.solve()
         if status == smcf.INFEASIBLE:
@@ -177,7 +181,9 @@ class _Graph:
         if status != smcf.OPTIMAL:
             raise InfeasibleError(f"the min-cost flow solver failed with status {status}")
         self._cost = cost
-        return self.lo + smcf.flows(arcs)
+        flow = self.lo.copy()
+        flow[free] += smcf.flows(arcs)
+        return flow
 
     def fix(self, flow: np.ndarray) -> None:
         """Keep only the optimal flows of the level just solved (complementary slackness)."""
@@ -276,11 +282,15 @@ def flow_levels(
     levels: list[Level] = []
     n_e = len(cs.arrays.mentees)
 
-    def stage(name: str, gain: np.ndarray, last: bool = False) -> np.ndarray:
+    def stage(name: str, gain: np.ndarray, last: bool = False, count_too: bool = False) -> np.ndarray:
+        # the return arc's cost -big makes "more pairs" outweigh any change of this level's total;
+        # after the first level the number of pairs is fixed anyway
         big = int(np.abs(gain).max(initial=0)) * n_e + 1
         flow = g.solve(-gain, -big)
         if flow is None:
             raise InfeasibleError(f"level {name!r} has no feasible flow (a bug)")
+        if count_too:
+            levels.append(Level("matched", int(flow[: g.n_pairs].sum())))
         value = int((gain * flow[: g.n_pairs]).sum()) if name != "matched" else int(flow[: g.n_pairs].sum())
         levels.append(Level(name, value))
         if progress:
@@ -289,26 +299,33 @@ def flow_levels(
             g.fix(flow)
         return flow
 
-    stage("matched", np.zeros(len(act), np.int64))
+    rank_levels = _levels(mode, ra, act)
+    if mode == "worst-rank" or not rank_levels:
+        stage("matched", np.zeros(len(act), np.int64))
+    else:  # one solve for the count and the first rank level (lexicographic by the return arc's cost)
+        name, gain = rank_levels.pop(0)
+        stage(name, gain, count_too=True)
     if mode == "worst-rank" and ra.depth:
+        # the smallest threshold t such that ranks <= t (0: only mentees who ranked nobody, depth + 1:
+        # anybody) keep the count: binary search, depth + 1 is always feasible
         worst = _worst(ra, cs, act)
-        best = ra.depth + 1
-        for t in range(
-            ra.depth + 1
-        ):  # the first feasible threshold is the optimum (0: no ranking mentee matched)
-            trial_hi = g.hi.copy()
-            trial_hi[: g.n_pairs] = np.where(
-                worst > t, np.minimum(g.lo[: g.n_pairs], 0), trial_hi[: g.n_pairs]
-            )
-            if (trial_hi < g.lo).any():
-                continue
-            saved, g.hi = g.hi, trial_hi
-            if g.solve(np.zeros(len(act), np.int64), 0) is not None:
-                best = t
-                break
-            g.hi = saved
-        levels.append(Level("worst_rank", best))
-    for name, gain in _levels(mode, ra, act):
+        lo_t, hi_t = 0, ra.depth + 1
+        while lo_t < hi_t:
+            t = (lo_t + hi_t) // 2
+            trial = np.where(worst > t, 0, g.hi[: g.n_pairs])
+            feasible = not (trial < g.lo[: g.n_pairs]).any()
+            if feasible:
+                saved = g.hi.copy()
+                g.hi[: g.n_pairs] = trial
+                feasible = g.solve(np.zeros(len(act), np.int64), 0) is not None
+                g.hi = saved
+            if feasible:
+                hi_t = t
+            else:
+                lo_t = t + 1
+        g.hi[: g.n_pairs] = np.where(worst > hi_t, 0, g.hi[: g.n_pairs])
+        levels.append(Level("worst_rank", hi_t))
+    for name, gain in rank_levels:
         stage(name, gain)
     flow = stage("score", score[act].astype(np.int64), last=True)
     return act[flow[: g.n_pairs] > 0], levels

@@ -27,21 +27,25 @@ def program(**matching) -> Program:
 
 def random_cohort(seed: int):
     rnd = random.Random(seed)
-    n_m, n_e = rnd.randint(2, 5), rnd.randint(3, 9)
+    # odd seeds: larger cohorts where several levels interact
+    n_m, n_e = (
+        (rnd.randint(2, 5), rnd.randint(3, 9)) if seed % 2 == 0 else (rnd.randint(6, 12), rnd.randint(12, 30))
+    )
     mentors = [
         make_person(f"m{i}", "mentor", expertise=tuple(rnd.sample(TOPICS, 2)), capacity=rnd.randint(1, 2))
         for i in range(n_m)
     ]
     mentees = []
     for j in range(n_e):
-        ranks = tuple(rnd.sample([m.id for m in mentors], rnd.randint(0, min(3, n_m))))
+        ranks = tuple(rnd.sample([m.id for m in mentors], rnd.randint(0, min(4, n_m))))
         avoid = frozenset({rnd.choice(mentors).id}) if rnd.random() < 0.3 else frozenset()
         ranks = tuple(r for r in ranks if r not in avoid)
         mentees.append(
             make_person(f"e{j}", "mentee", goals=tuple(rnd.sample(TOPICS, 2)), ranks=ranks, avoid=avoid)
         )
     if rnd.random() < 0.5:  # a mentor ranks some mentees
-        mentors[0] = dataclasses.replace(mentors[0], ranks=tuple(rnd.sample([e.id for e in mentees], 2)))
+        for i in range(1 + n_m // 4):
+            mentors[i] = dataclasses.replace(mentors[i], ranks=tuple(rnd.sample([e.id for e in mentees], 2)))
     return make_cohort(*mentors, *mentees)
 
 
@@ -50,6 +54,15 @@ def milp_levels(cohort, prog, cs) -> dict[str, int]:
     ra = rank_arrays(cohort, cs)
     n = len(cs)
     rows, lo, hi = [], [], []
+    ids = [(cs.encoder.mentor_ids[cs.mentor[k]], cs.encoder.mentee_ids[cs.mentee[k]]) for k in range(n)]
+    where = {pair: k for k, pair in enumerate(ids)}
+    for k, (m, e) in enumerate(ids):  # no two people mentoring each other
+        if (e, m) in where and where[(e, m)] > k:
+            row = np.zeros(n)
+            row[[k, where[(e, m)]]] = 1
+            rows.append(row)
+            lo.append(0)
+            hi.append(1)
     for m in np.unique(cs.mentor):
         rows.append((cs.mentor == m).astype(float))
         lo.append(0)
@@ -96,7 +109,7 @@ def milp_levels(cohort, prog, cs) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("mode", ["rank-maximal", "worst-rank"])
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(20))
 def test_levels_equal_an_independent_lexicographic_milp(mode, seed):
     cohort = random_cohort(seed)
     prog = program(preferences=mode)
@@ -176,3 +189,38 @@ def test_score_mode_ranks_raise_the_prefer_component_only_for_ranked_pairs():
     assert prefer(scored, "B", "e1") > prefer(scored, "A", "e1") > 0
     assert prefer(scored, "A", "e2") == prefer(cs, "A", "e2") == 0
     assert (scored.score == scored.components.sum(axis=1)).all()
+
+
+@pytest.mark.parametrize("mode", ["rank-maximal", "worst-rank"])
+@pytest.mark.parametrize("seed", range(6))
+def test_people_with_role_both_levels_equal_the_milp_when_mutual_mentoring_binds(mode, seed):
+    rnd = random.Random(seed)
+    people = [
+        make_person(f"b{i}", "both", goals=("python",), expertise=("python",), capacity=1) for i in range(4)
+    ]
+    people += [make_person(f"m{i}", "mentor", expertise=("python",), capacity=1) for i in range(2)]
+    people += [make_person(f"e{i}", "mentee", goals=("python",)) for i in range(3)]
+    ids = [p.id for p in people]
+    out = []
+    for p in people:
+        options = [
+            q
+            for q in ids
+            if q != p.id
+            and (p.role != "mentee" or not q.startswith("e"))
+            and (p.role != "mentor" or not q.startswith("m"))
+        ]
+        out.append(dataclasses.replace(p, ranks=tuple(rnd.sample(options, 3))))
+    # make both directions attractive between b0 and b1
+    out[0] = dataclasses.replace(out[0], ranks=("b1",))
+    out[1] = dataclasses.replace(out[1], ranks=("b0",))
+    cohort = make_cohort(*out)
+    prog = program(preferences=mode)
+    cs = build_candidates(cohort, prog)
+    result = solve_ranked(cohort, prog, cs)
+    expected = milp_levels(cohort, prog, cs)
+    got = dict(result.stats["rank_levels"])
+    for name, value in expected.items():
+        assert got.get(name, 0 if name != "worst_rank" else None) == value, (name, got, expected)
+    pairs = {(p.mentor_id, p.mentee_id) for p in result.pairs}
+    assert not any((e, m) in pairs for m, e in pairs)
