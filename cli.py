@@ -96,10 +96,12 @@ def init(directory: Path) -> None:
 def validate(ctx: Context, file: Path, as_json: bool) -> None:
     """Check a participants FILE (.csv, .xlsx or .json) and print every problem; change nothing."""
     from cohort.load import load_participants
+    from matcher.ranks import rule_warnings as rank_rule_warnings
 
     program = ctx.load_program()
     try:
         cohort, warnings = load_participants(file, program)
+        warnings += rank_rule_warnings(cohort, program)
     except InputError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))

@@ -105,9 +105,8 @@ class Matching:
     forbid: list[list[str]] = _opt([], "[id, id] pairs that must never be formed")
     preferences: str = _opt(
         "score",
-        "how the `ranks` column counts, after the most mentees matched: 'rank-maximal' (most first "
-        "choices, then most second choices, ...), 'worst-rank' (the best worst rank anyone gets, then "
-        "rank-maximal) or 'score' (a ranked pair scores like a `prefer` request, higher for a higher rank)",
+        "how the `ranks` column counts after the most mentees matched: 'rank-maximal' (most 1st "
+        "choices, then 2nd, ...), 'worst-rank' (best worst rank, then rank-maximal), 'score' (like `prefer`)",
         choices=("score", "rank-maximal", "worst-rank"),
     )
 

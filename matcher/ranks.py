@@ -532,6 +532,33 @@ def why_not_candidate(cohort: Cohort, program: Program, mentor_id: PersonId, men
     return "no recurring slot free in both calendars for the whole cycle"
 
 
+def rule_warnings(cohort: Cohort, program: Program) -> list[Problem]:
+    """``validate``'s warnings: ranked pairs that break a hard rule other than time (cheap, no
+    candidates; ``run`` warns about every ranked pair that is not a candidate, time included)."""
+    from matcher.validate import check_pair
+
+    as_mentee, as_mentor = split_ranks(cohort)
+    lists = [(e, ms, True) for e, ms in as_mentee.items()] + [(m, es, False) for m, es in as_mentor.items()]
+    out = []
+    for who, listed, mentee_side in lists:
+        for i, other in enumerate(listed, 1):
+            m, e = (other, who) if mentee_side else (who, other)
+            broken = check_pair(cohort, program, m, e, check_time=False)
+            if broken:
+                why = "; ".join(f"{v.rule} ({v.message})" for v in broken)
+                out.append(
+                    Problem(
+                        cohort.source or "participants",
+                        cohort[who].line,
+                        "ranks",
+                        f"choice {i} '{other}' can never be paired with '{who}': {why}",
+                        "rank someone else, or change the rule or the people's data",
+                        severity="warning",
+                    )
+                )
+    return out
+
+
 def ineligible_warnings(cohort: Cohort, program: Program, cs: CandidateSet) -> list[Problem]:
     """A warning per ranked pair that is not a candidate, naming the rule it breaks."""
     if not has_ranks(cohort):

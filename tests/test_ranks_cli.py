@@ -188,3 +188,18 @@ def test_suggest_cli_writes_only_the_csv(tmp_path):
     assert sorted(p.name for p in ws.iterdir()) == ["program.toml"]
     code, _, err = invoke(ws, "suggest", "--top", "2", "--out", str(tmp_path / "sug2"))
     assert code == 2 and "import" in err
+
+
+def test_validate_warns_about_a_ranked_pair_that_breaks_a_rule(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "id,name,email,role,timezone,availability,goals,expertise,avoid,ranks\n"
+        "a,A,a@example.org,mentor,Europe/London,Mon-Fri 09:00-17:00,,python,c,\n"
+        "b,B,b@example.org,mentor,Europe/London,Mon-Fri 09:00-17:00,,python,,\n"
+        "c,C,c@example.org,mentee,Europe/London,Mon-Fri 09:00-17:00,python,,,a;b\n",
+        encoding="utf-8",
+    )
+    ws = workspace(tmp_path)
+    code, out, err = invoke(ws, "validate", str(path))
+    assert code == 0
+    assert f"{path}:4: column 'ranks': warning: choice 1 'a' can never be paired with 'c': avoid" in err
