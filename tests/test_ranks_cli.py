@@ -202,3 +202,50 @@ def test_validate_warns_about_a_ranked_pair_that_breaks_a_rule(tmp_path):
     code, out, err = invoke(ws, "validate", str(path))
     assert code == 0
     assert f"{path}:4: column 'ranks': warning: choice 1 'a' can never be paired with 'c': avoid" in err
+
+
+def test_rematch_reads_ranks_of_the_new_roster(tmp_path):
+    first = roster(
+        tmp_path,
+        [
+            person("A", "mentor"),
+            person("B", "mentor"),
+            person("e1", "mentee"),
+            person("e2", "mentee"),
+        ],
+    )
+    ws = workspace(tmp_path)
+    text = (ws / "program.toml").read_text()
+    (ws / "program.toml").write_text(
+        text.replace("[matching]", '[matching]\npreferences = "rank-maximal"', 1)
+    )
+    code, out, err = invoke(ws, "-q", "run", str(first), "--out", "c1")
+    assert code == 0, out + err
+    feedback = tmp_path / "feedback.csv"
+    lines = ["person_id,partner_id,continue"]
+    for r in rows(ws / "c1" / "matches.csv"):
+        lines += [f"{r['mentor_id']},{r['mentee_id']},no", f"{r['mentee_id']},{r['mentor_id']},no"]
+    feedback.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _, err = invoke(ws, "cycle", "close", "--feedback", str(feedback))
+    assert code == 0, err
+    toml = (ws / "program.toml").read_text(encoding="utf-8")
+    (ws / "program.toml").write_text(toml.replace("2027-02-01", "2027-08-02"), encoding="utf-8")
+    old = {r["mentee_id"]: r["mentor_id"] for r in rows(ws / "c1" / "matches.csv")}
+    # next cycle everyone ranks their former mentor first (never formed again) and the other second
+    other = {"A": "B", "B": "A"}
+    (tmp_path / "next").mkdir()
+    second = roster(
+        tmp_path / "next",
+        [
+            person("A", "mentor"),
+            person("B", "mentor"),
+            person("e1", "mentee", ranks=f"{old['e1']}; {other[old['e1']]}"),
+            person("e2", "mentee", ranks=f"{old['e2']}; {other[old['e2']]}"),
+        ],
+    )
+    code, out, err = invoke(ws, "-q", "rematch", str(second), "--out", "c2")
+    assert code == 0, out + err
+    got = rows(ws / "c2" / "matches.csv")
+    assert {(r["mentee_id"], r["mentee_rank"]) for r in got} == {("e1", "2"), ("e2", "2")}
+    summary = json.loads((ws / "c2" / "summary.json").read_text())
+    assert summary["ranks"]["by_rank"] == {"1": 0, "2": 2}
