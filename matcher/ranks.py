@@ -25,8 +25,10 @@ solved once per level. After each level, optimal node potentials are computed fr
 graph (Bellman-Ford); by complementary slackness every optimal flow of that level has flow at its
 lower bound on arcs of positive reduced cost and at its upper bound on arcs of negative reduced
 cost, so fixing those bounds keeps exactly the optimal flows of every level so far. No big
-weights: each level's costs are small integers. The worst-rank level is a threshold search
-(the smallest ``t`` such that allowing ranks ``<= t`` keeps the level-1 optimum feasible).
+weights: each level's costs are small integers, and arcs fixed by earlier levels leave the later
+flows (which shrink fast). The worst-rank level is a binary search for the smallest ``t`` such
+that allowing ranks ``<= t`` keeps the level-1 optimum feasible (``0``: only mentees who ranked
+nobody are matched; ``depth + 1``: some ranking mentee must get a mentor off their list).
 When the solution uses both directions between two people with role ``both``, the same levels are
 solved by CP-SAT instead, each fixing the previous optimum.
 """
