@@ -96,10 +96,12 @@ def init(directory: Path) -> None:
 def validate(ctx: Context, file: Path, as_json: bool) -> None:
     """Check a participants FILE (.csv, .xlsx or .json) and print every problem; change nothing."""
     from cohort.load import load_participants
+    from matcher.ranks import rule_warnings as rank_rule_warnings
 
     program = ctx.load_program()
     try:
         cohort, warnings = load_participants(file, program)
+        warnings += rank_rule_warnings(cohort, program)
     except InputError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
@@ -188,6 +190,34 @@ def match(ctx: Context, out_dir: Path, as_json: bool) -> None:
                        ("objective",
                         f"{s['objective']:,.0f} (bound {s['bound']:,.0f}, gap {100 * s['gap']:.2f}%)"),
                        ("files", f"{out_dir}/matches.csv, unmatched.csv, candidates.csv")]))
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Mentors on each mentee's shortlist.")
+@_OUT
+@_JSON
+@pass_ctx
+@handle_errors
+def suggest(ctx: Context, file: Path | None, top: int, out_dir: Path, as_json: bool) -> None:
+    """Shortlists of eligible mentors per mentee (suggestions.csv), spread over mentors' seats.
+
+    FILE: a participants file; without it, the workspace's latest roster. Send the shortlists out,
+    put the answers in a `ranks` column, then `mentorsync run`.
+    """
+    from pipeline.suggest import suggest as do_suggest
+
+    s = do_suggest(ctx.workspace, out_dir, top=top, participants=file)
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    for w in s["warnings"]:
+        click.echo(w, err=True)
+    click.echo(_table([("suggestions", f"{s['suggestions']} for {s['mentees']} mentees (top {s['top']})"),
+                       ("full lists", s["mentees_with_full_list"]),
+                       ("no suggestion", s["mentees_without_suggestion"]),
+                       ("file", s["file"])]))
 
 
 @main.command()

@@ -21,6 +21,7 @@ from cohort.availability import AvailabilityError, excel_value_error, parse_avai
 from cohort.errors import InputError, Problem
 from cohort.model import CADENCES, ROLES, Cohort, DateRange, Person
 from cohort.model import normalise_term as _norm
+from cohort.ranks import cross_rank_problems, row_ranks
 from cohort.tables import RawTable, TableSpec
 from cohort.tables import cell_text as _text
 from cohort.timezones import check_zone
@@ -46,9 +47,12 @@ COLUMNS: tuple[str, ...] = (
     "prefer",
     "unavailable",
     "max_meetings_per_week",
+    "ranks",
 )
 REQUIRED: tuple[str, ...] = ("id", "name", "email", "role", "timezone", "availability")
-LIST_COLUMNS = frozenset({"goals", "expertise", "interests", "languages", "avoid", "prefer", "unavailable"})
+LIST_COLUMNS = frozenset(
+    {"goals", "expertise", "interests", "languages", "avoid", "prefer", "unavailable", "ranks"}
+)
 _HEADER_ALIASES = {
     "time_zone": "timezone",
     "tz": "timezone",
@@ -410,6 +414,7 @@ def _row_to_person(
     both = sorted(set(refs["avoid"]) & set(refs["prefer"]))
     if both:
         error("prefer", f"'{both[0]}' is both avoided and preferred", "keep the id in only one of the two")
+    values["ranks"] = row_ranks(_items(cells["ranks"]) if text.get("ranks") else [], pid, error)
     values["unavailable"] = ()
     if text.get("unavailable"):
         try:
@@ -453,6 +458,7 @@ def build_people(table: RawTable, program: Any | None = None) -> tuple[list[Pers
             )
         )
     problems.extend(cross_row_problems(refs, table.file))
+    problems.extend(cross_rank_problems(table.rows, table.file))
     return people, problems
 
 

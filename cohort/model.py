@@ -42,6 +42,7 @@ class Person:
     ``line`` is the source line (or JSON object index + 1) kept for error messages.
     ``goals``/``expertise``/``interests``/``languages`` hold normalised terms in file order with
     duplicates removed. ``languages`` is never empty after loading: the program language fills it.
+    ``ranks``: a mentee's mentors (or a mentor's mentees) in order of preference, see ``matcher.ranks``.
     """
 
     id: PersonId
@@ -64,6 +65,7 @@ class Person:
     unavailable: tuple[DateRange, ...] = ()
     max_meetings_per_week: int | None = None
     line: int = 0
+    ranks: tuple[PersonId, ...] = ()  # ids in order of preference (first = first choice)
 
     @property
     def is_mentor(self) -> bool:

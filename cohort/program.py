@@ -103,6 +103,12 @@ class Matching:
     )
     pins: list[list[str]] = _opt([], "[mentor_id, mentee_id] pairs that must be formed")
     forbid: list[list[str]] = _opt([], "[id, id] pairs that must never be formed")
+    preferences: str = _opt(
+        "score",
+        "how the `ranks` column counts after the most mentees matched: 'rank-maximal' (most 1st "
+        "choices, then 2nd, ...), 'worst-rank' (best worst rank, then rank-maximal), 'score' (like `prefer`)",
+        choices=("score", "rank-maximal", "worst-rank"),
+    )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ a carriage return get a leading ``'``. Id cells are written as they are (the id 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from matcher.model import COMPONENTS, MatchResult, Pair, Unmatched
@@ -40,11 +40,18 @@ def _write(path: Path, header: list[str], rows: Iterable[list[object]]) -> int:
     return n
 
 
-def write_matches(path: str | Path, pairs: Iterable[Pair]) -> int:
-    """``mentor_id, mentee_id, score, <one column per component>, reasons``; returns the row count."""
+def write_matches(
+    path: str | Path, pairs: Iterable[Pair], ranks: Mapping[tuple[str, str], int | None] | None = None
+) -> int:
+    """``mentor_id, mentee_id, score, <one column per component>, reasons``; returns the row count.
+
+    ``ranks`` (only for cohorts with a ``ranks`` column, so other cohorts' files stay as they were)
+    adds ``mentee_rank``: the mentee's rank of their mentor, empty when the mentee did not rank them.
+    """
+    extra = ["mentee_rank"] if ranks is not None else []
     return _write(
         Path(path),
-        ["mentor_id", "mentee_id", "score", *COMPONENTS, "reasons"],
+        ["mentor_id", "mentee_id", "score", *COMPONENTS, "reasons", *extra],
         (
             [
                 p.mentor_id,
@@ -52,6 +59,7 @@ def write_matches(path: str | Path, pairs: Iterable[Pair]) -> int:
                 p.score,
                 *(p.components.get(c, 0) for c in COMPONENTS),
                 neutralise(p.reasons),
+                *([ranks.get((p.mentor_id, p.mentee_id)) or ""] if ranks is not None else []),
             ]
             for p in pairs
         ),

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from matcher import ranks as rank_choices
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import describe
 from matcher.model import MatchResult, Unmatched
@@ -112,9 +113,15 @@ def make_plan(
 
     kept = permitted(keep)
     # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *permitted(prefer_same)])
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
+                          protect=[*kept, *permitted(prefer_same),
+                                   *permitted(rank_choices.ranked_pairs(cohort))])
+    cs = rank_choices.with_rank_scores(cohort, program, cs) if program.matching.preferences == "score" else cs
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
-    history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None
+    # ranked choices (issue 16): rank levels replace the score objective; repairs re-match with them
+    ranked = rank_choices.active(cohort, program)
+    match_solve = rank_choices.solve_ranked if ranked else solve
+    history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None or ranked
     fixed = dict(fixed or {})
     base_pins = cs.pins
     if kept:
@@ -124,7 +131,7 @@ def make_plan(
 
     t = time.perf_counter()
     progress(ProgressEvent("match", "start"))
-    result = solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
+    result = match_solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
                    forbidden_pairs=sorted(banned), warm_start=warm_start, mentor_capacity=mentor_capacity)
     timings["match"] = time.perf_counter() - t
     progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
@@ -178,9 +185,9 @@ def make_plan(
         # placed pairs stay (pinned): only the unplaced mentees look for other partners among the
         # free capacity, so every round places at least as many pairs and moves nobody else
         round_cs = replace(cs, pins=tuple(dict.fromkeys([*cs.pins, *sorted(placed)])))
-        result = solve(cohort, program, tie.apply(round_cs), progress=solver_callback(progress, "match"),
-                       forbidden_pairs=sorted(banned), warm_start=list(placed),
-                       mentor_capacity=mentor_capacity)
+        result = match_solve(cohort, program, tie.apply(round_cs),
+                             progress=solver_callback(progress, "match"), forbidden_pairs=sorted(banned),
+                             warm_start=list(placed), mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
         repair.update(method="forbid-and-rematch", rounds=rounds)
         if set(chosen) <= set(placed):  # nobody else can be matched: the schedule stays as it is
@@ -222,7 +229,9 @@ def _reuse(cohort: Cohort, program: Program, stored: Schedule, banned: set[PairK
     t = time.perf_counter()
     progress(ProgressEvent("candidates", "start", "input unchanged since the last run: keeping its plan"))
     ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
+                          protect=rank_choices.ranked_pairs(cohort))
+    cs = rank_choices.with_rank_scores(cohort, program, cs) if program.matching.preferences == "score" else cs
     timings = {"candidates": time.perf_counter() - t}
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
     t = time.perf_counter()

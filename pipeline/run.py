@@ -21,9 +21,12 @@ from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
+from cohort.ranks import has_ranks
 from feeds.publish import PublishResult, publish
+from matcher.model import MatchResult
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from matcher.outputs import summary as match_summary
+from matcher.ranks import ineligible_warnings, mentee_ranks, rank_profile
 from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
@@ -131,12 +134,28 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
         "repair": dict(plan.repair),
         "feeds": {"dir": "feeds", "count": len(published.feeds) if published else 0},
         **match_summary(match),
+        **_rank_summary(plan),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
     }
 
 
+def _mentee_ranks(cohort: Cohort, match: MatchResult) -> dict[tuple[str, str], int | None] | None:
+    """matches.csv's ``mentee_rank`` column, only for cohorts with ranks (issue 16)."""
+    if not has_ranks(cohort):
+        return None
+    return mentee_ranks(cohort, [(p.mentor_id, p.mentee_id) for p in match.pairs])
+
+
+def _rank_summary(plan: Plan) -> dict[str, Any]:
+    """summary.json's ``ranks``: the mode and the rank profile, only for cohorts with ranks."""
+    if not has_ranks(plan.cohort):
+        return {}
+    profile = rank_profile(plan.cohort, [(p.mentor_id, p.mentee_id) for p in plan.match.pairs])
+    return {"ranks": {"preferences": plan.program.matching.preferences, **profile}}
+
+
 def write_match_files(stage: Path, plan: Plan) -> list[str]:
-    write_matches(stage / "matches.csv", plan.match.pairs)
+    write_matches(stage / "matches.csv", plan.match.pairs, ranks=_mentee_ranks(plan.cohort, plan.match))
     write_unmatched(stage / "unmatched.csv", plan.match.unmatched)
     write_candidates(stage / "candidates.csv", plan.candidates.rows())
     return ["matches.csv", "unmatched.csv", "candidates.csv"]
@@ -217,6 +236,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
         plan = make_plan(cohort, program, uid_salt=salt, progress=progress, fixed=fixed, warm_start=warm,
                          reuse=same)
         timings.update(plan.timings)
+        warnings = [*warnings, *ineligible_warnings(cohort, program, plan.candidates)]
         with staged_output(out_dir) as stage, ws.transaction():
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)

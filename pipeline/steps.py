@@ -17,6 +17,7 @@ from cohort.errors import UsageError
 from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
+from matcher import ranks as rank_choices
 from matcher.candidates import build_candidates
 from matcher.explain import alternatives
 from matcher.model import Pair
@@ -25,7 +26,7 @@ from matcher.solve import solve
 from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
-from pipeline.run import load_input, summarise, workspace_program, write_match_files
+from pipeline.run import _mentee_ranks, load_input, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
@@ -74,14 +75,18 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         t = time.perf_counter()
         progress(ProgressEvent("candidates", "start"))
         ctx = SlotContext(cohort, program)
-        cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+        cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
+                              protect=rank_choices.ranked_pairs(cohort))
+        if program.matching.preferences == "score":
+            cs = rank_choices.with_rank_scores(cohort, program, cs)
         progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
         progress(ProgressEvent("match", "start"))
-        result = solve(cohort, program, cs, progress=solver_callback(progress, "match"))
+        match_solve = rank_choices.solve_ranked if rank_choices.active(cohort, program) else solve
+        result = match_solve(cohort, program, cs, progress=solver_callback(progress, "match"))
         progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
         with staged_output(out_dir) as stage, ws.transaction():
             save_match(ws, cycle.id, result)
-            write_matches(stage / "matches.csv", result.pairs)
+            write_matches(stage / "matches.csv", result.pairs, ranks=_mentee_ranks(cohort, result))
             write_unmatched(stage / "unmatched.csv", result.unmatched)
             write_candidates(stage / "candidates.csv", cs.rows())
             summary = {"cycle": cycle.id, "people": len(cohort), "candidates": len(cs),
@@ -184,7 +189,10 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         schedule = load_schedule(ws, cycle.id)
     person = cohort[person_id]
     ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
+                          protect=rank_choices.ranked_pairs(cohort))
+    if program.matching.preferences == "score":
+        cs = rank_choices.with_rank_scores(cohort, program, cs)
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
     alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
@@ -219,6 +227,10 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         if u.id == person_id:
             data["unmatched"].append({"role": u.role, "reason": u.reason})
             lines.append(f"\nunmatched as {u.role}: {u.reason}")
+    first = rank_choices.first_choice_note(cohort, program, cs, chosen, person_id)
+    if first:
+        data["ranks"] = {"ranks": list(person.ranks), "first_choice": first}
+        lines.append(f"\nranked choices: {person.name} {first}")
     if alts:
         lines.append("\nbest alternatives:")
     for a in alts:

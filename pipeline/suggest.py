@@ -1,0 +1,71 @@
+"""``mentorsync suggest``: shortlists of eligible mentors for every mentee, to rank.
+
+Reads the participants file given, or else the workspace's latest roster; writes only
+``suggestions.csv`` into the output directory (nothing in the workspace changes).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from cohort.errors import UsageError
+from cohort.load import load_participants
+from cohort.model import Cohort
+from matcher.candidates import build_candidates
+from matcher.outputs import neutralise
+from matcher.suggest import appearance_limits, shortlists, spread_ratio
+from pipeline.run import workspace_program
+from pipeline.staging import staged_output
+from scheduler.slots import SlotContext
+from store import Workspace, latest_cycle, load_cohort
+
+HEADER = ["mentee_id", "rank", "mentor_id", "reasons"]
+
+
+def _roster(workspace: Path, participants: Path | None, program: Any) -> tuple[Cohort, list]:
+    if participants is not None:
+        return load_participants(participants, program)
+    with Workspace(workspace, create=False) as ws:
+        cycle = latest_cycle(ws)
+        if cycle is None:
+            raise UsageError(
+                "no roster in this workspace yet: give a participants FILE, or `mentorsync import` one"
+            )
+        return load_cohort(ws, cycle.id), []
+
+
+def suggest(workspace: Path, out_dir: Path, *, top: int, participants: Path | None = None) -> dict[str, Any]:
+    """Write ``suggestions.csv`` (mentee_id, rank, mentor_id, reasons); returns a summary."""
+    if top < 1:
+        raise UsageError("--top must be at least 1")
+    program, _ = workspace_program(workspace)
+    cohort, warnings = _roster(workspace, participants, program)
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    found = shortlists(cohort, cs, top)
+    with (
+        staged_output(out_dir) as stage,
+        (stage / "suggestions.csv").open("w", newline="", encoding="utf-8") as f,
+    ):
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for s in found:
+            writer.writerow([s.mentee_id, s.rank, s.mentor_id, neutralise(s.reasons)])
+    per_mentee: dict[str, int] = {}
+    for s in found:
+        per_mentee[s.mentee_id] = per_mentee.get(s.mentee_id, 0) + 1
+    mentees = len(cohort.mentees)
+    return {
+        "file": str(Path(out_dir) / "suggestions.csv"),
+        "top": top,
+        "mentees": mentees,
+        "suggestions": len(found),
+        "mentees_with_full_list": sum(n == top for n in per_mentee.values()),
+        "mentees_without_suggestion": mentees - len(per_mentee),
+        "seats": int(cs.arrays.capacity.sum()),
+        "most_appearances_allowed": int(appearance_limits(cs, top).max(initial=0)),
+        "worst_requests_per_seat_over_average": round(spread_ratio(cs, found), 3) if found else 0.0,
+        "warnings": [str(w) for w in warnings],
+    }
