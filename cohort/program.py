@@ -143,6 +143,14 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    comments_days: int | None = _opt(
+        None, "erase feedback comments (and other private notes) this many days after their cycle "
+        "closes; applied whenever a command opens the workspace (unset: kept)", min=0, max=36500
+    )
+
+
+@dataclass(frozen=True)
 class Program:
     """The whole ``program.toml``; sections map one-to-one to TOML tables."""
 
@@ -154,6 +162,7 @@ class Program:
     milestones: Milestones = field(default_factory=Milestones)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
+    retention: Retention = field(default_factory=Retention)
 
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]

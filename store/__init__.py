@@ -11,6 +11,7 @@ from store.repo import (
     former_people,
     get_cycle,
     import_cohort,
+    last_out_dir,
     latest_cycle,
     list_cycles,
     load_cohort,
@@ -24,6 +25,7 @@ from store.repo import (
     load_schedule,
     load_unmatched,
     previous_cycle,
+    remember_out_dir,
     save_feedback,
     save_match,
     save_run_summary,
@@ -32,8 +34,10 @@ from store.repo import (
 
 __all__ = [
     "DB_NAME", "CycleInfo", "RunInfo", "Workspace", "close_cycle", "continuing_pairs", "current_cycle",
-    "ended_pairs", "former_people", "get_cycle", "import_cohort", "latest_cycle", "list_cycles",
+    "ended_pairs", "former_people", "get_cycle", "import_cohort", "last_out_dir", "latest_cycle",
+    "list_cycles",
     "load_cohort", "load_feedback", "load_match", "load_pair_origins", "load_pairs", "load_program",
     "load_program_text", "load_run_summaries", "load_schedule", "load_unmatched", "previous_cycle",
+    "remember_out_dir",
     "save_feedback", "save_match", "save_run_summary", "save_schedule", "workspace_secret",
 ]
