@@ -237,13 +237,15 @@ def _id_pattern(person_id: str) -> re.Pattern[str]:
 
 
 def scrub_text(text: str, subject: Subject) -> str:
-    """``text`` with the subject's emails removed, names replaced by ``LABEL`` and id by the
-    pseudonym (the id only as a whole token: another id that contains it is left alone)."""
+    """``text`` with the subject's emails removed, names replaced by ``LABEL`` (in lower case where
+    the name is written in another case) and id by the pseudonym (the id only as a whole token:
+    another id that contains it is left alone)."""
     for email in subject.emails:
         text = re.sub(re.escape(email), "", text, flags=re.IGNORECASE)
     for name in sorted(subject.names, key=len, reverse=True):
-        if name:
+        if name:  # any case: reports write some names in lower case
             text = text.replace(name, LABEL)
+            text = re.sub(re.escape(name), LABEL.lower(), text, flags=re.IGNORECASE)
     return _id_pattern(subject.id).sub(subject.pseudonym, text)
 
 
