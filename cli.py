@@ -340,17 +340,20 @@ def person_erase(ctx: Context, person_id: str, yes: bool, out_dirs: tuple[Path, 
             "feeds": result.feeds, "out": [str(d) for d in result.out_dirs],
             "scrubbed_files": list(result.scrubbed_files), "wal_reset": result.wal_reset}
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(data | {"already_erased": result.already}, indent=2))
         return
-    click.echo(f"erased {person_id}: {sum(result.tables.values())} rows in {len(result.tables)} tables, "
-               f"{result.feeds} feeds re-published"
-               + (f" (and written to {', '.join(map(str, result.out_dirs))})" if result.out_dirs else ""))
-    if not result.out_dirs:
+    if result.already:
+        click.echo(f"{person_id} was already erased; the database was vacuumed again")
+    else:
+        click.echo(f"erased {person_id}: {sum(result.tables.values())} rows in {len(result.tables)} tables, "
+                   f"{result.feeds} feeds re-published"
+                   + (f" (and written to {', '.join(map(str, result.out_dirs))})" if result.out_dirs else ""))
+    if not result.out_dirs and not result.already:
         click.echo("no output directory is known: delete old output copies yourself, or pass --out DIR",
                    err=True)
     if not result.wal_reset:
-        click.echo("a reader (serve?) kept the WAL from being truncated: run `mentorsync backup` or any "
-                   "write command later to finish", err=True)
+        click.echo("a reader (serve?) kept the WAL from being truncated: run this command again "
+                   "(with serve stopped) to finish", err=True)
 
 
 @main.command("backup")

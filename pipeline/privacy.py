@@ -32,7 +32,16 @@ from pipeline.history import feed_view
 from pipeline.run import workspace_program
 from pipeline.staging import staged_output
 from scheduler.calendar import fingerprint
-from store import Workspace, current_cycle, last_out_dir, latest_cycle, load_cohort, load_schedule
+from scheduler.model import Event, Series
+from store import (
+    Workspace,
+    current_cycle,
+    last_out_dir,
+    latest_cycle,
+    load_cohort,
+    load_schedule,
+    workspace_secret,
+)
 from store.privacy import (
     LABEL,
     EraseReport,
@@ -40,6 +49,7 @@ from store.privacy import (
     erase_person,
     export_person,
     find_subject,
+    pseudonym_of,
     residue,
     scrub_text,
     vacuum,
@@ -64,6 +74,16 @@ class EraseResult:
     out_dirs: tuple[Path, ...]  # output directories re-written
     scrubbed_files: tuple[str, ...]  # other output files rewritten without the person
     wal_reset: bool  # False when a reader kept the WAL from being truncated (run again later)
+    already: bool = False  # the id had been erased before: only the vacuum was done again
+
+
+def already_erased(ws: Workspace, person_id: PersonId) -> bool:
+    """Whether rows of this id's pseudonym exist (it was erased from this workspace)."""
+    pseudo = pseudonym_of(workspace_secret(ws), person_id)
+    return any(
+        ws.connection.execute(f"SELECT 1 FROM {t} WHERE person_id = ? LIMIT 1", (pseudo,)).fetchone()
+        for t in ("participants", "feed_tokens")
+    )
 
 
 def _subject_check(ws: Workspace, person_id: PersonId) -> Subject:
@@ -75,7 +95,8 @@ def _subject_check(ws: Workspace, person_id: PersonId) -> Subject:
         raise UsageError(
             f"'{person_id}' is in the roster of the open cycle {cycle.id}: remove them first with "
             "`mentorsync rematch FILE --mid-cycle` (FILE without them), or re-import the roster "
-            "without them, then erase")
+            "without them, then erase"
+        )
     return subject
 
 
@@ -88,7 +109,8 @@ def _fingerprints(ws: Workspace) -> dict[str, str]:
     cohort = without_erased(load_cohort(ws, cycle.id))
     view = feed_view(ws, cohort, schedule, cycle.id)
     people = {**view.former, **cohort.by_id}
-    return {it.uid: fingerprint(it, people) for it in (*view.schedule.series, *view.schedule.events)}
+    items: list[Series | Event] = [*view.schedule.series, *view.schedule.events]
+    return {it.uid: fingerprint(it, people) for it in items}
 
 
 def _scrub_file(path: Path, subject: Subject) -> bool:
@@ -110,12 +132,25 @@ def _scrub_file(path: Path, subject: Subject) -> bool:
     return True
 
 
-def erase(workspace: Path, person_id: PersonId, *, out_dirs: Sequence[Path] = (),
-          now: datetime | None = None) -> EraseResult:
+def erase(
+    workspace: Path, person_id: PersonId, *, out_dirs: Sequence[Path] = (), now: datetime | None = None
+) -> EraseResult:
     """Erase ``person_id`` from the workspace, its served feeds and output directories."""
     program, _ = workspace_program(workspace)
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     with Workspace(workspace, create=False) as ws:
+        if find_subject(ws, person_id) is None and already_erased(ws, person_id):
+            busy, _, _ = vacuum(ws)  # again: e.g. when a reader kept the WAL the first time
+            return EraseResult(
+                person_id,
+                pseudonym_of(workspace_secret(ws), person_id),
+                {},
+                0,
+                (),
+                (),
+                busy == 0,
+                already=True,
+            )
         subject = _subject_check(ws, person_id)
         targets = [Path(d) for d in out_dirs]
         if not targets:
@@ -130,26 +165,35 @@ def erase(workspace: Path, person_id: PersonId, *, out_dirs: Sequence[Path] = ()
             # A new label is not a new meeting: keep SEQUENCE and DTSTAMP where only it changed.
             con.executemany(
                 "UPDATE event_state SET fingerprint = ? WHERE uid = ? AND fingerprint = ?",
-                [(fp, uid, before[uid]) for uid, fp in after.items() if uid in before and before[uid] != fp])
+                [(fp, uid, before[uid]) for uid, fp in after.items() if uid in before and before[uid] != fp],
+            )
             cycle = latest_cycle(ws)
             schedule = load_schedule(ws, cycle.id) if cycle else None
             if cycle is not None and schedule is not None:
                 cohort = without_erased(load_cohort(ws, cycle.id))
                 view = feed_view(ws, cohort, schedule, cycle.id)
-                for target in targets or [None]:
+                places: list[Path | None] = [*targets] or [None]
+                for target in places:
                     if target is None:  # served documents only
                         with tempfile.TemporaryDirectory() as scratch:
-                            result = publish(ws, cohort, view.schedule, program, scratch, now=now,
-                                             former=view.former)
+                            result = publish(
+                                ws, cohort, view.schedule, program, scratch, now=now, former=view.former
+                            )
                     else:
                         with staged_output(target) as stage:
-                            result = publish(ws, cohort, view.schedule, program, stage, now=now,
-                                             former=view.former)
+                            result = publish(
+                                ws, cohort, view.schedule, program, stage, now=now, former=view.former
+                            )
                     feeds = len(result.feeds) + (result.coordinator is not None)
             # a served document that could not be rebuilt (no schedule to build it from) goes
-            con.executemany("DELETE FROM feed_documents WHERE person_id = ?",
-                            [(r[0],) for r in con.execute("SELECT person_id, body FROM feed_documents")
-                             if _mentions_any(bytes(r[1]), (*subject.names, *subject.emails))])
+            con.executemany(
+                "DELETE FROM feed_documents WHERE person_id = ?",
+                [
+                    (r[0],)
+                    for r in con.execute("SELECT person_id, body FROM feed_documents")
+                    if _mentions_any(bytes(r[1]), (*subject.names, *subject.emails))
+                ],
+            )
         scrubbed = []
         for target in targets:
             for path in sorted(target.rglob("*")):
@@ -160,8 +204,9 @@ def erase(workspace: Path, person_id: PersonId, *, out_dirs: Sequence[Path] = ()
         left = residue(ws, subject)
         if left:  # never expected: the catalogue test covers every column
             raise UsageError(f"erase left the person's data in {', '.join(left)}")
-    return EraseResult(person_id, subject.pseudonym, dict(report.changed), feeds, tuple(targets),
-                       tuple(scrubbed), busy == 0)
+    return EraseResult(
+        person_id, subject.pseudonym, dict(report.changed), feeds, tuple(targets), tuple(scrubbed), busy == 0
+    )
 
 
 def _mentions_any(body: bytes, needles: Iterable[str]) -> bool:

@@ -105,17 +105,25 @@ def backup(workspace: str | Path, file: str | Path, *, now: datetime | None = No
             members[name] = (directory / name).read_bytes()
     version = _user_version(members[DB_NAME], str(db_path))
     created = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0).isoformat()
-    manifest = {"format": FORMAT, "version": 1, "schema_version": version, "created_at": created,
-                "files": {name: {"bytes": len(data), "sha256": _sha256(data)}
-                          for name, data in sorted(members.items())}}
+    manifest = {
+        "format": FORMAT,
+        "version": 1,
+        "schema_version": version,
+        "created_at": created,
+        "files": {
+            name: {"bytes": len(data), "sha256": _sha256(data)} for name, data in sorted(members.items())
+        },
+    }
     target = Path(file)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, data in [(MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()),
-                               *sorted(members.items())]:
+            for name, data in [
+                (MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()),
+                *sorted(members.items()),
+            ]:
                 zf.writestr(zipfile.ZipInfo(name, _FIXED_TIME), data, compress_type=zipfile.ZIP_DEFLATED)
         os.chmod(tmp, 0o600)
         os.replace(tmp, target)
@@ -132,8 +140,9 @@ def read_backup(file: str | Path) -> tuple[dict, dict[str, bytes]]:
         with zipfile.ZipFile(path) as zf:
             manifest = json.loads(zf.read(MANIFEST))
             if manifest.get("format") != FORMAT:
-                raise StoreError(f"{path}: not a mentorsync backup (manifest format "
-                                 f"{manifest.get('format')!r})")
+                raise StoreError(
+                    f"{path}: not a mentorsync backup (manifest format {manifest.get('format')!r})"
+                )
             files = {name: zf.read(name) for name in manifest["files"]}
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
@@ -142,8 +151,9 @@ def read_backup(file: str | Path) -> tuple[dict, dict[str, bytes]]:
     for name, data in files.items():
         want = manifest["files"][name]
         if len(data) != want["bytes"] or _sha256(data) != want["sha256"]:
-            raise StoreError(f"{path}: {name} does not match its checksum in the manifest "
-                             "(the backup is damaged)")
+            raise StoreError(
+                f"{path}: {name} does not match its checksum in the manifest (the backup is damaged)"
+            )
     if DB_NAME not in files:
         raise StoreError(f"{path}: the backup holds no {DB_NAME}")
     return manifest, files
@@ -157,13 +167,16 @@ def restore(workspace: str | Path, file: str | Path, *, force: bool = False) -> 
     if version > known:
         raise StoreError(
             f"{file} comes from a newer mentorsync (schema version {version}; this one knows up to "
-            f"{known}): upgrade mentorsync, then restore it")
+            f"{known}): upgrade mentorsync, then restore it"
+        )
     directory = Path(workspace)
     directory.mkdir(parents=True, exist_ok=True)
     present = [n for n in (DB_NAME, KEY_FILE, PROGRAM_FILE) if (directory / n).exists()]
     if present and not force:
-        raise UsageError(f"{directory} is not empty (it holds {', '.join(present)}); restore into an "
-                         "empty directory, or add --force to replace it")
+        raise UsageError(
+            f"{directory} is not empty (it holds {', '.join(present)}); restore into an "
+            "empty directory, or add --force to replace it"
+        )
     staged: list[tuple[Path, Path]] = []
     try:
         for name in (DB_NAME, KEY_FILE, PROGRAM_FILE):
@@ -178,14 +191,15 @@ def restore(workspace: str | Path, file: str | Path, *, force: bool = False) -> 
         # the old database's WAL must not be replayed onto the restored file
         for suffix in ("-wal", "-shm", "-journal"):
             (directory / (DB_NAME + suffix)).unlink(missing_ok=True)
-        for tmp, target in staged:
-            os.replace(tmp, target)
+        for staged_file, target in staged:
+            os.replace(staged_file, target)
         for name in (KEY_FILE, PROGRAM_FILE):
             if name not in files:
                 (directory / name).unlink(missing_ok=True)
     except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        for staged_file, _ in staged:
+            staged_file.unlink(missing_ok=True)
         raise
-    return BackupInfo(Path(file), version, {n: len(d) for n, d in files.items()},
-                      str(manifest.get("created_at", "")))
+    return BackupInfo(
+        Path(file), version, {n: len(d) for n, d in files.items()}, str(manifest.get("created_at", ""))
+    )

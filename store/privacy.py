@@ -34,6 +34,7 @@ import hmac
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -93,66 +94,203 @@ class TableSpec:
 
 
 N, ID, IDS, PERSONAL, PRIVATE, TEXT, JSON, DERIVED, SECRET = (
-    Kind.NONE, Kind.ID, Kind.IDS, Kind.PERSONAL, Kind.PRIVATE, Kind.TEXT, Kind.JSON, Kind.DERIVED,
+    Kind.NONE,
+    Kind.ID,
+    Kind.IDS,
+    Kind.PERSONAL,
+    Kind.PRIVATE,
+    Kind.TEXT,
+    Kind.JSON,
+    Kind.DERIVED,
     Kind.SECRET,
 )
 
 CATALOGUE: tuple[TableSpec, ...] = (
     TableSpec("meta", {"key": N, "value": SECRET}),
-    TableSpec("cycles", {
-        "id": N, "start": N, "last_day": N, "status": N, "program_toml": TEXT, "source": TEXT,
-        "source_sha256": DERIVED, "roster_sha256": DERIVED, "created_at": N, "closed_at": N,
-    }),
-    TableSpec("participants", {
-        "cycle_id": N, "person_id": ID, "ord": N, "name": PERSONAL, "email": PERSONAL, "role": N,
-        "timezone": PERSONAL, "availability": PERSONAL, "goals": PERSONAL, "expertise": PERSONAL,
-        "interests": PERSONAL, "languages": PERSONAL, "department": PERSONAL, "manager_id": ID,
-        "level": PERSONAL, "capacity": PERSONAL, "cadence": PERSONAL, "avoid": IDS, "prefer": IDS,
-        "unavailable": PERSONAL, "max_meetings_per_week": PERSONAL, "line": PERSONAL,
-    }, subject=("person_id",), neutral={
-        "name": LABEL, "email": "", "timezone": "UTC", "availability": "[]", "goals": "[]",
-        "expertise": "[]", "interests": "[]", "languages": "[]", "department": None,
-        "manager_id": None, "level": None, "capacity": None, "cadence": None, "avoid": "[]",
-        "prefer": "[]", "unavailable": "[]", "max_meetings_per_week": None, "line": 0,
-    }, json=frozenset({"availability", "goals", "expertise", "interests", "languages", "avoid",
-                       "prefer", "unavailable"}), cycle_column="cycle_id"),
-    TableSpec("pairs", {
-        "cycle_id": N, "mentor_id": ID, "mentee_id": ID, "ord": N, "score": N, "components": N,
-        "reasons": TEXT, "origin": N,
-    }, subject=("mentor_id", "mentee_id"), json=frozenset({"components"}), cycle_column="cycle_id"),
-    TableSpec("unmatched", {"cycle_id": N, "person_id": ID, "role": N, "ord": N, "reason": TEXT},
-              subject=("person_id",), cycle_column="cycle_id"),
-    TableSpec("results", {"cycle_id": N, "kind": N, "data": JSON, "saved_at": N},
-              cycle_column="cycle_id"),
-    TableSpec("series", {
-        "cycle_id": N, "uid": DERIVED, "mentor_id": ID, "mentee_id": ID, "ord": N, "timezone": N,
-        "dtstart": N, "duration_minutes": N, "rrule": N, "exdates": N, "occurrences": N,
-        "cadence": N, "agenda": TEXT, "sequence": N,
-    }, subject=("mentor_id", "mentee_id"), json=frozenset({"exdates", "occurrences"}),
-        cycle_column="cycle_id"),
-    TableSpec("events", {
-        "cycle_id": N, "uid": DERIVED, "mentor_id": ID, "mentee_id": ID, "ord": N, "kind": N,
-        "start": N, "duration_minutes": N, "timezone": N, "agenda": TEXT, "sequence": N,
-    }, subject=("mentor_id", "mentee_id"), cycle_column="cycle_id"),
-    TableSpec("unplaceable", {"cycle_id": N, "mentor_id": ID, "mentee_id": ID, "ord": N, "reason": TEXT},
-              subject=("mentor_id", "mentee_id"), cycle_column="cycle_id"),
+    TableSpec(
+        "cycles",
+        {
+            "id": N,
+            "start": N,
+            "last_day": N,
+            "status": N,
+            "program_toml": TEXT,
+            "source": TEXT,
+            "source_sha256": DERIVED,
+            "roster_sha256": DERIVED,
+            "created_at": N,
+            "closed_at": N,
+        },
+    ),
+    TableSpec(
+        "participants",
+        {
+            "cycle_id": N,
+            "person_id": ID,
+            "ord": N,
+            "name": PERSONAL,
+            "email": PERSONAL,
+            "role": N,
+            "timezone": PERSONAL,
+            "availability": PERSONAL,
+            "goals": PERSONAL,
+            "expertise": PERSONAL,
+            "interests": PERSONAL,
+            "languages": PERSONAL,
+            "department": PERSONAL,
+            "manager_id": ID,
+            "level": PERSONAL,
+            "capacity": PERSONAL,
+            "cadence": PERSONAL,
+            "avoid": IDS,
+            "prefer": IDS,
+            "unavailable": PERSONAL,
+            "max_meetings_per_week": PERSONAL,
+            "line": PERSONAL,
+        },
+        subject=("person_id",),
+        neutral={
+            "name": LABEL,
+            "email": "",
+            "timezone": "UTC",
+            "availability": "[]",
+            "goals": "[]",
+            "expertise": "[]",
+            "interests": "[]",
+            "languages": "[]",
+            "department": None,
+            "manager_id": None,
+            "level": None,
+            "capacity": None,
+            "cadence": None,
+            "avoid": "[]",
+            "prefer": "[]",
+            "unavailable": "[]",
+            "max_meetings_per_week": None,
+            "line": 0,
+        },
+        json=frozenset(
+            {"availability", "goals", "expertise", "interests", "languages", "avoid", "prefer", "unavailable"}
+        ),
+        cycle_column="cycle_id",
+    ),
+    TableSpec(
+        "pairs",
+        {
+            "cycle_id": N,
+            "mentor_id": ID,
+            "mentee_id": ID,
+            "ord": N,
+            "score": N,
+            "components": N,
+            "reasons": TEXT,
+            "origin": N,
+        },
+        subject=("mentor_id", "mentee_id"),
+        json=frozenset({"components"}),
+        cycle_column="cycle_id",
+    ),
+    TableSpec(
+        "unmatched",
+        {"cycle_id": N, "person_id": ID, "role": N, "ord": N, "reason": TEXT},
+        subject=("person_id",),
+        cycle_column="cycle_id",
+    ),
+    TableSpec("results", {"cycle_id": N, "kind": N, "data": JSON, "saved_at": N}, cycle_column="cycle_id"),
+    TableSpec(
+        "series",
+        {
+            "cycle_id": N,
+            "uid": DERIVED,
+            "mentor_id": ID,
+            "mentee_id": ID,
+            "ord": N,
+            "timezone": N,
+            "dtstart": N,
+            "duration_minutes": N,
+            "rrule": N,
+            "exdates": N,
+            "occurrences": N,
+            "cadence": N,
+            "agenda": TEXT,
+            "sequence": N,
+        },
+        subject=("mentor_id", "mentee_id"),
+        json=frozenset({"exdates", "occurrences"}),
+        cycle_column="cycle_id",
+    ),
+    TableSpec(
+        "events",
+        {
+            "cycle_id": N,
+            "uid": DERIVED,
+            "mentor_id": ID,
+            "mentee_id": ID,
+            "ord": N,
+            "kind": N,
+            "start": N,
+            "duration_minutes": N,
+            "timezone": N,
+            "agenda": TEXT,
+            "sequence": N,
+        },
+        subject=("mentor_id", "mentee_id"),
+        cycle_column="cycle_id",
+    ),
+    TableSpec(
+        "unplaceable",
+        {"cycle_id": N, "mentor_id": ID, "mentee_id": ID, "ord": N, "reason": TEXT},
+        subject=("mentor_id", "mentee_id"),
+        cycle_column="cycle_id",
+    ),
     # A "no" (wants_continue = 0) is kept: it is the boundary the others' continuity relies on.
-    TableSpec("feedback", {
-        "cycle_id": N, "person_id": ID, "partner_id": ID, "ord": N, "wants_continue": N,
-        "rating": PERSONAL, "comment": PRIVATE, "line": N,
-    }, subject=("person_id", "partner_id"), export_by=("person_id",),
-        neutral={"rating": None, "comment": None}, cycle_column="cycle_id"),
-    TableSpec("runs", {"id": N, "cycle_id": N, "kind": N, "summary": JSON, "created_at": N},
-              cycle_column="cycle_id"),
+    TableSpec(
+        "feedback",
+        {
+            "cycle_id": N,
+            "person_id": ID,
+            "partner_id": ID,
+            "ord": N,
+            "wants_continue": N,
+            "rating": PERSONAL,
+            "comment": PRIVATE,
+            "line": N,
+        },
+        subject=("person_id", "partner_id"),
+        export_by=("person_id",),
+        neutral={"rating": None, "comment": None},
+        cycle_column="cycle_id",
+    ),
+    TableSpec(
+        "runs", {"id": N, "cycle_id": N, "kind": N, "summary": JSON, "created_at": N}, cycle_column="cycle_id"
+    ),
     # Tokens stay (revoked, under the pseudonym): a re-joining id never gets an old address back.
-    TableSpec("feed_tokens", {
-        "token_hash": SECRET, "person_id": ID, "generation": N, "created_at": N, "revoked_at": N,
-    }, subject=("person_id",), neutral={"revoked_at": _NOW}),
+    TableSpec(
+        "feed_tokens",
+        {
+            "token_hash": SECRET,
+            "person_id": ID,
+            "generation": N,
+            "created_at": N,
+            "revoked_at": N,
+        },
+        subject=("person_id",),
+        neutral={"revoked_at": _NOW},
+    ),
     TableSpec("event_state", {"uid": DERIVED, "fingerprint": DERIVED, "sequence": N, "last_modified": N}),
-    TableSpec("feed_documents", {
-        "person_id": ID, "body": DERIVED, "etag": DERIVED, "last_modified": N, "published_at": N,
-        "inputs": DERIVED,
-    }, subject=("person_id",), erase="delete"),
+    TableSpec(
+        "feed_documents",
+        {
+            "person_id": ID,
+            "body": DERIVED,
+            "etag": DERIVED,
+            "last_modified": N,
+            "published_at": N,
+            "inputs": DERIVED,
+        },
+        subject=("person_id",),
+        erase="delete",
+    ),
 )
 
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in CATALOGUE}
@@ -162,8 +300,9 @@ def unclassified(con: sqlite3.Connection) -> list[str]:
     """Tables and columns of the live schema that ``CATALOGUE`` does not classify, and entries
     that name no live table or column: empty when the catalogue is complete."""
     live: dict[str, list[str]] = {}
-    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                               "AND name NOT LIKE 'sqlite_%' ORDER BY name"):
+    for (name,) in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ):
         live[name] = [r[1] for r in con.execute(f'PRAGMA table_info("{name}")')]
     problems = []
     for name, columns in live.items():
@@ -171,10 +310,16 @@ def unclassified(con: sqlite3.Connection) -> list[str]:
         if spec is None:
             problems.append(f"table {name!r} is not in store.privacy.CATALOGUE")
             continue
-        problems += [f"column {name}.{c} is not classified in store.privacy.CATALOGUE"
-                     for c in columns if c not in spec.columns]
-        problems += [f"CATALOGUE names column {name}.{c}, which the schema does not have"
-                     for c in spec.columns if c not in columns]
+        problems += [
+            f"column {name}.{c} is not classified in store.privacy.CATALOGUE"
+            for c in columns
+            if c not in spec.columns
+        ]
+        problems += [
+            f"CATALOGUE names column {name}.{c}, which the schema does not have"
+            for c in spec.columns
+            if c not in columns
+        ]
         for c in (*spec.subject, *spec.exported_by):
             if spec.columns.get(c) is not Kind.ID:
                 problems.append(f"CATALOGUE: {name}.{c} selects the subject's rows but is not Kind.ID")
@@ -184,8 +329,11 @@ def unclassified(con: sqlite3.Connection) -> list[str]:
         for c, kind in spec.columns.items():
             if kind in (Kind.PERSONAL, Kind.PRIVATE) and c not in spec.neutral:
                 problems.append(f"CATALOGUE: {name}.{c} is {kind.value} but has no neutral value")
-    problems += [f"CATALOGUE names table {name!r}, which the schema does not have"
-                 for name in BY_NAME if name not in live]
+    problems += [
+        f"CATALOGUE names table {name!r}, which the schema does not have"
+        for name in BY_NAME
+        if name not in live
+    ]
     return problems
 
 
@@ -261,8 +409,12 @@ def _neutral_person_row(row: list[Any], subject: Subject) -> list[Any]:
 
 
 def _is_person_row(value: Any, person_id: str) -> bool:
-    return (isinstance(value, list) and len(value) == len(sz.PERSON_COLUMNS) and value[:1] == [person_id]
-            and isinstance(value[1], int))
+    return (
+        isinstance(value, list)
+        and len(value) == len(sz.PERSON_COLUMNS)
+        and value[:1] == [person_id]
+        and isinstance(value[1], int)
+    )
 
 
 def scrub_json(value: Any, subject: Subject) -> Any:
@@ -293,7 +445,7 @@ def _mentions(con: sqlite3.Connection, table: str, column: str, needles: Iterabl
     needles = [n for n in needles if n]
     if not needles:
         return []
-    where = " OR ".join(f"instr(lower(\"{column}\"), lower(?)) > 0" for _ in needles)
+    where = " OR ".join(f'instr(lower("{column}"), lower(?)) > 0' for _ in needles)
     return con.execute(f'SELECT rowid, "{column}" FROM "{table}" WHERE {where}', needles).fetchall()
 
 
@@ -302,8 +454,9 @@ def find_subject(ws: Workspace, person_id: PersonId) -> Subject | None:
     con = ws.connection
     names: set[str] = set()
     emails: set[str] = set()
-    for name, email in con.execute("SELECT DISTINCT name, email FROM participants WHERE person_id = ?",
-                                   (person_id,)):
+    for name, email in con.execute(
+        "SELECT DISTINCT name, email FROM participants WHERE person_id = ?", (person_id,)
+    ):
         names.add(name)
         emails.add(email)
     found = bool(names)
@@ -316,13 +469,21 @@ def find_subject(ws: Workspace, person_id: PersonId) -> Subject | None:
                     emails.add(row[email_i])
                     found = True
         for column in spec.of_kind(Kind.ID):
-            if not found and con.execute(f'SELECT 1 FROM "{spec.name}" WHERE "{column}" = ? LIMIT 1',
-                                         (person_id,)).fetchone():
+            if (
+                not found
+                and con.execute(
+                    f'SELECT 1 FROM "{spec.name}" WHERE "{column}" = ? LIMIT 1', (person_id,)
+                ).fetchone()
+            ):
                 found = True
     if not found:
         return None
-    return Subject(person_id, pseudonym_of(workspace_secret(ws), person_id),
-                   tuple(sorted(n for n in names if n)), tuple(sorted(e for e in emails if e)))
+    return Subject(
+        person_id,
+        pseudonym_of(workspace_secret(ws), person_id),
+        tuple(sorted(n for n in names if n)),
+        tuple(sorted(e for e in emails if e)),
+    )
 
 
 # --------------------------------------------------------------------------- export
@@ -384,11 +545,14 @@ def export_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = 
         if spec.exported_by and shown:
             where = " OR ".join(f'"{c}" = ?' for c in spec.exported_by)
             cols = ", ".join(f'"{c}"' for c in shown)
-            rows = con.execute(f'SELECT {cols} FROM "{spec.name}" WHERE {where} ORDER BY rowid',
-                               [person_id] * len(spec.exported_by)).fetchall()
+            rows = con.execute(
+                f'SELECT {cols} FROM "{spec.name}" WHERE {where} ORDER BY rowid',
+                [person_id] * len(spec.exported_by),
+            ).fetchall()
             if rows:
-                tables[spec.name] = [{c: _export_value(spec, c, v) for c, v in zip(shown, r, strict=True)}
-                                     for r in rows]
+                tables[spec.name] = [
+                    {c: _export_value(spec, c, v) for c, v in zip(shown, r, strict=True)} for r in rows
+                ]
                 if spec.cycle_column:
                     cycle_ids |= {r[shown.index(spec.cycle_column)] for r in rows}
         for column in spec.of_kind(Kind.JSON):
@@ -396,12 +560,22 @@ def export_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = 
                 found = list(_records(sz.loads(text), person_id))
                 if found:
                     records.setdefault(spec.name, []).append({"row": rowid, "column": column, "about": found})
-    cycles = [{"id": r[0], "start": r[1], "last_day": r[2], "status": r[3], "closed_at": r[4]}
-              for r in con.execute("SELECT id, start, last_day, status, closed_at FROM cycles ORDER BY id")
-              if r[0] in cycle_ids]
-    return {"format": "mentorsync-person-export", "version": 1, "person_id": person_id,
-            "exported_at": _now_text(now), "names": list(subject.names), "emails": list(subject.emails),
-            "cycles": cycles, "tables": tables, "records": records}
+    cycles = [
+        {"id": r[0], "start": r[1], "last_day": r[2], "status": r[3], "closed_at": r[4]}
+        for r in con.execute("SELECT id, start, last_day, status, closed_at FROM cycles ORDER BY id")
+        if r[0] in cycle_ids
+    ]
+    return {
+        "format": "mentorsync-person-export",
+        "version": 1,
+        "person_id": person_id,
+        "exported_at": _now_text(now),
+        "names": list(subject.names),
+        "emails": list(subject.emails),
+        "cycles": cycles,
+        "tables": tables,
+        "records": records,
+    }
 
 
 def export_json(document: Mapping[str, Any]) -> str:
@@ -453,16 +627,19 @@ def erase_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = N
                     else:
                         sets.append(f'"{column}" = :v{i}')
                         values[f"v{i}"] = value
-                n += con.execute(f'UPDATE "{spec.name}" SET {", ".join(sets)} WHERE {_in(spec.subject)}',
-                                 values).rowcount
+                n += con.execute(
+                    f'UPDATE "{spec.name}" SET {", ".join(sets)} WHERE {_in(spec.subject)}', values
+                ).rowcount
             for column in spec.of_kind(Kind.ID):
-                n += con.execute(f'UPDATE "{spec.name}" SET "{column}" = :pseudo WHERE "{column}" = :pid',
-                                 args).rowcount
+                n += con.execute(
+                    f'UPDATE "{spec.name}" SET "{column}" = :pseudo WHERE "{column}" = :pid', args
+                ).rowcount
             for column in spec.of_kind(Kind.IDS):
                 for rowid, text in _mentions(con, spec.name, column, [f'"{subject.id}"']):
                     ids = sorted({subject.pseudonym if x == subject.id else x for x in sz.loads(text)})
-                    con.execute(f'UPDATE "{spec.name}" SET "{column}" = ? WHERE rowid = ?',
-                                (sz.dumps(ids), rowid))
+                    con.execute(
+                        f'UPDATE "{spec.name}" SET "{column}" = ? WHERE rowid = ?', (sz.dumps(ids), rowid)
+                    )
                     n += 1
             for column in spec.of_kind(Kind.TEXT):
                 for rowid, text in _mentions(con, spec.name, column, subject.needles):
@@ -494,7 +671,9 @@ def residue(ws: Workspace, subject: Subject) -> list[str]:
             for n in (*subject.names, *subject.emails) if derived else subject.needles:
                 hit = con.execute(
                     f'SELECT 1 FROM "{spec.name}" WHERE instr(lower(CAST("{column}" AS TEXT)), lower(?)) > 0 '
-                    "LIMIT 1", (n,)).fetchone()
+                    "LIMIT 1",
+                    (n,),
+                ).fetchone()
                 if hit:
                     found.append(f"{spec.name}.{column}")
                     break
@@ -508,7 +687,11 @@ def vacuum(ws: Workspace) -> tuple[int, int, int]:
     con = ws.connection
     con.execute("PRAGMA secure_delete = ON")
     con.execute("VACUUM")
-    row = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    for attempt in range(20):  # a reader's transactions are short: try for a few seconds
+        row = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if row[0] == 0:
+            break
+        time.sleep(0.05 * (attempt + 1))
     return int(row[0]), int(row[1]), int(row[2])
 
 
@@ -528,8 +711,9 @@ def apply_retention(ws: Workspace, days: int, *, now: datetime | None = None) ->
         for column in spec.of_kind(Kind.PRIVATE):
             hit = con.execute(
                 f'SELECT 1 FROM "{spec.name}" t JOIN cycles c ON c.id = t."{spec.cycle_column}" '
-                f'WHERE t."{column}" IS NOT NULL AND c.status = \'closed\' AND c.closed_at <= ? LIMIT 1',
-                (cutoff,)).fetchone()
+                f"WHERE t.\"{column}\" IS NOT NULL AND c.status = 'closed' AND c.closed_at <= ? LIMIT 1",
+                (cutoff,),
+            ).fetchone()
             if hit:
                 due.append((spec, column))
     if not due:
@@ -540,9 +724,10 @@ def apply_retention(ws: Workspace, days: int, *, now: datetime | None = None) ->
         for spec, column in due:
             n = con.execute(
                 f'UPDATE "{spec.name}" SET "{column}" = NULL WHERE "{column}" IS NOT NULL AND '
-                f'"{spec.cycle_column}" IN (SELECT id FROM cycles WHERE status = \'closed\' '
+                f"\"{spec.cycle_column}\" IN (SELECT id FROM cycles WHERE status = 'closed' "
                 "AND closed_at <= ?)",
-                (cutoff,)).rowcount
+                (cutoff,),
+            ).rowcount
             cleared[spec.name] = cleared.get(spec.name, 0) + n
     vacuum(ws)
     return cleared

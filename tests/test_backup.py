@@ -32,7 +32,9 @@ def free_port() -> int:
 
 
 def tree(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ws
 
 
-def test_backup_taken_while_serve_is_hammered_restores_byte_identical(workspace: Path, tmp_path: Path) -> None:
+def test_backup_taken_while_serve_is_hammered_restores_byte_identical(
+    workspace: Path, tmp_path: Path
+) -> None:
     urls = [r["url"] for r in rows(workspace / "out" / "feeds" / "index.csv")]
     port = free_port()
     server = make_server(workspace, "127.0.0.1", port, max_age=0, log_level="warning")
@@ -79,8 +83,9 @@ def test_backup_taken_while_serve_is_hammered_restores_byte_identical(workspace:
         code, _, err = invoke(workspace, "backup", str(tmp_path / "b" / "ws2.zip"))
         assert code == 0, err
         assert len(answered) > served_before  # serve kept answering during the backups
-        served = {u: httpx.get(f"http://127.0.0.1:{port}/feeds/" + u.rsplit("/feeds/", 1)[1]).content
-                  for u in urls}
+        served = {
+            u: httpx.get(f"http://127.0.0.1:{port}/feeds/" + u.rsplit("/feeds/", 1)[1]).content for u in urls
+        }
     finally:
         stop.set()
         for h in hammers:
@@ -109,7 +114,9 @@ def test_backup_taken_while_serve_is_hammered_restores_byte_identical(workspace:
     assert code == 0, err
     ra, rb = tree(workspace / "out2"), tree(restored / "out")
     volatile = {"summary.json", "report.html"}  # carry timings and the generation time
-    assert {k: v for k, v in ra.items() if k not in volatile} == {k: v for k, v in rb.items() if k not in volatile}
+    assert {k: v for k, v in ra.items() if k not in volatile} == {
+        k: v for k, v in rb.items() if k not in volatile
+    }
     # the restored workspace serves the same documents at the same addresses
     port = free_port()
     server = make_server(restored, "127.0.0.1", port, max_age=0, log_level="warning")
