@@ -277,3 +277,34 @@ def test_a_no_boundary_with_the_erased_person_holds_when_they_rejoin(erased: dic
     code, _, err = invoke(ws, "person", "erase", PID, "--yes")
     assert code == 2 and "open cycle" in err and "--mid-cycle" in err
     assert (ws / "mentorsync.db").read_bytes() == db
+
+
+def test_erase_after_a_mid_cycle_departure(tmp_path: Path) -> None:
+    """Someone who left mid-cycle lives on in a run record (their row and cut series): erased too."""
+    ws = tmp_path
+    shutil.copy(SAMPLE / "program.toml", ws / "program.toml")
+    move_cycle(ws, "2026-10-05")  # started before today, so the departure cuts met meetings
+    code, _, err = invoke(ws, "-q", "run", str(roster(ws / "p1.csv")), "--out", "out")
+    assert code == 0, err
+    mine = [(r["mentor_id"], r["mentee_id"]) for r in rows(ws / "out" / "matches.csv") if PID in r.values()]
+    assert mine
+    code, _, err = invoke(
+        ws, "-q", "rematch", str(roster(ws / "p2.csv", with_subject=False)), "--mid-cycle", "--out", "out"
+    )
+    assert code == 0, err
+    partner_url = {r["id"]: r["url"] for r in rows(ws / "out" / "feeds" / "index.csv")}[mine[0][1]]
+    feed = served(ws, [partner_url])[partner_url][1]
+    assert NAME.encode() in unfold(feed).encode()  # history: the meetings they had
+    code, out, err = invoke(ws, "person", "export", PID)
+    assert code == 0, err
+    assert json.loads(out)["records"]["runs"]  # the departure record is part of the export
+    code, out, err = invoke(ws, "person", "erase", PID, "--yes")  # the last output directory: out
+    assert code == 0, err
+    for f in sorted(ws.rglob("*")):
+        if f.is_file() and f.name not in ("p1.csv", "p2.csv"):  # the coordinator's own input files
+            assert_no_needle(f.read_bytes(), str(f.relative_to(ws)))
+    status, body = served(ws, [partner_url])[partner_url]
+    assert status == 200 and f"with {LABEL}".encode() in unfold(body).encode()
+    assert_no_needle(body, "served feed")
+    cal = icalendar.Calendar.from_ical(body)
+    assert list(recurring_ical_events.of(cal).between((2026, 10, 1), (2027, 6, 1)))
