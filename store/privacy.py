@@ -384,6 +384,11 @@ def _id_pattern(person_id: str) -> re.Pattern[str]:
     return re.compile(f"(?<![{_ID_CHARS}]){re.escape(person_id)}(?![{_ID_CHARS}])")
 
 
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A name as whole words, any case (a short name must not match inside another word)."""
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+
+
 def scrub_text(text: str, subject: Subject) -> str:
     """``text`` with the subject's emails removed, names replaced by ``LABEL`` (in lower case where
     the name is written in another case) and id by the pseudonym (the id only as a whole token:
@@ -391,9 +396,9 @@ def scrub_text(text: str, subject: Subject) -> str:
     for email in subject.emails:
         text = re.sub(re.escape(email), "", text, flags=re.IGNORECASE)
     for name in sorted(subject.names, key=len, reverse=True):
-        if name:  # any case: reports write some names in lower case
-            text = text.replace(name, LABEL)
-            text = re.sub(re.escape(name), LABEL.lower(), text, flags=re.IGNORECASE)
+        if name:  # as whole words, any case: reports write some names in lower case
+            pattern = _name_pattern(name)
+            text = pattern.sub(lambda m, exact=name: LABEL if m.group(0) == exact else LABEL.lower(), text)
     return _id_pattern(subject.id).sub(subject.pseudonym, text)
 
 
@@ -659,22 +664,26 @@ def erase_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = N
 
 
 def residue(ws: Workspace, subject: Subject) -> list[str]:
-    """``table.column`` of every stored value that still contains the subject's id, name or email
-    (text and blobs, case-insensitive): what ``erase`` verifies is empty. Hashes and other
-    derived values are searched for names and emails only (an id like ``e1001`` may occur in a
-    hex digest by chance)."""
+    """``table.column`` of every stored value that still holds the subject's id, name or email
+    (each as a whole token, any case): what ``erase`` verifies is empty. The id is looked for
+    where ids and text live (``NONE``, ``DERIVED`` and ``SECRET`` columns hold no ids: an id like
+    ``e1001`` may occur in a hex digest, or ``weekly`` in a rule, by chance)."""
     con = ws.connection
     found = []
+    text_kinds = (Kind.ID, Kind.IDS, Kind.PERSONAL, Kind.PRIVATE, Kind.TEXT, Kind.JSON)
     for spec in CATALOGUE:
         for column, kind in spec.columns.items():
-            derived = kind in (Kind.DERIVED, Kind.SECRET)
-            for n in (*subject.names, *subject.emails) if derived else subject.needles:
-                hit = con.execute(
-                    f'SELECT 1 FROM "{spec.name}" WHERE instr(lower(CAST("{column}" AS TEXT)), lower(?)) > 0 '
-                    "LIMIT 1",
-                    (n,),
-                ).fetchone()
-                if hit:
+            checks = [(e, re.compile(re.escape(e), re.IGNORECASE)) for e in subject.emails]
+            checks += [(n, _name_pattern(n)) for n in subject.names]
+            if kind in text_kinds:
+                checks.append((subject.id, _id_pattern(subject.id)))
+            for needle, pattern in checks:
+                rows = con.execute(
+                    f'SELECT CAST("{column}" AS TEXT) FROM "{spec.name}" '
+                    f'WHERE instr(lower(CAST("{column}" AS TEXT)), lower(?)) > 0',
+                    (needle,),
+                )
+                if any(pattern.search(r[0]) for r in rows):
                     found.append(f"{spec.name}.{column}")
                     break
     return found

@@ -308,3 +308,13 @@ def test_erase_after_a_mid_cycle_departure(tmp_path: Path) -> None:
     assert_no_needle(body, "served feed")
     cal = icalendar.Calendar.from_ical(body)
     assert list(recurring_ical_events.of(cal).between((2026, 10, 1), (2027, 6, 1)))
+
+
+def test_scrub_replaces_whole_tokens_only() -> None:
+    from store.privacy import Subject, scrub_text
+
+    s = Subject("ann", "erased-0123", ("Ann Li",), ("Ann.Li@Example.org",))
+    text = "Ann Li <ann.li@example.org> (ann) meets anna, ann.b and Joann; ann li in lower case"
+    assert scrub_text(text, s) == (
+        f"{LABEL} <> (erased-0123) meets anna, ann.b and Joann; {LABEL.lower()} in lower case"
+    )
