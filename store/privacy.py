@@ -29,6 +29,7 @@ cleared once that cycle has been closed for the configured number of days.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -389,6 +390,10 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
 
 
+def _label_for(name: str, match: re.Match[str]) -> str:
+    return LABEL if match.group(0) == name else LABEL.lower()
+
+
 def scrub_text(text: str, subject: Subject) -> str:
     """``text`` with the subject's emails removed, names replaced by ``LABEL`` (in lower case where
     the name is written in another case) and id by the pseudonym (the id only as a whole token:
@@ -398,7 +403,7 @@ def scrub_text(text: str, subject: Subject) -> str:
     for name in sorted(subject.names, key=len, reverse=True):
         if name:  # as whole words, any case: reports write some names in lower case
             pattern = _name_pattern(name)
-            text = pattern.sub(lambda m, exact=name: LABEL if m.group(0) == exact else LABEL.lower(), text)
+            text = pattern.sub(functools.partial(_label_for, name), text)
     return _id_pattern(subject.id).sub(subject.pseudonym, text)
 
 
