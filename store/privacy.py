@@ -427,10 +427,31 @@ def _is_person_row(value: Any, person_id: str) -> bool:
     )
 
 
+def _other_person_row(value: list[Any], subject: Subject) -> list[Any]:
+    """Another person's stored row: only the subject's id goes (as manager, in avoid/prefer);
+    their own name and email stay, even when they equal the subject's (namesakes exist)."""
+    out = list(value)
+    for i, column in enumerate(sz.PERSON_COLUMNS):
+        kind = BY_NAME["participants"].columns[column]
+        if kind is Kind.ID and out[i] == subject.id:
+            out[i] = subject.pseudonym
+        elif kind is Kind.IDS and isinstance(out[i], str) and f'"{subject.id}"' in out[i]:
+            out[i] = sz.dumps(sorted({subject.pseudonym if x == subject.id else x for x in sz.loads(out[i])}))
+    return out
+
+
 def scrub_json(value: Any, subject: Subject) -> Any:
-    """A JSON value with the subject's stored person rows neutralised and every string scrubbed."""
+    """A JSON value with the subject's stored person rows neutralised, other people's stored
+    rows rid of the subject's id, and every other string scrubbed."""
     if _is_person_row(value, subject.id):
         return _neutral_person_row(value, subject)
+    if (
+        isinstance(value, list)
+        and len(value) == len(sz.PERSON_COLUMNS)
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+    ):
+        return _other_person_row(value, subject)
     if isinstance(value, list):
         return [scrub_json(v, subject) for v in value]
     if isinstance(value, dict):
@@ -670,7 +691,8 @@ def erase_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = N
 
 def residue(ws: Workspace, subject: Subject) -> list[str]:
     """``table.column`` of every stored value that still holds the subject's id, name or email
-    (each as a whole token, any case): what ``erase`` verifies is empty. The id is looked for
+    (each as a whole token, any case): what ``erase`` verifies is empty. Names and emails are not
+    looked for in other people's own values (a namesake keeps their name). The id is looked for
     where ids and text live (``NONE``, ``DERIVED`` and ``SECRET`` columns hold no ids: an id like
     ``e1001`` may occur in a hex digest, or ``weekly`` in a rule, by chance)."""
     con = ws.connection
@@ -678,8 +700,10 @@ def residue(ws: Workspace, subject: Subject) -> list[str]:
     text_kinds = (Kind.ID, Kind.IDS, Kind.PERSONAL, Kind.PRIVATE, Kind.TEXT, Kind.JSON)
     for spec in CATALOGUE:
         for column, kind in spec.columns.items():
-            checks = [(e, re.compile(re.escape(e), re.IGNORECASE)) for e in subject.emails]
-            checks += [(n, _name_pattern(n)) for n in subject.names]
+            checks: list[tuple[str, re.Pattern[str]]] = []
+            if kind is not Kind.PERSONAL:  # the subject's are neutral; others' may be namesakes'
+                checks += [(e, re.compile(re.escape(e), re.IGNORECASE)) for e in subject.emails]
+                checks += [(n, _name_pattern(n)) for n in subject.names]
             if kind in text_kinds:
                 checks.append((subject.id, _id_pattern(subject.id)))
             for needle, pattern in checks:

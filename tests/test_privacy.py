@@ -318,3 +318,32 @@ def test_scrub_replaces_whole_tokens_only() -> None:
     assert scrub_text(text, s) == (
         f"{LABEL} <> (erased-0123) meets anna, ann.b and Joann; {LABEL.lower()} in lower case"
     )
+
+
+def test_a_namesake_keeps_their_name_and_references_become_the_pseudonym(tmp_path: Path) -> None:
+    from cohort.program import Program
+    from store import import_cohort, load_cohort
+    from store.privacy import erase_person, residue
+    from tests.factories import make_cohort, make_person
+
+    cohort = make_cohort(
+        make_person("ann.b", "mentor", name="Ann Bell", email="ann@x.example"),
+        make_person(
+            "ann.c",
+            "mentee",
+            name="Ann Bell",
+            email="ann.c@x.example",
+            avoid=frozenset({"ann.b"}),
+            manager_id="ann.b",
+        ),
+    )
+    with Workspace(tmp_path) as ws:
+        import_cohort(ws, cohort, Program())
+        report = erase_person(ws, "ann.b")
+        assert residue(ws, report.subject) == []
+        people = {p.id: p for p in load_cohort(ws, 1).people}
+    pseudo = report.subject.pseudonym
+    assert set(people) == {pseudo, "ann.c"}
+    assert people[pseudo].name == LABEL and people[pseudo].email == "" and not people[pseudo].goals
+    assert people["ann.c"].name == "Ann Bell"  # someone else's name is theirs
+    assert people["ann.c"].avoid == frozenset({pseudo}) and people["ann.c"].manager_id == pseudo
