@@ -100,8 +100,9 @@ def _subject_check(ws: Workspace, person_id: PersonId) -> Subject:
     return subject
 
 
-def _fingerprints(ws: Workspace) -> dict[str, str]:
-    """Each published event's fingerprint as the feeds would show it now."""
+def _fingerprints(ws: Workspace, who: PersonId) -> dict[str, str]:
+    """The fingerprint, as the feeds would show it now, of each published event ``who`` is in
+    (only those can change when ``who`` is erased)."""
     cycle = latest_cycle(ws)
     schedule = load_schedule(ws, cycle.id) if cycle else None
     if cycle is None or schedule is None:
@@ -110,7 +111,7 @@ def _fingerprints(ws: Workspace) -> dict[str, str]:
     view = feed_view(ws, cohort, schedule, cycle.id)
     people = {**view.former, **cohort.by_id}
     items: list[Series | Event] = [*view.schedule.series, *view.schedule.events]
-    return {it.uid: fingerprint(it, people) for it in items}
+    return {it.uid: fingerprint(it, people) for it in items if who in (it.mentor_id, it.mentee_id)}
 
 
 def _scrub_file(path: Path, subject: Subject) -> bool:
@@ -157,11 +158,11 @@ def erase(
             recorded = last_out_dir(ws)
             if recorded is not None and recorded.is_dir():
                 targets = [recorded]
-        before = _fingerprints(ws)
+        before = _fingerprints(ws, subject.id)
         feeds = 0
         with ws.transaction() as con:
             report: EraseReport = erase_person(ws, person_id, now=now)
-            after = _fingerprints(ws)
+            after = _fingerprints(ws, subject.pseudonym)
             # A new label is not a new meeting: keep SEQUENCE and DTSTAMP where only it changed.
             con.executemany(
                 "UPDATE event_state SET fingerprint = ? WHERE uid = ? AND fingerprint = ?",

@@ -9,7 +9,9 @@ moved into place, mode 0600 (it holds the feed key).
 ``restore`` checks the manifest and every checksum, refuses a backup from a newer schema than
 this mentorsync knows (``PRAGMA user_version``), refuses to overwrite a workspace that already
 holds any of these files unless ``force``, and moves each file into place only once all of them
-are written and checked. A backup from an older schema is upgraded at the next open.
+are written and checked. A backup from an older schema is upgraded at the next open. The
+restored workspace forgets the output directory the original last wrote to (``person erase``
+would otherwise re-write the original's files).
 """
 
 from __future__ import annotations
@@ -187,6 +189,13 @@ def restore(workspace: str | Path, file: str | Path, *, force: bool = False) -> 
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.chmod(tmp, 0o600 if name != PROGRAM_FILE else 0o644)
+                if name == DB_NAME:  # the output directory recorded there belongs to the original
+                    con = sqlite3.connect(tmp)
+                    try:
+                        con.execute("DELETE FROM meta WHERE key = 'last_out_dir'")
+                        con.commit()
+                    finally:
+                        con.close()
                 staged.append((Path(tmp), directory / name))
         # the old database's WAL must not be replayed onto the restored file
         for suffix in ("-wal", "-shm", "-journal"):
