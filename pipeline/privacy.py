@@ -160,6 +160,7 @@ def erase(
                 targets = [recorded]
         before = _fingerprints(ws, subject.id)
         feeds = 0
+        scrubbed: list[str] = []
         with ws.transaction() as con:
             report: EraseReport = erase_person(ws, person_id, now=now)
             after = _fingerprints(ws, subject.pseudonym)
@@ -186,21 +187,21 @@ def erase(
                                 ws, cohort, view.schedule, program, stage, now=now, former=view.former
                             )
                     feeds = len(result.feeds) + (result.coordinator is not None)
-            # a served document that could not be rebuilt (no schedule to build it from) goes
-            con.executemany(
-                "DELETE FROM feed_documents WHERE person_id = ?",
-                [
-                    (r[0],)
-                    for r in con.execute("SELECT person_id, body FROM feed_documents")
-                    if _mentions_any(bytes(r[1]), (*subject.names, *subject.emails))
-                ],
-            )
-        scrubbed = []
-        for target in targets:
-            for path in sorted(target.rglob("*")):
-                if path.is_file() and "feeds" not in path.relative_to(target).parts[:1]:
-                    if _scrub_file(path, subject):
-                        scrubbed.append(str(path))
+            else:  # no schedule to rebuild from: a served document naming them goes (re-built later)
+                con.executemany(
+                    "DELETE FROM feed_documents WHERE person_id = ?",
+                    [
+                        (r[0],)
+                        for r in con.execute("SELECT person_id, body FROM feed_documents")
+                        if _mentions_any(bytes(r[1]), (*subject.names, *subject.emails))
+                    ],
+                )
+            # inside the transaction: if a file cannot be rewritten, nothing is erased (run again)
+            for target in targets:
+                for path in sorted(target.rglob("*")):
+                    if path.is_file() and "feeds" not in path.relative_to(target).parts[:1]:
+                        if _scrub_file(path, subject):
+                            scrubbed.append(str(path))
         busy, _, _ = vacuum(ws)
         left = residue(ws, subject)
         if left:  # never expected: the catalogue test covers every column

@@ -691,8 +691,9 @@ def erase_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = N
 
 def residue(ws: Workspace, subject: Subject) -> list[str]:
     """``table.column`` of every stored value that still holds the subject's id, name or email
-    (each as a whole token, any case): what ``erase`` verifies is empty. Names and emails are not
-    looked for in other people's own values (a namesake keeps their name). The id is looked for
+    (each as a whole token, any case): what ``erase`` verifies is empty. Names are not looked
+    for in other people's own values and built feeds (a namesake keeps their name), emails not
+    in other people's own values. The id is looked for
     where ids and text live (``NONE``, ``DERIVED`` and ``SECRET`` columns hold no ids: an id like
     ``e1001`` may occur in a hex digest, or ``weekly`` in a rule, by chance)."""
     con = ws.connection
@@ -703,6 +704,7 @@ def residue(ws: Workspace, subject: Subject) -> list[str]:
             checks: list[tuple[str, re.Pattern[str]]] = []
             if kind is not Kind.PERSONAL:  # the subject's are neutral; others' may be namesakes'
                 checks += [(e, re.compile(re.escape(e), re.IGNORECASE)) for e in subject.emails]
+            if kind in text_kinds and kind is not Kind.PERSONAL:  # a namesake's feed names them
                 checks += [(n, _name_pattern(n)) for n in subject.names]
             if kind in text_kinds:
                 checks.append((subject.id, _id_pattern(subject.id)))
