@@ -324,6 +324,97 @@ def revoke(ctx: Context, person_id: str) -> None:
     click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
 
 
+@main.group()
+def person() -> None:
+    """One participant's data: export it (a subject access request) or erase it."""
+
+
+@person.command("export")
+@click.argument("person_id")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON document to this file (default: standard output).")
+@pass_ctx
+@handle_errors
+def person_export(ctx: Context, person_id: str, out_file: Path | None) -> None:
+    """Everything the workspace holds about PERSON_ID, as one JSON document."""
+    from pipeline.privacy import export
+    from store.privacy import export_json
+
+    text = export_json(export(ctx.workspace, person_id))
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_name(f".{out_file.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out_file)
+    click.echo(f"wrote {out_file}", err=True)
+
+
+@person.command("erase")
+@click.argument("person_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--out", "out_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory to re-write (repeatable; default: the last one published to).")
+@_JSON
+@pass_ctx
+@handle_errors
+def person_erase(ctx: Context, person_id: str, yes: bool, out_dirs: tuple[Path, ...], as_json: bool) -> None:
+    """Erase PERSON_ID's personal data everywhere (irreversible); history keeps a neutral label."""
+    from pipeline.privacy import erase
+
+    if not yes:
+        click.confirm(f"Erase every trace of '{person_id}' from {ctx.workspace}? This cannot be undone",
+                      abort=True, err=True)
+    result = erase(ctx.workspace, person_id, out_dirs=out_dirs)
+    data = {"person": result.person_id, "pseudonym": result.pseudonym, "tables": result.tables,
+            "feeds": result.feeds, "out": [str(d) for d in result.out_dirs],
+            "scrubbed_files": list(result.scrubbed_files), "wal_reset": result.wal_reset}
+    if as_json:
+        click.echo(json.dumps(data | {"already_erased": result.already}, indent=2))
+        return
+    if result.already:
+        click.echo(f"{person_id} was already erased; the database was vacuumed again")
+    else:
+        click.echo(f"erased {person_id}: {sum(result.tables.values())} rows in {len(result.tables)} tables, "
+                   f"{result.feeds} feeds re-published"
+                   + (f" (and written to {', '.join(map(str, result.out_dirs))})" if result.out_dirs else ""))
+    if not result.out_dirs and not result.already:
+        click.echo("no output directory is known: delete old output copies yourself, or pass --out DIR",
+                   err=True)
+    if not result.wal_reset:
+        click.echo("a reader (serve?) kept the WAL from being truncated: run this command again "
+                   "(with serve stopped) to finish", err=True)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+@handle_errors
+def backup_cmd(ctx: Context, file: Path) -> None:
+    """Copy the workspace (database, feed key, program.toml) into one FILE; serve may keep running."""
+    from store.backup import backup
+
+    info = backup(ctx.workspace, file)
+    click.echo(f"wrote {info.file} (schema version {info.schema_version}; "
+               + ", ".join(f"{n} {b:,} bytes" for n, b in sorted(info.files.items())) + ")")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the workspace's database, key and program.toml.")
+@pass_ctx
+@handle_errors
+def restore_cmd(ctx: Context, file: Path, force: bool) -> None:
+    """Restore a backup FILE into the workspace (refuses a non-empty one without --force)."""
+    from store import Workspace
+    from store.backup import restore
+
+    info = restore(ctx.workspace, file, force=force)
+    Workspace(ctx.workspace, create=False).close()  # upgrades an older schema now
+    click.echo(f"restored {info.file} (made {info.created_at}) into {ctx.workspace}")
+
+
 def _print_run_summary(s: dict[str, Any], out_dir: Path) -> None:
     unmatched = ", ".join(f"{n} {k}" for k, n in s["unmatched_by_reason"].items()) or "none"
     rows = [

@@ -170,6 +170,16 @@ class Charter:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long private notes are kept after a cycle closes."""
+
+    comments_days: int | None = _opt(
+        None, "erase feedback comments (and other private notes) this many days after their cycle "
+        "closes; applied whenever a command opens the workspace (unset: kept)", min=0, max=36500
+    )
+
+
+@dataclass(frozen=True)
 class Program:
     """The whole ``program.toml``; sections map one-to-one to TOML tables."""
 
@@ -182,6 +192,7 @@ class Program:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
     charter: Charter = field(default_factory=Charter)
+    retention: Retention = field(default_factory=Retention)
 
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]

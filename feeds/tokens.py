@@ -35,6 +35,7 @@ from pathlib import Path
 
 from cohort.errors import StoreError, UsageError
 from store.db import Workspace
+from store.privacy import PSEUDONYM_PREFIX, pseudonym_of
 
 KEY_FILE = "feeds.key"
 KEY_BYTES = 32
@@ -138,6 +139,7 @@ def ensure_tokens(con: sqlite3.Connection, key: bytes, person_ids: Iterable[str]
     out: dict[str, tuple[str | None, bool]] = {}
     inserts: list[tuple[str, str, int, str]] = []
     superseded: list[tuple[str, str]] = []
+    erased = _erased_generations(con, [pid for pid in wanted if pid not in latest])
     for pid in wanted:
         record = latest.get(pid)
         if record is not None and record.revoked_at is not None:
@@ -149,13 +151,31 @@ def ensure_tokens(con: sqlite3.Connection, key: bytes, person_ids: Iterable[str]
                 out[pid] = (token, False)
                 continue
             superseded.append((stamp, record.token_hash))
-        generation = record.generation + 1 if record else 1
+        generation = record.generation + 1 if record else erased.get(pid, 0) + 1
         token = make_token(key, pid, generation)
         inserts.append((hash_token(token), pid, generation, stamp))
         out[pid] = (token, record is not None)
     con.executemany("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", superseded)
     con.executemany("INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) "
                     "VALUES (?,?,?,?)", inserts)
+    return out
+
+
+def _erased_generations(con: sqlite3.Connection, person_ids: list[str]) -> dict[str, int]:
+    """The last token generation of each of ``person_ids`` that was erased and re-joins: an
+    erased person's token rows stay (revoked) under their pseudonym, so a re-joining id
+    continues after them and never gets an old address back."""
+    rows = con.execute("SELECT person_id, MAX(generation) FROM feed_tokens WHERE person_id LIKE ? "
+                       "GROUP BY person_id", (PSEUDONYM_PREFIX + "%",)).fetchall()
+    if not rows or not person_ids:
+        return {}
+    secret = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()[0]
+    last = {r[0]: int(r[1]) for r in rows}
+    out = {}
+    for pid in person_ids:
+        pseudonym = pseudonym_of(secret, pid)
+        if pseudonym in last:
+            out[pid] = last[pseudonym]
     return out
 
 

@@ -77,6 +77,7 @@ from store import (
     load_cohort,
     load_pairs,
     load_schedule,
+    remember_out_dir,
     save_feedback,
     save_run_summary,
     workspace_secret,
@@ -269,7 +270,8 @@ def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress,
             fixed.update({(s.mentor_id, s.mentee_id): s for s in stored.series})
         warm = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)] + warm
     plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
-                     forbidden=sorted(ended_pairs(ws)), fixed=fixed, warm_start=list(dict.fromkeys(warm)),
+                     forbidden=sorted(ended_pairs(ws, cohort.by_id)), fixed=fixed,
+                     warm_start=list(dict.fromkeys(warm)),
                      keep=keep, prefer_new=prefer_new, prefer_same=prefer_same)
     timings.update(plan.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
@@ -304,7 +306,7 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     keep = [k for k in keys if not set(k) & gone]  # pinned when the rules still allow them
     fixed = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
     plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
-                     forbidden=sorted(ended_pairs(ws)), fixed=fixed, warm_start=keep, keep=keep)
+                     forbidden=sorted(ended_pairs(ws, cohort.by_id)), fixed=fixed, warm_start=keep, keep=keep)
     timings.update(plan.timings)
 
     # Kept pairs whose slot did not change keep their stored series and events verbatim (a series
@@ -368,6 +370,7 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
     with staged_output(out_dir) as stage, ws.transaction():
         cycle_id = import_cohort(ws, cohort, program, ctx.program_text, ctx.source or cohort.source,
                                  replace_matched=True)
+        remember_out_dir(ws, out_dir)
         if ended is not None and (ended["series"] or ended["events"]):
             save_run_summary(ws, cycle_id, ENDED_KIND, ended)
 

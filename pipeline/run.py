@@ -44,6 +44,7 @@ from store import (
     load_pairs,
     load_program_text,
     load_schedule,
+    remember_out_dir,
     save_match,
     save_run_summary,
     save_schedule,
@@ -240,6 +241,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
         with staged_output(out_dir) as stage, ws.transaction():
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)
+            remember_out_dir(ws, out_dir)
             published, summary, files = write_outputs(ws, stage, cycle_id, plan, now=now, progress=progress,
                                                       timings=timings, started=started)
     finally:

@@ -42,11 +42,13 @@ from store import (
     load_pairs,
     load_schedule,
     load_unmatched,
+    remember_out_dir,
     save_match,
     save_run_summary,
     save_schedule,
     workspace_secret,
 )
+from store.privacy import without_erased
 
 
 def _open_cycle(ws: Workspace) -> CycleInfo:
@@ -131,8 +133,9 @@ def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = No
         schedule = load_schedule(ws, cycle.id) if cycle else None
         if cycle is None or schedule is None:
             raise UsageError("nothing to publish yet: run `mentorsync schedule` (or `run`) first")
-        cohort = load_cohort(ws, cycle.id)
+        cohort = without_erased(load_cohort(ws, cycle.id))  # an erased person gets no feed
         with staged_output(out_dir) as stage, ws.transaction():
+            remember_out_dir(ws, out_dir)
             view = feed_view(ws, cohort, schedule, cycle.id)  # history too, as run and rematch publish
             result = publish(ws, cohort, view.schedule, program, stage, now=now or datetime.now(UTC),
                              progress=progress, former=view.former)

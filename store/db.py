@@ -41,7 +41,7 @@ class Workspace:
     Use ``with ws.transaction() as con:`` for every write: either all of it lands or none does.
     """
 
-    def __init__(self, directory: str | Path, *, create: bool = True):
+    def __init__(self, directory: str | Path, *, create: bool = True, retention: bool = True):
         self.directory = Path(directory)
         self.db_path = self.directory / DB_NAME
         if not create and not self.db_path.exists():
@@ -50,12 +50,15 @@ class Workspace:
         self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
         self.connection.row_factory = sqlite3.Row
         self._depth = 0
+        self.retention_cleared: dict[str, int] = {}
         try:
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA foreign_keys=ON")
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             workspace_secret(self)  # created on first open, so every later read is a pure read
+            if retention:
+                self.retention_cleared = self._apply_retention()
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
             self.connection.close()
             raise StoreError(f"{self.db_path}: cannot use the workspace database: {exc}") from exc
@@ -65,6 +68,24 @@ class Workspace:
 
     def close(self) -> None:
         self.connection.close()
+
+    def _apply_retention(self) -> dict[str, int]:
+        """``[retention] comments_days`` of the workspace's ``program.toml``, applied at every
+        open (``store.privacy.apply_retention``). An unreadable or invalid ``program.toml`` is
+        left for the command to report; retention then waits for the next open."""
+        import tomllib
+
+        try:
+            data = tomllib.loads((self.directory / "program.toml").read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            return {}
+        section = data.get("retention")
+        days = section.get("comments_days") if isinstance(section, dict) else None
+        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+            return {}
+        from store.privacy import apply_retention
+
+        return apply_retention(self, days)
 
     def __enter__(self) -> Workspace:
         return self

@@ -37,7 +37,7 @@ from cohort.program import Program, example_toml
 from matcher.model import MatchResult, Pair, Unmatched
 from scheduler.model import Event, Schedule, Series, Unplaceable
 from store import serialize as sz
-from store.db import Workspace
+from store.db import Workspace, workspace_secret
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
 ImportProgress = Callable[[int, int], None]  # (participants written, total)
@@ -533,18 +533,41 @@ def load_feedback(ws: Workspace, cycle_id: int) -> tuple[FeedbackRow, ...]:
     return tuple(FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows)
 
 
-def ended_pairs(ws: Workspace) -> set[PairKey]:
+def ended_pairs(ws: Workspace, people: Iterable[PersonId] = ()) -> set[PairKey]:
     """``(mentor_id, mentee_id)`` of every pair, in any cycle, where either side said no.
 
     Such a pair is never formed again; when both people can mentor, a matcher should forbid the
-    reversed roles too (the people, not the direction, ended it).
+    reversed roles too (the people, not the direction, ended it). A pair with a person who was
+    erased is stored under their pseudonym (``store.privacy``); when one of ``people`` (the new
+    roster) has that pseudonym, the pair is returned with their id, so the boundary still holds
+    if they re-join.
     """
     rows = ws.connection.execute(
         "SELECT DISTINCT p.mentor_id, p.mentee_id FROM feedback f JOIN pairs p "
         "ON p.cycle_id = f.cycle_id AND ((p.mentor_id = f.person_id AND p.mentee_id = f.partner_id) "
         "OR (p.mentor_id = f.partner_id AND p.mentee_id = f.person_id)) WHERE f.wants_continue = 0"
     ).fetchall()
-    return {(r[0], r[1]) for r in rows}
+    out = {(r[0], r[1]) for r in rows}
+    from store.privacy import is_erased, pseudonym_of
+
+    if any(is_erased(m) or is_erased(e) for m, e in out):
+        secret = workspace_secret(ws)
+        back = {pseudonym_of(secret, pid): pid for pid in people}
+        out |= {(back.get(m, m), back.get(e, e)) for m, e in out if m in back or e in back}
+    return out
+
+
+def remember_out_dir(ws: Workspace, out_dir: str | Path) -> None:
+    """Record where the feeds were last written (``person erase`` re-writes them there)."""
+    with _write(ws, "record the output directory") as con:
+        con.execute("INSERT INTO meta (key, value) VALUES ('last_out_dir', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(Path(out_dir).resolve()),))
+
+
+def last_out_dir(ws: Workspace) -> Path | None:
+    """The output directory of the last ``run``, ``rematch`` or ``publish``, if recorded."""
+    row = ws.connection.execute("SELECT value FROM meta WHERE key = 'last_out_dir'").fetchone()
+    return Path(row[0]) if row else None
 
 
 def continuing_pairs(ws: Workspace, cycle_id: int) -> set[PairKey]:
