@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,12 +59,23 @@ def csv_row(row: Iterable[Any]) -> list[Any]:
 
 
 def write_csv(
-    path: str | Path, header: Iterable[str], rows: Iterable[Iterable[Any]], *, lineterminator: str = "\r\n"
+    path: str | Path,
+    header: Iterable[str],
+    rows: Iterable[Iterable[Any]],
+    *,
+    lineterminator: str = "\r\n",
+    private: bool = False,
 ) -> int:
     """Write a CSV (UTF-8, no byte-order mark, RFC 4180 quoting) with every cell neutralised;
-    returns the number of rows under the header."""
+    returns the number of rows under the header. ``private`` files (private URLs) are mode 0600."""
     n = 0
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    if private:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        opened = open(fd, "w", encoding="utf-8", newline="")
+    else:
+        opened = open(path, "w", encoding="utf-8", newline="")
+    with opened as fh:
         writer = csv.writer(fh, lineterminator=lineterminator)
         writer.writerow(csv_row(header))
         for row in rows:

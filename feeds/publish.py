@@ -121,6 +121,7 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
     key = load_key(ws)
     feeds_dir = Path(out_dir) / "feeds"
     feeds_dir.mkdir(parents=True, exist_ok=True)
+    feeds_dir.chmod(0o700)  # private URLs inside: not listable by others
     by_person = _index_items(schedule.series, schedule.events)
 
     with ws.transaction() as con:
@@ -213,9 +214,9 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
         con.executemany("DELETE FROM feed_documents WHERE person_id = ?", [(pid,) for pid in gone])
 
         index = feeds_dir / "index.csv"
-        write_csv(index, ["id", "email", "url"],
-                  ([feed.person_id, feed.email, feed.url]
-                   for feed in [*published, *([coordinator] if coordinator else [])]))
+        rows = ([feed.person_id, feed.email, feed.url]
+                for feed in [*published, *([coordinator] if coordinator else [])])
+        write_csv(index, ["id", "email", "url"], rows, private=True)
 
     progress(ProgressEvent("publish", "done", f"{len(published)} feeds, {len(changed)} events changed"))
     return PublishResult(tuple(published), coordinator, changed, tuple(revoked), tuple(reissued),

@@ -34,7 +34,7 @@ from typing import Any
 
 from cohort.errors import StoreError
 from feeds.tokens import hash_token
-from store.db import DB_NAME, Workspace
+from store.db import DB_NAME, Workspace, connect_readonly
 
 log = logging.getLogger("mentorsync.serve")
 
@@ -130,8 +130,7 @@ class FeedApp:
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
-            uri = f"file:{self.db_path.resolve()}?mode=ro"
-            self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._con = connect_readonly(self.db_path)  # immutable in a read-only directory
         return self._con
 
     def close(self) -> None:
