@@ -471,7 +471,7 @@ def build_people(table: RawTable, program: Any | None = None) -> tuple[list[Pers
         refs.append(row_refs)
         if person is not None:
             people.append(person)
-    if not table.rows:
+    if not table.rows and not any(p.severity == "error" for p in table.problems):
         problems.append(
             Problem(
                 table.file,

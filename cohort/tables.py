@@ -319,7 +319,7 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
     table = RawTable(file)
     if not text.strip():
         raise InputError([Problem(file, 0, None, "the file is empty", "the first line must be the header")])
-    first_line = text.splitlines()[0]
+    first_line = (text.lstrip("\r\n").partition("\n")[0].splitlines() or [""])[0]
     delimiter = _sniff_delimiter(first_line, spec)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous_end = 0
