@@ -266,10 +266,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
 @handle_errors
 def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
     """Why PERSON_ID got this partner and this slot, or no partner at all."""
+    from cohort.text import strip_controls
     from pipeline.steps import explain as explain_person
 
     result = explain_person(ctx.workspace, person_id, top=top)
-    click.echo(json.dumps(result.data, indent=2, default=str) if as_json else result.text)
+    click.echo(json.dumps(result.data, indent=2, default=str) if as_json else strip_controls(result.text))
 
 
 @main.group()
