@@ -19,8 +19,23 @@ from cohort.errors import InputError, MentorsyncError, Problem
 
 
 def _emit_problems(problems: list[Problem]) -> None:
-    for problem in problems:
+    """Print the problems, at most ``MAX_ERRORS_SHOWN`` of them and a count of the rest."""
+    from cohort.limits import MAX_ERRORS_SHOWN
+
+    for problem in problems[:MAX_ERRORS_SHOWN]:
         click.echo(str(problem), err=True)
+    rest = problems[MAX_ERRORS_SHOWN:]
+    if rest:
+        errors = sum(p.severity == "error" for p in rest)
+        click.echo(f"... and {len(rest):,} more problem{'s' if len(rest) != 1 else ''} not shown "
+                   f"({errors:,} error{'s' if errors != 1 else ''})", err=True)
+
+
+def _problems_json(problems: list[Problem]) -> dict[str, Any]:
+    from cohort.limits import MAX_ERRORS_SHOWN
+
+    return {"problems": [p.__dict__ for p in problems[:MAX_ERRORS_SHOWN]],
+            "not_shown": max(0, len(problems) - MAX_ERRORS_SHOWN)}
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,12 +119,12 @@ def validate(ctx: Context, file: Path, as_json: bool) -> None:
         warnings += rank_rule_warnings(cohort, program)
     except InputError as exc:
         if as_json:
-            click.echo(json.dumps({"ok": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
+            click.echo(json.dumps({"ok": False, **_problems_json(exc.problems)}, indent=2))
         raise
     if as_json:
         click.echo(json.dumps({"ok": True, "people": len(cohort), "mentors": len(cohort.mentors),
                                "mentees": len(cohort.mentees),
-                               "problems": [p.__dict__ for p in warnings]}, indent=2))
+                               **_problems_json(warnings)}, indent=2))
         return
     _emit_problems(warnings)
     click.echo(f"{file}: {len(cohort)} people ({len(cohort.mentors)} can mentor, "
@@ -282,10 +297,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
 @handle_errors
 def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
     """Why PERSON_ID got this partner and this slot, or no partner at all."""
+    from cohort.text import strip_controls
     from pipeline.steps import explain as explain_person
 
     result = explain_person(ctx.workspace, person_id, top=top)
-    click.echo(json.dumps(result.data, indent=2, default=str) if as_json else result.text)
+    click.echo(json.dumps(result.data, indent=2, default=str) if as_json else strip_controls(result.text))
 
 
 @main.group()
@@ -294,18 +310,29 @@ def feeds() -> None:
 
 
 @feeds.command()
-@click.argument("person_id")
+@click.argument("person_id", required=False)
+@click.option("--all", "everyone", is_flag=True,
+              help="A new feed key and a new URL for everyone (after losing feeds.key, or a leak).")
 @pass_ctx
 @handle_errors
-def rotate(ctx: Context, person_id: str) -> None:
-    """Give PERSON_ID a new feed URL; the old one stops working at once."""
-    from feeds.tokens import feed_url
+def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
+    """Give PERSON_ID (or, with --all, everyone) a new feed URL; the old one stops working at once."""
+    from feeds.tokens import feed_url, rotate_all
     from feeds.tokens import rotate as rotate_token
     from store import Workspace
 
+    if everyone == (person_id is not None):
+        raise click.UsageError("give either PERSON_ID or --all")
     program = ctx.load_program()
     with Workspace(ctx.workspace, create=False) as ws:
-        token = rotate_token(ws, person_id)
+        if everyone:
+            count = rotate_all(ws)
+        else:
+            token = rotate_token(ws, person_id or "")
+    if everyone:
+        click.echo(f"new feed key; {count} new feed URLs issued (the old ones stop working at once)")
+        click.echo("run `mentorsync publish` to write the feeds and index.csv with the new URLs", err=True)
+        return
     click.echo(f"new feed URL for {person_id}: {feed_url(program.feeds.base_url, token)}")
     click.echo("run `mentorsync publish` to write the feed file under its new name", err=True)
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cohort import tables
+from cohort import limits, tables
 from cohort.availability import AvailabilityError, excel_value_error, parse_availability
 from cohort.errors import InputError, Problem
 from cohort.model import CADENCES, ROLES, Cohort, DateRange, Person
@@ -67,8 +67,14 @@ _HEADER_ALIASES = {
 }
 _ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _EMAIL_RE = re.compile(r'^[^@\s;,<>"()\[\]]+@(?:[^@\s;,<>"()\[\].]+\.)+[^@\s;,<>"()\[\].\d]{2,}$')
-_INT_RE = re.compile(r"^[+-]?\d+(?:\.0*)?$")
-_ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
+_INT_RE = re.compile(r"^[+-]?[0-9]+(?:\.0*)?$")
+_ISO_DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00(?::00)?)?$")
+# column -> (smallest, largest) accepted; SQLite and the solvers hold these without overflow.
+_INT_RANGES = {
+    "level": (-limits.MAX_LEVEL, limits.MAX_LEVEL),
+    "capacity": (0, limits.MAX_CAPACITY),
+    "max_meetings_per_week": (1, limits.MAX_MEETINGS_PER_WEEK),
+}
 _RANGE_SEP_RE = re.compile(r"\s*(?:\.\.|–|—|\bto\b|\s-\s)\s*")
 _EXCEL_EPOCH = date(1899, 12, 30)
 
@@ -196,16 +202,32 @@ def _integer(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        if value.is_integer():
+        if value.is_integer():  # never inf or nan
             return int(value)
         raise _CellError(f"'{value}' is not a whole number", "write a whole number such as 3")
     text = _text(value)
     if _INT_RE.match(text):
+        digits = text.split(".")[0].lstrip("+-").lstrip("0")
+        if len(digits) > limits.MAX_NUMBER_DIGITS:
+            raise _CellError(f"a {len(digits):,}-digit number is too large", "write a whole number such as 3")
         return int(text.split(".")[0])
-    raise _CellError(f"'{text}' is not a whole number", "write a whole number such as 3")
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    raise _CellError(f"'{shown}' is not a whole number", "write a whole number such as 3")
 
 
 def _date(value: Any) -> date:
+    return _in_range(_any_date(value))
+
+
+def _in_range(day: date) -> date:
+    """Dates far from any cycle (year 1 or 9999) overflow date arithmetic later: refuse them."""
+    if not limits.MIN_DATE <= day <= limits.MAX_DATE:
+        raise _CellError(f"{day.isoformat()} is too far from today",
+                         f"a date between {limits.MIN_DATE} and {limits.MAX_DATE}")
+    return day
+
+
+def _any_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -219,10 +241,11 @@ def _date(value: Any) -> date:
             return date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             raise _CellError(f"'{text}' is not a calendar date", "check the day and month") from None
-    if re.match(r"^\d{5}(?:\.0+)?$", text):
+    if re.match(r"^[0-9]{5}(?:\.0+)?$", text):
         return _serial_date(float(text), text)
+    shown = text if len(text) <= 40 else text[:40] + "..."
     raise _CellError(
-        f"'{text}' is not a date", "write dates as YYYY-MM-DD and ranges as 2027-03-01..2027-03-12"
+        f"'{shown}' is not a date", "write dates as YYYY-MM-DD and ranges as 2027-03-01..2027-03-12"
     )
 
 
@@ -388,14 +411,20 @@ def _row_to_person(
             values[column] = None
             continue
         try:
-            number = int(text[column]) if text[column].isdigit() else _integer(cells[column])
+            raw = text[column]
+            short = raw.isascii() and raw.isdigit() and len(raw) <= limits.MAX_NUMBER_DIGITS
+            number = int(raw) if short else _integer(cells[column])
         except _CellError as exc:
             error(column, exc.message, exc.hint)
             continue
+        lo, hi = _INT_RANGES[column]
         if column == "capacity" and number < 0:
             error(column, f"capacity {number} is negative", "0 or more mentees")
         elif column == "max_meetings_per_week" and number < 1:
             error(column, f"{number} meetings a week leaves no time to meet", "at least 1, or leave it empty")
+        elif not lo <= number <= hi:
+            error(column, f"{number} is too large" if number > hi else f"{number} is too small",
+                  f"between {lo:,} and {hi:,}")
         values[column] = number
     values["cadence"] = None
     if text.get("cadence"):
@@ -447,7 +476,7 @@ def build_people(table: RawTable, program: Any | None = None) -> tuple[list[Pers
         refs.append(row_refs)
         if person is not None:
             people.append(person)
-    if not table.rows:
+    if not table.rows and not any(p.severity == "error" for p in table.problems):
         problems.append(
             Problem(
                 table.file,

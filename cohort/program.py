@@ -16,7 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from cohort import limits
 from cohort.errors import InputError, Problem
+from cohort.text import has_controls
 
 
 def _opt(default: Any, doc: str, **meta: Any) -> Any:
@@ -63,7 +65,8 @@ class Rules:
     same_department: str = _opt(
         "allow", "whether mentor and mentee may share a department", choices=("allow", "forbid")
     )
-    min_level_gap: int = _opt(0, "mentor.level - mentee.level >= this, where both levels are known")
+    min_level_gap: int = _opt(0, "mentor.level - mentee.level >= this, where both levels are known",
+                              min=-2 * limits.MAX_LEVEL, max=2 * limits.MAX_LEVEL)
     common_language: bool = _opt(True, "the pair shares at least one language")
     default_capacity: int = _opt(2, "for mentors whose `capacity` cell is empty", min=0, max=1000)
 
@@ -88,9 +91,10 @@ class Matching:
         "after the most mentees matched: 'total' score, or 'fairness' (raise the worst score first)",
         choices=("total", "fairness"),
     )
-    time_limit_seconds: float = _opt(60.0, "CP-SAT time limit when side constraints need it", min=0.1)
+    time_limit_seconds: float = _opt(60.0, "CP-SAT time limit when side constraints need it", min=0.1,
+                                     max=1_000_000.0)
     workers: int = _opt(2, "worker threads (CP-SAT, candidate generation)", min=1, max=64)
-    seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0)
+    seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0, max=2**31 - 1)
     max_candidates_per_mentee: int = _opt(
         0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
     )
@@ -126,7 +130,7 @@ class ScheduleSettings:
     """How recurring slots are searched and chosen (see ``scheduler/slots.py`` for the rules)."""
 
     options_per_pair: int = _opt(12, "best diverse slot options kept per pair for the solver", min=1, max=500)
-    time_limit_seconds: float = _opt(30.0, "CP-SAT time limit for choosing slots", min=0.1)
+    time_limit_seconds: float = _opt(30.0, "CP-SAT time limit for choosing slots", min=0.1, max=1_000_000.0)
     workday_start_hour: int = _opt(9, "local hour from which meetings count as convenient", min=0, max=23)
     workday_end_hour: int = _opt(17, "local hour after which meetings count as inconvenient", min=1, max=24)
     max_skipped_fraction: float = _opt(
@@ -140,7 +144,8 @@ class FeedSettings:
         "http://127.0.0.1:8080", "public address of `mentorsync serve`; feeds are at /feeds/<token>.ics"
     )
     refresh_minutes: int = _opt(
-        720, "how often calendar apps should refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL)", min=15
+        720, "how often calendar apps should refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL)", min=15,
+        max=525_600,
     )
     max_age_seconds: int = _opt(
         300, "how long `mentorsync serve` lets a client cache a feed (Cache-Control max-age)",
@@ -261,6 +266,29 @@ def _check(value: Any, tp: Any) -> bool:
     return isinstance(value, tp)
 
 
+def _bound_problem(value: Any, meta: Any) -> tuple[str, str] | None:
+    """What is out of bounds in a value of the right type: numbers SQLite and the solvers cannot
+    hold, dates at the ends of the calendar, text too long or with control characters."""
+    items = value if isinstance(value, list) else [value]
+    flat = [x for item in items for x in (item if isinstance(item, list) else [item])]
+    for item in flat:
+        if isinstance(item, float) and item != item or item in (float("inf"), float("-inf")):
+            return f"{item} is not a number", "a finite number"
+        if isinstance(item, int) and not isinstance(item, bool) and "max" not in meta and \
+                abs(item) > limits.MAX_SETTING_INTEGER:
+            return f"{item} is too large", f"at most {limits.MAX_SETTING_INTEGER:,}"
+        if isinstance(item, date) and not limits.MIN_DATE <= item <= limits.MAX_DATE:
+            return f"{item} is too far from today", f"a date between {limits.MIN_DATE} and {limits.MAX_DATE}"
+        if isinstance(item, str):
+            if len(item) > limits.MAX_CELL_CHARS:
+                return f"the text has {len(item):,} characters", f"at most {limits.MAX_CELL_CHARS:,}"
+            if has_controls(item):
+                return "the text holds control characters", "remove the \\u escapes of control characters"
+    if isinstance(value, list) and len(value) > limits.MAX_ROWS:
+        return f"{len(value):,} items", f"at most {limits.MAX_ROWS:,}"
+    return None
+
+
 def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = "") -> Program:
     """Build a ``Program`` from parsed TOML, raising ``InputError`` with every problem."""
     lines = text.splitlines()
@@ -290,8 +318,14 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
             if isinstance(value, float) and tp is int and value.is_integer():
                 value = int(value)
             if not _check(value, tp):
+                shown = repr(value)
+                shown = shown if len(shown) <= 60 else shown[:60] + "..."
                 problems.append(Problem(file, line, path, f"wrong type {type(value).__name__} "
-                                        f"{value!r}", f"expected {_type_name(tp)}"))
+                                        f"{shown}", f"expected {_type_name(tp)}"))
+                continue
+            bound = _bound_problem(value, fields[key].metadata)
+            if bound:
+                problems.append(Problem(file, line, path, bound[0], bound[1]))
                 continue
             meta = fields[key].metadata
             if "choices" in meta and value not in meta["choices"]:
@@ -321,6 +355,12 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
                 problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
                                         f"end {end} is before start {start}",
                                         "end must be on or after start"))
+            elif isinstance(end, date) and isinstance(start, date) and \
+                    (end - start).days >= 7 * limits.MAX_CYCLE_WEEKS:
+                problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
+                                        f"end {end} is more than {limits.MAX_CYCLE_WEEKS} weeks after "
+                                        f"start {start}",
+                                        f"at most {start + timedelta(days=7 * limits.MAX_CYCLE_WEEKS - 1)}"))
         if section_name == "program" and "timezone" in values:
             from cohort.timezones import is_valid_zone
 
@@ -341,11 +381,7 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
 def load_program(path: str | Path) -> Program:
     """Read and validate a ``program.toml`` file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError([Problem(str(path), 0, None, "file not found",
-                                  "run `mentorsync init DIR` to create one")]) from None
+    text = read_program_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -353,7 +389,30 @@ def load_program(path: str | Path) -> Program:
         raise InputError([Problem(str(path), int(match.group(1)) if match else 0, None,
                                   f"not valid TOML: {exc}",
                                   "see `mentorsync init` for an example")]) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # a 5,000-digit integer, deep arrays
+        raise InputError([Problem(str(path), 0, None, f"not usable TOML: {str(exc)[:200]}",
+                                  "see `mentorsync init` for an example")]) from None
     return parse_program(data, str(path), text)
+
+
+def read_program_text(path: str | Path) -> str:
+    """The text of ``program.toml``: UTF-8 (a byte-order mark is allowed), at most the file limit."""
+    from cohort.tables import read_bounded
+
+    path = Path(path)
+    try:
+        data = read_bounded(path)
+    except InputError as exc:
+        if exc.problems and exc.problems[0].message == "file not found":
+            raise InputError([Problem(str(path), 0, None, "file not found",
+                                      "run `mentorsync init DIR` to create one")]) from None
+        raise
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError([Problem(str(path), line, None, "the file is not UTF-8 text",
+                                  "save program.toml as UTF-8")]) from None
 
 
 def _toml_value(value: Any) -> str:

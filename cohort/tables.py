@@ -21,7 +21,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from cohort import limits
 from cohort.errors import InputError, Problem
+from cohort.text import has_controls, strip_controls
 
 SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -72,12 +74,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
                 )
             ]
         )
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError([Problem(file, 0, None, "file not found")]) from None
-    except OSError as exc:
-        raise InputError([Problem(file, 0, None, f"cannot read the file: {exc.strerror}")]) from None
+    data = read_bounded(path)
     if data.startswith(_ZIP_MAGIC):
         table = _read_xlsx(data, file, spec)
         if suffix != ".xlsx" and suffix != ".xlsm":
@@ -92,7 +89,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
                     severity="warning",
                 ),
             )
-        return table
+        return _check_cells(table)
     if suffix in (".xlsx", ".xlsm"):
         raise InputError(
             [
@@ -112,7 +109,95 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
         table = _read_csv(text, file, spec)
     if note and spec.note_encoding:
         table.problems.insert(0, Problem(file, 0, None, note, severity="warning"))
+    return _check_cells(table)
+
+
+def read_bounded(path: Path, limit: int | None = None) -> bytes:
+    """A file's bytes, refusing a directory, an unreadable file or one over ``limit`` bytes
+    (default ``limits.MAX_FILE_BYTES``)."""
+    file = str(path)
+    limit = limits.MAX_FILE_BYTES if limit is None else limit
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError([Problem(file, 0, None, "file not found")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(file, 0, None, "is a directory, not a file")]) from None
+    except OSError as exc:
+        raise InputError([Problem(file, 0, None, f"cannot read the file: {exc.strerror}")]) from None
+    if len(data) > limit:
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    0,
+                    None,
+                    f"the file is larger than {limit // (1024 * 1024)} MiB",
+                    "split it, or remove what is not participant data",
+                )
+            ]
+        )
+    return data
+
+
+def _check_cells(table: RawTable) -> RawTable:
+    """Bound every cell's length and strip control characters, with a message naming the cell."""
+    file = table.file
+    for line, cells in table.rows:
+        for column, value in cells.items():
+            if type(value) is str:
+                text = value
+            elif isinstance(value, list):
+                text = cell_text(value)
+            else:
+                continue
+            if len(text) > limits.MAX_CELL_CHARS:
+                table.problems.append(
+                    Problem(
+                        file,
+                        line,
+                        column,
+                        f"the cell has {len(text):,} characters, more than {limits.MAX_CELL_CHARS:,}",
+                        "shorten it",
+                    )
+                )
+                text = text[: limits.MAX_CELL_CHARS]
+                cells[column] = text
+            if has_controls(text):
+                table.problems.append(
+                    Problem(
+                        file,
+                        line,
+                        column,
+                        "control characters removed",
+                        "check the cell for pasted terminal or binary text",
+                        severity="warning",
+                    )
+                )
+                cells[column] = strip_controls(text)
     return table
+
+
+def _too_many_rows(file: str, line: int, noun: str) -> Problem:
+    return Problem(
+        file,
+        line,
+        None,
+        f"more than {limits.MAX_ROWS:,} {noun}; reading stopped here",
+        "split the file",
+    )
+
+
+def _too_many_columns(file: str, line: int, count: int | None = None) -> Problem:
+    shown = f"{count:,} columns" if count is not None else "cells beyond the last column allowed"
+    return Problem(
+        file,
+        line,
+        None,
+        f"{shown}, more than {limits.MAX_COLUMNS}",
+        "remove the extra columns",
+    )
 
 
 def cell_text(value: Any) -> str:
@@ -139,7 +224,7 @@ def _decode(data: bytes) -> tuple[str, str | None]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), None
+        return data.decode("utf-16", errors="replace"), None
     head = data[:200]
     if len(head) >= 4 and head.count(0) >= len(head) // 4:  # UTF-16 without a byte-order mark
         codec = "utf-16-le" if head[1] == 0 else "utf-16-be"
@@ -155,7 +240,7 @@ def _decode(data: bytes) -> tuple[str, str | None]:
 
 
 def _canonical_header(raw: str, spec: TableSpec) -> str:
-    key = re.sub(r"[\s\-]+", "_", raw.strip().lstrip("\ufeff").casefold())
+    key = re.sub(r"[\s\-]+", "_", strip_controls(raw).strip().lstrip("\ufeff").casefold())
     return spec.aliases.get(key, key)
 
 
@@ -220,7 +305,10 @@ def _sniff_delimiter(first_line: str, spec: TableSpec) -> str:
     """
     best, best_score = ",", -1
     for delimiter in (",", ";", "\t", "|"):
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:  # a header cell over the csv module's limit: reported when reading
+            cells = []
         score = sum(_canonical_header(c, spec) in spec.columns for c in cells)
         if score > best_score:
             best, best_score = delimiter, score
@@ -231,7 +319,7 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
     table = RawTable(file)
     if not text.strip():
         raise InputError([Problem(file, 0, None, "the file is empty", "the first line must be the header")])
-    first_line = text.splitlines()[0]
+    first_line = (text.lstrip("\r\n").partition("\n")[0].splitlines() or [""])[0]
     delimiter = _sniff_delimiter(first_line, spec)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous_end = 0
@@ -242,12 +330,18 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
             previous_end = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
+            if len(record) > limits.MAX_COLUMNS:
+                table.problems.append(_too_many_columns(file, line, len(record)))
+                break
             if mapping is None:
                 table.header_line = line
                 mapping, problems = _map_headers(record, file, line, spec)
                 table.problems.extend(problems)
                 table.columns = [c for c in mapping if c]
                 continue
+            if len(table.rows) >= limits.MAX_ROWS:
+                table.problems.append(_too_many_rows(file, line, spec.rows_noun))
+                break
             if len(record) > len(mapping) and any(c.strip() for c in record[len(mapping) :]):
                 hint = (
                     "quote cells that contain ';' (lists), or save the file with ',' as delimiter"
@@ -266,15 +360,57 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
             cells = {name: record[i] for i, name in enumerate(mapping) if name and i < len(record)}
             table.rows.append((line, cells))
     except csv.Error as exc:
-        table.problems.append(
-            Problem(file, previous_end + 1, None, f"unreadable CSV: {exc}", "check for an unclosed quote")
-        )
+        if "field larger than field limit" in str(exc):
+            table.problems.append(
+                Problem(
+                    file,
+                    previous_end + 1,
+                    None,
+                    f"a cell is longer than {csv.field_size_limit():,} characters; reading stopped here",
+                    f"cells hold at most {limits.MAX_CELL_CHARS:,} characters; check for an unclosed quote",
+                )
+            )
+        else:
+            table.problems.append(
+                Problem(file, previous_end + 1, None, f"unreadable CSV: {exc}", "check for an unclosed quote")
+            )
     return table
+
+
+def _check_zip(data: bytes, file: str) -> None:
+    """Refuse a workbook whose parts unpack to more than the limits (before openpyxl reads it:
+    it loads the shared strings whole, so a 420 KB file with a 400 MB string would take GBs)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise InputError(
+            [Problem(file, 0, None, f"cannot open the workbook: {exc}", "save it again from Excel as .xlsx")]
+        ) from None
+    total = sum(info.file_size for info in infos)
+    strings = sum(info.file_size for info in infos if info.filename.casefold().endswith("sharedstrings.xml"))
+    if total > limits.MAX_UNZIPPED_BYTES or strings > limits.MAX_SHARED_STRINGS_BYTES:
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    0,
+                    None,
+                    f"the workbook unpacks to {max(total, strings) // (1024 * 1024):,} MiB, more than "
+                    f"{limits.MAX_UNZIPPED_BYTES // (1024 * 1024)} MiB of sheets or "
+                    f"{limits.MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MiB of text",
+                    "save only the participants sheet, or export CSV",
+                )
+            ]
+        )
 
 
 def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
     import openpyxl
 
+    _check_zip(data, file)
     table = RawTable(file, numeric_ids=True)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -282,13 +418,27 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
         raise InputError(
             [Problem(file, 0, None, f"cannot open the workbook: {exc}", "save it again from Excel as .xlsx")]
         ) from None
+    mapping: list[str | None] | None = None
+    row_number = 0
     try:
         sheets = workbook.worksheets
+        if not sheets:
+            raise InputError([Problem(file, 0, None, "the workbook has no sheet", "add a sheet")])
         sheet = next((s for s in sheets if s.title.strip().casefold() == spec.name), sheets[0])
-        mapping: list[str | None] | None = None
-        for row_number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            if not any(v is not None and str(v).strip() for v in values):
+        # The declared dimension (``A1:XFD1048576`` in a hostile file) would make the reader pad
+        # every row and column up to it; read the cells that exist (a row is then as wide as its
+        # last cell, at most Excel's 16,384 columns, and the first too wide stops the reading).
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        rows = sheet.iter_rows(min_row=1, values_only=True)
+        for row_number, values in enumerate(rows, start=1):
+            if not any(values) and all(v is None or v == "" for v in values):
+                continue  # fast path first: the padding rows of a gap are all None
+            if not any(v is not None and (type(v) is not str or v.strip()) for v in values):
                 continue
+            if len(values) > limits.MAX_COLUMNS and any(v is not None for v in values[limits.MAX_COLUMNS :]):
+                table.problems.append(_too_many_columns(file, row_number))
+                break
             if mapping is None:
                 table.header_line = row_number
                 headers = ["" if v is None else str(v) for v in values]
@@ -298,8 +448,25 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
                 table.problems.extend(problems)
                 table.columns = [c for c in mapping if c]
                 continue
+            if len(table.rows) >= limits.MAX_ROWS:
+                table.problems.append(_too_many_rows(file, row_number, spec.rows_noun))
+                break
             cells = {name: values[i] for i, name in enumerate(mapping) if name and i < len(values)}
             table.rows.append((row_number, cells))
+    except InputError:
+        raise
+    except Exception as exc:  # a broken sheet inside a valid zip: bad XML, a number too long
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    row_number + 1,
+                    None,
+                    f"cannot read the workbook: {type(exc).__name__}: {str(exc)[:200]}",
+                    "save it again from Excel as .xlsx, or export CSV",
+                )
+            ]
+        ) from None
     finally:
         workbook.close()
     if mapping is None:
@@ -307,6 +474,28 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
             [Problem(file, 0, None, "the workbook's first sheet is empty", "row 1 must be the header")]
         )
     return table
+
+
+def _json_int(text: str) -> int | str:
+    return int(text) if len(text) <= limits.MAX_NUMBER_DIGITS + 1 else text
+
+
+def _json_too_deep(text: str) -> int:
+    """The line where the nesting first exceeds the limit (0: never), skipping strings."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limits.MAX_JSON_DEPTH:
+                return _line_at(text, match.start())
+        elif token in "]}":
+            depth -= 1
+    return 0
+
+
+def _line_at(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
 
 
 def _json_object_lines(text: str, key: str) -> list[int]:
@@ -353,8 +542,23 @@ def _json_object_lines(text: str, key: str) -> list[int]:
 def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
     table = RawTable(file, numeric_ids=True)
     first, second = (spec.columns + ("", ""))[:2]
+    deep = _json_too_deep(text)
+    if deep:
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    deep,
+                    None,
+                    f"nested more than {limits.MAX_JSON_DEPTH} levels deep",
+                    f"a list of objects, one per {spec.row_noun}",
+                )
+            ]
+        )
     try:
-        data = json.loads(text)
+        # Long integers stay text: the cell checks then say which cell is too large, and
+        # Python's int() refuses more than 4,300 digits with a ValueError.
+        data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise InputError(
             [
@@ -386,6 +590,11 @@ def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
     starts = _json_object_lines(text, spec.name)
     if len(starts) != sum(isinstance(item, dict) for item in items):
         starts = []
+    if len(items) > limits.MAX_ROWS:
+        table.problems.append(
+            _too_many_rows(file, starts[limits.MAX_ROWS] if starts else limits.MAX_ROWS + 1, spec.rows_noun)
+        )
+        items = items[: limits.MAX_ROWS]
     present: dict[str, int] = {}
     object_index = 0
     for index, item in enumerate(items):
@@ -402,6 +611,9 @@ def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
             )
             continue
         object_index += 1
+        if len(item) > limits.MAX_COLUMNS:
+            table.problems.append(_too_many_columns(file, line, len(item)))
+            continue
         cells: dict[str, Any] = {}
         for key, value in item.items():
             name = _canonical_header(str(key), spec)

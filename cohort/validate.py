@@ -27,9 +27,11 @@ def cross_row_problems(rows: list[RowRefs], file: str) -> list[Problem]:
     """Every cross-row problem: duplicate ids and emails, unknown references, reporting cycles."""
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
+    first_folded: dict[str, tuple[str, int]] = {}
     first_email: dict[str, int] = {}
     for row in rows:
         if row.id:
+            folded = row.id.casefold()
             if row.id in first_line:
                 problems.append(
                     Problem(
@@ -40,8 +42,22 @@ def cross_row_problems(rows: list[RowRefs], file: str) -> list[Problem]:
                         f"first used on line {first_line[row.id]}; ids must be unique",
                     )
                 )
+            elif folded in first_folded:
+                # Two people as 'Ana' and 'ana' read as one in emails, spreadsheets and file
+                # systems that ignore case; ids are unique ignoring case, like emails.
+                other, line = first_folded[folded]
+                problems.append(
+                    Problem(
+                        file,
+                        row.line,
+                        "id",
+                        f"id '{row.id}' differs only in case from '{other}'",
+                        f"first used on line {line}; ids must be unique ignoring case",
+                    )
+                )
             else:
                 first_line[row.id] = row.line
+                first_folded[folded] = (row.id, row.line)
         key = row.email.strip().casefold()
         if key:
             if key in first_email:

@@ -15,7 +15,6 @@ All database changes happen in one transaction: a failure leaves the workspace a
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.text import write_csv
 from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key, page_url
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from scheduler.calendar import PRODID, WRITER_VERSION, EventState, FeedWriter, fingerprint
@@ -122,6 +122,7 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
     key = load_key(ws)
     feeds_dir = Path(out_dir) / "feeds"
     feeds_dir.mkdir(parents=True, exist_ok=True)
+    feeds_dir.chmod(0o700)  # private URLs inside: not listable by others
     by_person = _index_items(schedule.series, schedule.events)
 
     with ws.transaction() as con:
@@ -214,11 +215,9 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
         con.executemany("DELETE FROM feed_documents WHERE person_id = ?", [(pid,) for pid in gone])
 
         index = feeds_dir / "index.csv"
-        with index.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["id", "email", "url", "page_url"])
-            for feed in [*published, *([coordinator] if coordinator else [])]:
-                writer.writerow([feed.person_id, feed.email, feed.url, feed.page_url])
+        rows = ([feed.person_id, feed.email, feed.url, feed.page_url]
+                for feed in [*published, *([coordinator] if coordinator else [])])
+        write_csv(index, ["id", "email", "url", "page_url"], rows, private=True)
 
     progress(ProgressEvent("publish", "done", f"{len(published)} feeds, {len(changed)} events changed"))
     return PublishResult(tuple(published), coordinator, changed, tuple(revoked), tuple(reissued),

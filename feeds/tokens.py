@@ -15,9 +15,12 @@ answer a request. So:
 * ``revoke`` marks the current token revoked and drops the served document: the feed is neither
   served nor published again until ``rotate`` issues a new token.
 
-If the key file is lost, the stored hashes no longer match and the next publish re-issues every
-token (new addresses; ``PublishResult.reissued`` says who). Keep ``feeds.key`` out of version
-control and back it up with the database if addresses must survive a restore.
+If the key file is lost (or replaced) while addresses have been issued, every command that needs
+it stops with an error naming the file and the two ways out: restore ``feeds.key`` from a backup,
+or ``mentorsync feeds rotate --all`` (``rotate_all``), which writes a new key and issues every
+participant a new address at once. Nothing re-issues addresses silently. The key is created
+automatically only on the very first publish. Keep ``feeds.key`` out of version control and back
+it up with the database.
 """
 
 from __future__ import annotations
@@ -51,25 +54,118 @@ def key_path(ws: Workspace) -> Path:
     return ws.directory / KEY_FILE
 
 
-def load_key(ws: Workspace, *, create: bool = True) -> bytes:
-    """The workspace feed key, created (mode 0600) when missing and ``create`` is true."""
-    path = key_path(ws)
+def _key_problem(path: Path, what: str) -> StoreError:
+    return StoreError(
+        f"{path}: {what}; feed URLs were issued with the lost key. Restore {KEY_FILE} from your backup "
+        f"to keep every address, or run `mentorsync feeds rotate --all` to give everyone a new URL"
+    )
+
+
+def _issued(ws: Workspace) -> TokenRecord | None:
+    """The newest valid token row, to check the key against (None: nothing issued yet)."""
+    row = ws.connection.execute(
+        "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens "
+        "WHERE revoked_at IS NULL ORDER BY rowid DESC LIMIT 1").fetchone()
+    if row is None:
+        row = ws.connection.execute("SELECT person_id, generation, token_hash, created_at, revoked_at "
+                                    "FROM feed_tokens LIMIT 1").fetchone()
+    return TokenRecord(*row) if row else None
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key file's bytes (None when it does not exist), refusing what is not a key file."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read(KEY_BYTES + 1)
     except FileNotFoundError:
-        if not create:
-            raise StoreError(f"no feed key at {path} (run `mentorsync publish` first)") from None
-        data = secrets.token_bytes(KEY_BYTES)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return load_key(ws, create=False)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return data
+        return None
+    except IsADirectoryError:
+        raise StoreError(f"{path} is a directory, not the feed key; move it away "
+                         f"(restore the {KEY_FILE} file from a backup if you have one)") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the feed key: {exc.strerror}") from None
     if len(data) != KEY_BYTES:
         raise StoreError(f"{path} is not a feed key ({len(data)} bytes, expected {KEY_BYTES})")
     return data
+
+
+def _write_key(path: Path, data: bytes, *, replace: bool) -> bool:
+    """Write the key file with mode 0600, atomically; False when ``replace`` is false and another
+    process created it first."""
+    if not replace:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return True
+
+
+def load_key(ws: Workspace, *, create: bool = True) -> bytes:
+    """The workspace feed key.
+
+    Created (mode 0600) when missing, ``create`` is true and no address was ever issued (the first
+    publish). A missing key once addresses exist, or a key that does not match them, raises
+    ``StoreError`` naming the file and the fix: addresses are never re-issued silently.
+    """
+    path = key_path(ws)
+    data = _read_key(path)
+    issued = _issued(ws)
+    if data is None:
+        if issued is not None:
+            raise _key_problem(path, "the feed key is missing")
+        if not create:
+            raise StoreError(f"no feed key at {path} (run `mentorsync publish` first)")
+        data = secrets.token_bytes(KEY_BYTES)
+        if not _write_key(path, data, replace=False):  # another process created it first: use theirs
+            return load_key(ws, create=False)
+        return data
+    if issued is not None and not hmac.compare_digest(
+            hash_token(make_token(data, issued.person_id, issued.generation)), issued.token_hash):
+        raise _key_problem(path, "the feed key does not match the issued feed URLs")
+    return data
+
+
+def rotate_all(ws: Workspace, *, now: datetime | None = None) -> int:
+    """A new feed key and a new address for every participant whose feed is not revoked (the way
+    out when ``feeds.key`` was lost, or every address leaked). Returns how many were issued."""
+    path = key_path(ws)
+    key = secrets.token_bytes(KEY_BYTES)
+    stamp = _now(now)
+    with ws.transaction() as con:
+        latest: dict[str, TokenRecord] = {}
+        for row in con.execute("SELECT person_id, generation, token_hash, created_at, revoked_at "
+                               "FROM feed_tokens"):
+            record = TokenRecord(*row)
+            old = latest.get(record.person_id)
+            if old is None or record.generation > old.generation:
+                latest[record.person_id] = record
+        active = [r for r in latest.values() if r.revoked_at is None]
+        con.executemany("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?",
+                        [(stamp, r.token_hash) for r in active])
+        con.executemany("INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) "
+                        "VALUES (?,?,?,?)",
+                        [(hash_token(make_token(key, r.person_id, r.generation + 1)), r.person_id,
+                          r.generation + 1, stamp) for r in active])
+        # Last inside the transaction: if the commit then failed, the key would not match and the
+        # next command would say so (and `rotate --all` again fixes it).
+        _write_key(path, key, replace=True)
+    return len(active)
 
 
 def make_token(key: bytes, person_id: str, generation: int) -> str:

@@ -6,38 +6,25 @@ ASCII content as is and shows non-ASCII names correctly through Data > From Text
 UTF-8). A BOM would make Excel's double-click work but break ``csv.DictReader`` users whose
 first column would become ``\\ufeffmentor_id``; scripts come first in the contract, so no BOM.
 
-Spreadsheet formula injection: free-text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or
-a carriage return get a leading ``'``. Id cells are written as they are (the id alphabet
-``A-Za-z0-9._-`` cannot form a harmful formula and scripts join on ids); numbers are numbers.
+Spreadsheet formula injection: every cell (ids and emails included: ``-x`` is a valid id) goes
+through ``cohort.text.write_csv``, which prefixes a cell starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return with ``'`` and strips control characters; numbers are numbers.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from cohort.text import DANGEROUS_START, neutralise, unneutralise, write_csv
 from matcher.model import COMPONENTS, MatchResult, Pair, Unmatched
 
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: object) -> object:
-    """A text cell made safe for spreadsheets; other values unchanged."""
-    if isinstance(cell, str) and cell.startswith(DANGEROUS_START):
-        return "'" + cell
-    return cell
+__all__ = ["DANGEROUS_START", "neutralise", "summary", "unneutralise", "write_candidates", "write_matches",
+           "write_unmatched"]
 
 
 def _write(path: Path, header: list[str], rows: Iterable[list[object]]) -> int:
-    n = 0
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(row)
-            n += 1
-    return n
+    return write_csv(path, header, rows)
 
 
 def write_matches(
@@ -58,7 +45,7 @@ def write_matches(
                 p.mentee_id,
                 p.score,
                 *(p.components.get(c, 0) for c in COMPONENTS),
-                neutralise(p.reasons),
+                p.reasons,
                 *([ranks.get((p.mentor_id, p.mentee_id)) or ""] if ranks is not None else []),
             ]
             for p in pairs
@@ -69,7 +56,7 @@ def write_matches(
 def write_unmatched(path: str | Path, unmatched: Iterable[Unmatched]) -> int:
     """``id, role, reason``; returns the row count."""
     return _write(
-        Path(path), ["id", "role", "reason"], ([u.id, u.role, neutralise(u.reason)] for u in unmatched)
+        Path(path), ["id", "role", "reason"], ([u.id, u.role, u.reason] for u in unmatched)
     )
 
 

@@ -39,7 +39,6 @@ Ratings and comments are stored with the feedback and never leave the coordinato
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -55,10 +54,10 @@ from cohort.errors import Problem, UsageError
 from cohort.feedback import FeedbackRow, load_feedback, pair_verdicts
 from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
+from cohort.text import write_csv
 from cycles.changes import all_person_changes
 from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
 from matcher.model import Unmatched
-from matcher.outputs import neutralise
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
@@ -392,16 +391,8 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
 def write_changes(path: Path, cohort: Cohort, change: CycleDiff, series: Iterable[Series]) -> None:
     """``changes.csv``: ``id, email, change`` per person (lines of the summary joined by ``; ``)."""
     texts = all_person_changes(cohort, change, series)
-    with Path(path).open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "email", "change"])
-        for p in cohort.people:
-            writer.writerow([_safe(p.id), _safe(p.email), _safe(texts[p.id].replace("\n", "; "))])
-
-
-def _safe(cell: str) -> str:
-    """Spreadsheet formula injection guard, as the other coordinator CSVs do."""
-    return str(neutralise(cell))
+    write_csv(path, ["id", "email", "change"],
+              ([p.id, p.email, texts[p.id].replace("\n", "; ")] for p in cohort.people))
 
 
 # --------------------------------------------------------------------------- listing and diff

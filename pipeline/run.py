@@ -22,10 +22,11 @@ from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
 from cohort.ranks import has_ranks
+from cohort.text import write_csv
 from feeds.publish import PublishResult, publish
 from matcher.model import MatchResult
-from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from matcher.outputs import summary as match_summary
+from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.ranks import ineligible_warnings, mentee_ranks, rank_profile
 from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
@@ -164,14 +165,9 @@ def write_match_files(stage: Path, plan: Plan) -> list[str]:
 
 def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> None:
     """``local_times.csv``: per person, in plain words, the weeks their meeting moves in local time."""
-    import csv
-
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "name", "note"])
-        for pid, notes in sorted(dst_notes(schedule, cohort).items()):
-            for note in notes:
-                writer.writerow([pid, neutralise(cohort[pid].name), neutralise(note)])
+    notes = sorted(dst_notes(schedule, cohort).items())
+    rows = ([pid, cohort[pid].name, note] for pid, ns in notes for note in ns)
+    write_csv(path, ["id", "name", "note"], rows)
 
 
 def write_outputs(

@@ -6,15 +6,14 @@ Reads the participants file given, or else the workspace's latest roster; writes
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from cohort.errors import UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
+from cohort.text import write_csv
 from matcher.candidates import build_candidates
-from matcher.outputs import neutralise
 from matcher.suggest import appearance_limits, shortlists, spread_ratio
 from pipeline.run import workspace_program
 from pipeline.staging import staged_output
@@ -45,14 +44,9 @@ def suggest(workspace: Path, out_dir: Path, *, top: int, participants: Path | No
     ctx = SlotContext(cohort, program)
     cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
     found = shortlists(cohort, cs, top)
-    with (
-        staged_output(out_dir) as stage,
-        (stage / "suggestions.csv").open("w", newline="", encoding="utf-8") as f,
-    ):
-        writer = csv.writer(f, lineterminator="\r\n")
-        writer.writerow(HEADER)
-        for s in found:
-            writer.writerow([s.mentee_id, s.rank, s.mentor_id, neutralise(s.reasons)])
+    with staged_output(out_dir) as stage:
+        rows = ([s.mentee_id, s.rank, s.mentor_id, s.reasons] for s in found)
+        write_csv(stage / "suggestions.csv", HEADER, rows)
     per_mentee: dict[str, int] = {}
     for s in found:
         per_mentee[s.mentee_id] = per_mentee.get(s.mentee_id, 0) + 1

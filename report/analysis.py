@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from ortools.graph.python import max_flow
 
+from cohort.limits import shorten
 from cohort.model import DAY_NAMES, Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.text import strip_controls
 from matcher.model import COMPONENTS, MatchResult
 from scheduler.model import Schedule, Series
 
@@ -160,7 +162,7 @@ def _capacity_fixes(cohort: Cohort, program: Program, match: MatchResult) -> lis
     for mentor_id in ranked:
         person = cohort[mentor_id]
         eligible = len(demand[mentor_id])
-        who = f"{person.name} ({mentor_id})"
+        who = f"{shorten(strip_controls(person.name))} ({mentor_id})"
         waiting = f"{_plural(eligible, 'unmatched mentee')} could be paired with this mentor"
         assert what_if is not None
         # Seats beyond the mentor's number of candidates are useless, so that many is "unlimited".

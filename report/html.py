@@ -26,8 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cohort.checkins import CheckInSummary
+from cohort.limits import MAX_CHART_LABEL_CHARS, MAX_DISPLAY_CHARS, MAX_PAGE_TEXT_CHARS, shorten
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.text import strip_controls
 from matcher.model import MatchResult
 from report import analysis as an
 from scheduler.model import Schedule, Series
@@ -63,7 +65,16 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["num"] = _num
+    env.finalize = _bounded
     return env
+
+
+def _bounded(value: Any) -> Any:
+    """Every plain string the page shows: no control characters, at most a few thousand chars
+    (markup we built, such as the charts, passes as it is)."""
+    if type(value) is str:
+        return shorten(strip_controls(value), MAX_PAGE_TEXT_CHARS)
+    return value
 
 
 def _num(value: float, digits: int = 1) -> str:
@@ -149,7 +160,7 @@ def _load_chart(rows: list[LoadRow]) -> Markup:
         if len(rows) <= MAX_BAR_MENTORS:
             fig = _figure(8.0, max(1.8, 0.24 * len(rows) + 1.1))
             ax = fig.add_subplot()
-            labels = [r.name for r in rows][::-1]
+            labels = [shorten(r.name, MAX_CHART_LABEL_CHARS) for r in rows][::-1]
             caps = [r.capacity for r in rows][::-1]
             loads = [r.load for r in rows][::-1]
             ax.barh(labels, caps, color="#dfe6ee", label="capacity")
@@ -195,7 +206,12 @@ def _hours_chart(day: an.LocalDay) -> Markup:
 
 
 def _name(cohort: Cohort, pid: PersonId) -> str:
-    return cohort[pid].name if pid in cohort else pid
+    return _shown(cohort[pid].name if pid in cohort else pid)
+
+
+def _shown(text: str) -> str:
+    """A name or id as a page shows it: no control characters, at most ``MAX_DISPLAY_CHARS``."""
+    return shorten(strip_controls(text), MAX_DISPLAY_CHARS)
 
 
 def _pair_rows(
@@ -250,7 +266,7 @@ def _context(
     )
     load_rows = sorted(
         (
-            LoadRow(p.name, p.id, loads.get(p.id, 0), an.capacity_of(p, program), p.timezone,
+            LoadRow(_shown(p.name), p.id, loads.get(p.id, 0), an.capacity_of(p, program), p.timezone,
                     eligible_waiting.get(p.id, 0))
             for p in mentors
         ),
@@ -324,7 +340,7 @@ def _context(
 
 def _emphasis(text: str) -> Markup:
     """Escape a suggestion and turn its ``*goal*`` marks into ``<em>``."""
-    escaped = str(Markup.escape(text))
+    escaped = str(Markup.escape(shorten(strip_controls(text), MAX_PAGE_TEXT_CHARS)))
     return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", escaped))  # noqa: S704
 
 

@@ -3,16 +3,27 @@
 Opened with WAL journaling and foreign keys on. The schema is the ordered list of SQL files in
 ``store/migrations`` (``0001_core.sql``, ``0002_feeds.sql``, ...); ``PRAGMA user_version`` records
 how many have been applied, and opening a workspace applies the missing ones in one transaction.
+
+Private: the database holds feedback comments, so it and its ``-wal``/``-shm`` files are mode
+0600 (created so, and tightened when an older workspace is opened). A workspace whose directory
+or database is not writable (a read-only mount, another user's files) is opened read-only, so
+reader commands (``serve``, ``cycle list``, ``explain``) still work; any write then fails with a
+clear ``StoreError``. A database created by a command that then failed, storing nothing, is
+removed when it is closed, so a failing command in a new workspace leaves no empty database behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import sqlite3
+import stat
+import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from cohort.errors import StoreError
 
@@ -41,33 +52,83 @@ class Workspace:
     Use ``with ws.transaction() as con:`` for every write: either all of it lands or none does.
     """
 
-    def __init__(self, directory: str | Path, *, create: bool = True, retention: bool = True):
+    def __init__(self, directory: str | Path, *, create: bool = True, readonly: bool | None = None,
+                 retention: bool = True):
+        """Open (or with ``create``, create) the workspace database.
+
+        ``readonly``: None (the default) opens read-only when the directory or the database is
+        not writable; True always opens read-only (for commands that only read). ``retention``:
+        apply the program's retention setting on open (writable workspaces only).
+        """
         self.directory = Path(directory)
         self.db_path = self.directory / DB_NAME
-        if not create and not self.db_path.exists():
-            raise StoreError(f"no workspace database at {self.db_path} (run `mentorsync import` first)")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
-        self.connection.row_factory = sqlite3.Row
         self._depth = 0
         self.retention_cleared: dict[str, int] = {}
+        self._created = False
+        self._made_directory = False
+        exists = self.db_path.exists()
+        if not create and not exists:
+            raise StoreError(f"no workspace database at {self.db_path} (run `mentorsync import` first)")
+        if readonly is None:
+            readonly = exists and not (_writable(self.directory) and _writable(self.db_path))
+        self.readonly = bool(readonly)
+        if self.readonly:
+            self.connection = connect_readonly(self.db_path)
+        else:
+            try:
+                if not self.directory.exists():
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    self._made_directory = True
+                self._created = _create_private(self.db_path)
+                self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"{self.db_path}: cannot create or open the workspace database: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+        self.connection.row_factory = sqlite3.Row
         try:
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA foreign_keys=ON")
-            self.connection.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
-            workspace_secret(self)  # created on first open, so every later read is a pure read
-            if retention:
-                self.retention_cleared = self._apply_retention()
+            if self.readonly:
+                self.connection.execute("PRAGMA query_only=ON")
+                if self.schema_version != len(migrations()):
+                    raise StoreError(
+                        f"{self.db_path} is read-only and needs an upgrade (schema {self.schema_version}, "
+                        f"this mentorsync has {len(migrations())}); run a command that writes where the "
+                        f"workspace is writable"
+                    )
+            else:
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA foreign_keys=ON")
+                self.connection.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+                workspace_secret(self)  # created on first open, so every later read is a pure read
+                _tighten(self.db_path)
+                if retention:
+                    self.retention_cleared = self._apply_retention()
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
-            self.connection.close()
+            self.close()
             raise StoreError(f"{self.db_path}: cannot use the workspace database: {exc}") from exc
         except BaseException:
-            self.connection.close()
+            self.close()
             raise
 
-    def close(self) -> None:
+    def close(self, *, failed: bool | None = None) -> None:
+        """Close the connection. When the command failed (``failed``; by default: an exception is
+        propagating) and this object created the database and nothing was stored in it, the
+        database goes too, so a failing command in a new workspace leaves none behind."""
+        if failed is None:
+            failed = sys.exc_info()[0] is not None
+        try:
+            empty = failed and self._created and not self.readonly and _holds_nothing(self.connection)
+        except sqlite3.Error:
+            empty = False
         self.connection.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.db_path}{suffix}")
+            self._created = False
+            if self._made_directory:
+                with contextlib.suppress(OSError):
+                    self.directory.rmdir()  # only if empty
 
     def _apply_retention(self) -> dict[str, int]:
         """``[retention] comments_days`` of the workspace's ``program.toml``, applied at every
@@ -90,8 +151,8 @@ class Workspace:
     def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
     @property
     def schema_version(self) -> int:
@@ -123,6 +184,9 @@ class Workspace:
         all-or-nothing on its own and when composed into a larger transaction.
         """
         con = self.connection
+        if self.readonly:
+            raise StoreError(f"{self.db_path} is read-only here (the workspace directory or database is "
+                             "not writable); this command writes: run it where the workspace is writable")
         if con.in_transaction:
             self._depth += 1
             name = f"ms_sp{self._depth}"
@@ -164,15 +228,60 @@ class ReadOnlyWorkspace(Workspace):
     connection may be used from another thread than the one that opened it (the server's).
     """
 
-    def __init__(self, directory: str | Path):  # noqa: D107 - deliberately not calling super()
-        self.directory = Path(directory)
-        self.db_path = self.directory / DB_NAME
-        if not self.db_path.exists():
-            raise StoreError(f"no workspace database at {self.db_path} (run `mentorsync publish` first)")
-        uri = f"file:{self.db_path.resolve()}?mode=ro"
-        self.connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-        self.connection.row_factory = sqlite3.Row
-        self._depth = 0
+    def __init__(self, directory: str | Path):
+        super().__init__(directory, create=False, readonly=True, retention=False)
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def connect_readonly(db_path: Path) -> sqlite3.Connection:
+    """A read-only connection; ``immutable`` when SQLite cannot even create the shared-memory file
+    a WAL reader needs (a read-only directory), which is safe because nobody can write there."""
+    base = "file:" + quote(str(db_path.resolve()))
+    con = sqlite3.connect(base + "?mode=ro", uri=True, isolation_level=None, timeout=30,
+                          check_same_thread=False)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return con
+    except sqlite3.OperationalError:
+        con.close()
+    con = sqlite3.connect(base + "?mode=ro&immutable=1", uri=True, isolation_level=None,
+                          check_same_thread=False)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise StoreError(f"{db_path}: cannot read the workspace database: {exc}") from exc
+    return con
+
+
+def _create_private(db_path: Path) -> bool:
+    """Create an empty database file with mode 0600 (SQLite gives ``-wal``/``-shm`` the same
+    mode); True when this call created it."""
+    try:
+        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _tighten(db_path: Path) -> None:
+    """Mode 0600 for the database and its side files (workspaces made before this rule)."""
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{db_path}{suffix}")
+        with contextlib.suppress(OSError):
+            if stat.S_IMODE(path.stat().st_mode) & 0o077:
+                path.chmod(0o600)
+
+
+def _holds_nothing(con: sqlite3.Connection) -> bool:
+    """Whether every table but ``meta`` is empty (a database no command stored anything in)."""
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%' AND name != 'meta'")]
+    return not any(con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
 
 
 def workspace_secret(ws: Workspace) -> str:

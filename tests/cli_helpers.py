@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import cli
+from cohort.text import unneutralise
 
 
 def invoke(cwd: Path, *args: str) -> tuple[int, str, str]:
@@ -23,5 +24,6 @@ def invoke(cwd: Path, *args: str) -> tuple[int, str, str]:
 
 
 def rows(path: Path) -> list[dict[str, str]]:
+    """A CSV we wrote, as dicts, with the spreadsheet-formula guard undone (``'-x`` -> ``-x``)."""
     with Path(path).open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return [{k: unneutralise(v) for k, v in row.items()} for row in csv.DictReader(f)]

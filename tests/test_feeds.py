@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from cohort.errors import UsageError
+from cohort.errors import StoreError, UsageError
 from cohort.program import FeedSettings, Program
 from feeds.publish import publish
-from feeds.tokens import COORDINATOR, KEY_FILE, hash_token, revoke, rotate
+from feeds.tokens import COORDINATOR, KEY_FILE, hash_token, revoke, rotate, rotate_all
 from store.db import Workspace
 from tests.test_feeds_support import (
     expand_ical,
@@ -180,13 +180,25 @@ def test_rotate_and_revoke(ws, tmp_path):
         revoke(ws, "nobody")
 
 
-def test_lost_key_reissues_every_address(ws, tmp_path):
+def test_finding_9_lost_key_is_an_error_until_rotate_all(ws, tmp_path):
     cohort, schedule = sample_cohort(), sample_schedule()
     first = publish(ws, cohort, schedule, PROGRAM, tmp_path / "a", now=T0)
     (ws.directory / KEY_FILE).unlink()
+    with pytest.raises(StoreError, match=r"feeds\.key.*rotate --all"):
+        publish(ws, cohort, schedule, PROGRAM, tmp_path / "b", now=T0)
+    assert not (ws.directory / KEY_FILE).exists()  # not re-created silently
+    (ws.directory / KEY_FILE).write_bytes(b"x" * 32)  # a different key: same error
+    with pytest.raises(StoreError, match="does not match"):
+        publish(ws, cohort, schedule, PROGRAM, tmp_path / "b", now=T0)
+    issued = rotate_all(ws)
+    assert issued == len(cohort.people) + 1
+    assert stat.S_IMODE((ws.directory / KEY_FILE).stat().st_mode) == 0o600
     second = publish(ws, cohort, schedule, PROGRAM, tmp_path / "b", now=T0)
-    assert set(second.reissued) == {p.id for p in cohort.people} | {COORDINATOR}
+    assert second.reissued == ()
     assert not {f.url for f in first.feeds} & {f.url for f in second.feeds}
+    query = "SELECT token_hash FROM feed_tokens WHERE revoked_at IS NULL"
+    valid = {r[0] for r in ws.connection.execute(query)}
+    assert valid == {hash_token(token_of(f.url)) for f in [*second.feeds, second.coordinator]}
 
 
 def test_people_who_left_lose_their_served_feed(ws, tmp_path):

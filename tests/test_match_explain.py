@@ -9,7 +9,14 @@ from cohort.program import Program
 from matcher.candidates import build_candidates
 from matcher.explain import alternatives, describe
 from matcher.model import COMPONENTS
-from matcher.outputs import neutralise, summary, write_candidates, write_matches, write_unmatched
+from matcher.outputs import (
+    neutralise,
+    summary,
+    unneutralise,
+    write_candidates,
+    write_matches,
+    write_unmatched,
+)
 from matcher.solve import solve
 from tests.factories import make_cohort, make_person
 
@@ -156,12 +163,13 @@ def test_csv_writers(tmp_path):
     assert raw.startswith(b"mentor_id,mentee_id,score,goals,") and b"\r\n" in raw
     with open(tmp_path / "matches.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert rows[0]["mentee_id"] == "-e1"  # ids are kept as they are, for joins
+    assert rows[0]["mentee_id"] == "'-e1"  # neutralised like every cell (issue 17, finding 8)
+    assert unneutralise(rows[0]["mentee_id"]) == "-e1"  # and restored exactly for joins
     assert int(rows[0]["score"]) == sum(int(rows[0][c]) for c in COMPONENTS)
     with open(tmp_path / "candidates.csv", newline="", encoding="utf-8") as fh:
         assert list(csv.reader(fh)) == [
             ["mentor_id", "mentee_id", "score"],
-            ["m", "-e1", str(r.pairs[0].score)],
+            ["m", "'-e1", str(r.pairs[0].score)],
         ]
     assert neutralise("=1+1") == "'=1+1" and neutralise("-x") == "'-x" and neutralise("ok") == "ok"
     assert neutralise(5) == 5
