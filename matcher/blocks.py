@@ -35,6 +35,7 @@ import numpy as np
 
 from cohort.model import MINUTES_PER_WEEK, PersonId
 from cohort.program import Program
+from cohort.rules import PAIR_RULES
 from matcher.availability import AvailabilityModel
 from matcher.encode import CohortArrays, pair_keys
 from matcher.model import COMPONENTS
@@ -44,8 +45,13 @@ CHUNK_PAIRS = 24_000_000  # mentee chunk x mentors expanded at once (bool bytes)
 TABLE_LIMIT = 4_000_000  # largest score table built from distinct feature pairs
 PATTERN_BLOCK = 4096  # mentee patterns per matrix product (bounds the float32 temporary)
 
-# rule positions in matcher.candidates.RULE_NAMES
-SELF, CAPACITY, FORBID, AVOID, REPORTING, DEPARTMENT, LEVEL, LANGUAGE, TIME, SCHEDULE = range(10)
+# Columns of the exclusion counts, looked up by the catalogue's rule names (``cohort.rules``):
+# the column order is the catalogue's order of pair rules, which is also the order of precedence
+# (a pair excluded by several rules counts against the first).
+_COLUMN = {name: i for i, name in enumerate(PAIR_RULES)}
+SELF, CAPACITY, FORBID, AVOID = _COLUMN["self"], _COLUMN["capacity"], _COLUMN["forbid"], _COLUMN["avoid"]
+REPORTING, DEPARTMENT, LEVEL = _COLUMN["reporting_line"], _COLUMN["department"], _COLUMN["level_gap"]
+LANGUAGE, TIME, SCHEDULE = _COLUMN["language"], _COLUMN["time"], _COLUMN["schedule"]
 
 
 @dataclass
@@ -58,7 +64,7 @@ class BlockResult:
     excluded_by_mentee: np.ndarray
     excluded_by_mentor: np.ndarray
     dropped: np.ndarray
-    broken_pins: dict[tuple[int, int], int]  # (mentor, mentee) -> failing rule position
+    broken_pins: dict[tuple[int, int], int]  # (mentor, mentee) -> failing rule's column
     stats: dict[str, object]
 
 
@@ -130,7 +136,9 @@ def _categories(arr: CohortArrays, program: Program) -> tuple[np.ndarray, np.nda
     else:
         lang_ok = np.ones((len(e_rep), len(m_rep)), bool)
     first = np.full((len(e_rep), len(m_rep)), -1, np.int8)
-    for ok, rule in ((lang_ok, LANGUAGE), (level_ok, LEVEL), (dept_ok, DEPARTMENT), (cap_ok, CAPACITY)):
+    # the earliest rule in the catalogue's order wins: write the later ones first
+    checks = ((lang_ok, LANGUAGE), (level_ok, LEVEL), (dept_ok, DEPARTMENT), (cap_ok, CAPACITY))
+    for ok, rule in sorted(checks, key=lambda c: -c[1]):
         first[~np.broadcast_to(ok, first.shape)] = rule
     return m_cat, e_cat, first
 
@@ -327,7 +335,7 @@ def block_candidates(
 ) -> BlockResult:
     """The candidate set of ``matcher.candidates.build_candidates``, computed by blocks."""
     enc = arr.encoder
-    n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), 10
+    n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), len(PAIR_RULES)
     n_z = len(avail.zones)
     m_zone = avail.mentor_zone[avail.mentor_class] if n_m else np.zeros(0, np.int64)
     e_zone = avail.mentee_zone[avail.mentee_class] if n_e else np.zeros(0, np.int64)
@@ -683,7 +691,7 @@ def block_candidates(
     ns_rule = cat_rule[e_cat[sp_e], m_cat[sp_m]].astype(np.int64) if len(sp_key) else np.zeros(0, np.int64)
     ns_rule[(ns_rule < 0) & ~sp_alive] = TIME
     true_rule = ns_rule.copy()
-    for r in (REPORTING, AVOID, FORBID, CAPACITY, SELF):  # the earliest applicable wins
+    for r in sorted((REPORTING, AVOID, FORBID, CAPACITY, SELF), reverse=True):  # the earliest wins
         hit = (arr.capacity[sp_m] <= 0) if r == CAPACITY else (sp_flags & (1 << r)) != 0
         true_rule[hit & (sp_flags != 0) if r == CAPACITY else hit] = r
     moved = sp_sparse & (ns_rule >= 0)

@@ -31,6 +31,7 @@ import numpy as np
 from cohort.errors import InputError, Problem
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.rules import PAIR_RULES, rule
 from matcher.availability import AvailabilityModel, build_availability
 from matcher.encode import CohortArrays, Encoder, encode, pair_keys
 from matcher.model import COMPONENTS, Candidate
@@ -60,12 +61,17 @@ class _Block:
 
 @dataclass(frozen=True)
 class HardRule:
-    """A named hard rule: ``check`` returns a (block mentees, mentors) mask of pairs that pass,
-    or None when the rule excludes nothing in this block (it is off, or has no pairs there)."""
+    """A pair rule of the catalogue (``cohort.rules``) with its vectorised test: ``check`` returns a
+    (block mentees, mentors) mask of pairs that pass, or None when the rule excludes nothing in this
+    block (it is off, or has no pairs there)."""
 
     name: str
-    label: str  # plain words, used in explanations: "<label>: <count>"
     check: Callable[[_Context, _Block], np.ndarray | None]
+
+    @property
+    def label(self) -> str:
+        """The rule's plain words (``cohort.rules``)."""
+        return rule(self.name).words
 
 
 def _sparse_mask(ctx: _Context, blk: _Block, rule: str) -> np.ndarray | None:
@@ -79,35 +85,34 @@ def _sparse_mask(ctx: _Context, blk: _Block, rule: str) -> np.ndarray | None:
 
 
 def rule_self(ctx: _Context, blk: _Block) -> np.ndarray:
-    """Hard: nobody mentors themselves (people with role ``both`` are on both sides)."""
+    """Hard: ``self`` (``cohort.rules``)."""
     return ctx.arr.mentee_person[blk.lo : blk.hi, None] != ctx.arr.mentor_person[None, :]
 
 
 def rule_capacity(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: a mentor with capacity 0 this cycle has no candidates."""
+    """Hard: ``capacity`` (``cohort.rules``)."""
     if (ctx.arr.capacity > 0).all():
         return None
     return np.broadcast_to(ctx.arr.capacity[None, :] > 0, (blk.hi - blk.lo, len(ctx.arr.mentors)))
 
 
 def rule_forbid(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: pairs the coordinator forbade (``[matching] forbid``, either direction) are never formed."""
+    """Hard: ``forbid`` (``cohort.rules``)."""
     return _sparse_mask(ctx, blk, "forbid")
 
 
 def rule_avoid(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: if either person lists the other in ``avoid``, they are never paired."""
+    """Hard: ``avoid`` (``cohort.rules``)."""
     return _sparse_mask(ctx, blk, "avoid")
 
 
 def rule_reporting_line(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: with ``reporting_line = "forbid"``, nobody is paired with a manager up to
-    ``reporting_line_depth`` levels above or below them (``manager_id`` chains)."""
+    """Hard: ``reporting_line`` (``cohort.rules``)."""
     return _sparse_mask(ctx, blk, "reporting_line")
 
 
 def rule_department(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: with ``same_department = "forbid"``, mentor and mentee are in different departments."""
+    """Hard: ``department`` (``cohort.rules``)."""
     if ctx.program.rules.same_department != "forbid":
         return None
     e = ctx.arr.mentee_dept[blk.lo : blk.hi, None]
@@ -115,7 +120,7 @@ def rule_department(ctx: _Context, blk: _Block) -> np.ndarray | None:
 
 
 def rule_level_gap(ctx: _Context, blk: _Block) -> np.ndarray:
-    """Hard: mentor.level - mentee.level >= ``min_level_gap`` where both levels are known."""
+    """Hard: ``level_gap`` (``cohort.rules``)."""
     a = ctx.arr
     gap = a.mentor_level[None, :] - a.mentee_level[blk.lo : blk.hi, None]
     known = a.mentor_level_known[None, :] & a.mentee_level_known[blk.lo : blk.hi, None]
@@ -123,7 +128,7 @@ def rule_level_gap(ctx: _Context, blk: _Block) -> np.ndarray:
 
 
 def rule_language(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: with ``common_language = true``, the pair shares at least one language."""
+    """Hard: ``language`` (``cohort.rules``)."""
     if not ctx.program.rules.common_language:
         return None
     e = ctx.arr.mentee_lang[blk.lo : blk.hi]
@@ -132,8 +137,7 @@ def rule_language(ctx: _Context, blk: _Block) -> np.ndarray | None:
 
 
 def rule_common_time(ctx: _Context, blk: _Block) -> np.ndarray:
-    """Hard: a real common weekly time of at least the meeting length, in both people's local
-    availability, under every UTC offset difference of the cycle (see ``matcher.availability``)."""
+    """Hard: ``time`` (``cohort.rules``) (see ``matcher.availability``)."""
     av = ctx.avail
     cls = av.mentee_class[blk.lo : blk.hi]
     uniq, inv = np.unique(cls, return_inverse=True)
@@ -148,19 +152,21 @@ def rule_common_time(ctx: _Context, blk: _Block) -> np.ndarray:
     return feas[inv][:, mc]
 
 
-RULES: tuple[HardRule, ...] = (
-    HardRule("self", "the same person", rule_self),
-    HardRule("capacity", "mentor has no seats this cycle", rule_capacity),
-    HardRule("forbid", "forbidden by the coordinator", rule_forbid),
-    HardRule("avoid", "asked not to be paired", rule_avoid),
-    HardRule("reporting_line", "reporting line", rule_reporting_line),
-    HardRule("department", "same department", rule_department),
-    HardRule("level_gap", "level gap too small", rule_level_gap),
-    HardRule("language", "no common language", rule_language),
-    HardRule("time", "no common weekly time", rule_common_time),
-)
+_CHECKS: dict[str, Callable[[_Context, _Block], np.ndarray | None]] = {
+    "self": rule_self,
+    "capacity": rule_capacity,
+    "forbid": rule_forbid,
+    "avoid": rule_avoid,
+    "reporting_line": rule_reporting_line,
+    "department": rule_department,
+    "level_gap": rule_level_gap,
+    "language": rule_language,
+    "time": rule_common_time,
+}
 SCHEDULE_RULE = "schedule"  # the scheduler's slot_filter, applied to the survivors
-RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES) + (SCHEDULE_RULE,)
+# the catalogue's pair rules in its order (the first failing rule is the one counted)
+RULES: tuple[HardRule, ...] = tuple(HardRule(n, _CHECKS[n]) for n in PAIR_RULES if n != SCHEDULE_RULE)
+RULE_NAMES: tuple[str, ...] = PAIR_RULES  # columns of the exclusion counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -451,9 +457,7 @@ def build_candidates(
         )
         parts: list[tuple[np.ndarray, ...]] = [(br.mentor, br.mentee, br.score, br.components, br.common)]
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
-        labels = {r.name: r.label for r in RULES}
-        labels[SCHEDULE_RULE] = "no recurring slot free in both calendars"
-        pin_broken = {pair: labels[RULE_NAMES[r]] for pair, r in br.broken_pins.items()
+        pin_broken = {pair: rule(RULE_NAMES[r]).words for pair, r in br.broken_pins.items()
                       if pair in program_pins}
         extra_stats.update(br.stats)
     else:
@@ -465,8 +469,8 @@ def build_candidates(
         for lo in range(0, n_e, block):
             blk = _Block(lo, min(n_e, lo + block))
             alive = np.ones((blk.hi - blk.lo, n_m), dtype=bool)
-            for r, rule in enumerate(RULES):
-                ok = rule.check(ctx, blk)
+            for r, hard in enumerate(RULES):
+                ok = hard.check(ctx, blk)
                 if ok is None:  # the rule is off
                     continue
                 fail = alive & ~ok
@@ -474,7 +478,7 @@ def build_candidates(
                 ex_m[:, r] += np.count_nonzero(fail, axis=0)
                 for m, e in pins:
                     if blk.lo <= e < blk.hi and fail[e - blk.lo, m]:
-                        pin_broken[(m, e)] = rule.label
+                        pin_broken[(m, e)] = hard.label
                 alive &= ok
             rows, mentor = np.nonzero(alive)
             mentee = rows + blk.lo
@@ -492,7 +496,7 @@ def build_candidates(
                 for m, e in pins:
                     bad = (mentor == m) & (mentee == e) & ~ok
                     if bad.any():
-                        pin_broken[(m, e)] = "no recurring slot free in both calendars"
+                        pin_broken[(m, e)] = rule(SCHEDULE_RULE).words
                 mentor, mentee, common = mentor[ok], mentee[ok], common[ok]
             keys = pair_keys(mentor, mentee, n_e)
             prefer = np.isin(keys, prefer_keys).astype(np.int32) + np.isin(-1 - keys, prefer_keys)
