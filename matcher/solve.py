@@ -150,7 +150,7 @@ def _cp_sat(
         by_mentee.setdefault(e, []).append(i)
     for idx in by_mentee.values():
         model.add_at_most_one(x[i] for i in idx)
-    for a, b in conflicts:  # Hard: no two people mentoring each other
+    for a, b in conflicts:  # Hard: mutual_mentoring (cohort.rules)
         model.add_bool_or([x[pos[int(a)]].negated(), x[pos[int(b)]].negated()])
     for k in pinned:
         model.add(x[pos[int(k)]] == 1)
