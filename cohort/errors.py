@@ -1,7 +1,7 @@
 """One exception hierarchy for the whole library.
 
 Every error carries *all* the problems found, so a coordinator fixes a spreadsheet in one pass.
-The CLI maps each class to the contract's exit code (see ``EXIT_CODES``).
+The CLI maps each class to its exit code (each class's ``exit_code``; ``docs/interface.md`` section 5).
 """
 
 from __future__ import annotations
@@ -82,10 +82,3 @@ class StoreError(MentorsyncError):
 
     exit_code = 2
 
-
-EXIT_CODES = {
-    "ok": 0,
-    "usage": UsageError.exit_code,
-    "data": InputError.exit_code,
-    "unavailable": InfeasibleError.exit_code,
-}

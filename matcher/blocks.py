@@ -334,6 +334,10 @@ def block_candidates(
     threads: int = 1,
 ) -> BlockResult:
     """The candidate set of ``matcher.candidates.build_candidates``, computed by blocks."""
+    # Long on purpose: one pass whose stages (categories, sparse pairs, score bounds, chunks, count
+    # corrections) share a dozen arrays indexed the same way; split apart, each step would take and
+    # return most of them, and the bit-for-bit agreement with the pair path (tests/test_match_blocks.py)
+    # is easiest to keep when the whole data flow reads top to bottom.
     enc = arr.encoder
     n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), len(PAIR_RULES)
     n_z = len(avail.zones)
@@ -456,6 +460,8 @@ def block_candidates(
 
     def run_chunk(cx: _ChunkContext, ch: np.ndarray) -> _ChunkOut:
         """Candidates of one chunk of mentees of one zone (no shared state is written)."""
+        # Long on purpose: the hot loop of one chunk (time feasibility, rules, bounds, exact scores,
+        # best K), run in threads; it reads the enclosing tables and writes only its own _ChunkOut.
         ze, zp = cx.ze, cx.zp
         out = _ChunkOut(np.zeros(len(ch), np.int64), np.zeros(n_m, np.int64))
         srt_ch = np.argsort(ch)

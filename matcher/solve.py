@@ -216,6 +216,8 @@ def solve(
     ``MatchResult.candidates`` holds every candidate as a domain value unless there are more than
     ``CANDIDATES_IN_RESULT`` (then it is empty: write candidates.csv from the ``CandidateSet``).
     """
+    # Long on purpose: pins, forbidden pairs, the exact flow and the CP-SAT model with its side
+    # constraints share the candidate indices; the steps are marked by comments below.
     from matcher.explain import describe
 
     t0 = time.perf_counter()
