@@ -231,7 +231,8 @@ def test_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(people[0]))
         writer.writeheader()
         writer.writerows(people)
-    code, _, err = invoke(home, "--workspace", "sample_data", "run", "sample_data/participants.csv", "--out", "out")
+    roster_arg = "sample_data/participants.csv"
+    code, _, err = invoke(home, "--workspace", "sample_data", "run", roster_arg, "--out", "out")
     assert code == 0, err
     written = sorted((home / "out").rglob("*.csv"))
     quoted = 0
