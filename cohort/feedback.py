@@ -1,4 +1,4 @@
-"""Feedback at a cycle's end (contract §2.3): loading, validation and per-pair verdicts.
+"""Feedback at a cycle's end (``docs/interface.md`` §2.3): loading, validation and per-pair verdicts.
 
 The file has one row per person and partner: ``person_id``, ``partner_id``, ``continue`` (does this
 person want to keep meeting this partner next cycle), optional ``rating`` (1-5) and ``comment``.

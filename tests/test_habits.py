@@ -76,3 +76,20 @@ def test_ci_profile_is_chosen_by_ci_and_is_deterministic() -> None:
             text=True,
         ).stdout.split()
         assert out == ["True", "None", "50"], env
+
+
+def test_interface_citations_point_at_sections_that_exist() -> None:
+    """The code cites ``docs/interface.md`` §N, a file in the repository, never an outside contract."""
+    doc = (ROOT / "docs" / "interface.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^#+ (\d+(?:\.\d+)?)\.? ", doc, re.M))
+    assert {"1", "2.1", "2.2", "2.3", "3", "4", "5"} <= sections
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/interface.md)" in readme
+    cited = 0
+    for path in [*ROOT.glob("*.py"), *ROOT.glob("*/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"contract (§|section)", text), path
+        for number in re.findall(r"docs/interface\.md``? §(\d+(?:\.\d+)?)", text):
+            assert number in sections, (path, number)
+            cited += 1
+    assert cited >= 5

@@ -83,7 +83,7 @@ def test_min_level_gap_where_both_known():
     assert both_ways({"level": 5}, {"level": 3}, gap2) == (True, [])
     assert both_ways({"level": 5}, {"level": 4}, gap2) == (False, ["level_gap"])
     assert both_ways({"level": 5}, {}, gap2)[0]
-    assert both_ways({"level": 2}, {"level": 3}) == (False, ["level_gap"])  # contract default gap 0
+    assert both_ways({"level": 2}, {"level": 3}) == (False, ["level_gap"])  # default gap 0
 
 
 def test_common_language():
