@@ -55,7 +55,7 @@ def inside_availability(person: Person, start: datetime, minutes: int) -> bool:
             if a + shift <= s and s + span <= b + shift:
                 return True
     # a window continuing past Sunday midnight into Monday
-    covered = set()
+    covered: set[int] = set()
     for a, b in person.availability:
         covered.update(range(a, b))
     return all(((s + i) % MINUTES_PER_WEEK) in covered for i in range(span))
