@@ -10,8 +10,6 @@ LIMIT = 120
 
 # name -> why it stays long; each of these also carries a "Long on purpose" comment at its top
 ALLOWED: dict[str, str] = {
-    "block_candidates": "one pass over shared arrays; kept whole to match the pair path bit for bit",
-    "run_chunk": "the threaded hot loop of block_candidates",
     "schedule": "options, components and one CP-SAT model per component share per-pair state",
     "solve": "pins, forbidden pairs, flow and CP-SAT share the candidate indices",
     "load_feedback": "collects every problem of a file at once",
