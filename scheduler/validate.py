@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rrulestr
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, Person
 from cohort.program import Program
@@ -28,14 +29,26 @@ from scheduler.outputs import schedule_dict
 
 
 def _parse_utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    if not text.endswith("Z"):
+        raise ValueError(f"not a UTC time: {text!r}")
+    return datetime.fromisoformat(text)
+
+
+@lru_cache(maxsize=1024)
+def _rule(text: str, tz: str) -> rrule:
+    """The RRULE ``text`` parsed once per text and zone (parsing UNTIL dominates the check's time);
+    each series takes a copy with its own ``dtstart`` (``rrule.replace`` re-derives every default
+    from it), so the result is that of parsing the text with the series' ``dtstart``."""
+    parsed = rrulestr(text, dtstart=datetime(2000, 1, 3, tzinfo=ZoneInfo(tz)))
+    assert isinstance(parsed, rrule)
+    return parsed
 
 
 def expand_series(item: dict[str, Any]) -> list[datetime]:
     """UTC starts of a series of ``schedule.json`` from its RRULE, minus its exdates."""
     tz = ZoneInfo(item["timezone"])
     start = datetime.fromisoformat(item["dtstart"]).replace(tzinfo=tz)
-    rule = rrulestr(item["rrule"], dtstart=start)
+    rule = _rule(item["rrule"], item["timezone"]).replace(dtstart=start)
     ex = {datetime.fromisoformat(x) for x in item["exdates"]}
     return [t.astimezone(UTC) for t in rule if t.replace(tzinfo=None) not in ex]
 
