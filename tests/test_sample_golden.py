@@ -32,8 +32,8 @@ def test_sample_outputs_are_byte_identical(tmp_path: Path) -> None:
     with workspace.transaction() as con:
         con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('secret', ?)", (SECRET,))
     workspace.close()
-    code, _, err = invoke(tmp_path, "--quiet", "--workspace", "sample_data", "run", "sample_data/participants.csv",
-                          "--out", "out")  # fmt: skip
+    args = ["--quiet", "--workspace", "sample_data", "run", "sample_data/participants.csv", "--out", "out"]
+    code, _, err = invoke(tmp_path, *args)
     assert code == 0, err
     got = {name: hashlib.sha256((tmp_path / "out" / name).read_bytes()).hexdigest() for name in FILES}
     if os.environ.get("MENTORSYNC_UPDATE_GOLDEN") == "1":
