@@ -2,7 +2,8 @@
 
 It joins the two product validators, each independent of its solver: ``matcher.validate`` (the
 pair and matching rules) and ``scheduler.validate`` (the meetings), and adds what ties them: every
-pair has exactly one recurring series and every series belongs to a pair (rule ``schedule``).
+pair has a recurring series (rule ``schedule``), no pair has two (``one_slot_per_pair``), and
+every series belongs to a pair (``schedule``).
 Every violation is named by the rule catalogue (``cohort.rules``). ``make_plan`` calls it after
 every solve and treats any violation as an internal error.
 """
@@ -59,7 +60,8 @@ def check_plan(
     per_pair = Counter((s.mentor_id, s.mentee_id) for s in schedule.series)
     for m, e in pairs:
         if per_pair[(m, e)] != 1:
-            out.append(Violation("schedule", m, e, f"{m}/{e} has {per_pair[(m, e)]} recurring series"))
+            rule = "schedule" if per_pair[(m, e)] == 0 else "one_slot_per_pair"
+            out.append(Violation(rule, m, e, f"{m}/{e} has {per_pair[(m, e)]} recurring series"))
     for m, e in sorted(set(per_pair) - set(pairs)):
         out.append(Violation("schedule", m, e, f"{m}/{e} has a series but is not a pair"))
     out.extend(check_schedule(schedule, cohort, program))

@@ -250,3 +250,20 @@ def test_no_positional_rule_numbers() -> None:
     """The block builder indexes rules by name: no ``= range(10)`` list of rule positions."""
     text = (ROOT / "matcher" / "blocks.py").read_text(encoding="utf-8")
     assert "range(10)" not in text and "PAIR_RULES" in text
+
+
+def test_the_whole_plan_check_ties_pairs_to_series_and_raises() -> None:
+    import inspect
+
+    from pipeline.plan import make_plan
+    from planner.validate import PlanViolation, assert_sound
+
+    c, prog, _ = _sound()
+    sched = schedule(c, prog, [("m", "e"), ("m", "f")], uid_salt="s")
+    assert check_plan(c, prog, [("m", "e"), ("m", "f")], sched) == []
+    twice = dataclasses.replace(sched, series=(*sched.series, sched.series[0]))
+    assert "one_slot_per_pair" in _named(check_plan(c, prog, [("m", "e"), ("m", "f")], twice))
+    assert _named(check_plan(c, prog, [("m", "e")], sched)) == {"schedule"}  # a series without its pair
+    with pytest.raises(PlanViolation, match="internal error.*schedule"):
+        assert_sound(c, prog, [("m", "e")], sched)
+    assert "assert_sound(" in inspect.getsource(make_plan)  # every plan is checked after its solve
