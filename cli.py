@@ -1,6 +1,6 @@
 """mentorsync's front door: parse arguments, call the library, render the results.
 
-Exit codes follow the contract: 0 success, 2 wrong usage, 65 bad input data, 69 no acceptable
+Exit codes (``docs/interface.md`` §5): 0 success, 2 wrong usage, 65 bad input data, 69 no acceptable
 solution. Every library error carries all of its problems; they are printed one per line.
 """
 
@@ -39,7 +39,7 @@ def _problems_json(problems: list[Problem]) -> dict[str, Any]:
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into the contract's exit codes and messages."""
+    """Turn library errors into the exit codes and messages of ``docs/interface.md`` §5."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -1,7 +1,7 @@
 """One exception hierarchy for the whole library.
 
 Every error carries *all* the problems found, so a coordinator fixes a spreadsheet in one pass.
-The CLI maps each class to the contract's exit code (see ``EXIT_CODES``).
+The CLI maps each class to its exit code (each class's ``exit_code``; ``docs/interface.md`` section 5).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class Problem:
     """One finding about an input file: where, what, and how to fix it.
 
     ``line`` is the 1-based physical line of the file (the header is line 1 of a CSV); 0 means the
-    problem concerns the whole file. ``column`` is the header name as the contract spells it, or a
+    problem concerns the whole file. ``column`` is the header name as ``docs/interface.md`` spells it, or a
     dotted key path for TOML files (``cycle.weeks``).
     """
 
@@ -77,15 +77,9 @@ class InfeasibleError(MentorsyncError):
 
 class StoreError(MentorsyncError):
     """The workspace is not in a state for this command: no database yet, a cycle already matched
-    or closed, an unknown cycle, a database locked or from a newer version. The contract knows
-    four exit codes; these are all "the command cannot be used here as it stands", so 2."""
+    or closed, an unknown cycle, a database locked or from a newer version. The interface knows four
+    exit codes (``docs/interface.md`` §5); these are all "the command cannot be used here as it
+    stands", so 2."""
 
     exit_code = 2
 
-
-EXIT_CODES = {
-    "ok": 0,
-    "usage": UsageError.exit_code,
-    "data": InputError.exit_code,
-    "unavailable": InfeasibleError.exit_code,
-}

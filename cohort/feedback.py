@@ -1,4 +1,4 @@
-"""Feedback at a cycle's end (contract §2.3): loading, validation and per-pair verdicts.
+"""Feedback at a cycle's end (``docs/interface.md`` §2.3): loading, validation and per-pair verdicts.
 
 The file has one row per person and partner: ``person_id``, ``partner_id``, ``continue`` (does this
 person want to keep meeting this partner next cycle), optional ``rating`` (1-5) and ``comment``.
@@ -25,7 +25,6 @@ from cohort.tables import TableSpec, cell_text, read_table
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
 Verdict = Literal["continue", "end", "partial", "none"]
-VERDICTS: tuple[str, ...] = ("continue", "end", "partial", "none")
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("person_id", "partner_id", "continue")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("rating", "comment")
@@ -96,6 +95,8 @@ def load_feedback(
     being closed), every row must name one of the person's partners, on either side of the pair.
     Every error is collected and raised together as ``InputError`` (warnings included).
     """
+    # Long on purpose: the nested checks collect every problem of the file at once, sharing the
+    # problems list and the first-seen index (every problem reported, nothing written).
     table = read_table(Path(path), FEEDBACK)
     file = table.file
     problems: list[Problem] = list(table.problems)

@@ -58,7 +58,6 @@ class RawTable:
     columns: list[str] = field(default_factory=list)  # canonical names present in the file
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    numeric_ids: bool = False  # cells came from a spreadsheet that stores numbers as numbers
 
 
 def read_table(path: Path, spec: TableSpec) -> RawTable:
@@ -411,7 +410,7 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
     import openpyxl
 
     _check_zip(data, file)
-    table = RawTable(file, numeric_ids=True)
+    table = RawTable(file)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken zips
@@ -540,7 +539,7 @@ def _json_object_lines(text: str, key: str) -> list[int]:
 
 
 def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
-    table = RawTable(file, numeric_ids=True)
+    table = RawTable(file)
     first, second = (spec.columns + ("", ""))[:2]
     deep = _json_too_deep(text)
     if deep:

@@ -108,6 +108,8 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
 
     ``former``: people of earlier cycles who are no longer in ``cohort``, so a history meeting
     with them still names them (they get no feed of their own)."""
+    # Long on purpose: one database transaction covers tokens, event history and every feed,
+    # so that a failure leaves the workspace untouched.
     progress = progress or null_progress
     progress(ProgressEvent("publish", "start", f"{len(cohort)} feeds"))
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)

@@ -35,8 +35,9 @@ import numpy as np
 
 from cohort.model import MINUTES_PER_WEEK, PersonId
 from cohort.program import Program
+from cohort.rules import PAIR_RULES
 from matcher.availability import AvailabilityModel
-from matcher.encode import CohortArrays, pair_keys
+from matcher.encode import CohortArrays, Encoder, pair_keys
 from matcher.model import COMPONENTS
 from matcher.score import fractions, integer_components
 
@@ -44,8 +45,13 @@ CHUNK_PAIRS = 24_000_000  # mentee chunk x mentors expanded at once (bool bytes)
 TABLE_LIMIT = 4_000_000  # largest score table built from distinct feature pairs
 PATTERN_BLOCK = 4096  # mentee patterns per matrix product (bounds the float32 temporary)
 
-# rule positions in matcher.candidates.RULE_NAMES
-SELF, CAPACITY, FORBID, AVOID, REPORTING, DEPARTMENT, LEVEL, LANGUAGE, TIME, SCHEDULE = range(10)
+# Columns of the exclusion counts, looked up by the catalogue's rule names (``cohort.rules``):
+# the column order is the catalogue's order of pair rules, which is also the order of precedence
+# (a pair excluded by several rules counts against the first).
+_COLUMN = {name: i for i, name in enumerate(PAIR_RULES)}
+SELF, CAPACITY, FORBID, AVOID = _COLUMN["self"], _COLUMN["capacity"], _COLUMN["forbid"], _COLUMN["avoid"]
+REPORTING, DEPARTMENT, LEVEL = _COLUMN["reporting_line"], _COLUMN["department"], _COLUMN["level_gap"]
+LANGUAGE, TIME, SCHEDULE = _COLUMN["language"], _COLUMN["time"], _COLUMN["schedule"]
 
 
 @dataclass
@@ -58,7 +64,7 @@ class BlockResult:
     excluded_by_mentee: np.ndarray
     excluded_by_mentor: np.ndarray
     dropped: np.ndarray
-    broken_pins: dict[tuple[int, int], int]  # (mentor, mentee) -> failing rule position
+    broken_pins: dict[tuple[int, int], int]  # (mentor, mentee) -> failing rule's column
     stats: dict[str, object]
 
 
@@ -130,7 +136,9 @@ def _categories(arr: CohortArrays, program: Program) -> tuple[np.ndarray, np.nda
     else:
         lang_ok = np.ones((len(e_rep), len(m_rep)), bool)
     first = np.full((len(e_rep), len(m_rep)), -1, np.int8)
-    for ok, rule in ((lang_ok, LANGUAGE), (level_ok, LEVEL), (dept_ok, DEPARTMENT), (cap_ok, CAPACITY)):
+    # the earliest rule in the catalogue's order wins: write the later ones first
+    checks = ((lang_ok, LANGUAGE), (level_ok, LEVEL), (dept_ok, DEPARTMENT), (cap_ok, CAPACITY))
+    for ok, rule in sorted(checks, key=lambda c: -c[1]):
         first[~np.broadcast_to(ok, first.shape)] = rule
     return m_cat, e_cat, first
 
@@ -313,40 +321,116 @@ class _Tables:
         return out
 
 
-def block_candidates(
-    arr: CohortArrays,
-    program: Program,
-    avail: AvailabilityModel,
-    sparse: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    keep: int,
-    pins: Sequence[tuple[int, int]],
-    pin_keys: np.ndarray,
-    prefer_keys: np.ndarray,
-    slot_filter: Callable[[Sequence[PersonId], Sequence[PersonId]], object] | None,
-    threads: int = 1,
-) -> BlockResult:
-    """The candidate set of ``matcher.candidates.build_candidates``, computed by blocks."""
-    enc = arr.encoder
-    n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), 10
-    n_z = len(avail.zones)
-    m_zone = avail.mentor_zone[avail.mentor_class] if n_m else np.zeros(0, np.int64)
-    e_zone = avail.mentee_zone[avail.mentee_class] if n_e else np.zeros(0, np.int64)
-    m_cat, e_cat, cat_rule = _categories(arr, program)
-    cat_pass = cat_rule < 0
-    m_cat_n = np.bincount(m_cat, minlength=cat_rule.shape[1]).astype(np.int64)
-    e_cat_n = np.bincount(e_cat, minlength=cat_rule.shape[0]).astype(np.int64)
-    ex_e = np.zeros((n_e, n_r), dtype=np.int64)
-    ex_m = np.zeros((n_m, n_r), dtype=np.int64)
-    for rule in (CAPACITY, DEPARTMENT, LEVEL, LANGUAGE):
-        hit = cat_rule == rule
-        ex_e[:, rule] = (hit.astype(np.int64) @ m_cat_n)[e_cat]
-        ex_m[:, rule] = (e_cat_n @ hit.astype(np.int64))[m_cat]
-    pass_e = (cat_pass.astype(np.int64) @ m_cat_n)[e_cat]
-    pass_m = (e_cat_n @ cat_pass.astype(np.int64))[m_cat]
-    alive_e = np.zeros(n_e, np.int64)  # pairs passing categorical rules and time, before sparse rules
-    alive_m = np.zeros(n_m, np.int64)
 
-    # special pairs: sparse rules (flags) and pins, sorted by key = mentee * n_m + mentor
+@dataclass(frozen=True)
+class _Bounds:
+    """Score tables and the per-mentee score bounds of the best-K pruning (see the module doc)."""
+
+    tables: _Tables | None
+    lead: str | None  # the component looked up exactly in stage 1 (goals), when tabled
+    tz_comp: np.ndarray  # time-zone component per (mentor zone, mentee zone)
+    av_lo: int  # availability component of a feasible pair: at least, at most
+    av_hi: int
+    pref_e: np.ndarray  # requests per mentee (0-2)
+    pref_hi: np.ndarray  # the largest prefer component per mentee
+    rest_lo: np.ndarray  # the other components' range per mentee
+    rest_hi: np.ndarray
+    av_table: np.ndarray  # availability component by common cells
+    pref_table: np.ndarray  # prefer component by request count
+
+
+def _score_bounds(
+    arr: CohortArrays, program: Program, avail: AvailabilityModel, prefer_keys: np.ndarray
+) -> _Bounds:
+    """The tables and bounds that let chunks score exactly only pairs that may enter the best K."""
+    n_m, n_e, n_z = len(arr.mentors), len(arr.mentees), len(avail.zones)
+    tables = _Tables(arr, program) if n_m and n_e else None
+    tz_comp = np.zeros((n_z, n_z), np.int32)
+    av_lo = av_hi = 0
+    pref_hi = np.zeros(n_e, np.int32)
+    pref_e = np.zeros(n_e, np.int64)
+    if tables is not None:
+        zz = np.zeros(n_z * n_z, np.int64)
+        tz_comp = tables.components(zz, zz, tz=avail.mean_hours.ravel())[:, tables.col["timezone"]]
+        tz_comp = tz_comp.reshape(n_z, n_z)
+        # availability of a feasible pair: at least the meeting's cells in common, at most saturated
+        two = np.zeros(2, np.int64)
+        av_lo, av_hi = (
+            int(v)
+            for v in tables.components(two, two, common=np.array([avail.cells * avail.res, 10**9]))[
+                :, tables.col["availability"]
+            ]
+        )
+        # prefer: the largest request bonus a mentee may get (1 one-sided, 2 mutual), an upper bound
+        if len(prefer_keys):
+            has = np.zeros((2, n_e), bool)
+            has[0, prefer_keys[prefer_keys >= 0] % n_e] = True
+            has[1, (-1 - prefer_keys[prefer_keys < 0]) % n_e] = True
+            pref_e = has.sum(axis=0)
+        three = np.zeros(3, np.int64)
+        pref_hi = tables.components(three, three, prefer=np.arange(3))[:, tables.col["prefer"]][pref_e]
+    lead = "goals" if tables is not None and "goals" in tables.tables else None
+    rest_lo = np.zeros(n_e, np.int32)
+    rest_hi = np.zeros(n_e, np.int32)
+    av_table = pref_table = np.zeros(1, np.int32)
+    if tables is not None:
+        # stage-1 bounds: the goals component exactly, the others by their range for the mentee
+        for name, (e_off, _, _, table) in tables.tables.items():
+            if name != lead:
+                e_id = e_off // max(1, table.shape[1])
+                rest_lo += table.min(axis=1)[e_id]
+                rest_hi += table.max(axis=1)[e_id]
+        for name in tables.per_pair:
+            rest_hi += tables.weight(name)
+        rest_lo += av_lo
+        rest_hi += av_hi + pref_hi
+        # availability and prefer components by common cells and by request count (exact)
+        s_cells = MINUTES_PER_WEEK // avail.res
+        zero = np.zeros(s_cells + 1, np.int64)
+        av_table = tables.components(zero, zero, common=np.arange(s_cells + 1) * avail.res)[
+            :, tables.col["availability"]
+        ].astype(np.int32)
+        pref_table = tables.components(zero[:3], zero[:3], prefer=np.arange(3))[
+            :, tables.col["prefer"]
+        ].astype(np.int32)
+    return _Bounds(
+        tables, lead, tz_comp, av_lo, av_hi, pref_e, pref_hi, rest_lo, rest_hi, av_table, pref_table
+    )
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every chunk reads and none writes: the instance, the categories, the special pairs and
+    the score bounds."""
+
+    arr: CohortArrays
+    program: Program
+    avail: AvailabilityModel
+    enc: Encoder
+    keep: int
+    slot_filter: Callable[[Sequence[PersonId], Sequence[PersonId]], object] | None
+    pin_keys: np.ndarray
+    prefer_keys: np.ndarray
+    n_m: int
+    n_e: int
+    m_zone: np.ndarray
+    e_cat: np.ndarray
+    m_cat32: np.ndarray
+    cat_pass_flat: np.ndarray
+    sp_key: np.ndarray
+    sp_e: np.ndarray
+    sp_m: np.ndarray
+    sp_sparse: np.ndarray
+    m_avail64: np.ndarray | None
+    bounds: _Bounds
+
+
+def _special_pairs(
+    arr: CohortArrays, sparse: Mapping[str, tuple[np.ndarray, np.ndarray]], pins: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Special pairs: those of the sparse rules (with their rule flags), self pairs and pins, as
+    sorted keys ``mentee * n_m + mentor`` and the flags of each key (0 for a pin alone)."""
+    n_m = len(arr.mentors)
     sp_parts = []
     for flag, (e_idx, m_idx) in (
         (1 << FORBID, sparse["forbid"]),
@@ -373,6 +457,361 @@ def block_candidates(
     sp_key, sp_inv = np.unique(sp_key_all, return_inverse=True)
     sp_flags = np.zeros(len(sp_key), np.int64)
     np.bitwise_or.at(sp_flags, sp_inv, sp_flag_all)
+    return sp_key, sp_flags
+
+
+def _run_chunk(s: _Shared, cx: _ChunkContext, ch: np.ndarray) -> _ChunkOut:
+    """Candidates of one chunk of mentees of one zone (no shared state is written)."""
+    out = _ChunkOut(np.zeros(len(ch), np.int64), np.zeros(s.n_m, np.int64))
+    alive = _chunk_pairs(s, cx, ch, out)
+    if alive is not None:
+        _chunk_scores(s, cx, ch, out, *alive)
+    return out
+
+
+def _chunk_pairs(
+    s: _Shared, cx: _ChunkContext, ch: np.ndarray, out: _ChunkOut
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """The chunk's pairs passing the categorical rules, common time and the slot filter, counted
+    in ``out``: (mentor, chunk row, stage-1 score base when the limit is on), or None."""
+    avail, enc, keep, slot_filter, n_m, n_e = s.avail, s.enc, s.keep, s.slot_filter, s.n_m, s.n_e
+    m_zone, e_cat, m_cat32 = s.m_zone, s.e_cat, s.m_cat32
+    cat_pass_flat, sp_key, sp_e = s.cat_pass_flat, s.sp_key, s.sp_e
+    sp_m, sp_sparse = s.sp_m, s.sp_sparse
+    tables, lead, tz_comp = s.bounds.tables, s.bounds.lead, s.bounds.tz_comp
+    ze, zp = cx.ze, cx.zp
+    srt_ch = np.argsort(ch)
+    sp_here = cx.sp_zone[np.isin(sp_e[cx.sp_zone], ch)]
+    sp_row = srt_ch[np.searchsorted(ch[srt_ch], sp_e[sp_here])]
+    sp_ok = np.zeros(len(sp_here), bool)
+    ch_cls = cx.local_class[avail.mentee_class[ch]]
+    ch_cat = e_cat[ch].astype(np.int32)
+    e_off = {name: t[0][ch] for name, t in tables.tables.items()} if tables is not None else {}
+    got_m, got_r, got_b = [], [], []
+    for zm, z in zp.items():
+        # pattern-level pairs of the chunk, then expanded to the mentors of each pattern
+        q = z.mentee_pattern[ch_cls]
+        p_row, p_pat = np.nonzero(z.feasible[q])
+        if z.single:  # one mentor per pattern: nothing to expand
+            cnt = ends = None
+            row = p_row.astype(np.int32)
+            mentor = z.perm[z.start[p_pat]]
+        else:
+            cnt = z.size[p_pat]
+            ends = np.cumsum(cnt)
+            row = np.repeat(p_row.astype(np.int32), cnt)
+            at = np.repeat(z.start[p_pat] - (ends - cnt), cnt) + np.arange(len(row))
+            mentor = z.perm[at]
+        ok = cat_pass_flat[m_cat32[mentor] + ch_cat[row]]
+        sel = np.nonzero(m_zone[sp_m[sp_here]] == zm)[0]
+        cut = sel[:0]
+        if len(sel):
+            rr, mm = sp_row[sel], sp_m[sp_here[sel]]
+            sp_ok[sel] = z.feasible[q[rr], z.mentor_pattern[mm]] & cat_pass_flat[m_cat32[mm] + ch_cat[rr]]
+            cut = sel[sp_sparse[sp_here[sel]] & sp_ok[sel]]
+            if len(cut):
+                # where each such pair sits in the expanded list: its (row, pattern) entry of
+                # the nonzero list, then its place among the pattern's mentors
+                rc, mc = sp_row[cut], sp_m[sp_here[cut]]
+                pc = z.mentor_pattern[mc]
+                entry = np.searchsorted(
+                    p_row.astype(np.int64) * len(z.size) + p_pat, rc * len(z.size) + pc
+                )
+                if z.single:
+                    ok[entry] = False
+                else:
+                    assert ends is not None and cnt is not None
+                    ok[ends[entry] - cnt[entry] + (z.pos[mc] - z.start[pc])] = False
+        if not ok.all():
+            row, mentor = row[ok], mentor[ok]
+        out.alive_rows += np.bincount(row, minlength=len(ch))
+        out.alive_mentors += np.bincount(mentor, minlength=n_m)
+        if len(cut):  # alive before the sparse rules: counted as such (moved to their rule later)
+            np.add.at(out.alive_rows, sp_row[cut], 1)
+            np.add.at(out.alive_mentors, sp_m[sp_here[cut]], 1)
+        got_m.append(mentor)
+        got_r.append(row)
+        if keep and lead is not None:
+            assert tables is not None  # lead is only set with tables
+            _, m_id, flat, _ = tables.tables[lead]
+            got_b.append(flat[e_off[lead][row] + m_id[mentor]] + tz_comp[zm, ze])
+        elif keep:
+            got_b.append(np.full(len(row), tz_comp[zm, ze], np.int32))
+    out.sp_index, out.sp_alive = sp_here, sp_ok
+    if not got_m:
+        return None
+    mentor = np.concatenate(got_m)
+    row = np.concatenate(got_r)
+    base = np.concatenate(got_b) if keep else None
+    if slot_filter is not None and len(mentor):
+        mentee = ch[row]
+        ok = np.asarray(
+            slot_filter(
+                [enc.mentor_ids[i] for i in mentor.tolist()], [enc.mentee_ids[i] for i in mentee.tolist()]
+            ),
+            dtype=bool,
+        )
+        out.schedule_e = np.bincount(mentee[~ok], minlength=n_e)
+        out.schedule_m = np.bincount(mentor[~ok], minlength=n_m)
+        if len(sp_key):
+            out.sp_failed = np.nonzero(np.isin(sp_key, mentee[~ok].astype(np.int64) * n_m + mentor[~ok]))[
+                0
+            ]
+        mentor, row = mentor[ok], row[ok]
+        base = base[ok] if base is not None else None
+    return mentor, row, base
+
+
+def _chunk_scores(
+    s: _Shared,
+    cx: _ChunkContext,
+    ch: np.ndarray,
+    out: _ChunkOut,
+    mentor: np.ndarray,
+    row: np.ndarray,
+    base: np.ndarray | None,
+) -> None:
+    """Bounds, exact scores and the best K of the chunk's pairs, into ``out``."""
+    # Long on purpose: the two pruning stages, the exact scores and the sort share the same arrays.
+    arr, program, avail = s.arr, s.program, s.avail
+    keep, pin_keys, prefer_keys = s.keep, s.pin_keys, s.prefer_keys
+    n_m, n_e, m_zone, m_avail64 = s.n_m, s.n_e, s.m_zone, s.m_avail64
+    tables, lead, av_lo = s.bounds.tables, s.bounds.lead, s.bounds.av_lo
+    av_hi, pref_e, pref_hi = s.bounds.av_hi, s.bounds.pref_e, s.bounds.pref_hi
+    rest_lo, rest_hi, av_table = s.bounds.rest_lo, s.bounds.rest_hi, s.bounds.av_table
+    pref_table = s.bounds.pref_table
+    ze = cx.ze
+    ch_cls = cx.local_class[avail.mentee_class[ch]]
+    e_off = {name: t[0][ch] for name, t in tables.tables.items()} if tables is not None else {}
+    out.n_alive = len(mentor)
+    total = np.bincount(row, minlength=len(ch))
+    pinned = _member(pair_keys(mentor, ch[row], n_e), pin_keys) if len(pin_keys) else None
+    part = None
+    if keep and len(mentor):
+        assert base is not None and tables is not None  # both exist whenever keep and pairs do
+        # stage 1: goals exactly (one table look-up), the rest by its range for the mentee
+        tau = _kth_best(row, base + rest_lo[ch][row], len(ch), keep)
+        live = base >= (tau - rest_hi[ch])[row]
+        if pinned is not None:
+            live |= pinned
+            pinned = pinned[live]
+        mentor, row, base = mentor[live], row[live], base[live]
+        out.n_stage1 = len(mentor)
+        # stage 2: every component but availability and prefer exactly
+        part = tables.partial(base, row, mentor, e_off, ch[row] if tables.per_pair else row, lead)
+        tau = _kth_best(row, part + av_lo, len(ch), keep)
+        live = part >= (tau - av_hi - pref_hi[ch])[row]
+        if pinned is not None:
+            live |= pinned
+            pinned = pinned[live]
+        mentor, row, part = mentor[live], row[live], part[live]
+    if pinned is None:
+        pinned = np.zeros(len(row), bool)
+    out.n_scored = len(mentor)
+    mentee = ch[row]
+    # exact common minutes and scores of what is left
+    cells_common = np.zeros(len(mentor), np.int32)
+    mz = m_zone[mentor]
+    for zm in np.unique(mz).tolist():
+        sel = np.nonzero(mz == zm)[0]
+        assert m_avail64 is not None  # there are mentors here
+        cells_common[sel] = _popcount_rows(
+            m_avail64[avail.mentor_class[mentor[sel]]], cx.e_avail64[zm][ch_cls[row[sel]]]
+        )
+    prefer = np.zeros(len(mentor), np.int32)
+    asks = np.nonzero(pref_e[mentee] > 0)[0]  # only these mentees have a request either way
+    if len(asks):
+        keys = pair_keys(mentor[asks], mentee[asks], n_e)
+        prefer[asks] = _member(keys, prefer_keys).astype(np.int32) + _member(-1 - keys, prefer_keys)
+    comps = None
+    if part is not None:
+        score = part + av_table[cells_common] + pref_table[prefer]
+    else:
+        comps = integer_components(
+            program,
+            fractions(
+                arr, program, mentor, mentee, cells_common * avail.res, avail.mean_hours[mz, ze], prefer
+            ),
+        )
+        score = comps.sum(axis=1, dtype=np.int32)
+    # best first within each mentee, pins first of all, then by mentor index (one int64 key)
+    top = int(score.max(initial=0)) + 1
+    sort_key = ((row.astype(np.int64) * 2 + ~pinned) * top + (top - 1 - score)) * n_m + mentor
+    srt = np.argsort(sort_key)
+    if keep:
+        per_row = np.bincount(row, minlength=len(ch))
+        rank = np.arange(len(srt)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        srt = srt[(rank < keep) | pinned[srt]]
+    mentor, row, mentee, cells_common, score, prefer, mz = (
+        mentor[srt],
+        row[srt],
+        mentee[srt],
+        cells_common[srt],
+        score[srt],
+        prefer[srt],
+        mz[srt],
+    )
+    if comps is None:
+        comps = integer_components(
+            program,
+            fractions(
+                arr, program, mentor, mentee, cells_common * avail.res, avail.mean_hours[mz, ze], prefer
+            ),
+        )
+        if not np.array_equal(comps.sum(axis=1, dtype=np.int32), score):
+            raise AssertionError("block scores differ from matcher.score")  # a bug, never data
+    else:
+        comps = comps[srt]
+    if keep:
+        out.dropped = (total - np.bincount(row, minlength=len(ch))).astype(np.int32)
+    out.part = (mentor, mentee.astype(np.int32), score, comps, cells_common * avail.res)
+
+
+def _zone_context(
+    avail: AvailabilityModel,
+    ze: int,
+    zone_starts: Sequence[np.ndarray | np.bool_],
+    m_zone: np.ndarray,
+    e_zone: np.ndarray,
+    sp_e: np.ndarray,
+) -> tuple[_ChunkContext, int, int]:
+    """What the chunks of mentee zone ``ze`` share: per mentor zone that can overlap it, the
+    feasibility of availability patterns and the mentors sorted by pattern; with the number of
+    live zone pairs and of pattern pairs (for the stats)."""
+    n_m, n_z = len(m_zone), len(avail.zones)
+    live = patterns = 0
+    e_classes = np.nonzero(avail.mentee_zone == ze)[0]
+    local_class = np.full(len(avail.mentee_zone), -1, np.int64)
+    local_class[e_classes] = np.arange(len(e_classes))
+    zp: dict[int, _ZonePair] = {}
+    e_avail64: dict[int, np.ndarray] = {}
+    for zm in range(n_z):
+        a0, a1 = avail.zone_slices[zm]
+        if a1 == a0:
+            continue
+        robust_starts = avail.robust(avail.mentee_starts[e_classes], zm, ze)
+        cells = zone_starts[zm] & robust_starts.any(axis=0)
+        if not cells.any():
+            continue  # the zone pair never overlaps: all its pairs fail the time rule
+        live += 1
+        assert avail.mentor_start_grid is not None  # this zone has mentors
+        m_pat, m_pid = _packed_patterns(avail.mentor_start_grid[a0:a1][:, cells])
+        e_pat, e_pid = _packed_patterns(robust_starts[:, cells])
+        patterns += len(m_pat) * len(e_pat)
+        feasible = np.empty((len(e_pat), len(m_pat)), dtype=bool)
+        m_pat_t = np.ascontiguousarray(m_pat.T)
+        for b0 in range(0, len(e_pat), PATTERN_BLOCK):
+            feasible[b0 : b0 + PATTERN_BLOCK] = (e_pat[b0 : b0 + PATTERN_BLOCK] @ m_pat_t) > 0.5
+        mentors = np.nonzero(m_zone == zm)[0]
+        pat = m_pid[avail.mentor_class[mentors] - a0]
+        srt = np.argsort(pat, kind="stable")
+        size = np.bincount(pat, minlength=len(m_pat))
+        mentor_pattern = np.zeros(n_m, np.int64)
+        mentor_pattern[mentors] = pat
+        zp[zm] = _ZonePair(
+            feasible, e_pid, mentor_pattern, mentors[srt].astype(np.int32), np.cumsum(size) - size, size
+        )
+        e_avail64[zm] = _pack64(avail.robust(avail.mentee_grid[e_classes], zm, ze))
+    for z in zp.values():
+        z.pos = np.zeros(n_m, np.int64)
+        z.pos[z.perm] = np.arange(len(z.perm))
+        z.single = bool((z.size == 1).all())
+    sp_zone = np.nonzero(e_zone[sp_e] == ze)[0]
+    ctx = _ChunkContext(ze, zp, e_avail64, local_class, sp_zone)
+    return ctx, live, patterns
+
+
+def _move_sparse_counts(
+    arr: CohortArrays,
+    pins: Sequence[tuple[int, int]],
+    cat_rule: np.ndarray,
+    e_cat: np.ndarray,
+    m_cat: np.ndarray,
+    sp_key: np.ndarray,
+    sp_flags: np.ndarray,
+    sp_alive: np.ndarray,
+    sp_sched_fail: np.ndarray,
+    ex_e: np.ndarray,
+    ex_m: np.ndarray,
+) -> dict[tuple[int, int], int]:
+    """Count each pair of a sparse rule under the first rule it breaks in the catalogue's order
+    (the chunks counted it under its categorical or time rule, or as alive), in ``ex_e`` and
+    ``ex_m``; returns the pins that break a rule: (mentor, mentee) -> the rule's column."""
+    n_m = len(arr.mentors)
+    sp_e, sp_m = sp_key // max(1, n_m), sp_key % max(1, n_m)
+    sp_sparse = sp_flags != 0
+    # sparse pairs: counted above under their categorical / time rule (or as alive); move them
+    ns_rule = cat_rule[e_cat[sp_e], m_cat[sp_m]].astype(np.int64) if len(sp_key) else np.zeros(0, np.int64)
+    ns_rule[(ns_rule < 0) & ~sp_alive] = TIME
+    true_rule = ns_rule.copy()
+    for r in sorted((REPORTING, AVOID, FORBID, CAPACITY, SELF), reverse=True):  # the earliest wins
+        hit = (arr.capacity[sp_m] <= 0) if r == CAPACITY else (sp_flags & (1 << r)) != 0
+        true_rule[hit & (sp_flags != 0) if r == CAPACITY else hit] = r
+    moved = sp_sparse & (ns_rule >= 0)
+    np.add.at(ex_e, (sp_e[moved], ns_rule[moved]), -1)
+    np.add.at(ex_m, (sp_m[moved], ns_rule[moved]), -1)
+    np.add.at(ex_e, (sp_e[sp_sparse], true_rule[sp_sparse]), 1)
+    np.add.at(ex_m, (sp_m[sp_sparse], true_rule[sp_sparse]), 1)
+    broken: dict[tuple[int, int], int] = {}
+    for m, e in pins:
+        k = int(np.searchsorted(sp_key, int(e) * max(1, n_m) + int(m)))
+        if true_rule[k] >= 0:
+            broken[(int(m), int(e))] = int(true_rule[k])
+        elif sp_sched_fail[k]:
+            broken[(int(m), int(e))] = SCHEDULE
+    return broken
+
+
+def _category_counts(
+    arr: CohortArrays, program: Program
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Categories and what the categorical rules exclude: (mentor category, mentee category, first
+    failing rule per category pair, exclusions per mentee and per mentor by rule column, pairs
+    passing every categorical rule per mentee and per mentor)."""
+    n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), len(PAIR_RULES)
+    m_cat, e_cat, cat_rule = _categories(arr, program)
+    cat_pass = cat_rule < 0
+    m_cat_n = np.bincount(m_cat, minlength=cat_rule.shape[1]).astype(np.int64)
+    e_cat_n = np.bincount(e_cat, minlength=cat_rule.shape[0]).astype(np.int64)
+    ex_e = np.zeros((n_e, n_r), dtype=np.int64)
+    ex_m = np.zeros((n_m, n_r), dtype=np.int64)
+    for rule in (CAPACITY, DEPARTMENT, LEVEL, LANGUAGE):
+        hit = cat_rule == rule
+        ex_e[:, rule] = (hit.astype(np.int64) @ m_cat_n)[e_cat]
+        ex_m[:, rule] = (e_cat_n @ hit.astype(np.int64))[m_cat]
+    pass_e = (cat_pass.astype(np.int64) @ m_cat_n)[e_cat]
+    pass_m = (e_cat_n @ cat_pass.astype(np.int64))[m_cat]
+    return m_cat, e_cat, cat_rule, ex_e, ex_m, pass_e, pass_m
+
+
+def block_candidates(
+    arr: CohortArrays,
+    program: Program,
+    avail: AvailabilityModel,
+    sparse: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    keep: int,
+    pins: Sequence[tuple[int, int]],
+    pin_keys: np.ndarray,
+    prefer_keys: np.ndarray,
+    slot_filter: Callable[[Sequence[PersonId], Sequence[PersonId]], object] | None,
+    threads: int = 1,
+) -> BlockResult:
+    """The candidate set of ``matcher.candidates.build_candidates``, computed by blocks."""
+    # The steps: categorical rules counted per category (_category_counts); the special pairs
+    # (_special_pairs); score bounds (_score_bounds); then per mentee zone (_zone_context), chunks of
+    # mentees (_run_chunk: _chunk_pairs, _chunk_scores), and the sparse rules' counts moved to the
+    # first rule each pair breaks (_move_sparse_counts).
+    enc = arr.encoder
+    n_m, n_e = len(arr.mentors), len(arr.mentees)
+    n_z = len(avail.zones)
+    m_zone = avail.mentor_zone[avail.mentor_class] if n_m else np.zeros(0, np.int64)
+    e_zone = avail.mentee_zone[avail.mentee_class] if n_e else np.zeros(0, np.int64)
+    m_cat, e_cat, cat_rule, ex_e, ex_m, pass_e, pass_m = _category_counts(arr, program)
+    cat_pass = cat_rule < 0
+    alive_e = np.zeros(n_e, np.int64)  # pairs passing categorical rules and time, before sparse rules
+    alive_m = np.zeros(n_m, np.int64)
+
+    sp_key, sp_flags = _special_pairs(arr, sparse, pins)
     sp_e, sp_m = sp_key // max(1, n_m), sp_key % max(1, n_m)
     sp_sparse = sp_flags != 0
     sp_alive = np.zeros(len(sp_key), bool)  # passes categorical rules and time
@@ -382,31 +821,6 @@ def block_candidates(
     chunk = max(1, CHUNK_PAIRS // max(1, n_m))
     order = np.lexsort((avail.mentee_class, e_zone)) if n_e else np.zeros(0, np.int64)
     zone_bounds = np.searchsorted(e_zone[order], np.arange(n_z + 1))
-    tables = _Tables(arr, program) if n_m and n_e else None
-    tz_comp = np.zeros((n_z, n_z), np.int32)
-    av_lo = av_hi = 0
-    pref_hi = np.zeros(n_e, np.int32)
-    pref_e = np.zeros(n_e, np.int64)
-    if tables is not None:
-        zz = np.zeros(n_z * n_z, np.int64)
-        tz_comp = tables.components(zz, zz, tz=avail.mean_hours.ravel())[:, tables.col["timezone"]]
-        tz_comp = tz_comp.reshape(n_z, n_z)
-        # availability of a feasible pair: at least the meeting's cells in common, at most saturated
-        two = np.zeros(2, np.int64)
-        av_lo, av_hi = (
-            int(v)
-            for v in tables.components(two, two, common=np.array([avail.cells * avail.res, 10**9]))[
-                :, tables.col["availability"]
-            ]
-        )
-        # prefer: the largest request bonus a mentee may get (1 one-sided, 2 mutual), an upper bound
-        if len(prefer_keys):
-            has = np.zeros((2, n_e), bool)
-            has[0, prefer_keys[prefer_keys >= 0] % n_e] = True
-            has[1, (-1 - prefer_keys[prefer_keys < 0]) % n_e] = True
-            pref_e = has.sum(axis=0)
-        three = np.zeros(3, np.int64)
-        pref_hi = tables.components(three, three, prefer=np.arange(3))[:, tables.col["prefer"]][pref_e]
     m_avail64 = _pack64(avail.mentor_grid) if avail.mentor_grid is not None and n_m else None
 
     parts: list[tuple[np.ndarray, ...]] = []
@@ -421,243 +835,20 @@ def block_candidates(
     n_ce = cat_rule.shape[0]
     cat_pass_flat = np.ascontiguousarray(cat_pass.T).ravel()  # [mentor category * n_ce + mentee category]
     m_cat32 = (m_cat * n_ce).astype(np.int32)
-    lead = "goals" if tables is not None and "goals" in tables.tables else None
-    rest_lo = np.zeros(n_e, np.int32)
-    rest_hi = np.zeros(n_e, np.int32)
-    av_table = pref_table = np.zeros(1, np.int32)
-    if tables is not None:
-        # stage-1 bounds: the goals component exactly, the others by their range for the mentee
-        for name, (e_off, _, _, table) in tables.tables.items():
-            if name != lead:
-                e_id = e_off // max(1, table.shape[1])
-                rest_lo += table.min(axis=1)[e_id]
-                rest_hi += table.max(axis=1)[e_id]
-        for name in tables.per_pair:
-            rest_hi += tables.weight(name)
-        rest_lo += av_lo
-        rest_hi += av_hi + pref_hi
-        # availability and prefer components by common cells and by request count (exact)
-        s_cells = MINUTES_PER_WEEK // avail.res
-        zero = np.zeros(s_cells + 1, np.int64)
-        av_table = tables.components(zero, zero, common=np.arange(s_cells + 1) * avail.res)[
-            :, tables.col["availability"]
-        ].astype(np.int32)
-        pref_table = tables.components(zero[:3], zero[:3], prefer=np.arange(3))[
-            :, tables.col["prefer"]
-        ].astype(np.int32)
-
-    def run_chunk(cx: _ChunkContext, ch: np.ndarray) -> _ChunkOut:
-        """Candidates of one chunk of mentees of one zone (no shared state is written)."""
-        ze, zp = cx.ze, cx.zp
-        out = _ChunkOut(np.zeros(len(ch), np.int64), np.zeros(n_m, np.int64))
-        srt_ch = np.argsort(ch)
-        sp_here = cx.sp_zone[np.isin(sp_e[cx.sp_zone], ch)]
-        sp_row = srt_ch[np.searchsorted(ch[srt_ch], sp_e[sp_here])]
-        sp_ok = np.zeros(len(sp_here), bool)
-        ch_cls = cx.local_class[avail.mentee_class[ch]]
-        ch_cat = e_cat[ch].astype(np.int32)
-        e_off = {name: t[0][ch] for name, t in tables.tables.items()} if tables is not None else {}
-        got_m, got_r, got_b = [], [], []
-        for zm, z in zp.items():
-            # pattern-level pairs of the chunk, then expanded to the mentors of each pattern
-            q = z.mentee_pattern[ch_cls]
-            p_row, p_pat = np.nonzero(z.feasible[q])
-            if z.single:  # one mentor per pattern: nothing to expand
-                cnt = ends = None
-                row = p_row.astype(np.int32)
-                mentor = z.perm[z.start[p_pat]]
-            else:
-                cnt = z.size[p_pat]
-                ends = np.cumsum(cnt)
-                row = np.repeat(p_row.astype(np.int32), cnt)
-                at = np.repeat(z.start[p_pat] - (ends - cnt), cnt) + np.arange(len(row))
-                mentor = z.perm[at]
-            ok = cat_pass_flat[m_cat32[mentor] + ch_cat[row]]
-            sel = np.nonzero(m_zone[sp_m[sp_here]] == zm)[0]
-            cut = sel[:0]
-            if len(sel):
-                rr, mm = sp_row[sel], sp_m[sp_here[sel]]
-                sp_ok[sel] = z.feasible[q[rr], z.mentor_pattern[mm]] & cat_pass_flat[m_cat32[mm] + ch_cat[rr]]
-                cut = sel[sp_sparse[sp_here[sel]] & sp_ok[sel]]
-                if len(cut):
-                    # where each such pair sits in the expanded list: its (row, pattern) entry of
-                    # the nonzero list, then its place among the pattern's mentors
-                    rc, mc = sp_row[cut], sp_m[sp_here[cut]]
-                    pc = z.mentor_pattern[mc]
-                    entry = np.searchsorted(
-                        p_row.astype(np.int64) * len(z.size) + p_pat, rc * len(z.size) + pc
-                    )
-                    if z.single:
-                        ok[entry] = False
-                    else:
-                        assert ends is not None and cnt is not None
-                        ok[ends[entry] - cnt[entry] + (z.pos[mc] - z.start[pc])] = False
-            if not ok.all():
-                row, mentor = row[ok], mentor[ok]
-            out.alive_rows += np.bincount(row, minlength=len(ch))
-            out.alive_mentors += np.bincount(mentor, minlength=n_m)
-            if len(cut):  # alive before the sparse rules: counted as such (moved to their rule later)
-                np.add.at(out.alive_rows, sp_row[cut], 1)
-                np.add.at(out.alive_mentors, sp_m[sp_here[cut]], 1)
-            got_m.append(mentor)
-            got_r.append(row)
-            if keep and lead is not None:
-                assert tables is not None  # lead is only set with tables
-                _, m_id, flat, _ = tables.tables[lead]
-                got_b.append(flat[e_off[lead][row] + m_id[mentor]] + tz_comp[zm, ze])
-            elif keep:
-                got_b.append(np.full(len(row), tz_comp[zm, ze], np.int32))
-        out.sp_index, out.sp_alive = sp_here, sp_ok
-        if not got_m:
-            return out
-        mentor = np.concatenate(got_m)
-        row = np.concatenate(got_r)
-        base = np.concatenate(got_b) if keep else None
-        if slot_filter is not None and len(mentor):
-            mentee = ch[row]
-            ok = np.asarray(
-                slot_filter(
-                    [enc.mentor_ids[i] for i in mentor.tolist()], [enc.mentee_ids[i] for i in mentee.tolist()]
-                ),
-                dtype=bool,
-            )
-            out.schedule_e = np.bincount(mentee[~ok], minlength=n_e)
-            out.schedule_m = np.bincount(mentor[~ok], minlength=n_m)
-            if len(sp_key):
-                out.sp_failed = np.nonzero(np.isin(sp_key, mentee[~ok].astype(np.int64) * n_m + mentor[~ok]))[
-                    0
-                ]
-            mentor, row = mentor[ok], row[ok]
-            base = base[ok] if base is not None else None
-        out.n_alive = len(mentor)
-        total = np.bincount(row, minlength=len(ch))
-        pinned = _member(pair_keys(mentor, ch[row], n_e), pin_keys) if len(pin_keys) else None
-        part = None
-        if keep and len(mentor):
-            assert base is not None and tables is not None  # both exist whenever keep and pairs do
-            # stage 1: goals exactly (one table look-up), the rest by its range for the mentee
-            tau = _kth_best(row, base + rest_lo[ch][row], len(ch), keep)
-            live = base >= (tau - rest_hi[ch])[row]
-            if pinned is not None:
-                live |= pinned
-                pinned = pinned[live]
-            mentor, row, base = mentor[live], row[live], base[live]
-            out.n_stage1 = len(mentor)
-            # stage 2: every component but availability and prefer exactly
-            part = tables.partial(base, row, mentor, e_off, ch[row] if tables.per_pair else row, lead)
-            tau = _kth_best(row, part + av_lo, len(ch), keep)
-            live = part >= (tau - av_hi - pref_hi[ch])[row]
-            if pinned is not None:
-                live |= pinned
-                pinned = pinned[live]
-            mentor, row, part = mentor[live], row[live], part[live]
-        if pinned is None:
-            pinned = np.zeros(len(row), bool)
-        out.n_scored = len(mentor)
-        mentee = ch[row]
-        # exact common minutes and scores of what is left
-        cells_common = np.zeros(len(mentor), np.int32)
-        mz = m_zone[mentor]
-        for zm in np.unique(mz).tolist():
-            sel = np.nonzero(mz == zm)[0]
-            assert m_avail64 is not None  # there are mentors here
-            cells_common[sel] = _popcount_rows(
-                m_avail64[avail.mentor_class[mentor[sel]]], cx.e_avail64[zm][ch_cls[row[sel]]]
-            )
-        prefer = np.zeros(len(mentor), np.int32)
-        asks = np.nonzero(pref_e[mentee] > 0)[0]  # only these mentees have a request either way
-        if len(asks):
-            keys = pair_keys(mentor[asks], mentee[asks], n_e)
-            prefer[asks] = _member(keys, prefer_keys).astype(np.int32) + _member(-1 - keys, prefer_keys)
-        comps = None
-        if part is not None:
-            score = part + av_table[cells_common] + pref_table[prefer]
-        else:
-            comps = integer_components(
-                program,
-                fractions(
-                    arr, program, mentor, mentee, cells_common * avail.res, avail.mean_hours[mz, ze], prefer
-                ),
-            )
-            score = comps.sum(axis=1, dtype=np.int32)
-        # best first within each mentee, pins first of all, then by mentor index (one int64 key)
-        top = int(score.max(initial=0)) + 1
-        sort_key = ((row.astype(np.int64) * 2 + ~pinned) * top + (top - 1 - score)) * n_m + mentor
-        srt = np.argsort(sort_key)
-        if keep:
-            per_row = np.bincount(row, minlength=len(ch))
-            rank = np.arange(len(srt)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-            srt = srt[(rank < keep) | pinned[srt]]
-        mentor, row, mentee, cells_common, score, prefer, mz = (
-            mentor[srt],
-            row[srt],
-            mentee[srt],
-            cells_common[srt],
-            score[srt],
-            prefer[srt],
-            mz[srt],
-        )
-        if comps is None:
-            comps = integer_components(
-                program,
-                fractions(
-                    arr, program, mentor, mentee, cells_common * avail.res, avail.mean_hours[mz, ze], prefer
-                ),
-            )
-            if not np.array_equal(comps.sum(axis=1, dtype=np.int32), score):
-                raise AssertionError("block scores differ from matcher.score")  # a bug, never data
-        else:
-            comps = comps[srt]
-        if keep:
-            out.dropped = (total - np.bincount(row, minlength=len(ch))).astype(np.int32)
-        out.part = (mentor, mentee.astype(np.int32), score, comps, cells_common * avail.res)
-        return out
+    b = _score_bounds(arr, program, avail, prefer_keys)
+    shared = _Shared(arr, program, avail, enc, keep, slot_filter, pin_keys, prefer_keys, n_m, n_e, m_zone,
+                     e_cat, m_cat32, cat_pass_flat, sp_key, sp_e, sp_m, sp_sparse, m_avail64, b)
 
     pool = ThreadPoolExecutor(threads) if threads > 1 and n_e > chunk else None
     for ze in range(n_z):
         e_members = order[zone_bounds[ze] : zone_bounds[ze + 1]]
         if len(e_members) == 0:
             continue
-        e_classes = np.nonzero(avail.mentee_zone == ze)[0]
-        local_class = np.full(len(avail.mentee_zone), -1, np.int64)
-        local_class[e_classes] = np.arange(len(e_classes))
-        zp: dict[int, _ZonePair] = {}
-        e_avail64: dict[int, np.ndarray] = {}
-        for zm in range(n_z):
-            a0, a1 = avail.zone_slices[zm]
-            if a1 == a0:
-                continue
-            robust_starts = avail.robust(avail.mentee_starts[e_classes], zm, ze)
-            cells = zone_starts[zm] & robust_starts.any(axis=0)
-            if not cells.any():
-                continue  # the zone pair never overlaps: all its pairs fail the time rule
-            live_zone_pairs += 1
-            assert avail.mentor_start_grid is not None  # this zone has mentors
-            m_pat, m_pid = _packed_patterns(avail.mentor_start_grid[a0:a1][:, cells])
-            e_pat, e_pid = _packed_patterns(robust_starts[:, cells])
-            n_patterns += len(m_pat) * len(e_pat)
-            feasible = np.empty((len(e_pat), len(m_pat)), dtype=bool)
-            m_pat_t = np.ascontiguousarray(m_pat.T)
-            for b0 in range(0, len(e_pat), PATTERN_BLOCK):
-                feasible[b0 : b0 + PATTERN_BLOCK] = (e_pat[b0 : b0 + PATTERN_BLOCK] @ m_pat_t) > 0.5
-            mentors = np.nonzero(m_zone == zm)[0]
-            pat = m_pid[avail.mentor_class[mentors] - a0]
-            srt = np.argsort(pat, kind="stable")
-            size = np.bincount(pat, minlength=len(m_pat))
-            mentor_pattern = np.zeros(n_m, np.int64)
-            mentor_pattern[mentors] = pat
-            zp[zm] = _ZonePair(
-                feasible, e_pid, mentor_pattern, mentors[srt].astype(np.int32), np.cumsum(size) - size, size
-            )
-            e_avail64[zm] = _pack64(avail.robust(avail.mentee_grid[e_classes], zm, ze))
-        for z in zp.values():
-            z.pos = np.zeros(n_m, np.int64)
-            z.pos[z.perm] = np.arange(len(z.perm))
-            z.single = bool((z.size == 1).all())
-        sp_zone = np.nonzero(e_zone[sp_e] == ze)[0]
-        ctx = _ChunkContext(ze, zp, e_avail64, local_class, sp_zone)
+        ctx, live, patterns = _zone_context(avail, ze, zone_starts, m_zone, e_zone, sp_e)
+        live_zone_pairs += live
+        n_patterns += patterns
         chunks = [e_members[c0 : c0 + chunk] for c0 in range(0, len(e_members), chunk)]
-        work = partial(run_chunk, ctx)
+        work = partial(_run_chunk, shared, ctx)
         outs = pool.map(work, chunks) if pool is not None else map(work, chunks)
         for ch, out in zip(chunks, outs, strict=True):
             alive_e[ch] += out.alive_rows
@@ -679,25 +870,8 @@ def block_candidates(
 
     ex_e[:, TIME] = pass_e - alive_e
     ex_m[:, TIME] = pass_m - alive_m
-    # sparse pairs: counted above under their categorical / time rule (or as alive); move them
-    ns_rule = cat_rule[e_cat[sp_e], m_cat[sp_m]].astype(np.int64) if len(sp_key) else np.zeros(0, np.int64)
-    ns_rule[(ns_rule < 0) & ~sp_alive] = TIME
-    true_rule = ns_rule.copy()
-    for r in (REPORTING, AVOID, FORBID, CAPACITY, SELF):  # the earliest applicable wins
-        hit = (arr.capacity[sp_m] <= 0) if r == CAPACITY else (sp_flags & (1 << r)) != 0
-        true_rule[hit & (sp_flags != 0) if r == CAPACITY else hit] = r
-    moved = sp_sparse & (ns_rule >= 0)
-    np.add.at(ex_e, (sp_e[moved], ns_rule[moved]), -1)
-    np.add.at(ex_m, (sp_m[moved], ns_rule[moved]), -1)
-    np.add.at(ex_e, (sp_e[sp_sparse], true_rule[sp_sparse]), 1)
-    np.add.at(ex_m, (sp_m[sp_sparse], true_rule[sp_sparse]), 1)
-    broken: dict[tuple[int, int], int] = {}
-    for m, e in pins:
-        k = int(np.searchsorted(sp_key, int(e) * max(1, n_m) + int(m)))
-        if true_rule[k] >= 0:
-            broken[(int(m), int(e))] = int(true_rule[k])
-        elif sp_sched_fail[k]:
-            broken[(int(m), int(e))] = SCHEDULE
+    broken = _move_sparse_counts(arr, pins, cat_rule, e_cat, m_cat, sp_key, sp_flags, sp_alive, sp_sched_fail,
+                                 ex_e, ex_m)
 
     def cat(k: int, dtype: type, width: int = 0) -> np.ndarray:
         if not parts:

@@ -31,6 +31,7 @@ import numpy as np
 from cohort.errors import InputError, Problem
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.rules import PAIR_RULES, rule
 from matcher.availability import AvailabilityModel, build_availability
 from matcher.encode import CohortArrays, Encoder, encode, pair_keys
 from matcher.model import COMPONENTS, Candidate
@@ -54,18 +55,22 @@ class _Context:
 class _Block:
     lo: int
     hi: int
-    time_ok: np.ndarray | None = None
     common: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class HardRule:
-    """A named hard rule: ``check`` returns a (block mentees, mentors) mask of pairs that pass,
-    or None when the rule excludes nothing in this block (it is off, or has no pairs there)."""
+    """A pair rule of the catalogue (``cohort.rules``) with its vectorised test: ``check`` returns a
+    (block mentees, mentors) mask of pairs that pass, or None when the rule excludes nothing in this
+    block (it is off, or has no pairs there)."""
 
     name: str
-    label: str  # plain words, used in explanations: "<label>: <count>"
     check: Callable[[_Context, _Block], np.ndarray | None]
+
+    @property
+    def label(self) -> str:
+        """The rule's plain words (``cohort.rules``)."""
+        return rule(self.name).words
 
 
 def _sparse_mask(ctx: _Context, blk: _Block, rule: str) -> np.ndarray | None:
@@ -79,35 +84,34 @@ def _sparse_mask(ctx: _Context, blk: _Block, rule: str) -> np.ndarray | None:
 
 
 def rule_self(ctx: _Context, blk: _Block) -> np.ndarray:
-    """Hard: nobody mentors themselves (people with role ``both`` are on both sides)."""
+    """Hard: ``self`` (``cohort.rules``)."""
     return ctx.arr.mentee_person[blk.lo : blk.hi, None] != ctx.arr.mentor_person[None, :]
 
 
 def rule_capacity(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: a mentor with capacity 0 this cycle has no candidates."""
+    """Hard: ``capacity`` (``cohort.rules``)."""
     if (ctx.arr.capacity > 0).all():
         return None
     return np.broadcast_to(ctx.arr.capacity[None, :] > 0, (blk.hi - blk.lo, len(ctx.arr.mentors)))
 
 
 def rule_forbid(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: pairs the coordinator forbade (``[matching] forbid``, either direction) are never formed."""
+    """Hard: ``forbid`` (``cohort.rules``)."""
     return _sparse_mask(ctx, blk, "forbid")
 
 
 def rule_avoid(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: if either person lists the other in ``avoid``, they are never paired."""
+    """Hard: ``avoid`` (``cohort.rules``)."""
     return _sparse_mask(ctx, blk, "avoid")
 
 
 def rule_reporting_line(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: with ``reporting_line = "forbid"``, nobody is paired with a manager up to
-    ``reporting_line_depth`` levels above or below them (``manager_id`` chains)."""
+    """Hard: ``reporting_line`` (``cohort.rules``)."""
     return _sparse_mask(ctx, blk, "reporting_line")
 
 
 def rule_department(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: with ``same_department = "forbid"``, mentor and mentee are in different departments."""
+    """Hard: ``department`` (``cohort.rules``)."""
     if ctx.program.rules.same_department != "forbid":
         return None
     e = ctx.arr.mentee_dept[blk.lo : blk.hi, None]
@@ -115,7 +119,7 @@ def rule_department(ctx: _Context, blk: _Block) -> np.ndarray | None:
 
 
 def rule_level_gap(ctx: _Context, blk: _Block) -> np.ndarray:
-    """Hard: mentor.level - mentee.level >= ``min_level_gap`` where both levels are known."""
+    """Hard: ``level_gap`` (``cohort.rules``)."""
     a = ctx.arr
     gap = a.mentor_level[None, :] - a.mentee_level[blk.lo : blk.hi, None]
     known = a.mentor_level_known[None, :] & a.mentee_level_known[blk.lo : blk.hi, None]
@@ -123,7 +127,7 @@ def rule_level_gap(ctx: _Context, blk: _Block) -> np.ndarray:
 
 
 def rule_language(ctx: _Context, blk: _Block) -> np.ndarray | None:
-    """Hard: with ``common_language = true``, the pair shares at least one language."""
+    """Hard: ``language`` (``cohort.rules``)."""
     if not ctx.program.rules.common_language:
         return None
     e = ctx.arr.mentee_lang[blk.lo : blk.hi]
@@ -132,8 +136,7 @@ def rule_language(ctx: _Context, blk: _Block) -> np.ndarray | None:
 
 
 def rule_common_time(ctx: _Context, blk: _Block) -> np.ndarray:
-    """Hard: a real common weekly time of at least the meeting length, in both people's local
-    availability, under every UTC offset difference of the cycle (see ``matcher.availability``)."""
+    """Hard: ``time`` (``cohort.rules``) (see ``matcher.availability``)."""
     av = ctx.avail
     cls = av.mentee_class[blk.lo : blk.hi]
     uniq, inv = np.unique(cls, return_inverse=True)
@@ -148,19 +151,21 @@ def rule_common_time(ctx: _Context, blk: _Block) -> np.ndarray:
     return feas[inv][:, mc]
 
 
-RULES: tuple[HardRule, ...] = (
-    HardRule("self", "the same person", rule_self),
-    HardRule("capacity", "mentor has no seats this cycle", rule_capacity),
-    HardRule("forbid", "forbidden by the coordinator", rule_forbid),
-    HardRule("avoid", "asked not to be paired", rule_avoid),
-    HardRule("reporting_line", "reporting line", rule_reporting_line),
-    HardRule("department", "same department", rule_department),
-    HardRule("level_gap", "level gap too small", rule_level_gap),
-    HardRule("language", "no common language", rule_language),
-    HardRule("time", "no common weekly time", rule_common_time),
-)
+_CHECKS: dict[str, Callable[[_Context, _Block], np.ndarray | None]] = {
+    "self": rule_self,
+    "capacity": rule_capacity,
+    "forbid": rule_forbid,
+    "avoid": rule_avoid,
+    "reporting_line": rule_reporting_line,
+    "department": rule_department,
+    "level_gap": rule_level_gap,
+    "language": rule_language,
+    "time": rule_common_time,
+}
 SCHEDULE_RULE = "schedule"  # the scheduler's slot_filter, applied to the survivors
-RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES) + (SCHEDULE_RULE,)
+# the catalogue's pair rules in its order (the first failing rule is the one counted)
+RULES: tuple[HardRule, ...] = tuple(HardRule(n, _CHECKS[n]) for n in PAIR_RULES if n != SCHEDULE_RULE)
+RULE_NAMES: tuple[str, ...] = PAIR_RULES  # columns of the exclusion counts
 
 
 @dataclass(frozen=True, eq=False)
@@ -387,37 +392,8 @@ def build_candidates(
     arr = encode(cohort, program, mentor_capacity)
     enc = arr.encoder
     avail = build_availability(list(arr.mentors), list(arr.mentees), program)
-    avoid = [(p.id, q) for p in cohort.people for q in p.avoid]
-    reporting = (
-        reporting_pairs(cohort, program.rules.reporting_line_depth)
-        if program.rules.reporting_line == "forbid"
-        else []
-    )
-    ctx = _Context(
-        arr,
-        program,
-        avail,
-        {
-            "forbid": _pairs_both_ways(arr, ((a, b) for a, b in program.matching.forbid)),
-            "avoid": _pairs_both_ways(arr, avoid),
-            "reporting_line": _pairs_both_ways(arr, reporting),
-        },
-    )
-    prefer_keys = np.unique(
-        np.concatenate(
-            [
-                pair_keys(
-                    *_directed(arr, [(p.id, q) for p in cohort.people if p.is_mentor for q in p.prefer]),
-                    len(arr.mentees),
-                ),
-                -1
-                - pair_keys(
-                    *_directed(arr, [(q, p.id) for p in cohort.people if p.is_mentee for q in p.prefer]),
-                    len(arr.mentees),
-                ),
-            ]
-        )
-    )
+    ctx = _context(cohort, program, arr, avail)
+    prefer_keys = _prefer_keys(cohort, arr)
     pins = [(enc.mentor_indices([m])[0], enc.mentee_indices([e])[0]) for m, e in program.matching.pins]
     program_pins = set(pins)
     pins += [(mi, ei) for mi, ei in ((enc.mentor(m), enc.mentee(e)) for m, e in protect)
@@ -431,7 +407,7 @@ def build_candidates(
     )
     pin_broken: dict[tuple[int, int], str] = {}
 
-    n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), len(RULE_NAMES)
+    n_m, n_e = len(arr.mentors), len(arr.mentees)
     keep = keep_limit(program, n_m, n_e)
     extra_stats: dict[str, object] = {"method": method}
     if method == "blocks":
@@ -451,111 +427,14 @@ def build_candidates(
         )
         parts: list[tuple[np.ndarray, ...]] = [(br.mentor, br.mentee, br.score, br.components, br.common)]
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
-        labels = {r.name: r.label for r in RULES}
-        labels[SCHEDULE_RULE] = "no recurring slot free in both calendars"
-        pin_broken = {pair: labels[RULE_NAMES[r]] for pair, r in br.broken_pins.items()
+        pin_broken = {pair: rule(RULE_NAMES[r]).words for pair, r in br.broken_pins.items()
                       if pair in program_pins}
         extra_stats.update(br.stats)
     else:
-        ex_e = np.zeros((n_e, n_r), dtype=np.int32)
-        ex_m = np.zeros((n_m, n_r), dtype=np.int64)
-        dropped = np.zeros(n_e, dtype=np.int32)
-        parts = []
-        block = max(1, BLOCK_PAIRS // max(1, n_m))
-        for lo in range(0, n_e, block):
-            blk = _Block(lo, min(n_e, lo + block))
-            alive = np.ones((blk.hi - blk.lo, n_m), dtype=bool)
-            for r, rule in enumerate(RULES):
-                ok = rule.check(ctx, blk)
-                if ok is None:  # the rule is off
-                    continue
-                fail = alive & ~ok
-                ex_e[blk.lo : blk.hi, r] = np.count_nonzero(fail, axis=1)
-                ex_m[:, r] += np.count_nonzero(fail, axis=0)
-                for m, e in pins:
-                    if blk.lo <= e < blk.hi and fail[e - blk.lo, m]:
-                        pin_broken[(m, e)] = rule.label
-                alive &= ok
-            rows, mentor = np.nonzero(alive)
-            mentee = rows + blk.lo
-            common = blk.common[rows, mentor] if blk.common is not None else np.zeros(len(rows), np.int32)
-            if slot_filter is not None and len(rows):
-                ok = np.asarray(
-                    slot_filter(
-                        [enc.mentor_ids[i] for i in mentor.tolist()],
-                        [enc.mentee_ids[i] for i in mentee.tolist()],
-                    ),
-                    dtype=bool,
-                )
-                np.add.at(ex_e[:, n_r - 1], mentee[~ok], 1)
-                np.add.at(ex_m[:, n_r - 1], mentor[~ok], 1)
-                for m, e in pins:
-                    bad = (mentor == m) & (mentee == e) & ~ok
-                    if bad.any():
-                        pin_broken[(m, e)] = "no recurring slot free in both calendars"
-                mentor, mentee, common = mentor[ok], mentee[ok], common[ok]
-            keys = pair_keys(mentor, mentee, n_e)
-            prefer = np.isin(keys, prefer_keys).astype(np.int32) + np.isin(-1 - keys, prefer_keys)
-            tz = avail.mean_hours[
-                avail.mentor_zone[avail.mentor_class[mentor]], avail.mentee_zone[avail.mentee_class[mentee]]
-            ]
-            comps = integer_components(program, fractions(arr, program, mentor, mentee, common, tz, prefer))
-            score = comps.sum(axis=1, dtype=np.int32)
-            # best first within each mentee; pins first of all so they survive the limit (one int64 key)
-            pinned = np.isin(keys, pin_keys)
-            top = int(score.max(initial=0)) + 1
-            sort_key = (
-                ((mentee - blk.lo).astype(np.int64) * 2 + ~pinned) * top + (top - 1 - score)
-            ) * n_m + mentor
-            order = np.argsort(sort_key)
-            mentor, mentee, common, comps, score = (
-                mentor[order],
-                mentee[order],
-                common[order],
-                comps[order],
-                score[order],
-            )
-            if keep:
-                first = np.searchsorted(mentee, mentee, side="left")
-                kept = (np.arange(len(mentee)) - first) < keep
-                kept |= pinned[order]
-                dropped += np.bincount(mentee[~kept], minlength=n_e).astype(np.int32)
-                mentor, mentee, common, comps, score = (
-                    mentor[kept],
-                    mentee[kept],
-                    common[kept],
-                    comps[kept],
-                    score[kept],
-                )
-            parts.append(
-                (mentor.astype(np.int32), mentee.astype(np.int32), score, comps, common.astype(np.int32))
-            )
+        exact = _exact_pairs(ctx, slot_filter, keep, pins, pin_keys, prefer_keys)
+        parts, ex_e, ex_m, dropped, pin_broken = exact
 
-    problems = [
-        Problem(
-            "program.toml",
-            0,
-            "matching.pins",
-            f"pin [{enc.mentor_ids[m]!r}, {enc.mentee_ids[e]!r}] breaks a hard rule: {label}",
-            "remove the pin or change the rule or the people's data",
-        )
-        for (m, e), label in sorted(pin_broken.items())
-        if (m, e) in program_pins
-    ]
-    cap_used: dict[int, int] = {}
-    for m, _ in pins[: len(program.matching.pins)]:
-        cap_used[m] = cap_used.get(m, 0) + 1
-    for m, used in sorted(cap_used.items()):
-        if used > arr.capacity[m] and arr.capacity[m] > 0:
-            problems.append(
-                Problem(
-                    "program.toml",
-                    0,
-                    "matching.pins",
-                    f"{enc.mentor_ids[m]!r} has {used} pins but capacity {arr.capacity[m]}",
-                    "raise the mentor's capacity or remove pins",
-                )
-            )
+    problems = _pin_problems(arr, program, pins, program_pins, pin_broken)
     if problems:
         raise InputError(problems)
 
@@ -584,6 +463,175 @@ def build_candidates(
             **extra_stats,
         },
     )
+
+
+def _context(cohort: Cohort, program: Program, arr: CohortArrays, avail: AvailabilityModel) -> _Context:
+    """The rules' shared inputs: arrays, availability and the sparse rules' pairs (both directions)."""
+    avoid = [(p.id, q) for p in cohort.people for q in p.avoid]
+    reporting = (
+        reporting_pairs(cohort, program.rules.reporting_line_depth)
+        if program.rules.reporting_line == "forbid"
+        else []
+    )
+    ctx = _Context(
+        arr,
+        program,
+        avail,
+        {
+            "forbid": _pairs_both_ways(arr, ((a, b) for a, b in program.matching.forbid)),
+            "avoid": _pairs_both_ways(arr, avoid),
+            "reporting_line": _pairs_both_ways(arr, reporting),
+        },
+    )
+    return ctx
+
+
+def _prefer_keys(cohort: Cohort, arr: CohortArrays) -> np.ndarray:
+    """Pair keys of requests: ``key`` for a mentor's request, ``-1 - key`` for a mentee's."""
+    prefer_keys = np.unique(
+        np.concatenate(
+            [
+                pair_keys(
+                    *_directed(arr, [(p.id, q) for p in cohort.people if p.is_mentor for q in p.prefer]),
+                    len(arr.mentees),
+                ),
+                -1
+                - pair_keys(
+                    *_directed(arr, [(q, p.id) for p in cohort.people if p.is_mentee for q in p.prefer]),
+                    len(arr.mentees),
+                ),
+            ]
+        )
+    )
+    return prefer_keys
+
+
+def _exact_pairs(
+    ctx: _Context,
+    slot_filter: SlotFilter | None,
+    keep: int,
+    pins: Sequence[tuple[int, int]],
+    pin_keys: np.ndarray,
+    prefer_keys: np.ndarray,
+) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray, np.ndarray, np.ndarray, dict[tuple[int, int], str]]:
+    """The reference path: every rule of ``RULES`` on blocks of mentees x all mentors, then the
+    slot filter, scores and the best-K limit. Returns (parts, excluded by mentee, excluded by
+    mentor, dropped by mentee, broken pins -> the rule's words)."""
+    arr, program, avail = ctx.arr, ctx.program, ctx.avail
+    enc = arr.encoder
+    n_m, n_e, n_r = len(arr.mentors), len(arr.mentees), len(RULE_NAMES)
+    pin_broken: dict[tuple[int, int], str] = {}
+    ex_e = np.zeros((n_e, n_r), dtype=np.int32)
+    ex_m = np.zeros((n_m, n_r), dtype=np.int64)
+    dropped = np.zeros(n_e, dtype=np.int32)
+    parts: list[tuple[np.ndarray, ...]] = []
+    block = max(1, BLOCK_PAIRS // max(1, n_m))
+    for lo in range(0, n_e, block):
+        blk = _Block(lo, min(n_e, lo + block))
+        alive = np.ones((blk.hi - blk.lo, n_m), dtype=bool)
+        for r, hard in enumerate(RULES):
+            ok = hard.check(ctx, blk)
+            if ok is None:  # the rule is off
+                continue
+            fail = alive & ~ok
+            ex_e[blk.lo : blk.hi, r] = np.count_nonzero(fail, axis=1)
+            ex_m[:, r] += np.count_nonzero(fail, axis=0)
+            for m, e in pins:
+                if blk.lo <= e < blk.hi and fail[e - blk.lo, m]:
+                    pin_broken[(m, e)] = hard.label
+            alive &= ok
+        rows, mentor = np.nonzero(alive)
+        mentee = rows + blk.lo
+        common = blk.common[rows, mentor] if blk.common is not None else np.zeros(len(rows), np.int32)
+        if slot_filter is not None and len(rows):
+            ok = np.asarray(
+                slot_filter(
+                    [enc.mentor_ids[i] for i in mentor.tolist()],
+                    [enc.mentee_ids[i] for i in mentee.tolist()],
+                ),
+                dtype=bool,
+            )
+            np.add.at(ex_e[:, n_r - 1], mentee[~ok], 1)
+            np.add.at(ex_m[:, n_r - 1], mentor[~ok], 1)
+            for m, e in pins:
+                bad = (mentor == m) & (mentee == e) & ~ok
+                if bad.any():
+                    pin_broken[(m, e)] = rule(SCHEDULE_RULE).words
+            mentor, mentee, common = mentor[ok], mentee[ok], common[ok]
+        keys = pair_keys(mentor, mentee, n_e)
+        prefer = np.isin(keys, prefer_keys).astype(np.int32) + np.isin(-1 - keys, prefer_keys)
+        tz = avail.mean_hours[
+            avail.mentor_zone[avail.mentor_class[mentor]], avail.mentee_zone[avail.mentee_class[mentee]]
+        ]
+        comps = integer_components(program, fractions(arr, program, mentor, mentee, common, tz, prefer))
+        score = comps.sum(axis=1, dtype=np.int32)
+        # best first within each mentee; pins first of all so they survive the limit (one int64 key)
+        pinned = np.isin(keys, pin_keys)
+        top = int(score.max(initial=0)) + 1
+        sort_key = (
+            ((mentee - blk.lo).astype(np.int64) * 2 + ~pinned) * top + (top - 1 - score)
+        ) * n_m + mentor
+        order = np.argsort(sort_key)
+        mentor, mentee, common, comps, score = (
+            mentor[order],
+            mentee[order],
+            common[order],
+            comps[order],
+            score[order],
+        )
+        if keep:
+            first = np.searchsorted(mentee, mentee, side="left")
+            kept = (np.arange(len(mentee)) - first) < keep
+            kept |= pinned[order]
+            dropped += np.bincount(mentee[~kept], minlength=n_e).astype(np.int32)
+            mentor, mentee, common, comps, score = (
+                mentor[kept],
+                mentee[kept],
+                common[kept],
+                comps[kept],
+                score[kept],
+            )
+        parts.append(
+            (mentor.astype(np.int32), mentee.astype(np.int32), score, comps, common.astype(np.int32))
+        )
+    return parts, ex_e, ex_m, dropped, pin_broken
+
+
+def _pin_problems(
+    arr: CohortArrays,
+    program: Program,
+    pins: Sequence[tuple[int, int]],
+    program_pins: set[tuple[int, int]],
+    pin_broken: Mapping[tuple[int, int], str],
+) -> list[Problem]:
+    """The program's pins that break a hard rule or exceed a mentor's capacity."""
+    enc = arr.encoder
+    problems = [
+        Problem(
+            "program.toml",
+            0,
+            "matching.pins",
+            f"pin [{enc.mentor_ids[m]!r}, {enc.mentee_ids[e]!r}] breaks a hard rule: {label}",
+            "remove the pin or change the rule or the people's data",
+        )
+        for (m, e), label in sorted(pin_broken.items())
+        if (m, e) in program_pins
+    ]
+    cap_used: dict[int, int] = {}
+    for m, _ in pins[: len(program.matching.pins)]:
+        cap_used[m] = cap_used.get(m, 0) + 1
+    for m, used in sorted(cap_used.items()):
+        if used > arr.capacity[m] and arr.capacity[m] > 0:
+            problems.append(
+                Problem(
+                    "program.toml",
+                    0,
+                    "matching.pins",
+                    f"{enc.mentor_ids[m]!r} has {used} pins but capacity {arr.capacity[m]}",
+                    "raise the mentor's capacity or remove pins",
+                )
+            )
+    return problems
 
 
 def _directed(arr: CohortArrays, pairs: list[tuple[PersonId, PersonId]]) -> tuple[np.ndarray, np.ndarray]:

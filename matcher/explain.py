@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.rules import RULES
 from matcher.candidates import RULE_NAMES, CandidateSet
 from matcher.model import COMPONENTS, Pair, Unmatched
 
@@ -84,29 +85,16 @@ def pair_reasons(mentor: Person, mentee: Person, common_minutes: int, pinned: bo
     return "; ".join(parts)
 
 
-def _rule_label(rule: str, person: Person, role: str, program: Program) -> str:
-    other = "mentor" if role == "mentee" else "mentee"
-    if rule == "language":
-        return f"no {other} shares a language ({_list(person.languages)})"
-    if rule == "time":
-        return f"no common weekly time of {program.cycle.duration_minutes} min"
-    if rule == "level_gap":
-        return f"level gap below {program.rules.min_level_gap}"
-    if rule == "capacity":
-        return "mentor has no seats this cycle"
-    if rule == "schedule":
-        return "no recurring slot free in both calendars"
-    if rule == "history":
-        return "ended in an earlier cycle"
-    if rule == "forbid":
-        return "forbidden by the coordinator"
-    if rule == "avoid":
-        return "avoid list"
-    if rule == "reporting_line":
-        return "reporting line"
-    if rule == "department":
-        return "same department"
-    return rule
+def _rule_label(name: str, person: Person, role: str, program: Program) -> str:
+    """The catalogue's words for rule ``name`` (``cohort.rules``), with this person's details."""
+    if name not in RULES:
+        return name
+    return RULES[name].say(
+        other="mentor" if role == "mentee" else "mentee",
+        languages=_list(person.languages),
+        duration=program.cycle.duration_minutes,
+        min_level_gap=program.rules.min_level_gap,
+    )
 
 
 def _exclusion_summary(counts: Mapping[str, int], person: Person, role: str, program: Program) -> str:

@@ -1,10 +1,10 @@
-"""Writers for ``matches.csv``, ``unmatched.csv`` and ``candidates.csv`` (contract section 4).
+"""Writers for ``matches.csv``, ``unmatched.csv`` and ``candidates.csv`` (``docs/interface.md`` §4).
 
 Format: UTF-8 without a byte-order mark, comma-separated, RFC 4180 quoting, ``\\r\\n`` line ends
 (Python's ``csv`` default). Scripts, LibreOffice and Google Sheets read this as is; Excel reads
 ASCII content as is and shows non-ASCII names correctly through Data > From Text/CSV (choose
 UTF-8). A BOM would make Excel's double-click work but break ``csv.DictReader`` users whose
-first column would become ``\\ufeffmentor_id``; scripts come first in the contract, so no BOM.
+first column would become ``\\ufeffmentor_id``; scripts come first (``docs/interface.md`` §4), so no BOM.
 
 Spreadsheet formula injection: every cell (ids and emails included: ``-x`` is a valid id) goes
 through ``cohort.text.write_csv``, which prefixes a cell starting with ``=``, ``+``, ``-``, ``@``,

@@ -150,7 +150,7 @@ def _cp_sat(
         by_mentee.setdefault(e, []).append(i)
     for idx in by_mentee.values():
         model.add_at_most_one(x[i] for i in idx)
-    for a, b in conflicts:  # Hard: no two people mentoring each other
+    for a, b in conflicts:  # Hard: mutual_mentoring (cohort.rules)
         model.add_bool_or([x[pos[int(a)]].negated(), x[pos[int(b)]].negated()])
     for k in pinned:
         model.add(x[pos[int(k)]] == 1)
@@ -216,6 +216,8 @@ def solve(
     ``MatchResult.candidates`` holds every candidate as a domain value unless there are more than
     ``CANDIDATES_IN_RESULT`` (then it is empty: write candidates.csv from the ``CandidateSet``).
     """
+    # Long on purpose: pins, forbidden pairs, the exact flow and the CP-SAT model with its side
+    # constraints share the candidate indices; the steps are marked by comments below.
     from matcher.explain import describe
 
     t0 = time.perf_counter()

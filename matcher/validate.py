@@ -1,61 +1,43 @@
 """An independent check of any set of pairs against the cohort and the program's hard rules.
 
 Written without the matcher's code paths (no grids, no numpy, no candidate set): plain Python per
-pair, minute intervals and ``zoneinfo``, so that it can catch the solver's mistakes. Used by the
-tests and as a post-solve check.
+pair, minute intervals and ``zoneinfo``, so that it can catch the solver's mistakes. Violations
+are named by the rule catalogue (``cohort.rules``, scopes "pair" and "matching"). Used by the
+tests and, through ``planner_check.check_plan``, after every solve.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.rules import Violation
 
-VIOLATIONS: tuple[str, ...] = (
-    "unknown",
-    "role",
-    "self",
-    "capacity",
-    "mentee twice",
-    "avoid",
-    "reporting line",
-    "department",
-    "level gap",
-    "language",
-    "mutual mentoring",
-    "no common time",
-    "pin missing",
-    "forbid",
-)
+__all__ = ["Violation", "check_matching", "check_pair", "has_common_time"]
 
 
-@dataclass(frozen=True)
-class Violation:
-    """A broken hard rule: its name (one of ``VIOLATIONS``), the people involved and what is wrong."""
-
-    rule: str
-    mentor_id: PersonId
-    mentee_id: PersonId
-    message: str
-
-
-def _offset_differences(a: str, b: str, program: Program) -> set[int]:
+def _offset_differences(a: str, b: str, program: Program) -> frozenset[int]:
     """offset(b) - offset(a) in minutes, for each day of the cycle at 12:00 UTC."""
+    return _offsets(a, b, program.cycle.start, program.cycle.last_day)
+
+
+@lru_cache(maxsize=4096)
+def _offsets(a: str, b: str, first: date, last: date) -> frozenset[int]:
     za, zb = ZoneInfo(a), ZoneInfo(b)
     out = set()
-    day = program.cycle.start
-    while day <= program.cycle.last_day:
+    day = first
+    while day <= last:
         t = datetime.combine(day, time(12), tzinfo=UTC)
         ob, oa = t.astimezone(zb).utcoffset(), t.astimezone(za).utcoffset()
         assert ob is not None and oa is not None
         out.add(int((ob - oa).total_seconds() // 60))
         day += timedelta(days=1)
-    return out
+    return frozenset(out)
 
 
 def _inside(intervals: tuple[tuple[int, int], ...], start: int, length: int) -> bool:
@@ -120,7 +102,7 @@ def check_pair(
     if rules.reporting_line == "forbid":
         depth = rules.reporting_line_depth
         if mentor_id in _managers(cohort, mentee, depth) or mentee_id in _managers(cohort, mentor, depth):
-            bad("reporting line", "one manages the other (directly or up the line)")
+            bad("reporting_line", "one manages the other (directly or up the line)")
     if (
         rules.same_department == "forbid"
         and mentor.department is not None
@@ -133,11 +115,11 @@ def check_pair(
         and mentee.level is not None
         and mentor.level - mentee.level < rules.min_level_gap
     ):
-        bad("level gap", f"levels {mentor.level} and {mentee.level}, gap below {rules.min_level_gap}")
+        bad("level_gap", f"levels {mentor.level} and {mentee.level}, gap below {rules.min_level_gap}")
     if rules.common_language and not set(mentor.languages) & set(mentee.languages):
         bad("language", "no common language")
     if check_time and not has_common_time(mentor, mentee, program):
-        bad("no common time", f"no common weekly {program.cycle.duration_minutes} min all cycle long")
+        bad("time", f"no common weekly {program.cycle.duration_minutes} min all cycle long")
     return out
 
 
@@ -146,10 +128,16 @@ def check_matching(
     program: Program,
     pairs: Iterable[object],
     *,
-    mentor_capacity: dict[PersonId, int] | None = None,
+    mentor_capacity: Mapping[PersonId, int] | None = None,
     check_time: bool = True,
+    forbidden: Iterable[tuple[PersonId, PersonId]] = (),
+    pins: Iterable[tuple[PersonId, PersonId]] | None = None,
 ) -> list[Violation]:
-    """Named violations of ``pairs`` (objects with mentor_id/mentee_id, or (mentor, mentee) tuples)."""
+    """Named violations of ``pairs`` (objects with mentor_id/mentee_id, or (mentor, mentee) tuples).
+
+    ``forbidden``: pairs ended in earlier cycles (either direction, rule ``history``); ``pins``: the
+    pins that must be formed (default: the program's; a plan may give up an unplaceable pin).
+    """
     got: list[tuple[PersonId, PersonId]] = [
         (p.mentor_id, p.mentee_id) if hasattr(p, "mentor_id") else tuple(p)  # type: ignore[attr-defined,misc,arg-type]
         for p in pairs
@@ -169,12 +157,16 @@ def check_matching(
     per_mentee = Counter(e for _, e in got)
     for e, n in per_mentee.items():
         if n > 1:
-            out.append(Violation("mentee twice", "", e, f"{n} mentors"))
+            out.append(Violation("one_mentor", "", e, f"{n} mentors"))
     pairset = set(got)
     for m, e in got:
         if (e, m) in pairset and m < e:
-            out.append(Violation("mutual mentoring", m, e, "they mentor each other"))
-    for m, e in program.matching.pins:
+            out.append(Violation("mutual_mentoring", m, e, "they mentor each other"))
+    ended = {frozenset(p) for p in forbidden}
+    for m, e in got:
+        if frozenset((m, e)) in ended:
+            out.append(Violation("history", m, e, "a pair ended in an earlier cycle is formed again"))
+    for m, e in program.matching.pins if pins is None else pins:
         if (m, e) not in pairset:
-            out.append(Violation("pin missing", m, e, "a pinned pair was not formed"))
+            out.append(Violation("pin", m, e, "a pinned pair was not formed"))
     return out

@@ -45,6 +45,7 @@ from matcher.explain import describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import solve
 from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from planner.validate import assert_sound
 from scheduler.assign import pattern_of_series, reschedule, schedule
 from scheduler.joint import match_and_schedule
 from scheduler.model import Schedule, Series
@@ -220,6 +221,7 @@ def make_plan(
     )
     sched = replace(sched, unplaceable=())
     timings["explain"] = time.perf_counter() - t
+    assert_sound(cohort, program, final, sched, cs.pins, banned, mentor_capacity)  # checks every hard rule
     return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair)
 
 

@@ -1,4 +1,4 @@
-"""The commands' work, end to end: import, plan, store, and write every output of contract §4.
+"""The commands' work, end to end: import, plan, store, and write every output of ``docs/interface.md`` §4.
 
 Every step validates first and writes last. Database writes happen in one transaction and output
 files are staged and moved into place only when everything succeeded, so a failing command
@@ -175,7 +175,7 @@ def write_outputs(
     timings: dict[str, float], started: float, kind: str = "run",
     extra: Callable[[Path], dict[str, Any]] | None = None,
 ) -> tuple[PublishResult, dict[str, Any], list[str]]:
-    """Store a plan and write every output of contract §4 into ``stage`` (inside the caller's
+    """Store a plan and write every output of interface §4 into ``stage`` (inside the caller's
     transaction). Feeds hold the history too (``pipeline.history.feed_view``);
     ``extra(stage)`` writes further files and returns additions to the summary."""
     cohort, program = plan.cohort, plan.program

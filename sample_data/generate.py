@@ -201,7 +201,7 @@ def _availability(rng: random.Random) -> str:
 def generate_rows(people: int, mentors: int, seed: int = 0) -> list[dict[str, str]]:
     """``people`` rows, of which ``mentors`` can mentor (about 6% of those are ``both``).
 
-    Rows hold text cells keyed by the contract's column names (empty string: empty cell).
+    Rows hold text cells keyed by the column names of ``docs/interface.md`` §2.1 (empty string: empty cell).
     """
     if not 0 <= mentors <= people:
         raise ValueError("need 0 <= mentors <= people")

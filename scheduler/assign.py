@@ -366,6 +366,8 @@ def schedule(
     requirement is dropped for their component; should the solver find no answer in time, pairs
     held to a fixed slot keep it and the other pairs of their component stay unplaced.
     """
+    # Long on purpose: options per pair, components, one CP-SAT model per component and the
+    # fallbacks (required pairs dropped, fixed slots kept on timeout) share the per-pair state.
     t0 = _time.perf_counter()
     settings = getattr(program, "schedule", None)
     k = options_per_pair if options_per_pair is not None else (settings.options_per_pair if settings else 12)

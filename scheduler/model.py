@@ -12,8 +12,6 @@ from datetime import datetime
 
 from cohort.model import PersonId
 
-MILESTONE_KINDS: tuple[str, ...] = ("kickoff", "checkin", "review", "closing")
-
 
 @dataclass(frozen=True)
 class Series:

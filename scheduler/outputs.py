@@ -1,4 +1,4 @@
-"""``schedule.json`` (contract section 4) and per-person plain-words notes about clock changes."""
+"""``schedule.json`` (``docs/interface.md`` §4) and per-person plain-words notes about clock changes."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from icalendar import Calendar
 from cohort.program import FeedSettings, Program, ProgramInfo
 from scheduler.calendar import EventState, build_feed, expand_series, vtimezone
 from tests.factories import make_person
-from tests.test_feeds_support import (
+from tests.feeds_support import (
     expand_ical,
     expand_icalendar,
     expected_starts,

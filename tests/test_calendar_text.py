@@ -12,7 +12,7 @@ from cohort.program import Program, ProgramInfo
 from scheduler.calendar import EventState, build_feed
 from scheduler.model import Schedule
 from tests.factories import make_cohort, make_person
-from tests.test_feeds_support import make_event, make_series
+from tests.feeds_support import make_event, make_series
 
 NASTY = ["\n", "\r\n", "\r", ";", ",", "\\", ":", "\\N", "\\n", '"', "BEGIN:VEVENT", "END:VCALENDAR",
          "\u2028", "\x85", "\x00", "\x1b", "\t", "é", "你好", "👩🏽‍💻", "\u200b", "=", "X-INJECT:1"]

@@ -46,4 +46,4 @@ def test_rotate_and_revoke_take_effect_and_leave_others_alone(tmp_path: Path) ->
 
 def test_feeds_commands_need_a_workspace(tmp_path: Path) -> None:
     code, _, err = invoke(tmp_path, "feeds", "rotate", "someone")
-    assert code != 0 and "mentorsync" in err
+    assert code == 2 and "mentorsync" in err  # wrong usage: no workspace here

@@ -178,6 +178,8 @@ def value_of(doc: dict, score, keep, prefer_new, prefer_same) -> tuple:
 
 
 def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Path) -> None:
+    # Long on purpose: one scenario over three cycles, checking properties after every step;
+    # splitting it would re-run the expensive earlier cycles for every later check.
     ws = tmp_path / "ws"
     ws.mkdir()
     start1 = date(2027, 2, 1)

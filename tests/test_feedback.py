@@ -1,4 +1,4 @@
-"""Feedback file (contract §2.3): validation with every problem at once, encodings, verdicts."""
+"""Feedback file (docs/interface.md §2.3): validation with every problem at once, encodings, verdicts."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from cohort.program import FeedSettings, Program
 from feeds.publish import publish
 from feeds.tokens import COORDINATOR, KEY_FILE, hash_token, revoke, rotate, rotate_all
 from store.db import Workspace
-from tests.test_feeds_support import (
+from tests.feeds_support import (
     expand_ical,
     expand_icalendar,
     expected_starts,

@@ -8,85 +8,28 @@ rules need RDATEs), rule variants, extra and skipped dates, and hostile text.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar.parser import Contentline
 
 from cohort.feedback import FeedbackRow
-from cohort.program import FeedSettings, Program, ProgramInfo
+from cohort.program import Program
 from feeds.publish import publish
 from scheduler.calendar import EventState, FeedWriter, _fold, build_feed, build_feed_icalendar
-from scheduler.model import Schedule
 from store import Workspace, import_cohort, save_feedback
-from tests.factories import make_cohort, make_person
-from tests.test_feeds_support import (
+from tests.feeds_support import (
     expand_icalendar,
     expected_starts,
-    make_event,
-    make_series,
     sample_cohort,
     sample_schedule,
 )
-
-ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Europe/Dublin",
-         "Africa/Casablanca", "America/Sao_Paulo", "UTC", "Etc/UTC", "GMT", "Pacific/Chatham",
-         "America/St_Johns", "Asia/Tehran", "Pacific/Apia"]
-NASTY = ["\n", "\r\n", "\r", ";", ",", "\\", ":", "^", "\\N", '"', "END:VCALENDAR", "\u2028", "\x85",
-         "\x00", "\t", "é", "你好", "👩🏽‍💻", "\ud800"]
-TEXT = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=20)), max_size=8).map("".join)
-LONG = st.builds(lambda s, n: s * n, st.sampled_from(["ab,c;", "é", "👩🏽‍💻", "x\\", "^^", "a" * 73 + "\\"]),
-                 st.integers(1, 60))
-UID_BITS = ["a,b", "c;d", "e\\f", "g h"]
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@st.composite
-def cohorts(draw):
-    """A cohort, its schedule, event states and program: everything ``build_feed`` takes."""
-    ids = [f"p{i}" for i in range(draw(st.integers(2, 6)))]
-    people = [make_person(pid, "both", name=draw(st.one_of(TEXT, LONG)),
-                          email=f"{pid}@example.org") for pid in ids]
-    series, events = [], []
-    for n in range(draw(st.integers(1, 4))):
-        mentor, mentee = draw(st.permutations([*ids, "ghost"]))[:2]  # "ghost": not in the roster
-        tz = draw(st.sampled_from(ZONES))
-        first = date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 900)))
-        weeks = draw(st.sampled_from([1, 2, 4]))
-        count = draw(st.integers(1, 30))
-        at = time(draw(st.integers(0, 23)), draw(st.sampled_from([0, 15, 30, 45])))
-        end = first + timedelta(weeks=weeks * count)
-        s = make_series(mentor, mentee, tz, first, at, weeks=weeks, until=end,
-                        skip=tuple(draw(st.sets(st.integers(1, count), max_size=4))),
-                        minutes=draw(st.sampled_from([30, 45, 60, 90])), agenda=draw(st.one_of(TEXT, LONG)),
-                        uid=f"s{n}-" + draw(st.sampled_from(UID_BITS)) + "@test")
-        if not s.occurrences:
-            continue
-        rule = s.rrule.split(";UNTIL=")[0]
-        variant = draw(st.sampled_from(["utc", "local", "date", "none", "count"]))
-        rrule = {"utc": s.rrule, "local": f"{rule};UNTIL={end:%Y%m%d}T235959",
-                 "date": f"{rule};UNTIL={end:%Y%m%d}", "none": rule,
-                 "count": f"{rule};COUNT={count}"}[variant]
-        occurrences = set(s.occurrences)
-        if draw(st.booleans()):  # a date the rule does not produce (an RDATE)
-            occurrences.add(s.occurrences[0] + timedelta(days=3, hours=1))
-        series.append(dataclasses.replace(s, rrule=rrule, occurrences=tuple(sorted(occurrences))))
-        for k in range(draw(st.integers(0, 3))):
-            kind = draw(st.sampled_from(["kickoff", "checkin", "review", "closing", "other"]))
-            local = datetime.combine(first + timedelta(days=draw(st.integers(-10, 200))), at)
-            ev = make_event(mentor, mentee, kind, draw(st.sampled_from([*ZONES, "Asia/Kathmandu"])), local,
-                            draw(st.sampled_from([15, 60])), n=10 * n + k)
-            events.append(ev if draw(st.booleans()) else dataclasses.replace(ev, timezone=""))
-    stamp = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=draw(st.integers(0, 10**8)))
-    state = {i.uid: EventState(i.uid, "fp", draw(st.integers(0, 12)), stamp) for i in [*series, *events]}
-    program = Program(program=ProgramInfo(name=draw(st.one_of(TEXT, LONG))),
-                      feeds=FeedSettings(refresh_minutes=draw(st.sampled_from([15, 60, 720, 1441]))))
-    return make_cohort(*people), Schedule(tuple(series), tuple(events)), state, program
+from tests.strategies import FEED_SETTINGS as SETTINGS
+from tests.strategies import feed_cohorts as cohorts
 
 
 def _unfolded(body: bytes) -> list[str]:

@@ -334,7 +334,7 @@ safe_text = st.text(
 @given(people=st.integers(1, 25), seed=st.integers(0, 10_000), data=st.data())
 def test_csv_xlsx_json_load_identically(tmp_path, people, seed, data):
     rows = generate_rows(people, data.draw(st.integers(0, people)), seed)
-    for row in rows:  # the generator's vocabulary plus arbitrary text where the contract allows it
+    for row in rows:  # the generator's vocabulary plus arbitrary text where docs/interface.md allows it
         row["name"] = data.draw(safe_text)
         row["interests"] = data.draw(safe_text)
         row["department"] = data.draw(st.one_of(st.just(""), safe_text))

@@ -3,92 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from cohort.model import Cohort
 from cohort.program import Program
 from matcher.candidates import build_candidates
 from matcher.explain import bottlenecks
 from matcher.solve import solve
 from matcher.validate import check_matching, check_pair
 from tests.factories import make_cohort, make_person
-
-ZONES = ("Europe/London", "America/New_York", "Asia/Kolkata", "UTC", "Asia/Kathmandu")
-WINDOWS = (
-    ((9 * 60, 12 * 60),),
-    ((13 * 60, 17 * 60),),
-    ((9 * 60, 17 * 60), (1440 + 9 * 60, 1440 + 11 * 60)),
-    ((7 * 60, 8 * 60 + 30), (1440 + 18 * 60, 1440 + 20 * 60)),
-    ((17 * 60, 18 * 60),),
-    ((6 * 1440 + 22 * 60, 7 * 1440), (0, 60)),
-)
-TOPICS = ("negotiation", "hiring", "writing", "design")
-
-settings.register_profile(
-    "match", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-@st.composite
-def cohorts(draw: st.DrawFn) -> tuple[Cohort, Program]:
-    n = draw(st.integers(3, 11))
-    ids = [f"p{i}" for i in range(n)]
-    people = []
-    for pid in ids:
-        role = draw(st.sampled_from(("mentor", "mentee", "mentee", "both")))
-        others = [q for q in ids if q != pid]
-        people.append(
-            make_person(
-                pid,
-                role,
-                timezone=draw(st.sampled_from(ZONES)),
-                availability=draw(st.sampled_from(WINDOWS)),
-                languages=tuple(
-                    draw(st.lists(st.sampled_from(("en", "es", "hi")), min_size=1, max_size=2, unique=True))
-                ),
-                goals=tuple(draw(st.lists(st.sampled_from(TOPICS), max_size=3, unique=True))),
-                expertise=tuple(draw(st.lists(st.sampled_from(TOPICS), max_size=3, unique=True))),
-                interests=tuple(
-                    draw(st.lists(st.sampled_from(("chess", "running")), max_size=2, unique=True))
-                ),
-                level=draw(st.one_of(st.none(), st.integers(1, 6))),
-                department=draw(st.sampled_from((None, "Sales", "Data"))),
-                capacity=draw(st.one_of(st.none(), st.integers(0, 3))),
-                manager_id=draw(st.one_of(st.none(), st.sampled_from(others))),
-                avoid=frozenset(draw(st.lists(st.sampled_from(others), max_size=1))),
-                prefer=frozenset(draw(st.lists(st.sampled_from(others), max_size=2))),
-            )
-        )
-    base = Program()
-    prog = dataclasses.replace(
-        base,
-        cycle=dataclasses.replace(
-            base.cycle,
-            start=draw(st.sampled_from((date(2027, 1, 4), date(2027, 3, 1)))),
-            weeks=draw(st.sampled_from((4, 10))),
-            duration_minutes=draw(st.sampled_from((30, 45, 60))),
-        ),
-        rules=dataclasses.replace(
-            base.rules,
-            same_department=draw(st.sampled_from(("allow", "forbid"))),
-            min_level_gap=draw(st.sampled_from((-10, 0, 1))),
-            reporting_line=draw(st.sampled_from(("forbid", "allow"))),
-        ),
-        matching=dataclasses.replace(
-            base.matching,
-            objective=draw(st.sampled_from(("total", "fairness"))),
-            time_limit_seconds=10.0,
-            workers=1,
-        ),
-    )
-    return make_cohort(*people), prog
+from tests.strategies import cohorts
 
 
 def milp_optimum(result_candidates, capacities: dict[str, int], fairness: bool) -> tuple[int, int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import networkx as nx
@@ -310,9 +311,26 @@ def test_categories_are_derived_from_candidates() -> None:
     assert cats["mC"] == "no eligible mentee"
 
 
-def test_person_type_unchanged() -> None:
-    # The report reads only public fields of the shared domain types.
-    assert {"capacity", "timezone", "goals", "languages"} <= set(Person.__dataclass_fields__)
+def test_report_reads_only_public_person_fields_that_exist() -> None:
+    """Every attribute the report reads from a person (``person.X``, ``cohort[...].X``) is a public
+    field or property of ``Person``: renaming a field breaks this test, not a coordinator's report."""
+    import ast
+
+    public = {name for name in dir(Person) if not name.startswith("_")} | set(Person.__dataclass_fields__)
+    read: set[str] = set()
+    for path in (Path(__file__).resolve().parents[1] / "report").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            value = node.value
+            if (isinstance(value, ast.Name) and value.id == "person") or (
+                isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                and value.value.id in ("cohort", "people", "by_id")
+            ):
+                read.add(node.attr)
+    assert read, "the report reads people's fields somewhere"
+    assert read <= public, read - public
+    assert not {a for a in read if a.startswith("_")}
 
 
 @settings(max_examples=30, deadline=None)

@@ -7,6 +7,7 @@ pairing.
 
 from __future__ import annotations
 
+import csv
 import json
 import shlex
 import shutil
@@ -216,8 +217,31 @@ def test_progress_as_json_lines_and_quiet(tmp_path: Path) -> None:
     assert code == 0 and not [line for line in err.splitlines() if line.startswith(">")]
 
 
-def test_csv_outputs_neutralise_formulas() -> None:
-    from matcher.outputs import neutralise
-
-    for cell in ("=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)"):
-        assert str(neutralise(cell)).startswith("'")
+def test_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
+    """Names that look like spreadsheet formulas reach the CSV outputs only as text: every text cell
+    of every CSV that starts like a formula is prefixed with a quote."""
+    home = tmp_path / "home"
+    shutil.copytree(SAMPLE, home / "sample_data", ignore=shutil.ignore_patterns("*.db*", "feeds.key"))
+    roster = home / "sample_data" / "participants.csv"
+    people = rows(roster)
+    hostile = ("=HYPERLINK(\"http://x\")", "+1+", "-2-", "@SUM(A1)")
+    for i, person in enumerate(people):
+        person["name"] = hostile[i % len(hostile)] + " " + person["name"]
+    with roster.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(people[0]))
+        writer.writeheader()
+        writer.writerows(people)
+    roster_arg = "sample_data/participants.csv"
+    code, _, err = invoke(home, "--workspace", "sample_data", "run", roster_arg, "--out", "out")
+    assert code == 0, err
+    written = sorted((home / "out").rglob("*.csv"))
+    quoted = 0
+    for path in written:
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")), (path.name, cell)
+                    if cell.startswith("-"):
+                        float(cell)  # only numbers may start with a minus sign
+                    quoted += cell.startswith(("'=", "'+", "'-", "'@"))
+    assert quoted > 0, [p.name for p in written]  # the names did reach a CSV (local_times.csv)

@@ -75,13 +75,13 @@ def test_checker_catches_violations() -> None:
     bad["series"][1]["timezone"] = bad["series"][0]["timezone"]
     bad["series"][1]["occurrences"] = bad["series"][0]["occurrences"]
     found = check(bad, cohort, prog)
-    assert any(p.startswith("overlap") for p in found)
+    assert any(v.rule == "no_overlap_with_buffer" and "overlap" in v.message for v in found)
     holiday = json.loads(json.dumps(doc))
     holiday["events"].append({**holiday["events"][0], "start": "2027-04-02T12:00:00Z"})
-    assert any(p.startswith("holiday") for p in check(holiday, cohort, prog))
+    assert any(v.rule == "no_holiday" for v in check(holiday, cohort, prog))
     night = json.loads(json.dumps(doc))
     night["events"][0]["start"] = night["events"][0]["start"][:11] + "03:00:00Z"
-    assert any(p.startswith("outside_availability") for p in check(night, cohort, prog))
+    assert any(v.rule == "inside_availability" for v in check(night, cohort, prog))
 
 
 def _tight(buffer: int, cadence: str = "weekly", limit: int | None = None) -> tuple[Cohort, Program]:

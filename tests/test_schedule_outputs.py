@@ -1,4 +1,4 @@
-"""schedule.json shape (contract section 4) and the plain-words DST notes."""
+"""schedule.json shape (docs/interface.md §4) and the plain-words DST notes."""
 
 from __future__ import annotations
 

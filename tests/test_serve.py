@@ -17,7 +17,7 @@ from feeds.publish import publish
 from feeds.server import make_server
 from feeds.tokens import revoke, rotate
 from store.db import Workspace
-from tests.test_feeds_support import sample_cohort, sample_schedule
+from tests.feeds_support import sample_cohort, sample_schedule
 
 T0 = datetime(2027, 1, 5, 12, 0, 7, tzinfo=UTC)
 

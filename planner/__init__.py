@@ -1,0 +1,1 @@
+"""Who meets whom, and when: the plan above the matcher and the scheduler."""
