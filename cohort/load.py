@@ -330,6 +330,50 @@ def _id_text(value: Any, column: str, file: str, line: int, problems: list[Probl
     return _text(value)
 
 
+def _availability(raw: Any, text: str | None, error: Callable[..., None]) -> tuple[tuple[int, int], ...]:
+    """The ``availability`` cell as weekly windows; problems go to ``error``."""
+    excel = excel_value_error(raw)
+    if excel:
+        error("availability", excel.message, excel.hint)
+        return ()
+    if not text:
+        return ()
+    try:
+        availability = parse_availability(text)
+    except AvailabilityError as exc:
+        error("availability", exc.message, exc.hint)
+        return ()
+    if not availability:
+        error("availability", "no availability window", "give at least one, e.g. 'Mon 09:00-11:00'")
+    return availability
+
+
+def _numbers(cells: dict[str, Any], text: dict[str, str], error: Callable[..., None]) -> dict[str, int | None]:
+    """The integer cells (``level``, ``capacity``, ``max_meetings_per_week``), range-checked."""
+    values: dict[str, int | None] = {}
+    for column in ("level", "capacity", "max_meetings_per_week"):
+        if not text.get(column):
+            values[column] = None
+            continue
+        try:
+            raw = text[column]
+            short = raw.isascii() and raw.isdigit() and len(raw) <= limits.MAX_NUMBER_DIGITS
+            number = int(raw) if short else _integer(cells[column])
+        except _CellError as exc:
+            error(column, exc.message, exc.hint)
+            continue
+        lo, hi = _INT_RANGES[column]
+        if column == "capacity" and number < 0:
+            error(column, f"capacity {number} is negative", "0 or more mentees")
+        elif column == "max_meetings_per_week" and number < 1:
+            error(column, f"{number} meetings a week leaves no time to meet", "at least 1, or leave it empty")
+        elif not lo <= number <= hi:
+            error(column, f"{number} is too large" if number > hi else f"{number} is too small",
+                  f"between {lo:,} and {hi:,}")
+        values[column] = number
+    return values
+
+
 def _row_to_person(
     cells: dict[str, Any],
     line: int,
@@ -375,20 +419,7 @@ def _row_to_person(
             error("timezone", found[0], found[1])
     values["timezone"] = zone
 
-    raw_availability = cells.get("availability")
-    availability: tuple[tuple[int, int], ...] = ()
-    excel = excel_value_error(raw_availability)
-    if excel:
-        error("availability", excel.message, excel.hint)
-    elif text.get("availability"):
-        try:
-            availability = parse_availability(text["availability"])
-        except AvailabilityError as exc:
-            error("availability", exc.message, exc.hint)
-        else:
-            if not availability:
-                error("availability", "no availability window", "give at least one, e.g. 'Mon 09:00-11:00'")
-    values["availability"] = availability
+    values["availability"] = _availability(cells.get("availability"), text.get("availability"), error)
 
     values["goals"] = _terms(cells.get("goals"))
     values["expertise"] = _terms(cells.get("expertise"))
@@ -406,26 +437,7 @@ def _row_to_person(
     manager = _id_text(cells.get("manager_id"), "manager_id", file, line, problems) or None
     values["manager_id"] = manager
 
-    for column in ("level", "capacity", "max_meetings_per_week"):
-        if not text.get(column):
-            values[column] = None
-            continue
-        try:
-            raw = text[column]
-            short = raw.isascii() and raw.isdigit() and len(raw) <= limits.MAX_NUMBER_DIGITS
-            number = int(raw) if short else _integer(cells[column])
-        except _CellError as exc:
-            error(column, exc.message, exc.hint)
-            continue
-        lo, hi = _INT_RANGES[column]
-        if column == "capacity" and number < 0:
-            error(column, f"capacity {number} is negative", "0 or more mentees")
-        elif column == "max_meetings_per_week" and number < 1:
-            error(column, f"{number} meetings a week leaves no time to meet", "at least 1, or leave it empty")
-        elif not lo <= number <= hi:
-            error(column, f"{number} is too large" if number > hi else f"{number} is too small",
-                  f"between {lo:,} and {hi:,}")
-        values[column] = number
+    values.update(_numbers(cells, text, error))
     values["cadence"] = None
     if text.get("cadence"):
         try:
