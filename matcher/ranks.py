@@ -47,6 +47,7 @@ from cohort.errors import InfeasibleError, Problem
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from cohort.ranks import has_ranks, split_ranks
+from cohort.rules import RULES, Violation
 from matcher.candidates import CandidateSet
 from matcher.encode import pair_keys
 from matcher.model import COMPONENTS, MatchResult
@@ -521,13 +522,18 @@ def rank_profile(cohort: Cohort, pairs: Iterable[PairKey]) -> dict[str, object]:
     }
 
 
+def _broken_words(broken: list[Violation]) -> str:
+    """The broken rules in the catalogue's words, each with what is wrong."""
+    return "; ".join(f"{RULES[v.rule].words if v.rule in RULES else v.rule} ({v.message})" for v in broken)
+
+
 def why_not_candidate(cohort: Cohort, program: Program, mentor_id: PersonId, mentee_id: PersonId) -> str:
     """The hard rule that keeps a pair from being a candidate, in plain words."""
     from matcher.validate import check_pair
 
     broken = check_pair(cohort, program, mentor_id, mentee_id)
     if broken:
-        return "; ".join(f"{v.rule} ({v.message})" for v in broken)
+        return _broken_words(broken)
     cap = cohort[mentor_id].capacity
     if (cap if cap is not None else program.rules.default_capacity) == 0:
         return "the mentor has no seats this cycle"
@@ -547,7 +553,7 @@ def rule_warnings(cohort: Cohort, program: Program) -> list[Problem]:
             m, e = (other, who) if mentee_side else (who, other)
             broken = check_pair(cohort, program, m, e, check_time=False)
             if broken:
-                why = "; ".join(f"{v.rule} ({v.message})" for v in broken)
+                why = _broken_words(broken)
                 out.append(
                     Problem(
                         cohort.source or "participants",

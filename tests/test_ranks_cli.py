@@ -87,7 +87,7 @@ def test_ineligible_ranked_pair_is_a_warning_naming_the_rule(tmp_path):
     ws = workspace(tmp_path)
     code, out, err = invoke(ws, "run", str(path), "--out", str(tmp_path / "out"))
     assert code == 0
-    assert "column 'ranks': warning: choice 1 'n' can never be paired with 'c': no common time" in err
+    assert "column 'ranks': warning: choice 1 'n' can never be paired with 'c': no common weekly time" in err
     got = rows(tmp_path / "out" / "matches.csv")
     assert [(r["mentor_id"], r["mentee_id"], r["mentee_rank"]) for r in got] == [("a", "c", "2")]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
