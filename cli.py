@@ -273,7 +273,7 @@ def rotate(ctx: Context, person_id: str) -> None:
     from store import Workspace
 
     program = ctx.load_program()
-    with Workspace(ctx.workspace, create=False) as ws:
+    with Workspace(ctx.workspace, create=False, writer="feeds rotate") as ws:
         token = rotate_token(ws, person_id)
     click.echo(f"new feed URL for {person_id}: {feed_url(program.feeds.base_url, token)}")
     click.echo("run `mentorsync publish` to write the feed file under its new name", err=True)
@@ -288,7 +288,7 @@ def revoke(ctx: Context, person_id: str) -> None:
     from feeds.tokens import revoke as revoke_token
     from store import Workspace
 
-    with Workspace(ctx.workspace, create=False) as ws:
+    with Workspace(ctx.workspace, create=False, writer="feeds revoke") as ws:
         done = revoke_token(ws, person_id)
     click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
 

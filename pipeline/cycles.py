@@ -104,7 +104,7 @@ def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
     Raises ``InputError`` with every problem of the file (nothing is written then), and
     ``UsageError`` when there is no open, matched cycle.
     """
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="cycle close") as ws:
         cycle = current_cycle(ws)
         if cycle is None:
             raise UsageError("no open cycle to close: run `mentorsync run FILE` (or `rematch`) first")
@@ -202,7 +202,7 @@ def rematch(workspace: Path, participants_file: Path | None, out_dir: Path, *,
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="rematch") as ws:
         if participants_file is not None:
             progress(ProgressEvent("validate", "start", str(participants_file)))
             program, text, cohort, warnings = load_input(workspace, participants_file)
@@ -350,7 +350,7 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
                ended: Mapping[str, Any] | None, kind: str) -> RunOutcome:
     """Store and write everything, like ``run``: one transaction and one staged output directory."""
     program, cohort = ctx.program, ctx.cohort
-    with staged_output(out_dir) as stage, ws.transaction():
+    with staged_output(ws, out_dir) as stage:
         cycle_id = import_cohort(ws, cohort, program, ctx.program_text, ctx.source or cohort.source,
                                  replace_matched=True)
         if ended is not None and (ended["series"] or ended["events"]):

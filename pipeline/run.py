@@ -200,7 +200,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
     timings["load"] = time.perf_counter() - t
     progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
 
-    ws = Workspace(workspace)
+    ws = Workspace(workspace, writer="run")
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
@@ -208,7 +208,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
         plan = make_plan(cohort, program, uid_salt=salt, progress=progress, fixed=fixed, warm_start=warm,
                          reuse=same)
         timings.update(plan.timings)
-        with staged_output(out_dir) as stage, ws.transaction():
+        with staged_output(ws, out_dir) as stage:
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)
             published, summary, files = write_outputs(ws, stage, cycle_id, plan, now=now, progress=progress,

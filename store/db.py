@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from cohort.errors import StoreError
+from store import publication
+from store.lock import try_writer_lock, writer_lock
 
 DB_NAME = "mentorsync.db"
 
@@ -41,13 +43,20 @@ class Workspace:
     Use ``with ws.transaction() as con:`` for every write: either all of it lands or none does.
     """
 
-    def __init__(self, directory: str | Path, *, create: bool = True):
+    def __init__(self, directory: str | Path, *, create: bool = True, writer: str | None = None):
         self.directory = Path(directory)
         self.db_path = self.directory / DB_NAME
         if not create and not self.db_path.exists():
             raise StoreError(f"no workspace database at {self.db_path} (run `mentorsync import` first)")
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
+        self._lock = contextlib.ExitStack()
+        if writer is not None:  # held until close(): the whole command
+            self._lock.enter_context(writer_lock(self.directory, writer))
+        try:
+            self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
+        except BaseException:
+            self._lock.close()
+            raise
         self.connection.row_factory = sqlite3.Row
         self._depth = 0
         try:
@@ -56,15 +65,30 @@ class Workspace:
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             workspace_secret(self)  # created on first open, so every later read is a pure read
+            self._recover()
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
-            self.connection.close()
+            self.close()
             raise StoreError(f"{self.db_path}: cannot use the workspace database: {exc}") from exc
         except BaseException:
-            self.connection.close()
+            self.close()
             raise
 
+    def _recover(self) -> None:
+        """Finish a publication an interrupted command left (``store.publication``).
+
+        A writer holds the lock already; a reader finishes it only when no writer is running
+        (a running writer's journal rows are its own), and never waits."""
+        if not publication.pending(self.connection):
+            return
+        with try_writer_lock(self.directory, "recover") as locked:
+            if locked:
+                publication.recover(self.connection)
+
     def close(self) -> None:
-        self.connection.close()
+        try:
+            self.connection.close()
+        finally:
+            self._lock.close()
 
     def __enter__(self) -> Workspace:
         return self
