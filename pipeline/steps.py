@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.solve import solve
 from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
-from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock, solver_callback
 from pipeline.run import load_input, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from report.analysis import capacity_of, series_view
@@ -129,7 +129,7 @@ def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = No
         cohort = load_cohort(ws, cycle.id)
         with staged_output(ws, out_dir) as stage:
             view = feed_view(ws, cohort, schedule, cycle.id)  # history too, as run and rematch publish
-            result = publish(ws, cohort, view.schedule, program, stage, now=now or datetime.now(UTC),
+            result = publish(ws, cohort, view.schedule, program, stage, now=now or publish_clock(),
                              progress=progress, former=view.former)
     return result
 
