@@ -162,10 +162,10 @@ def make_plan(
         allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
                    and (c.mentee_id, c.mentor_id) not in banned]
         m = program.matching
-        # one worker: CP-SAT is then deterministic, so equal inputs give equal plans
+        # deterministic CP-SAT (``cohort.solving``): equal inputs give equal plans
         joint_pairs, joint_sched = match_and_schedule(
             cohort, program, allowed, uid_salt=uid_salt, capacity=capacities(cohort, program),
-            progress=progress, time_limit=m.time_limit_seconds, workers=1, seed=m.seed, ctx=ctx,
+            progress=progress, time_limit=m.time_limit_seconds, workers=m.workers, seed=m.seed, ctx=ctx,
             pins=cs.pins)
         if fixed:  # keep stored slots where the joint choice allows (stable re-runs)
             hints = {(s.mentor_id, s.mentee_id): pattern_of_series(s, program) for s in joint_sched.series}
