@@ -25,7 +25,7 @@ from matcher.solve import solve
 from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock, solver_callback
-from pipeline.run import load_input, summarise, workspace_program, write_match_files
+from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
@@ -94,8 +94,10 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
 
 
 def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> Plan:
-    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible."""
-    program, _ = workspace_program(workspace)
+    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible.
+
+    Run again on a scheduled cycle with the same program, it keeps the stored plan whole."""
+    program, text = workspace_program(workspace)
     with Workspace(workspace, create=False, writer="schedule") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
@@ -105,7 +107,8 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         previous = load_schedule(ws, cycle.id)
         fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series} if previous else {}
         plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress, fixed=fixed,
-                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored])
+                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored],
+                         reuse=stored_plan(ws, cycle.id, text or example_toml(program), cohort))
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, plan.match)
             save_schedule(ws, cycle.id, plan.schedule)
