@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WALL_CLOCK_FACTOR = 4.0
+WALL_CLOCK_FACTOR = 10.0
 
 
 def configure(params: Any, *, deterministic: bool, time_limit: float, workers: int, seed: int) -> None:
