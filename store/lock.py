@@ -101,12 +101,16 @@ def writer_lock(directory: str | Path, command: str, *, wait: float | None = Non
         return
     directory.mkdir(parents=True, exist_ok=True)
     wait = lock_wait_seconds() if wait is None else wait
-    fd = _acquire(directory, command, wait)
-    if fd is None:
+    try:
+        got = _acquire(directory, command, wait)
+    except OSError as exc:
+        raise StoreError(f"cannot lock the workspace {directory} for writing: {exc.strerror}") from exc
+    if got is None:
         raise StoreError(
             f"the workspace {directory} is in use by {holder(directory)}; waited "
             f"{wait:g} s (try again when it has finished, or set {WAIT_ENV} to wait longer)"
         )
+    fd = got
     _held[key] = (fd, 1)
     try:
         yield
