@@ -324,7 +324,7 @@ def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
     if everyone == (person_id is not None):
         raise click.UsageError("give either PERSON_ID or --all")
     program = ctx.load_program()
-    with Workspace(ctx.workspace, create=False) as ws:
+    with Workspace(ctx.workspace, create=False, writer="feeds rotate") as ws:
         if everyone:
             count = rotate_all(ws)
         else:
@@ -346,7 +346,7 @@ def revoke(ctx: Context, person_id: str) -> None:
     from feeds.tokens import revoke as revoke_token
     from store import Workspace
 
-    with Workspace(ctx.workspace, create=False) as ws:
+    with Workspace(ctx.workspace, create=False, writer="feeds revoke") as ws:
         done = revoke_token(ws, person_id)
     click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
 

@@ -348,7 +348,9 @@ def _availability(raw: Any, text: str | None, error: Callable[..., None]) -> tup
     return availability
 
 
-def _numbers(cells: dict[str, Any], text: dict[str, str], error: Callable[..., None]) -> dict[str, int | None]:
+def _numbers(
+    cells: dict[str, Any], text: dict[str, str], error: Callable[..., None]
+) -> dict[str, int | None]:
     """The integer cells (``level``, ``capacity``, ``max_meetings_per_week``), range-checked."""
     values: dict[str, int | None] = {}
     for column in ("level", "capacity", "max_meetings_per_week"):

@@ -95,6 +95,9 @@ class Matching:
                                      max=1_000_000.0)
     workers: int = _opt(2, "worker threads (CP-SAT, candidate generation)", min=1, max=64)
     seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0, max=2**31 - 1)
+    deterministic: bool = _opt(
+        True, "same input, same answer: CP-SAT workers search in lockstep and time limits count "
+        "CP-SAT's deterministic time (false: free-running workers, wall-clock limits)")
     max_candidates_per_mentee: int = _opt(
         0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
     )

@@ -38,6 +38,7 @@ from ortools.sat.python import cp_model
 from cohort.errors import InfeasibleError, InputError, Problem
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.solving import configure
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.encode import pair_keys
 from matcher.model import MatchResult
@@ -170,17 +171,20 @@ def _cp_sat(
         levels.append(("fairness", worst))
     levels.append(("total", total))
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = program.matching.workers
-    solver.parameters.random_seed = program.matching.seed
+    deterministic = program.matching.deterministic
     deadline = time.perf_counter() + program.matching.time_limit_seconds
+    budget = program.matching.time_limit_seconds  # deterministic time left for the later levels
     stats: dict[str, object] = {}
     obj = bound = 0.0
     values = None
     for stage, expr in levels:
         model.maximize(expr)
-        solver.parameters.max_time_in_seconds = max(0.1, deadline - time.perf_counter())
+        left = budget if deterministic else deadline - time.perf_counter()
+        configure(solver.parameters, deterministic=deterministic, time_limit=max(0.1, left),
+                  workers=program.matching.workers, seed=program.matching.seed)
         cb = _Callback(stage, progress) if progress else None
         status = solver.solve(model, cb) if cb else solver.solve(model)
+        budget -= solver.response_proto.deterministic_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if values is None:
                 raise InfeasibleError(f"CP-SAT found no assignment ({solver.status_name(status)})")

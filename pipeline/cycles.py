@@ -60,8 +60,8 @@ from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
 from matcher.model import Unmatched
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.plan import Plan, make_plan
-from pipeline.progress import Progress, ProgressEvent, null_progress
-from pipeline.run import RunOutcome, load_input, workspace_program, write_outputs
+from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
+from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program, write_outputs
 from pipeline.staging import staged_output
 from scheduler.model import Event, Schedule, Series
 from store import (
@@ -114,7 +114,7 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
     Raises ``InputError`` with every problem of the file (nothing is written then), and
     ``UsageError`` when there is no open, matched cycle.
     """
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="cycle close") as ws:
         cycle = current_cycle(ws)
         if cycle is None:
             raise UsageError("no open cycle to close: run `mentorsync run FILE` (or `rematch`) first")
@@ -213,11 +213,11 @@ def rematch(workspace: Path, participants_file: Path | None, out_dir: Path, *,
     with ``mentorsync import``). Writes what ``run`` writes, plus ``changes.csv``.
     """
     progress = progress or null_progress
-    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    now = (now or publish_clock()).astimezone(UTC).replace(microsecond=0)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="rematch") as ws:
         if participants_file is not None:
             progress(ProgressEvent("validate", "start", str(participants_file)))
             program, text, cohort, warnings = load_input(workspace, participants_file)
@@ -263,15 +263,17 @@ def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress,
     fixed = {(s.mentor_id, s.mentee_id): s for s in prev_sched.series
              if (s.mentor_id, s.mentee_id) in continuing}
     warm = [*keep, *prefer_same]
+    reuse = None
     if open_cycle is not None and open_cycle.start == program.cycle.start:  # a re-run: keep its slots
         stored = load_schedule(ws, open_cycle.id)
         if stored is not None:
             fixed.update({(s.mentor_id, s.mentee_id): s for s in stored.series})
         warm = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)] + warm
+        reuse = stored_plan(ws, open_cycle.id, ctx.program_text, cohort)  # same input: kept whole
     plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
                      forbidden=sorted(ended_pairs(ws, cohort.by_id)), fixed=fixed,
                      warm_start=list(dict.fromkeys(warm)),
-                     keep=keep, prefer_new=prefer_new, prefer_same=prefer_same)
+                     keep=keep, prefer_new=prefer_new, prefer_same=prefer_same, reuse=reuse)
     timings.update(plan.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
     return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=before,
@@ -366,7 +368,7 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
                ended: Mapping[str, Any] | None, kind: str) -> RunOutcome:
     """Store and write everything, like ``run``: one transaction and one staged output directory."""
     program, cohort = ctx.program, ctx.cohort
-    with staged_output(out_dir) as stage, ws.transaction():
+    with staged_output(ws, out_dir) as stage:
         cycle_id = import_cohort(ws, cohort, program, ctx.program_text, ctx.source or cohort.source,
                                  replace_matched=True)
         remember_out_dir(ws, out_dir)

@@ -43,7 +43,7 @@ from matcher import ranks as rank_choices
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import describe
 from matcher.model import MatchResult, Unmatched
-from matcher.solve import solve
+from matcher.solve import CANDIDATES_IN_RESULT, solve
 from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
 from planner.validate import assert_sound
 from scheduler.assign import pattern_of_series, reschedule, schedule
@@ -71,6 +71,20 @@ class Plan:
     repair: Mapping[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StoredPlan:
+    """What an earlier run decided for exactly this input (roster, program, history).
+
+    A re-run keeps it whole instead of solving again: solvers may pick any of several equally good
+    answers, and the previous run's pairs and slots (as hints) would steer a new solve elsewhere, so
+    only keeping it makes re-running on the same input change no byte of the outputs.
+    """
+
+    match: MatchResult
+    schedule: Schedule
+    repair: Mapping[str, object] = field(default_factory=dict)
+
+
 def capacities(cohort: Cohort, program: Program) -> dict[PersonId, int]:
     """Every mentor's capacity this cycle (their cell, or the program default)."""
     default = program.rules.default_capacity
@@ -86,7 +100,7 @@ def make_plan(
     forbidden: Iterable[PairKey] = (),
     fixed: Mapping[PairKey, Series] | None = None,
     warm_start: Iterable[PairKey] | None = None,
-    reuse: Schedule | None = None,
+    reuse: StoredPlan | None = None,
     keep: Iterable[PairKey] = (),
     prefer_new: Iterable[PairKey] = (),
     prefer_same: Iterable[PairKey] = (),
@@ -95,15 +109,14 @@ def make_plan(
     """Match and schedule ``cohort``; ``forbidden`` pairs are never formed (either direction).
 
     ``fixed`` maps pairs to a previous series to keep when still valid (next cycles);
-    ``warm_start`` pairs are solver hints. ``reuse``: a stored schedule computed from exactly
-    this cohort and program; its pairs and slots are kept as they are (re-runs change nothing).
+    ``warm_start`` pairs are solver hints. ``reuse``: the stored plan of exactly this input; its
+    pairs, reasons, figures and slots are kept as they are (re-runs change nothing), and the
+    candidates are built as the first run built them.
     ``keep``, ``prefer_new``, ``prefer_same`` and ``mentor_capacity``: see the module doc.
     """
     progress = progress or null_progress
     timings: dict[str, float] = {}
     banned: set[PairKey] = set(forbidden)
-    if reuse is not None:
-        return _reuse(cohort, program, reuse, banned, progress)
 
     t = time.perf_counter()
     progress(ProgressEvent("candidates", "start"))
@@ -129,6 +142,12 @@ def make_plan(
         cs = _pin(cohort, program, cs, kept, mentor_capacity)
     timings["candidates"] = time.perf_counter() - t
     tie = _TieBreak.of(cs, prefer_new, prefer_same)
+    if reuse is not None:
+        progress(ProgressEvent("match", "done", "input unchanged since the last run: keeping its plan"))
+        kept_match = replace(reuse.match, candidates=tie.apply(cs).candidates()
+                             if len(cs) <= CANDIDATES_IN_RESULT else ())
+        return Plan(cohort, program, cs, kept_match, reuse.schedule, frozenset(banned), timings,
+                    dict(reuse.repair))
 
     t = time.perf_counter()
     progress(ProgressEvent("match", "start"))
@@ -151,10 +170,10 @@ def make_plan(
         allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
                    and (c.mentee_id, c.mentor_id) not in banned]
         m = program.matching
-        # one worker: CP-SAT is then deterministic, so equal inputs give equal plans
+        # deterministic CP-SAT (``cohort.solving``): equal inputs give equal plans
         joint_pairs, joint_sched = match_and_schedule(
             cohort, program, allowed, uid_salt=uid_salt, capacity=capacities(cohort, program),
-            progress=progress, time_limit=m.time_limit_seconds, workers=1, seed=m.seed, ctx=ctx,
+            progress=progress, time_limit=m.time_limit_seconds, workers=m.workers, seed=m.seed, ctx=ctx,
             pins=cs.pins)
         if fixed:  # keep stored slots where the joint choice allows (stable re-runs)
             hints = {(s.mentor_id, s.mentee_id): pattern_of_series(s, program) for s in joint_sched.series}
@@ -223,31 +242,6 @@ def make_plan(
     timings["explain"] = time.perf_counter() - t
     assert_sound(cohort, program, final, sched, cs.pins, banned, mentor_capacity)  # checks every hard rule
     return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair)
-
-
-def _reuse(cohort: Cohort, program: Program, stored: Schedule, banned: set[PairKey],
-           progress: Progress) -> Plan:
-    """A plan from a stored schedule of the same input: candidates and reasons recomputed."""
-    t = time.perf_counter()
-    progress(ProgressEvent("candidates", "start", "input unchanged since the last run: keeping its plan"))
-    ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
-                          protect=rank_choices.ranked_pairs(cohort))
-    cs = rank_choices.with_rank_scores(cohort, program, cs) if program.matching.preferences == "score" else cs
-    timings = {"candidates": time.perf_counter() - t}
-    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
-    t = time.perf_counter()
-    bound_result = solve(cohort, program, cs, forbidden_pairs=sorted(banned))
-    final = sorted((s.mentor_id, s.mentee_id) for s in stored.series)
-    pairs, unmatched = describe(cohort, program, cs, final, forbidden_pairs=sorted(banned))
-    score = sum(p.score for p in pairs)
-    bound = bound_result.bound
-    match = replace(bound_result, pairs=pairs, unmatched=unmatched, matched=len(pairs),
-                    objective=float(score), bound=float(bound),
-                    gap=abs(bound - score) / max(1.0, abs(bound)),
-                    method=f"{bound_result.method}, kept from the previous run")
-    timings["match"] = time.perf_counter() - t
-    return Plan(cohort, program, cs, match, stored, frozenset(banned), timings, {"method": "reused"})
 
 
 def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[PairKey, str],

@@ -139,7 +139,7 @@ def erase(
     """Erase ``person_id`` from the workspace, its served feeds and output directories."""
     program, _ = workspace_program(workspace)
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="person erase") as ws:
         if find_subject(ws, person_id) is None and already_erased(ws, person_id):
             busy, _, _ = vacuum(ws)  # again: e.g. when a reader kept the WAL the first time
             return EraseResult(
@@ -182,7 +182,7 @@ def erase(
                                 ws, cohort, view.schedule, program, scratch, now=now, former=view.former
                             )
                     else:
-                        with staged_output(target) as stage:
+                        with staged_output(ws, target) as stage:
                             result = publish(
                                 ws, cohort, view.schedule, program, stage, now=now, former=view.former
                             )

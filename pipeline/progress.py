@@ -6,10 +6,12 @@ The library never prints: each step calls ``progress(Event)``. ``NullProgress`` 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
 
@@ -97,3 +99,12 @@ class StderrProgress:
         else:
             self.stream.write(f"  {event.message}\n")
         self.stream.flush()
+
+
+def publish_clock() -> datetime:
+    """The publish clock: now, or ``SOURCE_DATE_EPOCH`` (seconds) when set, as reproducible builds
+    do, so a scripted re-run gives byte-identical DTSTAMPs and report dates."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,8 @@ from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.ranks import ineligible_warnings, mentee_ranks, rank_profile
 from pipeline.history import feed_view
-from pipeline.plan import Plan, make_plan
-from pipeline.progress import Progress, ProgressEvent, null_progress
+from pipeline.plan import Plan, StoredPlan, make_plan
+from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report
@@ -42,8 +42,10 @@ from store import (
     import_cohort,
     load_checkins,
     load_cohort,
+    load_match,
     load_pairs,
     load_program_text,
+    load_run_summaries,
     load_schedule,
     remember_out_dir,
     save_match,
@@ -84,15 +86,29 @@ def load_input(workspace: Path, participants: Path) -> tuple[Program, str, Cohor
     return program, text, cohort, warnings
 
 
+def stored_plan(ws: Workspace, cycle_id: int, program_text: str, cohort: Cohort) -> StoredPlan | None:
+    """The cycle's stored match, schedule and repair figures when they were planned from exactly
+    this program and roster (a re-run of the same cycle keeps them whole), else ``None``."""
+    schedule = load_schedule(ws, cycle_id)
+    if schedule is None or load_program_text(ws, cycle_id) != program_text:
+        return None
+    if load_cohort(ws, cycle_id) != cohort:
+        return None
+    match = load_match(ws, cycle_id)
+    if match is None:
+        return None
+    runs = [r for r in load_run_summaries(ws, cycle_id) if "repair" in r.summary]
+    return StoredPlan(match, schedule, dict(runs[-1].summary["repair"]) if runs else {})
+
+
 def previous_plan(
     ws: Workspace, program: Program, program_text: str, cohort: Cohort
-) -> tuple[dict[tuple[str, str], Series], list[tuple[str, str]], Schedule | None]:
+) -> tuple[dict[tuple[str, str], Series], list[tuple[str, str]], StoredPlan | None]:
     """The open cycle's stored slots and pairs, so a re-run keeps calendars as they are.
 
     Solvers may pick any of several equally good slots; keeping the stored one when it is still
-    valid makes re-running ``run`` on the same input give the same pairs, slots, UIDs and bytes.
-    When the roster and program are exactly those stored, the stored schedule is returned too
-    and is kept whole.
+    valid keeps calendars stable when the roster changed a little. When the roster and program
+    are exactly those stored, the stored plan is returned too and is kept whole.
     """
     cycle = current_cycle(ws)
     if cycle is None or cycle.start != program.cycle.start:
@@ -102,8 +118,7 @@ def previous_plan(
     if previous is None:
         return {}, pairs, None
     fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series}
-    same_input = load_program_text(ws, cycle.id) == program_text and load_cohort(ws, cycle.id) == cohort
-    return fixed, pairs, previous if same_input else None
+    return fixed, pairs, stored_plan(ws, cycle.id, program_text, cohort)
 
 
 def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
@@ -215,7 +230,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
         now: datetime | None = None) -> RunOutcome:
     """Validate, import, match, schedule, publish and report in one step (``mentorsync run``)."""
     progress = progress or null_progress
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    now = (now or publish_clock()).replace(microsecond=0)
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -225,7 +240,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
     timings["load"] = time.perf_counter() - t
     progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
 
-    ws = Workspace(workspace)
+    ws = Workspace(workspace, writer="run")
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
@@ -234,7 +249,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
                          reuse=same)
         timings.update(plan.timings)
         warnings = [*warnings, *ineligible_warnings(cohort, program, plan.candidates)]
-        with staged_output(out_dir) as stage, ws.transaction():
+        with staged_output(ws, out_dir) as stage:
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)
             remember_out_dir(ws, out_dir)

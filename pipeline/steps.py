@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,15 @@ from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.solve import solve
 from pipeline.history import feed_view
 from pipeline.plan import Plan, make_plan
-from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
-from pipeline.run import _mentee_ranks, load_input, summarise, workspace_program, write_match_files
+from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock, solver_callback
+from pipeline.run import (
+    _mentee_ranks,
+    load_input,
+    stored_plan,
+    summarise,
+    workspace_program,
+    write_match_files,
+)
 from pipeline.staging import staged_output
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
@@ -61,7 +68,7 @@ def _open_cycle(ws: Workspace) -> CycleInfo:
 def do_import(workspace: Path, participants: Path, *, replace: bool = False) -> tuple[int, Cohort, list]:
     """Validate and store the participants as the open cycle's roster (one transaction)."""
     program, text, cohort, warnings = load_input(workspace, participants)
-    with Workspace(workspace) as ws:
+    with Workspace(workspace, writer="import") as ws:
         cycle_id = import_cohort(ws, cohort, program, text or example_toml(program), participants,
                                  replace_matched=replace)
     return cycle_id, cohort, warnings
@@ -71,7 +78,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
     """Match the open cycle's roster (with the recurring-slot test) and write the match files."""
     progress = progress or null_progress
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="match") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
@@ -86,7 +93,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         match_solve = rank_choices.solve_ranked if rank_choices.active(cohort, program) else solve
         result = match_solve(cohort, program, cs, progress=solver_callback(progress, "match"))
         progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
-        with staged_output(out_dir) as stage, ws.transaction():
+        with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, result)
             write_matches(stage / "matches.csv", result.pairs, ranks=_mentee_ranks(cohort, result))
             write_unmatched(stage / "unmatched.csv", result.unmatched)
@@ -101,9 +108,11 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
 
 
 def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> Plan:
-    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible."""
-    program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False) as ws:
+    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible.
+
+    Run again on a scheduled cycle with the same program, it keeps the stored plan whole."""
+    program, text = workspace_program(workspace)
+    with Workspace(workspace, create=False, writer="schedule") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         stored = load_pairs(ws, cycle.id)
@@ -112,8 +121,9 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         previous = load_schedule(ws, cycle.id)
         fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series} if previous else {}
         plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress, fixed=fixed,
-                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored])
-        with staged_output(out_dir) as stage, ws.transaction():
+                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored],
+                         reuse=stored_plan(ws, cycle.id, text or example_toml(program), cohort))
+        with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, plan.match)
             save_schedule(ws, cycle.id, plan.schedule)
             write_match_files(stage, plan)
@@ -128,16 +138,16 @@ def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = No
                now: datetime | None = None) -> PublishResult:
     """Write every participant's feed (and the coordinator's) from the stored schedule."""
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False) as ws:
+    with Workspace(workspace, create=False, writer="publish") as ws:
         cycle = latest_cycle(ws)
         schedule = load_schedule(ws, cycle.id) if cycle else None
         if cycle is None or schedule is None:
             raise UsageError("nothing to publish yet: run `mentorsync schedule` (or `run`) first")
         cohort = without_erased(load_cohort(ws, cycle.id))  # an erased person gets no feed
-        with staged_output(out_dir) as stage, ws.transaction():
+        with staged_output(ws, out_dir) as stage:
             remember_out_dir(ws, out_dir)
             view = feed_view(ws, cohort, schedule, cycle.id)  # history too, as run and rematch publish
-            result = publish(ws, cohort, view.schedule, program, stage, now=now or datetime.now(UTC),
+            result = publish(ws, cohort, view.schedule, program, stage, now=now or publish_clock(),
                              progress=progress, former=view.former)
     return result
 

@@ -6,6 +6,7 @@ Reads the participants file given, or else the workspace's latest roster; writes
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ from cohort.text import write_csv
 from matcher.candidates import build_candidates
 from matcher.suggest import appearance_limits, shortlists, spread_ratio
 from pipeline.run import workspace_program
-from pipeline.staging import staged_output
 from scheduler.slots import SlotContext
 from store import Workspace, latest_cycle, load_cohort
 
@@ -44,9 +44,15 @@ def suggest(workspace: Path, out_dir: Path, *, top: int, participants: Path | No
     ctx = SlotContext(cohort, program)
     cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
     found = shortlists(cohort, cs, top)
-    with staged_output(out_dir) as stage:
-        rows = ([s.mentee_id, s.rank, s.mentor_id, s.reasons] for s in found)
-        write_csv(stage / "suggestions.csv", HEADER, rows)
+    # one file, no workspace change: written beside its place and renamed over it (atomic)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    part = out / ".suggestions.csv.part"
+    try:
+        write_csv(part, HEADER, ([s.mentee_id, s.rank, s.mentor_id, s.reasons] for s in found))
+        os.replace(part, out / "suggestions.csv")
+    finally:
+        part.unlink(missing_ok=True)
     per_mentee: dict[str, int] = {}
     for s in found:
         per_mentee[s.mentee_id] = per_mentee.get(s.mentee_id, 0) + 1

@@ -38,6 +38,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
 from cohort.program import Program
+from cohort.solving import configure
 from scheduler import recurrence
 from scheduler.model import Event, Schedule, Series, Unplaceable
 from scheduler.recurrence import Pattern, expand, local_to_utc, week_parity
@@ -288,9 +289,8 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
             for j, v in enumerate(x[i]):
                 model.add_hint(v, int(h == j))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
+    configure(solver.parameters, deterministic=program.matching.deterministic, time_limit=time_limit,
+              workers=workers, seed=seed)
     status = solver.Solve(model)
     chosen: list[int | None] = [None] * len(keys)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
 from cohort.program import Program
+from cohort.solving import configure
 from matcher.model import Candidate
 from scheduler.assign import cell_size, conflict_groups, local_weeks, occupancy, schedule
 from scheduler.model import Schedule
@@ -130,9 +131,8 @@ def match_and_schedule(
             model.add(v == 1).only_enforce_if(all_pins)
         model.add_assumptions([all_pins])
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
+    configure(solver.parameters, deterministic=program.matching.deterministic, time_limit=time_limit,
+              workers=workers, seed=seed)
     status = solver.Solve(model)
     if pin_vars and status == cp_model.INFEASIBLE:
         model.clear_assumptions()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from cohort.errors import StoreError, UsageError
 from store.db import DB_NAME, migrations
+from store.lock import writer_lock
 
 FORMAT = "mentorsync-backup"
 KEY_FILE = "feeds.key"  # feeds.tokens.KEY_FILE (store does not import feeds)
@@ -179,36 +180,41 @@ def restore(workspace: str | Path, file: str | Path, *, force: bool = False) -> 
             f"{directory} is not empty (it holds {', '.join(present)}); restore into an "
             "empty directory, or add --force to replace it"
         )
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name in (DB_NAME, KEY_FILE, PROGRAM_FILE):
-            if name in files:
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".restore", dir=directory)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(files[name])
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, 0o600 if name != PROGRAM_FILE else 0o644)
-                if name == DB_NAME:  # the output directory recorded there belongs to the original
-                    con = sqlite3.connect(tmp)
-                    try:
-                        con.execute("DELETE FROM meta WHERE key = 'last_out_dir'")
-                        con.commit()
-                    finally:
-                        con.close()
-                staged.append((Path(tmp), directory / name))
-        # the old database's WAL must not be replayed onto the restored file
-        for suffix in ("-wal", "-shm", "-journal"):
-            (directory / (DB_NAME + suffix)).unlink(missing_ok=True)
-        for staged_file, target in staged:
-            os.replace(staged_file, target)
-        for name in (KEY_FILE, PROGRAM_FILE):
-            if name not in files:
-                (directory / name).unlink(missing_ok=True)
-    except BaseException:
-        for staged_file, _ in staged:
-            staged_file.unlink(missing_ok=True)
-        raise
+    with writer_lock(directory, "restore"):  # no writing command runs meanwhile
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for name in (DB_NAME, KEY_FILE, PROGRAM_FILE):
+                if name in files:
+                    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".restore", dir=directory)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(files[name])
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                    os.chmod(tmp, 0o600 if name != PROGRAM_FILE else 0o644)
+                    if name == DB_NAME:  # the output directory recorded there belongs to the original
+                        con = sqlite3.connect(tmp)
+                        try:
+                            con.execute("DELETE FROM meta WHERE key = 'last_out_dir'")
+                            # the original's unfinished publications name its own folders
+                            has = "SELECT 1 FROM sqlite_master WHERE name = 'publications'"
+                            if con.execute(has).fetchone():
+                                con.execute("DELETE FROM publications")
+                            con.commit()
+                        finally:
+                            con.close()
+                    staged.append((Path(tmp), directory / name))
+            # the old database's WAL must not be replayed onto the restored file
+            for suffix in ("-wal", "-shm", "-journal"):
+                (directory / (DB_NAME + suffix)).unlink(missing_ok=True)
+            for staged_file, target in staged:
+                os.replace(staged_file, target)
+            for name in (KEY_FILE, PROGRAM_FILE):
+                if name not in files:
+                    (directory / name).unlink(missing_ok=True)
+        except BaseException:
+            for staged_file, _ in staged:
+                staged_file.unlink(missing_ok=True)
+            raise
     return BackupInfo(
         Path(file), version, {n: len(d) for n, d in files.items()}, str(manifest.get("created_at", ""))
     )

@@ -26,6 +26,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from cohort.errors import StoreError
+from store import publication
+from store.lock import try_writer_lock, writer_lock
 
 DB_NAME = "mentorsync.db"
 
@@ -53,12 +55,13 @@ class Workspace:
     """
 
     def __init__(self, directory: str | Path, *, create: bool = True, readonly: bool | None = None,
-                 retention: bool = True):
+                 retention: bool = True, writer: str | None = None):
         """Open (or with ``create``, create) the workspace database.
 
         ``readonly``: None (the default) opens read-only when the directory or the database is
         not writable; True always opens read-only (for commands that only read). ``retention``:
-        apply the program's retention setting on open (writable workspaces only).
+        apply the program's retention setting on open (writable workspaces only). ``writer``:
+        the command's name; writers hold the workspace lock (``store.lock``) until ``close``.
         """
         self.directory = Path(directory)
         self.db_path = self.directory / DB_NAME
@@ -66,6 +69,7 @@ class Workspace:
         self.retention_cleared: dict[str, int] = {}
         self._created = False
         self._made_directory = False
+        self._lock = contextlib.ExitStack()
         exists = self.db_path.exists()
         if not create and not exists:
             raise StoreError(f"no workspace database at {self.db_path} (run `mentorsync import` first)")
@@ -79,11 +83,17 @@ class Workspace:
                 if not self.directory.exists():
                     self.directory.mkdir(parents=True, exist_ok=True)
                     self._made_directory = True
+                if writer is not None:  # held until close(): the whole command
+                    self._lock.enter_context(writer_lock(self.directory, writer))
                 self._created = _create_private(self.db_path)
                 self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
             except (OSError, sqlite3.Error) as exc:
+                self._lock.close()
                 raise StoreError(f"{self.db_path}: cannot create or open the workspace database: "
                                  f"{getattr(exc, 'strerror', None) or exc}") from None
+            except BaseException:
+                self._lock.close()
+                raise
         self.connection.row_factory = sqlite3.Row
         try:
             if self.readonly:
@@ -101,6 +111,7 @@ class Workspace:
                 self._migrate()
                 workspace_secret(self)  # created on first open, so every later read is a pure read
                 _tighten(self.db_path)
+                self._recover()
                 if retention:
                     self.retention_cleared = self._apply_retention()
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
@@ -109,6 +120,17 @@ class Workspace:
         except BaseException:
             self.close()
             raise
+
+    def _recover(self) -> None:
+        """Finish a publication an interrupted command left (``store.publication``).
+
+        A writer holds the lock already; a reader finishes it only when no writer is running
+        (a running writer's journal rows are its own), and never waits."""
+        if not publication.pending(self.connection):
+            return
+        with try_writer_lock(self.directory, "recover") as locked:
+            if locked:
+                publication.recover(self.connection)
 
     def close(self, *, failed: bool | None = None) -> None:
         """Close the connection. When the command failed (``failed``; by default: an exception is
@@ -120,7 +142,10 @@ class Workspace:
             empty = failed and self._created and not self.readonly and _holds_nothing(self.connection)
         except sqlite3.Error:
             empty = False
-        self.connection.close()
+        try:
+            self.connection.close()
+        finally:
+            self._lock.close()
         if empty:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(FileNotFoundError):
