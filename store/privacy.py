@@ -302,6 +302,11 @@ CATALOGUE: tuple[TableSpec, ...] = (
         subject=("person_id",),
         neutral={"revoked_at": _NOW},
     ),
+    # The publication journal (store/publication.py): folder paths and file names, no one's data.
+    TableSpec(
+        "publications",
+        {"id": N, "stage": N, "out": N, "state": N, "items": N, "created_at": N},
+    ),
     TableSpec("event_state", {"uid": DERIVED, "fingerprint": DERIVED, "sequence": N, "last_modified": N}),
     TableSpec(
         "feed_documents",
