@@ -16,8 +16,9 @@ lexicographic (each level only breaks ties of the one before):
 5. change as little as possible otherwise: the most pairs where nobody answered (verdict
    ``none``, nobody asked for a change) re-formed, with their old slot when valid.
 
-Levels 4 and 5 are folded into the matcher's integer objective below one point of score
-(``pipeline.plan``); a pair that cannot be placed in the calendars is repaired by re-matching.
+The policy (verdicts -> keep / prefer / forbid) is ``planner.continuity``; levels 4 and 5 are
+folded into the matcher's integer objective below one point of score (``planner.tiebreak``); a
+pair that cannot be placed in the calendars is repaired by re-matching.
 
 ``rematch(..., mid_cycle=True)``, for someone leaving during the open cycle (an updated roster
 file): only the affected people move. Every pair whose two people are still there (and still
@@ -58,10 +59,11 @@ from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
 from matcher.model import Unmatched
 from matcher.outputs import neutralise
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
-from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.run import RunOutcome, load_input, workspace_program, write_outputs
 from pipeline.staging import staged_output
+from planner import Plan, plan
+from planner import continuity as policy
 from scheduler.model import Event, Schedule, Series
 from store import (
     CycleInfo,
@@ -241,24 +243,15 @@ def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress,
     prev_pairs = load_pairs(ws, prev.id)
     prev_sched = load_schedule(ws, prev.id) or Schedule((), ())
     verdicts = pair_verdicts(stored_feedback(ws, prev.id), [(p.mentor_id, p.mentee_id) for p in prev_pairs])
-    keep = sorted(k for k, v in verdicts.items() if v == "continue")
-    prefer_new = sorted(k for k, v in verdicts.items() if v == "partial")
-    prefer_same = sorted(k for k, v in verdicts.items() if v == "none")
-    continuing = set(keep) | set(prefer_same)
-    fixed = {(s.mentor_id, s.mentee_id): s for s in prev_sched.series
-             if (s.mentor_id, s.mentee_id) in continuing}
-    warm = [*keep, *prefer_same]
+    rerun_of = None
     if open_cycle is not None and open_cycle.start == program.cycle.start:  # a re-run: keep its slots
-        stored = load_schedule(ws, open_cycle.id)
-        if stored is not None:
-            fixed.update({(s.mentor_id, s.mentee_id): s for s in stored.series})
-        warm = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)] + warm
-    plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
-                     forbidden=sorted(ended_pairs(ws)), fixed=fixed, warm_start=list(dict.fromkeys(warm)),
-                     keep=keep, prefer_new=prefer_new, prefer_same=prefer_same)
-    timings.update(plan.timings)
+        stored_pairs = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)]
+        rerun_of = (load_schedule(ws, open_cycle.id), stored_pairs)
+    continuity = policy.next_cycle(verdicts, prev_sched, sorted(ended_pairs(ws)), rerun_of=rerun_of)
+    planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
-    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=before,
+    return _write_all(ws, ctx, planned, out_dir, progress, now, started, timings, before=before,
                       ended=None, kind="rematch")
 
 
@@ -286,11 +279,9 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     old, new = _comparable(old_cohort), _comparable(cohort)
     gone = set(old) - set(new)
     keys = [(p.mentor_id, p.mentee_id) for p in old_pairs]
-    keep = [k for k in keys if not set(k) & gone]  # pinned when the rules still allow them
-    fixed = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
-    plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
-                     forbidden=sorted(ended_pairs(ws)), fixed=fixed, warm_start=keep, keep=keep)
-    timings.update(plan.timings)
+    continuity = policy.mid_cycle(keys, old_sched, gone, sorted(ended_pairs(ws)))
+    planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    timings.update(planned.timings)
 
     # Kept pairs whose slot did not change keep their stored series and events verbatim (a series
     # stored cut at an earlier mid-cycle re-match stays cut); new pairs start at ``now``.
@@ -299,11 +290,11 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     for e in old_sched.events:
         old_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
     new_events: dict[PairKey, list[Event]] = {}
-    for e in plan.schedule.events:
+    for e in planned.schedule.events:
         new_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
     series: list[Series] = []
     events: list[Event] = []
-    for s in plan.schedule.series:
+    for s in planned.schedule.series:
         key = (s.mentor_id, s.mentee_id)
         before = old_series.get(key)
         if before is not None and before.uid == s.uid and Slot.of(before) == Slot.of(s):
@@ -317,14 +308,14 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
             if cut is not None:  # else no regular meeting is left this cycle: the pair is not formed
                 series.append(cut)
                 events += evs
-    current = replace(plan.schedule, series=tuple(series), events=tuple(events))
+    current = replace(planned.schedule, series=tuple(series), events=tuple(events))
     placed = {(s.mentor_id, s.mentee_id) for s in series}
-    pairs = tuple(p for p in plan.match.pairs if (p.mentor_id, p.mentee_id) in placed)
+    pairs = tuple(p for p in planned.match.pairs if (p.mentor_id, p.mentee_id) in placed)
     late = tuple(Unmatched(p.mentee_id, "mentee", f"no regular meeting with {cohort[p.mentor_id].name} "
                            f"is left in this cycle after {now:%Y-%m-%d}")
-                 for p in plan.match.pairs if (p.mentor_id, p.mentee_id) not in placed)
-    plan = replace(plan, schedule=current, match=replace(
-        plan.match, pairs=pairs, matched=len(pairs), unmatched=plan.match.unmatched + late,
+                 for p in planned.match.pairs if (p.mentor_id, p.mentee_id) not in placed)
+    planned = replace(planned, schedule=current, match=replace(
+        planned.match, pairs=pairs, matched=len(pairs), unmatched=planned.match.unmatched + late,
         objective=float(sum(p.score for p in pairs))))
 
     ended_series: list[Series] = []
@@ -341,7 +332,7 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
                                 [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
                                 f"cycle {cycle.id} before")
     ended = ended_record(ended_series, ended_events, [old_cohort[pid] for pid in gone], now.isoformat())
-    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=snapshot,
+    return _write_all(ws, ctx, planned, out_dir, progress, now, started, timings, before=snapshot,
                       ended=ended, kind="rematch-mid-cycle")
 
 

@@ -24,12 +24,13 @@ from feeds.publish import PublishResult, publish
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from matcher.outputs import summary as match_summary
 from pipeline.history import feed_view
-from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.staging import staged_output
+from planner import Continuity, Plan, plan
+from planner import continuity as policy
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report
-from scheduler.model import Schedule, Series
+from scheduler.model import Schedule
 from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     Workspace,
@@ -76,26 +77,22 @@ def load_input(workspace: Path, participants: Path) -> tuple[Program, str, Cohor
     return program, text, cohort, warnings
 
 
-def previous_plan(
-    ws: Workspace, program: Program, program_text: str, cohort: Cohort
-) -> tuple[dict[tuple[str, str], Series], list[tuple[str, str]], Schedule | None]:
-    """The open cycle's stored slots and pairs, so a re-run keeps calendars as they are.
+def previous_plan(ws: Workspace, program: Program, program_text: str, cohort: Cohort) -> Continuity:
+    """What a re-run of the open cycle must respect: its stored slots and pairs, so calendars stay
+    as they are (``planner.continuity.rerun``).
 
     Solvers may pick any of several equally good slots; keeping the stored one when it is still
     valid makes re-running ``run`` on the same input give the same pairs, slots, UIDs and bytes.
-    When the roster and program are exactly those stored, the stored schedule is returned too
-    and is kept whole.
+    When the roster and program are exactly those stored, the stored schedule is kept whole.
     """
     cycle = current_cycle(ws)
     if cycle is None or cycle.start != program.cycle.start:
-        return {}, [], None
+        return Continuity()
     previous = load_schedule(ws, cycle.id)
     pairs = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, cycle.id)]
-    if previous is None:
-        return {}, pairs, None
-    fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series}
-    same_input = load_program_text(ws, cycle.id) == program_text and load_cohort(ws, cycle.id) == cohort
-    return fixed, pairs, previous if same_input else None
+    same_input = previous is not None and (
+        load_program_text(ws, cycle.id) == program_text and load_cohort(ws, cycle.id) == cohort)
+    return policy.rerun(previous, pairs, same_input=same_input)
 
 
 def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
@@ -204,15 +201,14 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
-        fixed, warm, same = previous_plan(ws, program, text, cohort)
-        plan = make_plan(cohort, program, uid_salt=salt, progress=progress, fixed=fixed, warm_start=warm,
-                         reuse=same)
-        timings.update(plan.timings)
+        planned = plan(cohort, program, previous_plan(ws, program, text, cohort), uid_salt=salt,
+                       progress=progress)
+        timings.update(planned.timings)
         with staged_output(out_dir) as stage, ws.transaction():
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)
-            published, summary, files = write_outputs(ws, stage, cycle_id, plan, now=now, progress=progress,
-                                                      timings=timings, started=started)
+            published, summary, files = write_outputs(ws, stage, cycle_id, planned, now=now,
+                                                      progress=progress, timings=timings, started=started)
     finally:
         ws.close()
-    return RunOutcome(cycle_id, plan, published, summary, tuple(warnings), Path(out_dir), tuple(files))
+    return RunOutcome(cycle_id, planned, published, summary, tuple(warnings), Path(out_dir), tuple(files))

@@ -17,20 +17,20 @@ from cohort.errors import UsageError
 from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
-from matcher.candidates import build_candidates
 from matcher.explain import alternatives
 from matcher.model import Pair
 from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.solve import solve
 from pipeline.history import feed_view
-from pipeline.plan import Plan, make_plan
-from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from pipeline.progress import Progress, ProgressEvent, null_progress
 from pipeline.run import load_input, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
+from planner import Continuity, Plan, plan
+from planner.continuity import series_by_pair
+from planner.plan import slot_aware_candidates
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
 from scheduler.outputs import dst_notes, write_schedule_json
-from scheduler.slots import SlotContext
 from store import (
     CycleInfo,
     Workspace,
@@ -72,12 +72,9 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
-        progress(ProgressEvent("candidates", "start"))
-        ctx = SlotContext(cohort, program)
-        cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
-        progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+        _, cs = slot_aware_candidates(cohort, program, progress)
         progress(ProgressEvent("match", "start"))
-        result = solve(cohort, program, cs, progress=solver_callback(progress, "match"))
+        result = solve(cohort, program, cs, progress=progress)
         progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
         with staged_output(out_dir) as stage, ws.transaction():
             save_match(ws, cycle.id, result)
@@ -103,18 +100,18 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         if not stored and not load_unmatched(ws, cycle.id):
             raise UsageError("the open cycle has no matches yet: run `mentorsync match` first")
         previous = load_schedule(ws, cycle.id)
-        fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series} if previous else {}
-        plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress, fixed=fixed,
-                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored])
+        continuity = Continuity(slots=series_by_pair(previous.series) if previous else {},
+                                hints=tuple((p.mentor_id, p.mentee_id) for p in stored))
+        planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
         with staged_output(out_dir) as stage, ws.transaction():
-            save_match(ws, cycle.id, plan.match)
-            save_schedule(ws, cycle.id, plan.schedule)
-            write_match_files(stage, plan)
-            write_schedule_json(plan.schedule, stage / "schedule.json")
-            summary = summarise(plan, cycle.id, None, plan.timings)
+            save_match(ws, cycle.id, planned.match)
+            save_schedule(ws, cycle.id, planned.schedule)
+            write_match_files(stage, planned)
+            write_schedule_json(planned.schedule, stage / "schedule.json")
+            summary = summarise(planned, cycle.id, None, planned.timings)
             (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
             save_run_summary(ws, cycle.id, "schedule", summary)
-    return plan
+    return planned
 
 
 def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = None,
@@ -183,8 +180,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         unmatched = load_unmatched(ws, cycle.id)
         schedule = load_schedule(ws, cycle.id)
     person = cohort[person_id]
-    ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    _, cs = slot_aware_candidates(cohort, program)
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
     alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []

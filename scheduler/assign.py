@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import math
 import time as _time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,6 +38,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, ProgressEvent
 from scheduler import recurrence
 from scheduler.model import Event, Schedule, Series, Unplaceable
 from scheduler.recurrence import Pattern, expand, local_to_utc, week_parity
@@ -50,7 +51,6 @@ from scheduler.slots import (
 )
 
 PairKey = tuple[PersonId, PersonId]
-Progress = Callable[[Any], None]
 
 
 def make_uid(uid_salt: str, cycle_start: date, mentor_id: str, mentee_id: str, what: str) -> str:
@@ -68,8 +68,6 @@ def _pair_key(p: Any) -> PairKey:
 def _emit(progress: Progress | None, status: str, message: str = "", **values: Any) -> None:
     if progress is None:
         return
-    from pipeline.progress import ProgressEvent
-
     progress(ProgressEvent("schedule", status, message, values=values))
 
 

@@ -17,12 +17,12 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
    pairs are pinned, so a round never loses a placed pair and moves nobody else; it schedules
    only the conflict components a new pair joins (``scheduler.assign.reschedule``).
 
-Across cycles (``pipeline.cycles``), ``keep`` pins pairs that both sides want to continue (those
-still allowed by every rule and a mentor's capacity), ``prefer_new`` / ``prefer_same`` break ties
-of equal total score (fewer re-formed ``prefer_new`` pairs first, then more re-formed
-``prefer_same`` pairs), and ``mentor_capacity`` overrides capacities. With any of them the repair
-is always "forbid and re-match" (the joint model knows no pins): a kept pair whose old slot
-collides first gets a new slot, and is only given up when it cannot be placed at all.
+What earlier runs and cycles impose arrives as one ``planner.continuity.Continuity``: ``keep``
+pins pairs that both sides want to continue (those still allowed by every rule and a mentor's
+capacity), ``prefer_new`` / ``prefer_same`` break ties of equal total score (fewer re-formed
+``prefer_new`` pairs first, then more re-formed ``prefer_same`` pairs), ``capacities`` overrides
+capacities, and ``repair`` names the repair strategy. In forbid-and-rematch rounds a kept pair
+whose old slot collides first gets a new slot, and is only given up when it cannot be placed.
 
 The final pairs are exactly the scheduled ones: ``matches.csv`` and ``schedule.json`` always
 describe the same pairs. The reported bound is the matcher's schedule-free optimum, so the gap
@@ -31,7 +31,6 @@ says what the calendars cost.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -39,14 +38,16 @@ from dataclasses import dataclass, field, replace
 
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, ProgressEvent, null_progress
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import solve
-from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from planner.continuity import Continuity
+from planner.joint import match_and_schedule
+from planner.tiebreak import TieBreak
 from scheduler.assign import pattern_of_series, reschedule, schedule
-from scheduler.joint import match_and_schedule
-from scheduler.model import Schedule, Series
+from scheduler.model import Schedule
 from scheduler.slots import SlotContext
 
 PairKey = tuple[PersonId, PersonId]
@@ -69,62 +70,63 @@ class Plan:
     repair: Mapping[str, object] = field(default_factory=dict)
 
 
+def slot_aware_candidates(
+    cohort: Cohort, program: Program, progress: Progress = null_progress, *,
+    protect: Iterable[PairKey] = (), message: str = "",
+) -> tuple[SlotContext, CandidateSet]:
+    """The one candidate build of a plan: every hard rule, and a valid recurring slot for the
+    whole cycle (the scheduler's exact test as the matcher's ``slot_filter``)."""
+    progress(ProgressEvent("candidates", "start", message))
+    ctx = SlotContext(cohort, program)
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=protect)
+    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+    return ctx, cs
+
+
 def capacities(cohort: Cohort, program: Program) -> dict[PersonId, int]:
     """Every mentor's capacity this cycle (their cell, or the program default)."""
     default = program.rules.default_capacity
     return {p.id: (p.capacity if p.capacity is not None else default) for p in cohort.mentors}
 
 
-def make_plan(
+def plan(
     cohort: Cohort,
     program: Program,
+    continuity: Continuity,
     *,
     uid_salt: str,
     progress: Progress | None = None,
-    forbidden: Iterable[PairKey] = (),
-    fixed: Mapping[PairKey, Series] | None = None,
-    warm_start: Iterable[PairKey] | None = None,
-    reuse: Schedule | None = None,
-    keep: Iterable[PairKey] = (),
-    prefer_new: Iterable[PairKey] = (),
-    prefer_same: Iterable[PairKey] = (),
-    mentor_capacity: Mapping[PersonId, int] | None = None,
 ) -> Plan:
-    """Match and schedule ``cohort``; ``forbidden`` pairs are never formed (either direction).
-
-    ``fixed`` maps pairs to a previous series to keep when still valid (next cycles);
-    ``warm_start`` pairs are solver hints. ``reuse``: a stored schedule computed from exactly
-    this cohort and program; its pairs and slots are kept as they are (re-runs change nothing).
-    ``keep``, ``prefer_new``, ``prefer_same`` and ``mentor_capacity``: see the module doc.
-    """
+    """Match and schedule ``cohort`` under ``program``, respecting ``continuity`` (see the module
+    doc); ``uid_salt`` keys the calendar UIDs."""
     progress = progress or null_progress
     timings: dict[str, float] = {}
-    banned: set[PairKey] = set(forbidden)
-    if reuse is not None:
-        return _reuse(cohort, program, reuse, banned, progress)
+    banned: set[PairKey] = set(continuity.forbidden)
+    if continuity.reuse is not None:
+        return _reuse(cohort, program, continuity.reuse, banned, progress)
+    mentor_capacity = continuity.capacities
 
     t = time.perf_counter()
-    progress(ProgressEvent("candidates", "start"))
-    ctx = SlotContext(cohort, program)
 
     def permitted(pairs: Iterable[PairKey]) -> list[PairKey]:
         return [k for k in dict.fromkeys(pairs) if k not in banned and (k[1], k[0]) not in banned]
 
-    kept = permitted(keep)
+    kept = permitted(continuity.keep)
     # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot, protect=[*kept, *permitted(prefer_same)])
-    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
-    history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None
-    fixed = dict(fixed or {})
+    ctx, cs = slot_aware_candidates(cohort, program, progress,
+                                    protect=[*kept, *permitted(continuity.prefer_same)])
+    rematch_only = continuity.repair == "rematch"
+    fixed = dict(continuity.slots)
+    warm_start = continuity.hints
     base_pins = cs.pins
     if kept:
         cs = _pin(cohort, program, cs, kept, mentor_capacity)
     timings["candidates"] = time.perf_counter() - t
-    tie = _TieBreak.of(cs, prefer_new, prefer_same)
+    tie = TieBreak.of(cs, continuity.prefer_new, continuity.prefer_same)
 
     t = time.perf_counter()
     progress(ProgressEvent("match", "start"))
-    result = solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
+    result = solve(cohort, program, tie.apply(cs), progress=progress,
                    forbidden_pairs=sorted(banned), warm_start=warm_start, mentor_capacity=mentor_capacity)
     timings["match"] = time.perf_counter() - t
     progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
@@ -137,7 +139,7 @@ def make_plan(
                      progress=progress)
     repair: dict[str, object] = {"unplaceable_first": len(sched.unplaceable), "rounds": 0, "method": "none"}
     unplaceable_reason = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
-    if sched.unplaceable and len(cs) <= JOINT_LIMIT and not history:
+    if sched.unplaceable and len(cs) <= JOINT_LIMIT and not rematch_only:
         progress(ProgressEvent("repair", "start", f"{len(sched.unplaceable)} pairs compete for the same "
                                "hours: matching and scheduling jointly"))
         allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
@@ -159,7 +161,7 @@ def make_plan(
         repair.update(method="joint", rounds=1)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     rounds = 0
-    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or history):
+    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or rematch_only):
         rounds += 1
         progress(ProgressEvent("repair", "start", f"round {rounds}: {len(sched.unplaceable)} pairs "
                                "could not be placed; finding other partners"))
@@ -178,7 +180,7 @@ def make_plan(
         # placed pairs stay (pinned): only the unplaced mentees look for other partners among the
         # free capacity, so every round places at least as many pairs and moves nobody else
         round_cs = replace(cs, pins=tuple(dict.fromkeys([*cs.pins, *sorted(placed)])))
-        result = solve(cohort, program, tie.apply(round_cs), progress=solver_callback(progress, "match"),
+        result = solve(cohort, program, tie.apply(round_cs), progress=progress,
                        forbidden_pairs=sorted(banned), warm_start=list(placed),
                        mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
@@ -220,11 +222,9 @@ def _reuse(cohort: Cohort, program: Program, stored: Schedule, banned: set[PairK
            progress: Progress) -> Plan:
     """A plan from a stored schedule of the same input: candidates and reasons recomputed."""
     t = time.perf_counter()
-    progress(ProgressEvent("candidates", "start", "input unchanged since the last run: keeping its plan"))
-    ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
+    _, cs = slot_aware_candidates(cohort, program, progress,
+                                  message="input unchanged since the last run: keeping its plan")
     timings = {"candidates": time.perf_counter() - t}
-    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
     t = time.perf_counter()
     bound_result = solve(cohort, program, cs, forbidden_pairs=sorted(banned))
     final = sorted((s.mentor_id, s.mentee_id) for s in stored.series)
@@ -278,43 +278,3 @@ def _pin(cohort: Cohort, program: Program, cs: CandidateSet, keep: list[PairKey]
         used[m] += 1
         taken.add(e)
     return replace(cs, pins=(*cs.pins, *chosen))
-
-
-@dataclass(frozen=True)
-class _TieBreak:
-    """Levels below total score, folded into the objective: ``score * scale + tie``.
-
-    ``tie`` is ``-w`` for a ``prefer_new`` pair and ``+1`` for a ``prefer_same`` one, with
-    ``w = |prefer_same| + 1``, so one fewer re-formed ``prefer_new`` pair beats any number of
-    ``prefer_same`` ones; ``scale`` exceeds the whole range of summed ties, so no tie ever outweighs
-    one point of score. Matching cardinality stays first (the flow maximises it before cost).
-    """
-
-    scale: int = 1
-    tie: object = None  # np.ndarray of int64 per candidate, or None
-    low: int = 0  # the smallest possible sum of ties
-
-    @classmethod
-    def of(cls, cs: CandidateSet, prefer_new: Iterable[PairKey], prefer_same: Iterable[PairKey]) -> _TieBreak:
-        import numpy as np
-
-        new = {k for k in (cs.index_of(m, e) for m, e in prefer_new) if k is not None}
-        same = {k for k in (cs.index_of(m, e) for m, e in prefer_same) if k is not None} - new
-        if not new and not same:
-            return cls()
-        w = len(same) + 1
-        tie = np.zeros(len(cs), dtype=np.int64)
-        tie[sorted(new)] = -w
-        tie[sorted(same)] = 1
-        return cls(scale=w * len(new) + len(same) + 1, tie=tie, low=-w * len(new))
-
-    def apply(self, cs: CandidateSet) -> CandidateSet:
-        if self.tie is None:
-            return cs
-        return replace(cs, score=cs.score.astype("int64") * self.scale + self.tie)
-
-    def unscale_bound(self, bound: float) -> float:
-        """An upper bound on the total score from a bound on the combined objective."""
-        if self.tie is None:
-            return bound
-        return float(math.floor((bound - self.low) / self.scale))

@@ -16,7 +16,7 @@ combinations, e.g. two monthly series in the same weekly cell); the chosen pairs
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress
 from matcher.model import Candidate
 from scheduler.assign import cell_size, conflict_groups, local_weeks, occupancy, schedule
 from scheduler.model import Schedule
@@ -50,7 +51,7 @@ def match_and_schedule(
     *,
     uid_salt: str,
     capacity: Mapping[PersonId, int],
-    progress: Callable[[Any], None] | None = None,
+    progress: Progress | None = None,
     time_limit: float = 30.0,
     workers: int = 2,
     seed: int = 0,
