@@ -21,7 +21,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from cohort.errors import InputError, Problem
+from cohort.errors import InputError, Problem, UsageError
 
 SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -75,7 +75,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError([Problem(file, 0, None, "file not found")]) from None
+        raise UsageError(f"{file}: no such file") from None  # wrong usage (exit 2), as under every command
     except OSError as exc:
         raise InputError([Problem(file, 0, None, f"cannot read the file: {exc.strerror}")]) from None
     if data.startswith(_ZIP_MAGIC):

@@ -21,6 +21,8 @@ from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
 from feeds.publish import PublishResult, publish
+from matcher.candidates import CandidateSet
+from matcher.model import MatchResult
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from matcher.outputs import summary as match_summary
 from pipeline.history import feed_view
@@ -129,10 +131,12 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
     }
 
 
-def write_match_files(stage: Path, plan: Plan) -> list[str]:
-    write_matches(stage / "matches.csv", plan.match.pairs)
-    write_unmatched(stage / "unmatched.csv", plan.match.unmatched)
-    write_candidates(stage / "candidates.csv", plan.candidates.rows())
+def write_match_files(stage: Path, match: MatchResult, candidates: CandidateSet) -> list[str]:
+    """``matches.csv``, ``unmatched.csv`` and ``candidates.csv``: the one writer of ``match``,
+    ``schedule``, ``run`` and ``rematch``."""
+    write_matches(stage / "matches.csv", match.pairs)
+    write_unmatched(stage / "unmatched.csv", match.unmatched)
+    write_candidates(stage / "candidates.csv", candidates.rows())
     return ["matches.csv", "unmatched.csv", "candidates.csv"]
 
 
@@ -159,7 +163,7 @@ def write_outputs(
     cohort, program = plan.cohort, plan.program
     save_match(ws, cycle_id, plan.match)
     save_schedule(ws, cycle_id, plan.schedule)
-    files = write_match_files(stage, plan)
+    files = write_match_files(stage, plan.match, plan.candidates)
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()

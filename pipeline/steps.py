@@ -17,17 +17,14 @@ from cohort.errors import UsageError
 from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
-from matcher.explain import alternatives
 from matcher.model import Pair
-from matcher.outputs import write_candidates, write_matches, write_unmatched
-from matcher.solve import solve
 from pipeline.history import feed_view
-from pipeline.progress import Progress, ProgressEvent, null_progress
+from pipeline.progress import Progress, null_progress
 from pipeline.run import load_input, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
-from planner import Continuity, Plan, plan
+from planner import Continuity, Plan
 from planner.continuity import series_by_pair
-from planner.plan import slot_aware_candidates
+from planner.plan import alternatives_for, match_only, schedule_pairs
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
 from scheduler.outputs import dst_notes, write_schedule_json
@@ -72,15 +69,10 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
-        _, cs = slot_aware_candidates(cohort, program, progress)
-        progress(ProgressEvent("match", "start"))
-        result = solve(cohort, program, cs, progress=progress)
-        progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
+        cs, result = match_only(cohort, program, progress=progress)
         with staged_output(out_dir) as stage, ws.transaction():
             save_match(ws, cycle.id, result)
-            write_matches(stage / "matches.csv", result.pairs)
-            write_unmatched(stage / "unmatched.csv", result.unmatched)
-            write_candidates(stage / "candidates.csv", cs.rows())
+            write_match_files(stage, result, cs)
             summary = {"cycle": cycle.id, "people": len(cohort), "candidates": len(cs),
                        "pairs": len(result.pairs), "matched": result.matched,
                        "objective": result.objective, "bound": result.bound, "gap": result.gap,
@@ -91,7 +83,9 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
 
 
 def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> Plan:
-    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible."""
+    """Schedule the pairs ``match`` stored, as they are: none is replaced. A pair that can no longer
+    be placed is left unscheduled and listed in ``plan.repair["unplaceable"]`` (its mentee is
+    unmatched, with the reason); ``match`` again finds other partners."""
     program, _ = workspace_program(workspace)
     with Workspace(workspace, create=False) as ws:
         cycle = _open_cycle(ws)
@@ -100,13 +94,13 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         if not stored and not load_unmatched(ws, cycle.id):
             raise UsageError("the open cycle has no matches yet: run `mentorsync match` first")
         previous = load_schedule(ws, cycle.id)
-        continuity = Continuity(slots=series_by_pair(previous.series) if previous else {},
-                                hints=tuple((p.mentor_id, p.mentee_id) for p in stored))
-        planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+        continuity = Continuity(slots=series_by_pair(previous.series) if previous else {})
+        planned = schedule_pairs(cohort, program, [(p.mentor_id, p.mentee_id) for p in stored], continuity,
+                                 uid_salt=workspace_secret(ws), progress=progress)
         with staged_output(out_dir) as stage, ws.transaction():
             save_match(ws, cycle.id, planned.match)
             save_schedule(ws, cycle.id, planned.schedule)
-            write_match_files(stage, planned)
+            write_match_files(stage, planned.match, planned.candidates)
             write_schedule_json(planned.schedule, stage / "schedule.json")
             summary = summarise(planned, cycle.id, None, planned.timings)
             (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -180,9 +174,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         unmatched = load_unmatched(ws, cycle.id)
         schedule = load_schedule(ws, cycle.id)
     person = cohort[person_id]
-    _, cs = slot_aware_candidates(cohort, program)
-    chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
-    alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
+    alts = alternatives_for(cohort, program, [(p.mentor_id, p.mentee_id) for p in pairs], person_id, top=top)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
     mine: list[Pair] = [p for p in pairs if person_id in (p.mentor_id, p.mentee_id)]
     data: dict[str, Any] = {"id": person.id, "name": person.name, "role": person.role,

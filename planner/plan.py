@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from cohort.progress import Progress, ProgressEvent, null_progress
 from matcher.candidates import CandidateSet, build_candidates
-from matcher.explain import describe
+from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import solve
 from planner.continuity import Continuity
@@ -237,6 +237,62 @@ def _reuse(cohort: Cohort, program: Program, stored: Schedule, banned: set[PairK
                     method=f"{bound_result.method}, kept from the previous run")
     timings["match"] = time.perf_counter() - t
     return Plan(cohort, program, cs, match, stored, frozenset(banned), timings, {"method": "reused"})
+
+
+def match_only(cohort: Cohort, program: Program, *,
+               progress: Progress | None = None) -> tuple[CandidateSet, MatchResult]:
+    """The matching step alone (``mentorsync match``): the slot-aware candidates and the optimal
+    assignment, before any calendar is decided."""
+    progress = progress or null_progress
+    _, cs = slot_aware_candidates(cohort, program, progress)
+    progress(ProgressEvent("match", "start"))
+    result = solve(cohort, program, cs, progress=progress)
+    progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
+    return cs, result
+
+
+def schedule_pairs(cohort: Cohort, program: Program, pairs: Sequence[PairKey], continuity: Continuity, *,
+                   uid_salt: str, progress: Progress | None = None) -> Plan:
+    """The calendars of given pairs (``mentorsync schedule`` of the pairs ``match`` stored).
+
+    No pair is replaced and none is added: a pair that can no longer be placed is left out of the
+    plan, its mentee is unmatched with the scheduler's reason, and ``repair["unplaceable"]`` lists
+    it (``[mentor_id, mentee_id, reason]``) so the caller can say so. ``continuity.slots`` are kept
+    where still valid; the bound is the matcher's schedule-free optimum, as for ``plan``.
+    """
+    progress = progress or null_progress
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    ctx, cs = slot_aware_candidates(cohort, program, progress)
+    timings["candidates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    sched = schedule(cohort, program, list(pairs), uid_salt=uid_salt, ctx=ctx, fixed=dict(continuity.slots),
+                     required=[k for k in cs.pins if k in set(pairs)], progress=progress)
+    timings["schedule"] = time.perf_counter() - t
+    t = time.perf_counter()
+    banned = sorted(continuity.forbidden)
+    bound_result = solve(cohort, program, cs, forbidden_pairs=banned)
+    final = sorted((s.mentor_id, s.mentee_id) for s in sched.series)
+    described, unmatched = describe(cohort, program, cs, final, forbidden_pairs=banned)
+    reasons = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
+    unmatched = _with_schedule_reasons(unmatched, reasons, cohort)
+    score = sum(p.score for p in described)
+    bound = bound_result.bound
+    match = replace(bound_result, pairs=described, unmatched=unmatched, matched=len(described),
+                    objective=float(score), bound=float(bound), gap=abs(bound - score) / max(1.0, abs(bound)),
+                    method=f"{bound_result.method}, pairs stored by match")
+    timings["explain"] = time.perf_counter() - t
+    unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
+    repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
+    return Plan(cohort, program, cs, match, replace(sched, unplaceable=()), frozenset(continuity.forbidden),
+                timings, repair)
+
+
+def alternatives_for(cohort: Cohort, program: Program, chosen: Sequence[PairKey], person_id: PersonId, *,
+                     top: int = 5) -> tuple[Alternative, ...]:
+    """``person_id``'s best other partners among the slot-aware candidates, and why not each."""
+    _, cs = slot_aware_candidates(cohort, program)
+    return alternatives(cohort, program, cs, chosen, person_id, top=top)
 
 
 def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[PairKey, str],
