@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,6 @@ from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
 from feeds.publish import PublishResult, publish
-from matcher.candidates import CandidateSet
 from matcher.model import MatchResult
 from matcher.outputs import neutralise, write_candidates, write_matches, write_unmatched
 from matcher.outputs import summary as match_summary
@@ -131,12 +130,14 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
     }
 
 
-def write_match_files(stage: Path, match: MatchResult, candidates: CandidateSet) -> list[str]:
-    """``matches.csv``, ``unmatched.csv`` and ``candidates.csv``: the one writer of ``match``,
-    ``schedule``, ``run`` and ``rematch``."""
+def write_match_files(
+    stage: Path, match: MatchResult, candidates: Iterable[tuple[str, str, int]]
+) -> list[str]:
+    """``matches.csv``, ``unmatched.csv`` and ``candidates.csv`` (``candidates``: the rows of the
+    candidate set): the one writer of ``match``, ``schedule``, ``run`` and ``rematch``."""
     write_matches(stage / "matches.csv", match.pairs)
     write_unmatched(stage / "unmatched.csv", match.unmatched)
-    write_candidates(stage / "candidates.csv", candidates.rows())
+    write_candidates(stage / "candidates.csv", candidates)
     return ["matches.csv", "unmatched.csv", "candidates.csv"]
 
 
@@ -163,7 +164,7 @@ def write_outputs(
     cohort, program = plan.cohort, plan.program
     save_match(ws, cycle_id, plan.match)
     save_schedule(ws, cycle_id, plan.schedule)
-    files = write_match_files(stage, plan.match, plan.candidates)
+    files = write_match_files(stage, plan.match, plan.candidates.rows())
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()

@@ -72,7 +72,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         cs, result = match_only(cohort, program, progress=progress)
         with staged_output(out_dir) as stage, ws.transaction():
             save_match(ws, cycle.id, result)
-            write_match_files(stage, result, cs)
+            write_match_files(stage, result, cs.rows())
             summary = {"cycle": cycle.id, "people": len(cohort), "candidates": len(cs),
                        "pairs": len(result.pairs), "matched": result.matched,
                        "objective": result.objective, "bound": result.bound, "gap": result.gap,
@@ -100,7 +100,7 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         with staged_output(out_dir) as stage, ws.transaction():
             save_match(ws, cycle.id, planned.match)
             save_schedule(ws, cycle.id, planned.schedule)
-            write_match_files(stage, planned.match, planned.candidates)
+            write_match_files(stage, planned.match, planned.candidates.rows())
             write_schedule_json(planned.schedule, stage / "schedule.json")
             summary = summarise(planned, cycle.id, None, planned.timings)
             (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
