@@ -117,6 +117,9 @@ def match_and_schedule(
                 weeks = local_weeks(ctx, pid, occupancy(ctx, opts[i][j]))
                 terms.append(int(np.bincount(weeks - weeks.min()).max()) * x[i][j])
             model.add(sum(terms) <= limit)
+    # Lexicographic weights sized to this model: one more mentee matched outweighs any total score,
+    # one more point of score outweighs any total slot cost (``max_cost`` exceeds the largest sum
+    # of chosen options' costs, ``max_score`` the largest weighted score).
     max_cost = sum(max(o.cost for o in os) for os in opts) + 1
     max_score = sum(abs(c.score) for c in live) * max_cost + max_cost
     model.maximize(max_score * 2 * sum(y)
