@@ -33,5 +33,8 @@ def null_progress(event: ProgressEvent) -> None:
 
 def improved(progress: Progress, stage: str, level: str, objective: float, bound: float, gap: float) -> None:
     """Report a solver's better solution: ``level`` names the objective level being solved."""
-    progress(ProgressEvent(stage, "improve", message=level,
-                           values={"objective": objective, "bound": bound, "gap": gap}))
+    progress(
+        ProgressEvent(
+            stage, "improve", message=level, values={"objective": objective, "bound": bound, "gap": gap}
+        )
+    )

@@ -129,15 +129,6 @@ def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
 # --------------------------------------------------------------------------- history and feeds
 
 
-def _utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _with_until(rrule: str, until: str) -> str:
-    parts = [p for p in rrule.split(";") if not p.upper().startswith(("UNTIL=", "COUNT="))]
-    return ";".join([*parts, f"UNTIL={until}"])
-
-
 def _instant(local: datetime, tz: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
@@ -149,9 +140,10 @@ def cut_before(series: Series, events: Iterable[Event],
     kept_events = [e for e in events if e.start < cutoff]
     if not occ:
         return None, kept_events
+    until = (cutoff - timedelta(seconds=1)).astimezone(UTC).replace(microsecond=0)
     cut = replace(series, occurrences=occ,
                   exdates=tuple(d for d in series.exdates if _instant(d, series.timezone) < cutoff),
-                  rrule=_with_until(series.rrule, _utc_stamp(cutoff - timedelta(seconds=1))))
+                  recurrence=replace(series.recurrence, count=None, until=until))
     return cut, kept_events
 
 

@@ -75,12 +75,18 @@ def rerun(stored: Schedule | None, pairs: Sequence[PairKey], *, same_input: bool
     roster and program are exactly those stored."""
     if stored is None:
         return Continuity(hints=tuple(pairs))
-    return Continuity(slots=series_by_pair(stored.series), hints=tuple(pairs),
-                      reuse=stored if same_input else None)
+    return Continuity(
+        slots=series_by_pair(stored.series), hints=tuple(pairs), reuse=stored if same_input else None
+    )
 
 
-def next_cycle(verdicts: Mapping[PairKey, str], previous: Schedule, ended: Iterable[PairKey], *,
-               rerun_of: tuple[Schedule | None, Sequence[PairKey]] | None = None) -> Continuity:
+def next_cycle(
+    verdicts: Mapping[PairKey, str],
+    previous: Schedule,
+    ended: Iterable[PairKey],
+    *,
+    rerun_of: tuple[Schedule | None, Sequence[PairKey]] | None = None,
+) -> Continuity:
     """The next cycle from the last closed one's ``verdicts`` (pair -> continue / end / partial /
     none) and its schedule; ``ended``: every pair anyone said no to. ``rerun_of``: the open cycle's
     stored schedule and pairs when this next cycle was already planned once (its slots win)."""
@@ -97,16 +103,29 @@ def next_cycle(verdicts: Mapping[PairKey, str], previous: Schedule, ended: Itera
         hints = [*pairs, *hints]
     # pairs to keep or tie-breaks to honour: the joint model knows neither, so repairs re-match
     repair: Repair = "rematch" if keep or prefer_new or prefer_same else "joint"
-    return Continuity(forbidden=frozenset(ended), keep=keep, slots=slots, hints=tuple(dict.fromkeys(hints)),
-                      prefer_new=prefer_new, prefer_same=prefer_same, repair=repair)
+    return Continuity(
+        forbidden=frozenset(ended),
+        keep=keep,
+        slots=slots,
+        hints=tuple(dict.fromkeys(hints)),
+        prefer_new=prefer_new,
+        prefer_same=prefer_same,
+        repair=repair,
+    )
 
 
-def mid_cycle(pairs: Sequence[PairKey], schedule: Schedule, gone: Iterable[PersonId],
-              ended: Iterable[PairKey]) -> Continuity:
+def mid_cycle(
+    pairs: Sequence[PairKey], schedule: Schedule, gone: Iterable[PersonId], ended: Iterable[PairKey]
+) -> Continuity:
     """The open cycle after ``gone`` left: every other pair kept with its slot."""
     left = set(gone)
     keep = tuple(k for k in pairs if not set(k) & left)
     # pairs to keep: the joint model does not keep slots, so repairs re-match
     repair: Repair = "rematch" if keep else "joint"
-    return Continuity(forbidden=frozenset(ended), keep=keep, slots=series_by_pair(schedule.series),
-                      hints=keep, repair=repair)
+    return Continuity(
+        forbidden=frozenset(ended),
+        keep=keep,
+        slots=series_by_pair(schedule.series),
+        hints=keep,
+        repair=repair,
+    )

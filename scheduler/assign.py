@@ -324,7 +324,8 @@ def build_series(ctx: SlotContext, option: SlotOption, uid_salt: str) -> tuple[S
     series = Series(
         mentor_id=m, mentee_id=e, uid=make_uid(uid_salt, start, m, e, "series"), timezone=pat.timezone,
         dtstart=recurrence.dtstart(pat, start, last), duration_minutes=pat.duration_minutes,
-        rrule=recurrence.rrule(pat, start, last), exdates=option.exdates, occurrences=option.occurrences,
+        recurrence=recurrence.recurrence_of(pat, start, last), exdates=option.exdates,
+        occurrences=option.occurrences,
         cadence=pat.cadence, agenda=agenda_for(cohort, e),
     )
     events = []

@@ -22,6 +22,7 @@ from cohort.feedback import FeedbackRow
 from cohort.program import FeedSettings, Program, ProgramInfo
 from feeds.publish import publish
 from scheduler.calendar import EventState, FeedWriter, _fold, build_feed, build_feed_icalendar
+from scheduler.codec import parse_rrule, rrule_text
 from scheduler.model import Schedule
 from store import Workspace, import_cohort, save_feedback
 from tests.factories import make_cohort, make_person
@@ -67,15 +68,16 @@ def cohorts(draw):
                         uid=f"s{n}-" + draw(st.sampled_from(UID_BITS)) + "@test")
         if not s.occurrences:
             continue
-        rule = s.rrule.split(";UNTIL=")[0]
+        rule = rrule_text(s.recurrence).split(";UNTIL=")[0]
         variant = draw(st.sampled_from(["utc", "local", "date", "none", "count"]))
-        rrule = {"utc": s.rrule, "local": f"{rule};UNTIL={end:%Y%m%d}T235959",
+        rrule = {"utc": rrule_text(s.recurrence), "local": f"{rule};UNTIL={end:%Y%m%d}T235959",
                  "date": f"{rule};UNTIL={end:%Y%m%d}", "none": rule,
                  "count": f"{rule};COUNT={count}"}[variant]
         occurrences = set(s.occurrences)
         if draw(st.booleans()):  # a date the rule does not produce (an RDATE)
             occurrences.add(s.occurrences[0] + timedelta(days=3, hours=1))
-        series.append(dataclasses.replace(s, rrule=rrule, occurrences=tuple(sorted(occurrences))))
+        series.append(dataclasses.replace(s, recurrence=parse_rrule(rrule),
+                                          occurrences=tuple(sorted(occurrences))))
         for k in range(draw(st.integers(0, 3))):
             kind = draw(st.sampled_from(["kickoff", "checkin", "review", "closing", "other"]))
             local = datetime.combine(first + timedelta(days=draw(st.integers(-10, 200))), at)
