@@ -45,18 +45,16 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cohort.errors import Problem, UsageError
 from cohort.feedback import FeedbackRow, load_feedback, pair_verdicts
 from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
 from cycles.changes import all_person_changes
-from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
-from matcher.model import Unmatched
+from cycles.diff import CycleDiff, CycleSnapshot, diff_cycles
 from matcher.outputs import neutralise
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.progress import Progress, ProgressEvent, null_progress
@@ -64,7 +62,8 @@ from pipeline.run import RunOutcome, load_input, workspace_program, write_output
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
-from scheduler.model import Event, Schedule, Series
+from planner.midcycle import continue_mid_cycle, cut_after, cut_before
+from scheduler.model import Schedule, Series
 from store import (
     CycleInfo,
     Workspace,
@@ -127,46 +126,6 @@ def close_cycle(workspace: Path, feedback_file: Path) -> CloseResult:
 
 
 # --------------------------------------------------------------------------- history and feeds
-
-
-def _instant(local: datetime, tz: str) -> datetime:
-    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
-
-
-def cut_before(series: Series, events: Iterable[Event],
-               cutoff: datetime) -> tuple[Series | None, list[Event]]:
-    """The part of a pair's meetings before ``cutoff`` (an ended pair: history), UNTIL at the cut."""
-    occ = tuple(o for o in series.occurrences if o < cutoff)
-    kept_events = [e for e in events if e.start < cutoff]
-    if not occ:
-        return None, kept_events
-    until = (cutoff - timedelta(seconds=1)).astimezone(UTC).replace(microsecond=0)
-    cut = replace(series, occurrences=occ,
-                  exdates=tuple(d for d in series.exdates if _instant(d, series.timezone) < cutoff),
-                  recurrence=replace(series.recurrence, count=None, until=until))
-    return cut, kept_events
-
-
-def cut_after(series: Series, events: Iterable[Event],
-              cutoff: datetime) -> tuple[Series | None, list[Event]]:
-    """The part of a pair's meetings from ``cutoff`` on (a pair formed mid-cycle).
-
-    The new DTSTART is the first instance of the rule at or after the cut (an instance's wall time
-    is the old DTSTART's, on an occurrence's or exdate's local date), so the RRULE still expands to
-    exactly the remaining occurrences.
-    """
-    occ = tuple(o for o in series.occurrences if o >= cutoff)
-    kept_events = [e for e in events if e.start >= cutoff]
-    if not occ:
-        return None, kept_events
-    tz = ZoneInfo(series.timezone)
-    clock = series.dtstart.time()
-    instances = {datetime.combine(o.astimezone(tz).date(), clock) for o in series.occurrences}
-    instances |= set(series.exdates)
-    later = sorted(i for i in instances if _instant(i, series.timezone) >= cutoff)
-    first = min(later[0], datetime.combine(occ[0].astimezone(tz).date(), clock))
-    return replace(series, dtstart=first, occurrences=occ,
-                   exdates=tuple(d for d in series.exdates if d >= first)), kept_events
 
 
 # --------------------------------------------------------------------------- rematch
@@ -275,50 +234,8 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
     timings.update(planned.timings)
 
-    # Kept pairs whose slot did not change keep their stored series and events verbatim (a series
-    # stored cut at an earlier mid-cycle re-match stays cut); new pairs start at ``now``.
-    old_series = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
-    old_events: dict[PairKey, list[Event]] = {}
-    for e in old_sched.events:
-        old_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
-    new_events: dict[PairKey, list[Event]] = {}
-    for e in planned.schedule.events:
-        new_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
-    series: list[Series] = []
-    events: list[Event] = []
-    for s in planned.schedule.series:
-        key = (s.mentor_id, s.mentee_id)
-        before = old_series.get(key)
-        if before is not None and before.uid == s.uid and Slot.of(before) == Slot.of(s):
-            series.append(before)
-            events += old_events.get(key, [])
-        elif before is not None:  # kept pair, slot no longer valid: its new slot for the whole cycle
-            series.append(s)
-            events += new_events.get(key, [])
-        else:
-            cut, evs = cut_after(s, new_events.get(key, []), now)
-            if cut is not None:  # else no regular meeting is left this cycle: the pair is not formed
-                series.append(cut)
-                events += evs
-    current = replace(planned.schedule, series=tuple(series), events=tuple(events))
-    placed = {(s.mentor_id, s.mentee_id) for s in series}
-    pairs = tuple(p for p in planned.match.pairs if (p.mentor_id, p.mentee_id) in placed)
-    late = tuple(Unmatched(p.mentee_id, "mentee", f"no regular meeting with {cohort[p.mentor_id].name} "
-                           f"is left in this cycle after {now:%Y-%m-%d}")
-                 for p in planned.match.pairs if (p.mentor_id, p.mentee_id) not in placed)
-    planned = replace(planned, schedule=current, match=replace(
-        planned.match, pairs=pairs, matched=len(pairs), unmatched=planned.match.unmatched + late,
-        objective=float(sum(p.score for p in pairs))))
-
-    ended_series: list[Series] = []
-    ended_events: list[Event] = []
-    for key, s in old_series.items():
-        if key in placed:
-            continue
-        cut, evs = cut_before(s, old_events.get(key, []), now)
-        if cut is not None:
-            ended_series.append(cut)
-        ended_events += evs
+    mid = continue_mid_cycle(planned, old_sched, cohort, now)
+    planned, ended_series, ended_events = mid.plan, mid.ended_series, mid.ended_events
     cut_by_pair = {(c.mentor_id, c.mentee_id): c for c in ended_series}
     snapshot = CycleSnapshot.of(old_cohort, old_pairs,
                                 [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],

@@ -28,8 +28,14 @@ LAYERS: dict[str, int] = {
     "cli": 5,
 }
 SHARED_LAYER = {"store", "feeds", "report", "cycles"}  # may import each other (no cycles)
-# what pipeline/ may use of the layers below the planner: domain types and writers
-PIPELINE_MAY_IMPORT = ("matcher.model", "matcher.outputs", "scheduler.model", "scheduler.outputs")
+# what pipeline/ may use of the layers below the planner: domain types, writers and the codec
+PIPELINE_MAY_IMPORT = (
+    "matcher.model",
+    "matcher.outputs",
+    "scheduler.model",
+    "scheduler.outputs",
+    "scheduler.codec",
+)
 
 
 def modules() -> list[tuple[str, Path]]:
