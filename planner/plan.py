@@ -2,15 +2,16 @@
 
 The matcher alone cannot see that a mentor with capacity 3 but one free hour a week can take only
 one mentee, or that a pair's only common hour moves outside someone's day after a DST change.
-``make_plan`` therefore:
+``plan`` therefore:
 
 1. builds candidates with the scheduler's exact recurring-slot test as the matcher's
    ``slot_filter`` (a pair with no valid slot for the whole cycle is never a candidate);
 2. solves the matching optimally (min-cost flow, or CP-SAT when side constraints bind);
 3. schedules the chosen pairs (CP-SAT over slot options: no overlaps, buffers, weekly limits);
 4. if some pairs could not be placed together (they compete for the same hours of one person):
-   on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves matching and slots jointly in
-   one CP-SAT model, which is exact with respect to the weekly grid; on larger ones repeats
+   with the ``"joint"`` strategy on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves
+   matching and slots jointly in one CP-SAT model, which is exact with respect to the weekly
+   grid; on larger ones, and always with the ``"rematch"`` strategy, repeats
    "forbid the unplaceable pairs, keep every placed pair with its slot, match the unplaced mentees
    to the free capacity, schedule the new pairs around the placed ones" up to
    ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor whenever one is free. Placed
