@@ -76,6 +76,10 @@ class Context:
 
 pass_ctx = click.make_pass_decorator(Context)
 
+# Every input file named on the command line: a missing one is wrong usage (exit 2) under every
+# command; a file that exists but holds bad data is exit 65.
+INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path), default=".",
@@ -104,7 +108,7 @@ def init(directory: Path) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @pass_ctx
 @handle_errors
@@ -146,7 +150,7 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out",
               show_default=True, help="Directory for matches, schedule, feeds and the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and progress) as JSON.")
@@ -171,7 +175,7 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print the result a
 
 
 @main.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=INPUT_FILE)
 @click.option("--replace", is_flag=True, help="Replace the roster of an open cycle that was already matched.")
 @_JSON
 @pass_ctx
@@ -250,6 +254,10 @@ def schedule(ctx: Context, out_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps({"series": len(sched.series), "events": len(sched.events),
                                "pairs": len(plan.match.pairs), "repair": dict(plan.repair)}, indent=2))
         return
+    unplaceable: list[list[str]] = plan.repair.get("unplaceable", [])  # type: ignore[assignment]
+    for mentor, mentee, reason in unplaceable:
+        click.echo(f"warning: the stored pair {mentor} - {mentee} can no longer be placed ({reason}); "
+                   "it is not scheduled: run `mentorsync match` again to find other partners", err=True)
     click.echo(f"{len(sched.series)} pairs scheduled, {len(sched.events)} milestone meetings; "
                f"wrote {out_dir / 'schedule.json'}")
 
@@ -471,7 +479,7 @@ def cycle() -> None:
 
 
 @cycle.command("close")
-@click.option("--feedback", "feedback_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--feedback", "feedback_file", type=INPUT_FILE,
               help="The feedback CSV: person_id, partner_id, continue, rating, comment. Without it, the "
                    "stored check-ins decide; with it, the file wins where both answer.")
 @_JSON
@@ -562,7 +570,7 @@ def checkins(ctx: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=INPUT_FILE)
 @_OUT
 @click.option("--mid-cycle", is_flag=True,
               help="Someone left during the open cycle: move only the affected people.")

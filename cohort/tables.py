@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cohort import limits
-from cohort.errors import InputError, Problem
+from cohort.errors import InputError, Problem, UsageError
 from cohort.text import has_controls, strip_controls
 
 SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
@@ -120,7 +120,7 @@ def read_bounded(path: Path, limit: int | None = None) -> bytes:
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
     except FileNotFoundError:
-        raise InputError([Problem(file, 0, None, "file not found")]) from None
+        raise UsageError(f"{file}: no such file") from None  # wrong usage (exit 2), as under every command
     except IsADirectoryError:
         raise InputError([Problem(file, 0, None, "is a directory, not a file")]) from None
     except OSError as exc:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cohort.model import Cohort, PersonId
-from cycles.diff import CycleDiff, PairKey, SlotMove, parse_rrule
-from scheduler.model import Series
+from cycles.diff import CycleDiff, PairKey, SlotMove
+from scheduler.model import Recurrence, Series
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -34,7 +34,6 @@ _MONTHS = (
 )
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
-_BYDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 def _day(d: datetime) -> str:
@@ -49,20 +48,12 @@ def _cadence_words(freq: str, interval: int) -> str:
     return f"every {_NUMBERS.get(interval, str(interval))} {unit}s"
 
 
-def _monthly_ordinal(rule: dict[str, str]) -> tuple[int, int] | None:
+def _monthly_ordinal(rule: Recurrence) -> tuple[int, int] | None:
     """``(ordinal, weekday)`` of a "second Tuesday"-style monthly rule, else ``None``."""
-    byday = rule.get("BYDAY", "")
-    if not byday or "," in byday:
+    if len(rule.byday) != 1:
         return None
-    code = byday[-2:]
-    if code not in _BYDAY_CODES:
-        return None
-    prefix = byday[:-2] or rule.get("BYSETPOS", "")
-    try:
-        n = int(prefix)
-    except ValueError:
-        return None
-    return (n, _BYDAY_CODES.index(code)) if n in _ORDINALS else None
+    n, weekday = rule.byday[0]
+    return (n, weekday) if n in _ORDINALS else None
 
 
 def first_meeting(series: Series) -> datetime:
@@ -78,12 +69,8 @@ def when_words(series: Series, tz_name: str) -> str:
     """
     tz = ZoneInfo(tz_name)
     first = first_meeting(series).astimezone(tz)
-    rule = parse_rrule(series.rrule)
-    freq = rule.get("FREQ", "WEEKLY")
-    try:
-        interval = int(rule.get("INTERVAL", "1"))
-    except ValueError:
-        interval = 1
+    rule = series.recurrence
+    freq, interval = rule.freq, rule.interval
     clock = f"{first:%H:%M} your time"
     anchor_first = first_meeting(series).astimezone(ZoneInfo(series.timezone))
     ordinal = _monthly_ordinal(rule) if freq == "MONTHLY" else None

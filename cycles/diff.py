@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time
 
 from cohort.model import DAY_NAMES, Cohort, PersonId
 from matcher.model import Pair
+from scheduler.codec import rrule_parts
 from scheduler.model import Series
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
@@ -23,16 +24,6 @@ PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
 _IGNORED_RULE_PARTS = frozenset({"UNTIL", "COUNT", "WKST"})
 _BYDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _LIST_RULE_PARTS = frozenset({"BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "BYWEEKNO"})
-
-
-def parse_rrule(rrule: str) -> dict[str, str]:
-    """The parts of an RFC 5545 RRULE value, upper-cased keys, e.g. ``{"FREQ": "WEEKLY", ...}``."""
-    parts: dict[str, str] = {}
-    for chunk in rrule.removeprefix("RRULE:").split(";"):
-        if "=" in chunk:
-            key, value = chunk.split("=", 1)
-            parts[key.strip().upper()] = value.strip().upper()
-    return parts
 
 
 @dataclass(frozen=True)
@@ -48,7 +39,7 @@ class Slot:
     def of(cls, series: Series) -> Slot:
         rule = {
             key: (",".join(sorted(value.split(","))) if key in _LIST_RULE_PARTS else value)
-            for key, value in parse_rrule(series.rrule).items()
+            for key, value in rrule_parts(series.recurrence).items()
             if key not in _IGNORED_RULE_PARTS
         }
         rule.setdefault("INTERVAL", "1")

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, ProgressEvent, null_progress
 from cohort.text import write_csv
 from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key, page_url
-from pipeline.progress import Progress, ProgressEvent, null_progress
 from scheduler.calendar import PRODID, WRITER_VERSION, EventState, FeedWriter, fingerprint
 from scheduler.model import Event, Schedule, Series
 from store.db import Workspace

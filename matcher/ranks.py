@@ -36,7 +36,7 @@ solved by CP-SAT instead, each fixing the previous optimum.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -46,13 +46,13 @@ from ortools.sat.python import cp_model
 from cohort.errors import InfeasibleError, Problem
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, improved
 from cohort.ranks import has_ranks, split_ranks
 from cohort.rules import RULES, Violation
 from matcher.candidates import CandidateSet
 from matcher.encode import pair_keys
 from matcher.model import COMPONENTS, MatchResult
 
-Progress = Callable[[str, float, float, float], None]
 PairKey = tuple[PersonId, PersonId]
 RANK_MODES = ("rank-maximal", "worst-rank")
 
@@ -297,7 +297,7 @@ def flow_levels(
         value = int((gain * flow[: g.n_pairs]).sum()) if name != "matched" else int(flow[: g.n_pairs].sum())
         levels.append(Level(name, value))
         if progress:
-            progress(name, float(value), float(value), 0.0)
+            improved(progress, "match", name, float(value), float(value), 0.0)
         if not last:
             g.fix(flow)
         return flow

@@ -19,7 +19,8 @@ Methods, chosen per instance:
   each other" (people with role ``both``; checked on the flow solution, so CP-SAT runs only when
   the flow actually picked both directions of a pair). Levels are solved one after another, each
   fixing the previous optimum, warm-started with hints from the flow solution (and
-  ``warm_start``). ``progress(stage, objective, bound, gap)`` is called on every solution found.
+  ``warm_start``). ``progress`` receives an ``improve`` event (stage ``match``, the level as message)
+  on every solution found.
 
 The reported ``objective`` is the total score (level 3), ``bound`` its best proven bound, and
 ``gap = (bound - objective) / max(1, |bound|)``; 0 for the exact flow. When only the best K
@@ -29,7 +30,7 @@ candidates per mentee were kept, the optimum is over the kept candidates (``stat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -38,12 +39,11 @@ from ortools.sat.python import cp_model
 from cohort.errors import InfeasibleError, InputError, Problem
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, improved
 from cohort.solving import configure
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.encode import pair_keys
 from matcher.model import MatchResult
-
-Progress = Callable[[str, float, float, float], None]
 
 
 def _flow(cs: CandidateSet, active: np.ndarray, capacity: np.ndarray) -> np.ndarray:
@@ -127,7 +127,7 @@ class _Callback(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         obj, bound = self.objective_value, self.best_objective_bound
-        self.progress(self.stage, obj, bound, abs(bound - obj) / max(1.0, abs(bound)))
+        improved(self.progress, "match", self.stage, obj, bound, abs(bound - obj) / max(1.0, abs(bound)))
 
 
 def _cp_sat(
@@ -308,7 +308,7 @@ def solve(
         )
         method = "CP-SAT (no two people mentoring each other binds), warm-started from the flow"
     elif progress:
-        progress("total", objective, bound, 0.0)
+        improved(progress, "match", "total", objective, bound, 0.0)
     solve_seconds = time.perf_counter() - t1
     gap = abs(bound - objective) / max(1.0, abs(bound))
     chosen_pairs = [(enc.mentor_ids[cs.mentor[k]], enc.mentee_ids[cs.mentee[k]]) for k in chosen.tolist()]

@@ -16,8 +16,9 @@ lexicographic (each level only breaks ties of the one before):
 5. change as little as possible otherwise: the most pairs where nobody answered (verdict
    ``none``, nobody asked for a change) re-formed, with their old slot when valid.
 
-Levels 4 and 5 are folded into the matcher's integer objective below one point of score
-(``pipeline.plan``); a pair that cannot be placed in the calendars is repaired by re-matching.
+The policy (verdicts -> keep / prefer / forbid) is ``planner.continuity``; levels 4 and 5 are
+folded into the matcher's integer objective below one point of score (``planner.tiebreak``); a
+pair that cannot be placed in the calendars is repaired by re-matching.
 
 ``rematch(..., mid_cycle=True)``, for someone leaving during the open cycle (an updated roster
 file): only the affected people move. Every pair whose two people are still there (and still
@@ -43,10 +44,9 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cohort.checkins import feedback_rows as checkin_feedback
 from cohort.checkins import merge_feedback
@@ -56,14 +56,15 @@ from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
 from cohort.text import write_csv
 from cycles.changes import all_person_changes
-from cycles.diff import CycleDiff, CycleSnapshot, Slot, diff_cycles
-from matcher.model import Unmatched
+from cycles.diff import CycleDiff, CycleSnapshot, diff_cycles
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
-from pipeline.plan import Plan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program, write_outputs
 from pipeline.staging import staged_output
-from scheduler.model import Event, Schedule, Series
+from planner import Plan, plan
+from planner import continuity as policy
+from planner.midcycle import continue_mid_cycle, cut_after, cut_before
+from scheduler.model import Schedule, Series
 from store import (
     CycleInfo,
     Workspace,
@@ -142,54 +143,6 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
 # --------------------------------------------------------------------------- history and feeds
 
 
-def _utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _with_until(rrule: str, until: str) -> str:
-    parts = [p for p in rrule.split(";") if not p.upper().startswith(("UNTIL=", "COUNT="))]
-    return ";".join([*parts, f"UNTIL={until}"])
-
-
-def _instant(local: datetime, tz: str) -> datetime:
-    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
-
-
-def cut_before(series: Series, events: Iterable[Event],
-               cutoff: datetime) -> tuple[Series | None, list[Event]]:
-    """The part of a pair's meetings before ``cutoff`` (an ended pair: history), UNTIL at the cut."""
-    occ = tuple(o for o in series.occurrences if o < cutoff)
-    kept_events = [e for e in events if e.start < cutoff]
-    if not occ:
-        return None, kept_events
-    cut = replace(series, occurrences=occ,
-                  exdates=tuple(d for d in series.exdates if _instant(d, series.timezone) < cutoff),
-                  rrule=_with_until(series.rrule, _utc_stamp(cutoff - timedelta(seconds=1))))
-    return cut, kept_events
-
-
-def cut_after(series: Series, events: Iterable[Event],
-              cutoff: datetime) -> tuple[Series | None, list[Event]]:
-    """The part of a pair's meetings from ``cutoff`` on (a pair formed mid-cycle).
-
-    The new DTSTART is the first instance of the rule at or after the cut (an instance's wall time
-    is the old DTSTART's, on an occurrence's or exdate's local date), so the RRULE still expands to
-    exactly the remaining occurrences.
-    """
-    occ = tuple(o for o in series.occurrences if o >= cutoff)
-    kept_events = [e for e in events if e.start >= cutoff]
-    if not occ:
-        return None, kept_events
-    tz = ZoneInfo(series.timezone)
-    clock = series.dtstart.time()
-    instances = {datetime.combine(o.astimezone(tz).date(), clock) for o in series.occurrences}
-    instances |= set(series.exdates)
-    later = sorted(i for i in instances if _instant(i, series.timezone) >= cutoff)
-    first = min(later[0], datetime.combine(occ[0].astimezone(tz).date(), clock))
-    return replace(series, dtstart=first, occurrences=occ,
-                   exdates=tuple(d for d in series.exdates if d >= first)), kept_events
-
-
 # --------------------------------------------------------------------------- rematch
 
 
@@ -256,27 +209,18 @@ def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress,
     prev_pairs = load_pairs(ws, prev.id)
     prev_sched = load_schedule(ws, prev.id) or Schedule((), ())
     verdicts = pair_verdicts(stored_feedback(ws, prev.id), [(p.mentor_id, p.mentee_id) for p in prev_pairs])
-    keep = sorted(k for k, v in verdicts.items() if v == "continue")
-    prefer_new = sorted(k for k, v in verdicts.items() if v == "partial")
-    prefer_same = sorted(k for k, v in verdicts.items() if v == "none")
-    continuing = set(keep) | set(prefer_same)
-    fixed = {(s.mentor_id, s.mentee_id): s for s in prev_sched.series
-             if (s.mentor_id, s.mentee_id) in continuing}
-    warm = [*keep, *prefer_same]
+    rerun_of = None
     reuse = None
     if open_cycle is not None and open_cycle.start == program.cycle.start:  # a re-run: keep its slots
-        stored = load_schedule(ws, open_cycle.id)
-        if stored is not None:
-            fixed.update({(s.mentor_id, s.mentee_id): s for s in stored.series})
-        warm = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)] + warm
+        stored_pairs = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)]
+        rerun_of = (load_schedule(ws, open_cycle.id), stored_pairs)
         reuse = stored_plan(ws, open_cycle.id, ctx.program_text, cohort)  # same input: kept whole
-    plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
-                     forbidden=sorted(ended_pairs(ws, cohort.by_id)), fixed=fixed,
-                     warm_start=list(dict.fromkeys(warm)),
-                     keep=keep, prefer_new=prefer_new, prefer_same=prefer_same, reuse=reuse)
-    timings.update(plan.timings)
+    continuity = policy.next_cycle(verdicts, prev_sched, sorted(ended_pairs(ws, cohort.by_id)),
+                                   rerun_of=rerun_of, reuse=reuse)
+    planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
-    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=before,
+    return _write_all(ws, ctx, planned, out_dir, progress, now, started, timings, before=before,
                       ended=None, kind="rematch")
 
 
@@ -304,62 +248,18 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     old, new = _comparable(old_cohort), _comparable(cohort)
     gone = set(old) - set(new)
     keys = [(p.mentor_id, p.mentee_id) for p in old_pairs]
-    keep = [k for k in keys if not set(k) & gone]  # pinned when the rules still allow them
-    fixed = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
-    plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress,
-                     forbidden=sorted(ended_pairs(ws, cohort.by_id)), fixed=fixed, warm_start=keep, keep=keep)
-    timings.update(plan.timings)
+    continuity = policy.mid_cycle(keys, old_sched, gone, sorted(ended_pairs(ws, cohort.by_id)))
+    planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    timings.update(planned.timings)
 
-    # Kept pairs whose slot did not change keep their stored series and events verbatim (a series
-    # stored cut at an earlier mid-cycle re-match stays cut); new pairs start at ``now``.
-    old_series = {(s.mentor_id, s.mentee_id): s for s in old_sched.series}
-    old_events: dict[PairKey, list[Event]] = {}
-    for e in old_sched.events:
-        old_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
-    new_events: dict[PairKey, list[Event]] = {}
-    for e in plan.schedule.events:
-        new_events.setdefault((e.mentor_id, e.mentee_id), []).append(e)
-    series: list[Series] = []
-    events: list[Event] = []
-    for s in plan.schedule.series:
-        key = (s.mentor_id, s.mentee_id)
-        before = old_series.get(key)
-        if before is not None and before.uid == s.uid and Slot.of(before) == Slot.of(s):
-            series.append(before)
-            events += old_events.get(key, [])
-        elif before is not None:  # kept pair, slot no longer valid: its new slot for the whole cycle
-            series.append(s)
-            events += new_events.get(key, [])
-        else:
-            cut, evs = cut_after(s, new_events.get(key, []), now)
-            if cut is not None:  # else no regular meeting is left this cycle: the pair is not formed
-                series.append(cut)
-                events += evs
-    current = replace(plan.schedule, series=tuple(series), events=tuple(events))
-    placed = {(s.mentor_id, s.mentee_id) for s in series}
-    pairs = tuple(p for p in plan.match.pairs if (p.mentor_id, p.mentee_id) in placed)
-    late = tuple(Unmatched(p.mentee_id, "mentee", f"no regular meeting with {cohort[p.mentor_id].name} "
-                           f"is left in this cycle after {now:%Y-%m-%d}")
-                 for p in plan.match.pairs if (p.mentor_id, p.mentee_id) not in placed)
-    plan = replace(plan, schedule=current, match=replace(
-        plan.match, pairs=pairs, matched=len(pairs), unmatched=plan.match.unmatched + late,
-        objective=float(sum(p.score for p in pairs))))
-
-    ended_series: list[Series] = []
-    ended_events: list[Event] = []
-    for key, s in old_series.items():
-        if key in placed:
-            continue
-        cut, evs = cut_before(s, old_events.get(key, []), now)
-        if cut is not None:
-            ended_series.append(cut)
-        ended_events += evs
+    mid = continue_mid_cycle(planned, old_sched, cohort, now)
+    planned, ended_series, ended_events = mid.plan, mid.ended_series, mid.ended_events
     cut_by_pair = {(c.mentor_id, c.mentee_id): c for c in ended_series}
     snapshot = CycleSnapshot.of(old_cohort, old_pairs,
                                 [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
                                 f"cycle {cycle.id} before")
     ended = ended_record(ended_series, ended_events, [old_cohort[pid] for pid in gone], now.isoformat())
-    return _write_all(ws, ctx, plan, out_dir, progress, now, started, timings, before=snapshot,
+    return _write_all(ws, ctx, planned, out_dir, progress, now, started, timings, before=snapshot,
                       ended=ended, kind="rematch-mid-cycle")
 
 

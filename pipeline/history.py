@@ -13,36 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cohort.model import Cohort, Person, PersonId
+from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, series_to_dict
 from scheduler.model import Event, Schedule, Series
 from store import Workspace, former_people, list_cycles, load_run_summaries, load_schedule
 from store import serialize as sz
 
 ENDED_KIND = "ended-series"  # run records holding series cut short by a mid-cycle re-match
-
-
-def series_json(s: Series) -> dict[str, Any]:
-    return {"mentor_id": s.mentor_id, "mentee_id": s.mentee_id, "uid": s.uid, "timezone": s.timezone,
-            "dtstart": sz.local_text(s.dtstart, s.uid), "duration_minutes": s.duration_minutes,
-            "rrule": s.rrule, "exdates": [sz.local_text(d, s.uid) for d in s.exdates],
-            "occurrences": [sz.utc_text(d, s.uid) for d in s.occurrences], "cadence": s.cadence,
-            "agenda": s.agenda, "sequence": s.sequence}
-
-
-def series_value(d: Mapping[str, Any]) -> Series:
-    return Series(d["mentor_id"], d["mentee_id"], d["uid"], d["timezone"], sz.local_value(d["dtstart"]),
-                  d["duration_minutes"], d["rrule"], tuple(sz.local_value(x) for x in d["exdates"]),
-                  tuple(sz.utc_value(x) for x in d["occurrences"]), d["cadence"], d["agenda"], d["sequence"])
-
-
-def event_json(e: Event) -> dict[str, Any]:
-    return {"mentor_id": e.mentor_id, "mentee_id": e.mentee_id, "uid": e.uid, "kind": e.kind,
-            "start": sz.utc_text(e.start, e.uid), "duration_minutes": e.duration_minutes,
-            "timezone": e.timezone, "agenda": e.agenda, "sequence": e.sequence}
-
-
-def event_value(d: Mapping[str, Any]) -> Event:
-    return Event(d["mentor_id"], d["mentee_id"], d["uid"], d["kind"], sz.utc_value(d["start"]),
-                 d["duration_minutes"], d["timezone"], d["agenda"], d["sequence"])
 
 
 def ended_record(series: Iterable[Series], events: Iterable[Event], left: Iterable[Person],
@@ -52,7 +28,7 @@ def ended_record(series: Iterable[Series], events: Iterable[Event], left: Iterab
     encode = sz.person_encoder()
     people = sorted(left, key=lambda p: p.id)
     return {"at": at, "left": [p.id for p in people],
-            "series": [series_json(s) for s in series], "events": [event_json(e) for e in events],
+            "series": [series_to_dict(s) for s in series], "events": [event_to_dict(e) for e in events],
             "people": [list(encode(0, p)) for p in people]}
 
 
@@ -85,8 +61,8 @@ def history(ws: Workspace, people: Iterable[PersonId], *, before: int | None = N
     decode = sz.person_decoder()
     left: dict[PersonId, Person] = {}
     for run in load_run_summaries(ws, kind=ENDED_KIND):
-        series.update({d["uid"]: series_value(d) for d in run.summary.get("series", [])})
-        events.update({d["uid"]: event_value(d) for d in run.summary.get("events", [])})
+        series.update({d["uid"]: series_from_dict(d) for d in run.summary.get("series", [])})
+        events.update({d["uid"]: event_from_dict(d) for d in run.summary.get("events", [])})
         left.update({row[0]: decode(tuple(row)) for row in run.summary.get("people", [])})
     return History(Schedule(
         tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),

@@ -1,7 +1,4 @@
-"""Progress events from the library to whoever is watching (the CLI renders them on stderr).
-
-The library never prints: each step calls ``progress(Event)``. ``NullProgress`` ignores events.
-"""
+"""Rendering progress events on stderr for the CLI (the protocol itself is ``cohort.progress``)."""
 
 from __future__ import annotations
 
@@ -9,44 +6,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TextIO
+from typing import TextIO
 
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """A stage starting or finishing, or a solver improving (objective, bound, gap)."""
-
-    stage: str
-    status: str = "start"  # start | done | improve | info
-    message: str = ""
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-class Progress(Protocol):
-    def __call__(self, event: ProgressEvent) -> None: ...
-
-
-def null_progress(event: ProgressEvent) -> None:
-    """Ignore progress."""
-
-
-def solver_callback(progress: Progress, stage: str) -> Callable[..., None]:
-    """Adapt a solver's ``(objective, bound, gap)`` callback to progress events."""
-
-    def report(*args: Any, **kwargs: Any) -> None:
-        names = ("objective", "bound", "gap")
-        if args and isinstance(args[0], str):  # the matcher passes its lexicographic level first
-            kwargs = {"level": args[0], **kwargs}
-            args = args[1:]
-        values = dict(zip(names, args, strict=False)) | kwargs
-        level = values.pop("level", None)
-        values = {k: v for k, v in values.items() if k in names and isinstance(v, (int, float))}
-        progress(ProgressEvent(stage, "improve", message=str(level or ""), values=values))
-
-    return report
+from cohort.progress import Progress, ProgressEvent, null_progress
 
 
 class StderrProgress:
@@ -108,3 +71,6 @@ def publish_clock() -> datetime:
     if epoch.isdigit():
         return datetime.fromtimestamp(int(epoch), UTC)
     return datetime.now(UTC)
+
+
+__all__ = ["Progress", "ProgressEvent", "StderrProgress", "null_progress", "publish_clock"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,12 +29,14 @@ from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
 from matcher.ranks import ineligible_warnings, mentee_ranks, rank_profile
 from pipeline.history import feed_view
-from pipeline.plan import Plan, StoredPlan, make_plan
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
+from planner import Continuity, Plan, plan
+from planner import continuity as policy
+from planner.continuity import StoredPlan
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report
-from scheduler.model import Schedule, Series
+from scheduler.model import Schedule
 from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     Workspace,
@@ -101,24 +103,20 @@ def stored_plan(ws: Workspace, cycle_id: int, program_text: str, cohort: Cohort)
     return StoredPlan(match, schedule, dict(runs[-1].summary["repair"]) if runs else {})
 
 
-def previous_plan(
-    ws: Workspace, program: Program, program_text: str, cohort: Cohort
-) -> tuple[dict[tuple[str, str], Series], list[tuple[str, str]], StoredPlan | None]:
-    """The open cycle's stored slots and pairs, so a re-run keeps calendars as they are.
+def previous_plan(ws: Workspace, program: Program, program_text: str, cohort: Cohort) -> Continuity:
+    """What a re-run of the open cycle must respect: its stored slots and pairs, so calendars stay
+    as they are (``planner.continuity.rerun``).
 
     Solvers may pick any of several equally good slots; keeping the stored one when it is still
-    valid keeps calendars stable when the roster changed a little. When the roster and program
-    are exactly those stored, the stored plan is returned too and is kept whole.
+    valid makes re-running ``run`` on the same input give the same pairs, slots, UIDs and bytes.
+    When the roster and program are exactly those stored, the stored plan is kept whole.
     """
     cycle = current_cycle(ws)
     if cycle is None or cycle.start != program.cycle.start:
-        return {}, [], None
+        return Continuity()
     previous = load_schedule(ws, cycle.id)
     pairs = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, cycle.id)]
-    if previous is None:
-        return {}, pairs, None
-    fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series}
-    return fixed, pairs, stored_plan(ws, cycle.id, program_text, cohort)
+    return policy.rerun(previous, pairs, reuse=stored_plan(ws, cycle.id, program_text, cohort))
 
 
 def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
@@ -171,10 +169,14 @@ def _rank_summary(plan: Plan) -> dict[str, Any]:
     return {"ranks": {"preferences": plan.program.matching.preferences, **profile}}
 
 
-def write_match_files(stage: Path, plan: Plan) -> list[str]:
-    write_matches(stage / "matches.csv", plan.match.pairs, ranks=_mentee_ranks(plan.cohort, plan.match))
-    write_unmatched(stage / "unmatched.csv", plan.match.unmatched)
-    write_candidates(stage / "candidates.csv", plan.candidates.rows())
+def write_match_files(
+    stage: Path, cohort: Cohort, match: MatchResult, candidates: Iterable[tuple[str, str, int]]
+) -> list[str]:
+    """``matches.csv``, ``unmatched.csv`` and ``candidates.csv`` (``candidates``: the rows of the
+    candidate set): the one writer of ``match``, ``schedule``, ``run`` and ``rematch``."""
+    write_matches(stage / "matches.csv", match.pairs, ranks=_mentee_ranks(cohort, match))
+    write_unmatched(stage / "unmatched.csv", match.unmatched)
+    write_candidates(stage / "candidates.csv", candidates)
     return ["matches.csv", "unmatched.csv", "candidates.csv"]
 
 
@@ -196,7 +198,7 @@ def write_outputs(
     cohort, program = plan.cohort, plan.program
     save_match(ws, cycle_id, plan.match)
     save_schedule(ws, cycle_id, plan.schedule)
-    files = write_match_files(stage, plan)
+    files = write_match_files(stage, plan.cohort, plan.match, plan.candidates.rows())
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
@@ -244,17 +246,16 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
-        fixed, warm, same = previous_plan(ws, program, text, cohort)
-        plan = make_plan(cohort, program, uid_salt=salt, progress=progress, fixed=fixed, warm_start=warm,
-                         reuse=same)
-        timings.update(plan.timings)
-        warnings = [*warnings, *ineligible_warnings(cohort, program, plan.candidates)]
+        planned = plan(cohort, program, previous_plan(ws, program, text, cohort), uid_salt=salt,
+                       progress=progress)
+        timings.update(planned.timings)
+        warnings = [*warnings, *ineligible_warnings(cohort, program, planned.candidates)]
         with staged_output(ws, out_dir) as stage:
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)
             remember_out_dir(ws, out_dir)
-            published, summary, files = write_outputs(ws, stage, cycle_id, plan, now=now, progress=progress,
-                                                      timings=timings, started=started)
+            published, summary, files = write_outputs(ws, stage, cycle_id, planned, now=now,
+                                                      progress=progress, timings=timings, started=started)
     finally:
         ws.close()
-    return RunOutcome(cycle_id, plan, published, summary, tuple(warnings), Path(out_dir), tuple(files))
+    return RunOutcome(cycle_id, planned, published, summary, tuple(warnings), Path(out_dir), tuple(files))

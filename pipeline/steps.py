@@ -17,28 +17,17 @@ from cohort.errors import UsageError
 from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
-from matcher import ranks as rank_choices
-from matcher.candidates import build_candidates
-from matcher.explain import alternatives
 from matcher.model import Pair
-from matcher.outputs import write_candidates, write_matches, write_unmatched
-from matcher.solve import solve
 from pipeline.history import feed_view
-from pipeline.plan import Plan, make_plan
-from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock, solver_callback
-from pipeline.run import (
-    _mentee_ranks,
-    load_input,
-    stored_plan,
-    summarise,
-    workspace_program,
-    write_match_files,
-)
+from pipeline.progress import Progress, null_progress, publish_clock
+from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
+from planner import Continuity, Plan, plan
+from planner.continuity import series_by_pair
+from planner.plan import alternatives_for, match_only, schedule_pairs
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
 from scheduler.outputs import dst_notes, write_schedule_json
-from scheduler.slots import SlotContext
 from store import (
     CycleInfo,
     Workspace,
@@ -82,22 +71,10 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
-        progress(ProgressEvent("candidates", "start"))
-        ctx = SlotContext(cohort, program)
-        cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
-                              protect=rank_choices.ranked_pairs(cohort))
-        if program.matching.preferences == "score":
-            cs = rank_choices.with_rank_scores(cohort, program, cs)
-        progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
-        progress(ProgressEvent("match", "start"))
-        match_solve = rank_choices.solve_ranked if rank_choices.active(cohort, program) else solve
-        result = match_solve(cohort, program, cs, progress=solver_callback(progress, "match"))
-        progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
+        cs, result = match_only(cohort, program, progress=progress)
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, result)
-            write_matches(stage / "matches.csv", result.pairs, ranks=_mentee_ranks(cohort, result))
-            write_unmatched(stage / "unmatched.csv", result.unmatched)
-            write_candidates(stage / "candidates.csv", cs.rows())
+            write_match_files(stage, cohort, result, cs.rows())
             summary = {"cycle": cycle.id, "people": len(cohort), "candidates": len(cs),
                        "pairs": len(result.pairs), "matched": result.matched,
                        "objective": result.objective, "bound": result.bound, "gap": result.gap,
@@ -108,9 +85,10 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
 
 
 def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> Plan:
-    """Schedule the stored pairs; pairs that cannot be placed get other partners where possible.
-
-    Run again on a scheduled cycle with the same program, it keeps the stored plan whole."""
+    """Schedule the pairs ``match`` stored, as they are: none is replaced. A pair that can no longer
+    be placed is left unscheduled and listed in ``plan.repair["unplaceable"]`` (its mentee is
+    unmatched, with the reason); ``match`` again finds other partners. Run again on a scheduled
+    cycle with the same program and roster, it keeps the stored plan whole (same bytes)."""
     program, text = workspace_program(workspace)
     with Workspace(workspace, create=False, writer="schedule") as ws:
         cycle = _open_cycle(ws)
@@ -119,19 +97,24 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         if not stored and not load_unmatched(ws, cycle.id):
             raise UsageError("the open cycle has no matches yet: run `mentorsync match` first")
         previous = load_schedule(ws, cycle.id)
-        fixed = {(s.mentor_id, s.mentee_id): s for s in previous.series} if previous else {}
-        plan = make_plan(cohort, program, uid_salt=workspace_secret(ws), progress=progress, fixed=fixed,
-                         warm_start=[(p.mentor_id, p.mentee_id) for p in stored],
-                         reuse=stored_plan(ws, cycle.id, text or example_toml(program), cohort))
+        reuse = stored_plan(ws, cycle.id, text or example_toml(program), cohort) if previous else None
+        if reuse is not None:  # a re-run: the stored pairs, slots and figures as they are
+            planned = plan(cohort, program, Continuity(reuse=reuse), uid_salt=workspace_secret(ws),
+                           progress=progress)
+        else:
+            continuity = Continuity(slots=series_by_pair(previous.series) if previous else {})
+            keys = [(p.mentor_id, p.mentee_id) for p in stored]
+            planned = schedule_pairs(cohort, program, keys, continuity, uid_salt=workspace_secret(ws),
+                                     progress=progress)
         with staged_output(ws, out_dir) as stage:
-            save_match(ws, cycle.id, plan.match)
-            save_schedule(ws, cycle.id, plan.schedule)
-            write_match_files(stage, plan)
-            write_schedule_json(plan.schedule, stage / "schedule.json")
-            summary = summarise(plan, cycle.id, None, plan.timings)
+            save_match(ws, cycle.id, planned.match)
+            save_schedule(ws, cycle.id, planned.schedule)
+            write_match_files(stage, cohort, planned.match, planned.candidates.rows())
+            write_schedule_json(planned.schedule, stage / "schedule.json")
+            summary = summarise(planned, cycle.id, None, planned.timings)
             (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
             save_run_summary(ws, cycle.id, "schedule", summary)
-    return plan
+    return planned
 
 
 def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = None,
@@ -201,13 +184,8 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         unmatched = load_unmatched(ws, cycle.id)
         schedule = load_schedule(ws, cycle.id)
     person = cohort[person_id]
-    ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
-                          protect=rank_choices.ranked_pairs(cohort))
-    if program.matching.preferences == "score":
-        cs = rank_choices.with_rank_scores(cohort, program, cs)
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
-    alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
+    alts, first = alternatives_for(cohort, program, chosen, person_id, top=top)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
     mine: list[Pair] = [p for p in pairs if person_id in (p.mentor_id, p.mentee_id)]
     data: dict[str, Any] = {"id": person.id, "name": person.name, "role": person.role,
@@ -240,7 +218,6 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         if u.id == person_id:
             data["unmatched"].append({"role": u.role, "reason": u.reason})
             lines.append(f"\nunmatched as {u.role}: {u.reason}")
-    first = rank_choices.first_choice_note(cohort, program, cs, chosen, person_id)
     if first:
         data["ranks"] = {"ranks": list(person.ranks), "first_choice": first}
         lines.append(f"\nranked choices: {person.name} {first}")

@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import math
 import time as _time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,6 +38,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, ProgressEvent
 from cohort.solving import configure
 from scheduler import recurrence
 from scheduler.model import Event, Schedule, Series, Unplaceable
@@ -51,7 +52,6 @@ from scheduler.slots import (
 )
 
 PairKey = tuple[PersonId, PersonId]
-Progress = Callable[[Any], None]
 
 
 def make_uid(uid_salt: str, cycle_start: date, mentor_id: str, mentee_id: str, what: str) -> str:
@@ -69,8 +69,6 @@ def _pair_key(p: Any) -> PairKey:
 def _emit(progress: Progress | None, status: str, message: str = "", **values: Any) -> None:
     if progress is None:
         return
-    from pipeline.progress import ProgressEvent
-
     progress(ProgressEvent("schedule", status, message, values=values))
 
 
@@ -326,7 +324,8 @@ def build_series(ctx: SlotContext, option: SlotOption, uid_salt: str) -> tuple[S
     series = Series(
         mentor_id=m, mentee_id=e, uid=make_uid(uid_salt, start, m, e, "series"), timezone=pat.timezone,
         dtstart=recurrence.dtstart(pat, start, last), duration_minutes=pat.duration_minutes,
-        rrule=recurrence.rrule(pat, start, last), exdates=option.exdates, occurrences=option.occurrences,
+        recurrence=recurrence.recurrence_of(pat, start, last), exdates=option.exdates,
+        occurrences=option.occurrences,
         cadence=pat.cadence, agenda=agenda_for(cohort, e),
     )
     events = []

@@ -43,14 +43,14 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, weekdays
 from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vRecur, vText
 from icalendar import Event as VEvent
 from icalendar.caselessdict import canonsort_keys
 
 from cohort.model import Person, PersonId
 from cohort.program import Program
-from scheduler.model import Event, Series
+from scheduler.model import WEEKDAY_CODES, Event, Recurrence, Series
 
 PRODID = "-//mentorsync//mentorsync calendar feed 1.0//EN"
 # Raised whenever the writer's bytes change for the same inputs, so stored feeds are rebuilt.
@@ -256,18 +256,25 @@ class Expansion:
     rule_text: str  # ``rrule.to_ical()``, rendered once
 
 
-def _normalise_rule(rule: str, zone: ZoneInfo, occurrences: Sequence[datetime]) -> vRecur:
+def _normalise_rule(rule: Recurrence, zone: ZoneInfo, occurrences: Sequence[datetime]) -> vRecur:
     """The RRULE with UNTIL in UTC (RFC 5545 demands it with a TZID start), WKST=MO, and bounded."""
-    recur = vRecur.from_ical(rule.removeprefix("RRULE:"))
-    until = recur.get("UNTIL")
-    if until:
-        value = until[0]
-        if isinstance(value, datetime):
-            value = value.replace(tzinfo=zone) if value.tzinfo is None else value
+    recur = vRecur()
+    recur["FREQ"] = [rule.freq]
+    if rule.interval != 1:
+        recur["INTERVAL"] = [rule.interval]
+    if rule.byday:
+        recur["BYDAY"] = [f"{n or ''}{WEEKDAY_CODES[wd]}" for n, wd in rule.byday]
+    if rule.wkst is not None:
+        recur["WKST"] = [WEEKDAY_CODES[rule.wkst]]
+    if rule.count is not None:
+        recur["COUNT"] = [rule.count]
+    if rule.until is not None:
+        if isinstance(rule.until, datetime):
+            value = rule.until.replace(tzinfo=zone) if rule.until.tzinfo is None else rule.until
         else:  # a DATE: the whole local day counts
-            value = datetime.combine(value, datetime.max.time().replace(microsecond=0), zone)
+            value = datetime.combine(rule.until, datetime.max.time().replace(microsecond=0), zone)
         recur["UNTIL"] = [value.astimezone(UTC).replace(microsecond=0)]
-    elif "COUNT" not in recur and occurrences:
+    elif rule.count is None and occurrences:
         recur["UNTIL"] = [max(occurrences).astimezone(UTC)]
     if "WKST" not in recur:
         recur["WKST"] = ["MO"]
@@ -275,30 +282,25 @@ def _normalise_rule(rule: str, zone: ZoneInfo, occurrences: Sequence[datetime]) 
 
 
 @lru_cache(maxsize=4096)
-def _normalised_rule(rule: str, tzid: str, last: datetime | None) -> tuple[vRecur, str]:
+def _normalised_rule(rule: Recurrence, tzid: str, last: datetime | None) -> tuple[vRecur, str]:
     """``_normalise_rule`` and its text, cached: a cohort's series share a handful of rules."""
     recur = _normalise_rule(rule, ZoneInfo(tzid), [last] if last else [])
     return recur, recur.to_ical().decode()
 
 
-@lru_cache(maxsize=4096)
-def _is_open(rule: str) -> bool:
-    """Whether ``rule`` has neither UNTIL nor COUNT."""
-    recur = vRecur.from_ical(rule.removeprefix("RRULE:"))
-    return "UNTIL" not in recur and "COUNT" not in recur
+_FREQUENCIES = {"YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY}
 
 
 @lru_cache(maxsize=4096)
-def _parsed_rule(rule_text: str) -> rrule:
-    """The parsed rule at a fixed DTSTART, re-anchored per series with ``rrule.replace``.
-
-    Parsing (dateutil's generic date parser for UNTIL) costs more than expanding; ``replace``
-    re-derives every part the rule leaves to DTSTART (weekday, time of day), as parsing would.
-    """
-    parsed = rrulestr(rule_text, dtstart=datetime(2000, 1, 3, tzinfo=UTC))
-    if not isinstance(parsed, rrule):
-        raise ValueError(f"not a single recurrence rule: {rule_text!r}")
-    return parsed
+def _expander(rule: Recurrence, tzid: str, last: datetime | None) -> rrule:
+    """The normalised rule as a ``dateutil`` rule at a fixed DTSTART, re-anchored per series with
+    ``rrule.replace``, which re-derives every part the rule leaves to DTSTART (weekday, time)."""
+    recur, _ = _normalised_rule(rule, tzid, last)
+    until = recur.get("UNTIL")
+    byday = [weekdays[wd](n) if n else weekdays[wd] for n, wd in rule.byday] or None
+    return rrule(_FREQUENCIES[rule.freq], dtstart=datetime(2000, 1, 3, tzinfo=UTC), interval=rule.interval,
+                 wkst=WEEKDAY_CODES.index(recur["WKST"][0]), count=rule.count,
+                 until=until[0] if until else None, byweekday=byday)
 
 
 @lru_cache(maxsize=32768)
@@ -307,11 +309,11 @@ def expand_series(series: Series) -> Expansion:
     zone = ZoneInfo(series.timezone)
     start = series.dtstart.replace(tzinfo=zone)
     # The last occurrence bounds an open rule; passed only then, so the cache key stays shared.
-    last = max(series.occurrences) if _is_open(series.rrule) and series.occurrences else None
-    shared, rule_text = _normalised_rule(series.rrule, series.timezone, last)
+    last = max(series.occurrences) if series.recurrence.is_open and series.occurrences else None
+    shared, rule_text = _normalised_rule(series.recurrence, series.timezone, last)
     recur = vRecur({key: list(values) for key, values in shared.items()})  # callers get their own
     instances = {start.astimezone(UTC): start}  # DTSTART is always the first instance
-    for inst in _parsed_rule(rule_text).replace(dtstart=start):
+    for inst in _expander(series.recurrence, series.timezone, last).replace(dtstart=start):
         instances[inst.astimezone(UTC)] = inst
     wanted = {o.astimezone(UTC) for o in series.occurrences}
     exdates = tuple(instances[k] for k in sorted(instances) if k not in wanted)

@@ -8,9 +8,30 @@ occurrences plus events are every meeting a pair has; calendar feeds hold exactl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from cohort.model import PersonId
+
+WEEKDAY_CODES: tuple[str, ...] = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A recurrence rule (RFC 5545 RRULE) as typed fields. Only writers render it as RRULE text
+    (``scheduler.codec.rrule_text``); nothing reads RRULE text back but the codec of stored
+    records (``scheduler.codec.parse_rrule``)."""
+
+    freq: str  # "WEEKLY" | "MONTHLY" (RFC 5545 FREQ)
+    interval: int = 1
+    byday: tuple[tuple[int, int], ...] = ()  # (ordinal, weekday 0 = Monday); ordinal 0: every such day
+    wkst: int | None = None  # the weekday weeks start on, when the rule says
+    count: int | None = None
+    until: datetime | date | None = None  # aware (UTC), naive (local to the series' zone) or a date
+
+    @property
+    def is_open(self) -> bool:
+        """Neither UNTIL nor COUNT bounds the rule."""
+        return self.until is None and self.count is None
 
 
 @dataclass(frozen=True)
@@ -23,7 +44,7 @@ class Series:
     timezone: str
     dtstart: datetime  # naive, local to ``timezone``
     duration_minutes: int
-    rrule: str  # RFC 5545 RRULE value, e.g. "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=MO;UNTIL=20270730T235959Z"
+    recurrence: Recurrence  # e.g. every other Tuesday until the cycle's last day (UNTIL in UTC)
     exdates: tuple[datetime, ...]  # naive local starts of skipped instances (holidays, blackouts)
     occurrences: tuple[datetime, ...]  # aware UTC starts of every meeting that takes place
     cadence: str = "biweekly"

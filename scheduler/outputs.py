@@ -4,50 +4,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cohort.model import Cohort, PersonId
+from scheduler.codec import event_to_dict, series_to_dict
 from scheduler.model import Schedule
 from scheduler.recurrence import zone
 
 
-def _utc(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def schedule_dict(schedule: Schedule) -> dict[str, Any]:
-    """The JSON document: series then events, in a deterministic order."""
-    series = [
-        {
-            "mentor_id": s.mentor_id,
-            "mentee_id": s.mentee_id,
-            "uid": s.uid,
-            "timezone": s.timezone,
-            "dtstart": s.dtstart.isoformat(timespec="seconds"),
-            "duration_minutes": s.duration_minutes,
-            "rrule": s.rrule,
-            "exdates": [x.isoformat(timespec="seconds") for x in sorted(s.exdates)],
-            "occurrences": [_utc(t) for t in sorted(s.occurrences)],
-            "cadence": s.cadence,
-            "agenda": s.agenda,
-        }
-        for s in sorted(schedule.series, key=lambda s: (s.mentor_id, s.mentee_id))
-    ]
-    events = [
-        {
-            "mentor_id": e.mentor_id,
-            "mentee_id": e.mentee_id,
-            "uid": e.uid,
-            "kind": e.kind,
-            "start": _utc(e.start),
-            "duration_minutes": e.duration_minutes,
-            "timezone": e.timezone,
-            "agenda": e.agenda,
-        }
-        for e in sorted(schedule.events, key=lambda e: (e.mentor_id, e.mentee_id, e.start, e.kind))
-    ]
+    """The JSON document: series then events, in a deterministic order (``scheduler.codec``)."""
+    series = [series_to_dict(s, contract=True)
+              for s in sorted(schedule.series, key=lambda s: (s.mentor_id, s.mentee_id))]
+    events = [event_to_dict(e, contract=True)
+              for e in sorted(schedule.events, key=lambda e: (e.mentor_id, e.mentee_id, e.start, e.kind))]
     return {"series": series, "events": events}
 
 

@@ -29,6 +29,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from cohort.model import CADENCES
+from scheduler.model import Recurrence
 
 UTC = UTC
 BYDAY: tuple[str, ...] = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -170,12 +171,18 @@ def dtstart(pattern: Pattern, start: date, last_day: date) -> datetime:
     return datetime.combine(days[0], pattern.local_time)
 
 
+def recurrence_of(pattern: Pattern, start: date, last_day: date) -> Recurrence:
+    """The recurrence rule of the pattern over the cycle (UNTIL: the last day's end, in UTC)."""
+    until = until_utc(last_day, pattern.timezone).replace(microsecond=0)
+    if pattern.cadence == "weekly":
+        return Recurrence("WEEKLY", 1, ((0, pattern.weekday),), wkst=0, until=until)
+    if pattern.cadence == "biweekly":
+        return Recurrence("WEEKLY", 2, ((0, pattern.weekday),), wkst=0, until=until)
+    return Recurrence("MONTHLY", 1, ((pattern.nth, pattern.weekday),), until=until)
+
+
 def rrule(pattern: Pattern, start: date, last_day: date) -> str:
     """The RFC 5545 RRULE value for the pattern over the cycle (UNTIL in UTC)."""
-    until = until_utc(last_day, pattern.timezone).strftime("%Y%m%dT%H%M%SZ")
-    day = BYDAY[pattern.weekday]
-    if pattern.cadence == "weekly":
-        return f"FREQ=WEEKLY;BYDAY={day};WKST=MO;UNTIL={until}"
-    if pattern.cadence == "biweekly":
-        return f"FREQ=WEEKLY;INTERVAL=2;BYDAY={day};WKST=MO;UNTIL={until}"
-    return f"FREQ=MONTHLY;BYDAY={pattern.nth}{day};UNTIL={until}"
+    from scheduler.codec import rrule_text
+
+    return rrule_text(recurrence_of(pattern, start, last_day))

@@ -51,6 +51,25 @@ PAD_DAYS = 2  # the grid's epoch is local midnight two days before the cycle sta
 CADENCE_RANK = {"weekly": 0, "biweekly": 1, "monthly": 2}
 BIG = 1 << 20
 EDGE_CAP = 120
+
+# The slot cost: the soft quality of a pattern folded into one integer (CP-SAT minimises it) in
+# mixed radix, most significant level first. Each level's value is capped and bucketed, and its
+# radix is one more than its largest bucket, so any step of a higher level outweighs every
+# combination of the lower ones (the order is exactly lexicographic):
+#   1. too many of the cycle's dates skipped (more than ``max_skip_fraction``): 0 or 1;
+#   2. meetings at an unusual local time for someone (daylight-saving moves): 0..DST_CAP;
+#   3. little room to the nearer edge of someone's availability: (EDGE_CAP - room) in
+#      EDGE_BUCKET-minute steps, 0..EDGE_CAP // EDGE_BUCKET;
+#   4. minutes outside someone's working day per meeting, in INCONVENIENT_BUCKET-minute steps,
+#      0..INCONVENIENT_CAP // INCONVENIENT_BUCKET.
+DST_CAP = 60
+DST_RADIX = DST_CAP + 1  # 61
+EDGE_BUCKET = 15
+EDGE_STEPS = EDGE_CAP // EDGE_BUCKET  # 8
+EDGE_RADIX = EDGE_STEPS + 1  # 9
+INCONVENIENT_CAP = 480
+INCONVENIENT_BUCKET = 30
+INCONVENIENT_RADIX = INCONVENIENT_CAP // INCONVENIENT_BUCKET + 1  # 17
 DAY_NAMES_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -469,10 +488,12 @@ class SlotContext:
             tot = self._reduce(np.where(skip, 0, grid.outside[pid]), cadence, "sum", 0)
             inc = np.maximum(inc, tot // np.maximum(meets, 1))
         too_many = (total - meets) > total * self.max_skip_fraction
-        dst = np.minimum(dst, 60)
-        edge_b = np.minimum(edge, EDGE_CAP) // 15
-        inc_b = np.minimum(inc, 480) // 30
-        cost = (((too_many.astype(np.int64) * 61 + dst) * 9 + (8 - edge_b)) * 17 + inc_b)
+        dst = np.minimum(dst, DST_CAP)
+        edge_b = np.minimum(edge, EDGE_CAP) // EDGE_BUCKET
+        inc_b = np.minimum(inc, INCONVENIENT_CAP) // INCONVENIENT_BUCKET
+        # the mixed-radix slot cost (see DST_RADIX above)
+        cost = (((too_many.astype(np.int64) * DST_RADIX + dst) * EDGE_RADIX + (EDGE_STEPS - edge_b))
+                * INCONVENIENT_RADIX + inc_b)
         return {"valid": valid, "cost": cost, "too_many": too_many, "dst": dst, "edge": edge,
                 "inc": inc, "meets": meets, "grid": grid, "skip": skip, "good": good}
 

@@ -35,7 +35,8 @@ from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program, example_toml
 from matcher.model import MatchResult, Pair, Unmatched
-from scheduler.model import Event, Schedule, Series, Unplaceable
+from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, series_to_dict
+from scheduler.model import Schedule, Unplaceable
 from store import serialize as sz
 from store.db import Workspace, workspace_secret
 
@@ -429,17 +430,15 @@ def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
         raise StoreError(f"save the schedule of cycle {cycle_id}: UID {dup!r} is used twice")
     cid = int(cycle_id)
     series_rows = [
-        (s.uid, s.mentor_id, s.mentee_id, i, s.timezone, sz.local_text(s.dtstart, f"series {s.uid} dtstart"),
-         s.duration_minutes, s.rrule,
-         sz.dumps([sz.local_text(d, f"series {s.uid} exdate") for d in s.exdates]),
-         sz.dumps([sz.utc_text(d, f"series {s.uid} occurrence") for d in s.occurrences]),
-         s.cadence, s.agenda, s.sequence)
-        for i, s in enumerate(schedule.series)
+        (d["uid"], d["mentor_id"], d["mentee_id"], i, d["timezone"], d["dtstart"], d["duration_minutes"],
+         d["rrule"], sz.dumps(d["exdates"]), sz.dumps(d["occurrences"]), d["cadence"], d["agenda"],
+         d["sequence"])
+        for i, d in enumerate(map(series_to_dict, schedule.series))
     ]
     event_rows = [
-        (e.uid, e.mentor_id, e.mentee_id, i, e.kind, sz.utc_text(e.start, f"event {e.uid} start"),
-         e.duration_minutes, e.timezone, e.agenda, e.sequence)
-        for i, e in enumerate(schedule.events)
+        (d["uid"], d["mentor_id"], d["mentee_id"], i, d["kind"], d["start"], d["duration_minutes"],
+         d["timezone"], d["agenda"], d["sequence"])
+        for i, d in enumerate(map(event_to_dict, schedule.events))
     ]
     with _write(ws, f"save the schedule of cycle {cycle_id}") as con:
         _require_open(con, cycle_id, "save a schedule")
@@ -475,12 +474,11 @@ def load_schedule(ws: Workspace, cycle_id: int) -> Schedule | None:
     if header is None:
         return None
     series = tuple(
-        Series(
-            mentor_id=r[0], mentee_id=r[1], uid=r[2], timezone=r[3], dtstart=sz.local_value(r[4]),
-            duration_minutes=r[5], rrule=r[6], exdates=tuple(sz.local_value(t) for t in sz.loads(r[7])),
-            occurrences=tuple(sz.utc_value(t) for t in sz.loads(r[8])), cadence=r[9], agenda=r[10],
-            sequence=r[11],
-        )
+        series_from_dict({
+            "mentor_id": r[0], "mentee_id": r[1], "uid": r[2], "timezone": r[3], "dtstart": r[4],
+            "duration_minutes": r[5], "rrule": r[6], "exdates": sz.loads(r[7]), "occurrences": sz.loads(r[8]),
+            "cadence": r[9], "agenda": r[10], "sequence": r[11],
+        })
         for r in con.execute(
             "SELECT mentor_id, mentee_id, uid, timezone, dtstart, duration_minutes, rrule, exdates, "
             "occurrences, cadence, agenda, sequence FROM series WHERE cycle_id = ? ORDER BY ord",
@@ -488,8 +486,8 @@ def load_schedule(ws: Workspace, cycle_id: int) -> Schedule | None:
         )
     )
     events = tuple(
-        Event(mentor_id=r[0], mentee_id=r[1], uid=r[2], kind=r[3], start=sz.utc_value(r[4]),
-              duration_minutes=r[5], timezone=r[6], agenda=r[7], sequence=r[8])
+        event_from_dict({"mentor_id": r[0], "mentee_id": r[1], "uid": r[2], "kind": r[3], "start": r[4],
+                         "duration_minutes": r[5], "timezone": r[6], "agenda": r[7], "sequence": r[8]})
         for r in con.execute(
             "SELECT mentor_id, mentee_id, uid, kind, start, duration_minutes, timezone, agenda, sequence "
             "FROM events WHERE cycle_id = ? ORDER BY ord", (cycle_id,),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from cohort.errors import StoreError
 from cohort.model import Person
+
+# the date-time text conventions live in the one codec of schedule values
+from scheduler.codec import local_text, local_value, utc_text, utc_value
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.JSONDecoder().decode
@@ -139,33 +141,9 @@ _FAST_PERSON = (
 )
 
 
-# --------------------------------------------------------------------------- date-times
-
-def utc_text(value: datetime, what: str) -> str:
-    """An aware instant as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``; a naive one breaks the convention."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise StoreError(f"{what}: {value.isoformat()} has no time zone; instants must be aware (UTC)")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def utc_value(text: str) -> datetime:
-    return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=UTC)
-
-
-def local_text(value: datetime, what: str) -> str:
-    """A naive local date-time as ISO text; ``fold=1`` (the second 01:30 of a DST fall-back) is
-    kept as a ``|1`` suffix, since ISO text cannot say which of the two it is."""
-    if value.tzinfo is not None:
-        raise StoreError(f"{what}: {value.isoformat()} must be naive local time (no tzinfo)")
-    text = value.isoformat()
-    return text + "|1" if value.fold else text
-
-
-def local_value(text: str) -> datetime:
-    if text.endswith("|1"):
-        return datetime.fromisoformat(text[:-2]).replace(fold=1)
-    return datetime.fromisoformat(text)
-
-
 def components_text(components: Mapping[str, int]) -> str:
     return _encode(dict(components))
+
+
+__all__ = ["PERSON_COLUMNS", "components_text", "dumps", "loads", "local_text", "local_value",
+           "person_decoder", "person_encoder", "utc_text", "utc_value"]

@@ -13,6 +13,7 @@ import recurring_ical_events
 from icalendar import Calendar
 
 from cohort.model import Person
+from scheduler.codec import parse_rrule
 from scheduler.model import Event, Schedule, Series
 from tests.factories import make_cohort, make_person
 
@@ -35,7 +36,7 @@ def make_series(mentor: str, mentee: str, tz: str, first: date, at: time, *, wee
             f"UNTIL={last_moment:%Y%m%dT%H%M%SZ}")
     return Series(
         mentor_id=mentor, mentee_id=mentee, uid=uid or f"series-{mentor}-{mentee}@test", timezone=tz,
-        dtstart=instances[0], duration_minutes=minutes, rrule=rule,
+        dtstart=instances[0], duration_minutes=minutes, recurrence=parse_rrule(rule),
         exdates=tuple(instances[i] for i in skip),
         occurrences=tuple(d.replace(tzinfo=zone).astimezone(UTC) for d in kept),
         agenda=agenda,

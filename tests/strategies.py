@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from cohort.model import Cohort
 from cohort.program import FeedSettings, Program, ProgramInfo
 from scheduler.calendar import EventState
+from scheduler.codec import parse_rrule, rrule_text
 from scheduler.model import Schedule
 from tests.factories import make_cohort, make_person
 from tests.feeds_support import make_event, make_series
@@ -181,10 +182,10 @@ def feed_cohorts(draw: st.DrawFn) -> tuple[Cohort, Schedule, dict[str, EventStat
         )
         if not s.occurrences:
             continue
-        rule = s.rrule.split(";UNTIL=")[0]
+        rule = rrule_text(s.recurrence).split(";UNTIL=")[0]
         variant = draw(st.sampled_from(["utc", "local", "date", "none", "count"]))
         rrule = {
-            "utc": s.rrule,
+            "utc": rrule_text(s.recurrence),
             "local": f"{rule};UNTIL={end:%Y%m%d}T235959",
             "date": f"{rule};UNTIL={end:%Y%m%d}",
             "none": rule,
@@ -193,7 +194,9 @@ def feed_cohorts(draw: st.DrawFn) -> tuple[Cohort, Schedule, dict[str, EventStat
         occurrences = set(s.occurrences)
         if draw(st.booleans()):  # a date the rule does not produce (an RDATE)
             occurrences.add(s.occurrences[0] + timedelta(days=3, hours=1))
-        series.append(dataclasses.replace(s, rrule=rrule, occurrences=tuple(sorted(occurrences))))
+        series.append(
+            dataclasses.replace(s, recurrence=parse_rrule(rrule), occurrences=tuple(sorted(occurrences)))
+        )
         for k in range(draw(st.integers(0, 3))):
             kind = draw(st.sampled_from(["kickoff", "checkin", "review", "closing", "other"]))
             local = datetime.combine(first + timedelta(days=draw(st.integers(-10, 200))), at)

@@ -14,6 +14,7 @@ from icalendar import Calendar
 
 from cohort.program import FeedSettings, Program, ProgramInfo
 from scheduler.calendar import EventState, build_feed, expand_series, vtimezone
+from scheduler.codec import parse_rrule
 from tests.factories import make_person
 from tests.feeds_support import (
     expand_ical,
@@ -206,8 +207,10 @@ def test_scheduler_inconsistencies_still_give_exact_occurrences():
     zone = ZoneInfo("Europe/London")
     extra = datetime(2027, 3, 20, 12, 0, tzinfo=zone).astimezone(UTC)
     variants = [
-        dataclasses.replace(base, rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"),
-        dataclasses.replace(base, rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270601T235959"),
+        dataclasses.replace(base, recurrence=parse_rrule("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")),
+        dataclasses.replace(
+            base, recurrence=parse_rrule("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270601T235959")
+        ),
         dataclasses.replace(base, exdates=(datetime(2027, 3, 3, 9, 0),)),
         dataclasses.replace(base, occurrences=tuple(sorted((*base.occurrences, extra)))),
     ]

@@ -50,6 +50,6 @@ def test_sample_data_validates_with_exit_0():
         assert "no errors" in result.output
 
 
-def test_missing_file_is_bad_input(tmp_path):
+def test_missing_file_is_wrong_usage(tmp_path):
     result = _run("--workspace", str(tmp_path), "validate", str(tmp_path / "nope.csv"))
-    assert result.exit_code == 65 and "file not found" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output

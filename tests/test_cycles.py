@@ -24,6 +24,7 @@ from matcher.candidates import build_candidates
 from pipeline import cycles, steps
 from pipeline.run import run
 from sample_data.generate import write_rows
+from scheduler.codec import parse_rrule, rrule_text
 from scheduler.slots import SlotContext
 from tests.checker import check as check_schedule
 
@@ -354,12 +355,13 @@ def test_cut_series_still_expand_to_their_occurrences() -> None:
     skipped = local[3]
     occ = tuple(t.replace(tzinfo=tz).astimezone(UTC) for t in local if t != skipped)
     s = Series("m", "e", "u", "Europe/London", dtstart, 45,
-               "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=MO;UNTIL=20270608T235959Z", (skipped,), occ)
+               parse_rrule("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=MO;UNTIL=20270608T235959Z"), (skipped,), occ)
     for cut in (occ[0], occ[2] + timedelta(hours=1), occ[3], occ[-1]):
         for part in (cycles.cut_before(s, [], cut)[0], cycles.cut_after(s, [], cut)[0]):
             if part is None:
                 continue
-            doc = {"timezone": part.timezone, "dtstart": part.dtstart.isoformat(), "rrule": part.rrule,
+            doc = {"timezone": part.timezone, "dtstart": part.dtstart.isoformat(),
+                   "rrule": rrule_text(part.recurrence),
                    "exdates": [d.isoformat() for d in part.exdates]}
             assert expand_series(doc) == list(part.occurrences)
 

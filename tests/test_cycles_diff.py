@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cycles.changes import all_person_changes, person_changes, when_words
 from cycles.diff import CycleSnapshot, Slot, diff_cycles, render_diff, to_json
 from matcher.model import Pair
+from scheduler.codec import parse_rrule
 from scheduler.model import Series
 from tests.factories import make_cohort, make_person
 
@@ -36,7 +37,9 @@ def series(
         (dtstart + timedelta(weeks=interval * k)).replace(tzinfo=zone).astimezone(UTC) for k in range(count)
     )
     rrule = f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={byday or BYDAY[dtstart.weekday()]};WKST=MO;UNTIL={until}"
-    return Series(mentor, mentee, f"{mentor}-{mentee}-{start}", tz, dtstart, 45, rrule, (), occurrences)
+    return Series(
+        mentor, mentee, f"{mentor}-{mentee}-{start}", tz, dtstart, 45, parse_rrule(rrule), (), occurrences
+    )
 
 
 def pair(mentor: str, mentee: str) -> Pair:
@@ -259,7 +262,8 @@ def test_local_time_when_zones_change_clocks_on_different_dates():
 
 def test_when_words_monthly_and_without_occurrences():
     s = Series(
-        "a", "b", "u", "Europe/London", datetime(2027, 8, 10, 17, 0), 45, "FREQ=MONTHLY;BYDAY=2TU", (), ()
+        "a", "b", "u", "Europe/London", datetime(2027, 8, 10, 17, 0), 45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=2TU"), (), ()
     )
     assert when_words(s, "Europe/London") == (
         "the second Tuesday of each month, 17:00 your time, from 10 August"
@@ -296,13 +300,16 @@ def test_weekday_move_is_not_a_cadence_change_but_a_new_pattern_is():
     thu = Slot.of(series("m", "e", "2027-02-04T17:00"))
     assert tue.differences(thu) == ("weekday",)
     monthly = Series(
-        "m", "e", "u", "Europe/London", datetime(2027, 2, 9, 17), 45, "FREQ=MONTHLY;BYDAY=2TU", (), ()
+        "m", "e", "u", "Europe/London", datetime(2027, 2, 9, 17), 45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=2TU"), (), ()
     )
     monthly_thu = Series(
-        "m", "e", "u", "Europe/London", datetime(2027, 2, 11, 17), 45, "FREQ=MONTHLY;BYDAY=2TH", (), ()
+        "m", "e", "u", "Europe/London", datetime(2027, 2, 11, 17), 45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=2TH"), (), ()
     )
     monthly_third = Series(
-        "m", "e", "u", "Europe/London", datetime(2027, 2, 16, 17), 45, "FREQ=MONTHLY;BYDAY=3TU", (), ()
+        "m", "e", "u", "Europe/London", datetime(2027, 2, 16, 17), 45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=3TU"), (), ()
     )
     assert Slot.of(monthly).differences(Slot.of(monthly_thu)) == ("weekday",)
     assert Slot.of(monthly).differences(Slot.of(monthly_third)) == ("cadence",)

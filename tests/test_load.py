@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cohort.errors import InputError
+from cohort.errors import InputError, UsageError
 from cohort.load import load_participants
 from cohort.program import Program, ProgramInfo
 from sample_data.generate import generate_cohort, generate_rows, write_rows
@@ -320,7 +320,8 @@ def test_json_lines_are_where_objects_start(tmp_path):
 
 def test_unknown_file_type_and_missing_file(tmp_path):
     assert "unsupported" in _problems(_write(tmp_path / "p.txt.bak", "x"))[0].message
-    assert "not found" in _problems(tmp_path / "nope.csv")[0].message
+    with pytest.raises(UsageError, match="no such file"):  # wrong usage (2), not bad data (65)
+        _problems(tmp_path / "nope.csv")
 
 
 # --- the same cohort from every format ------------------------------------------------------

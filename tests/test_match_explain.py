@@ -143,9 +143,10 @@ def test_progress_callback_and_summary():
     r = solve(
         make_cohort(make_person("m", "mentor"), make_person("e")),
         Program(),
-        progress=lambda *a: seen.append(a),
+        progress=seen.append,
     )
-    assert seen and seen[-1][0] == "total" and seen[-1][3] == 0.0
+    assert seen and seen[-1].stage == "match" and seen[-1].status == "improve"
+    assert seen[-1].message == "total" and seen[-1].values["gap"] == 0.0
     s = summary(r)
     assert s["matched"] == 1 and s["gap"] == 0 and s["bound"] == s["objective"]
 

@@ -1,4 +1,4 @@
-"""make_plan's repair on a cohort too big for the joint model: forbid, pin the placed, re-match."""
+"""The planner's repair on a cohort too big for the joint model: forbid, pin the placed, re-match."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from cohort.program import Program
 from matcher.candidates import build_candidates
 from matcher.solve import solve
 from matcher.validate import check_matching
-from pipeline.plan import JOINT_LIMIT, make_plan
+from planner import Continuity
+from planner import plan as _plan
+from planner.plan import JOINT_LIMIT
 from sample_data.generate import generate_cohort
 from scheduler.assign import schedule
 from scheduler.outputs import schedule_dict
@@ -20,7 +22,7 @@ def test_repair_keeps_every_placed_pair_and_places_more() -> None:
     base = Program()
     program = replace(base, matching=replace(base.matching, workers=1, seed=2, time_limit_seconds=20))
     cohort = generate_cohort(900, 220, seed=6, program=program)
-    plan = make_plan(cohort, program, uid_salt="s")
+    plan = _plan(cohort, program, Continuity(), uid_salt="s")
     assert len(plan.candidates) > JOINT_LIMIT and plan.repair["method"] == "forbid-and-rematch"
 
     # the first schedule, recomputed independently (one worker: deterministic)
@@ -61,16 +63,16 @@ def _one_hour_program(pins: list[list[str]]) -> tuple:
 def test_a_pin_wins_the_one_free_hour_on_every_repair_path() -> None:
     for pin in (["m", "a"], ["m", "b"]):
         cohort, program = _one_hour_program([pin])
-        for capacity in (None, {}):  # the joint model (small cohort) and forbid-and-rematch (history)
-            plan = make_plan(cohort, program, uid_salt="s", mentor_capacity=capacity)
-            assert [(s.mentor_id, s.mentee_id) for s in plan.schedule.series] == [tuple(pin)], capacity
+        for repair in ("joint", "rematch"):  # the joint model (small cohort) and forbid-and-rematch
+            plan = _plan(cohort, program, Continuity(repair=repair), uid_salt="s")
+            assert [(s.mentor_id, s.mentee_id) for s in plan.schedule.series] == [tuple(pin)], repair
             other = ({"a", "b"} - {pin[1]}).pop()
             assert "recurring slot" in next(u.reason for u in plan.match.unmatched if u.id == other)
 
 
 def test_pins_that_cannot_all_be_placed_are_given_up_with_a_reason_not_a_crash() -> None:
     cohort, program = _one_hour_program([["m", "a"], ["m", "b"]])
-    plan = make_plan(cohort, program, uid_salt="s", mentor_capacity={})
+    plan = _plan(cohort, program, Continuity(capacities={}, repair="rematch"), uid_salt="s")
     assert len(plan.schedule.series) == 1
     assert check(schedule_dict(plan.schedule), cohort, program) == []
     left = {"a", "b"} - {plan.schedule.series[0].mentee_id}

@@ -24,6 +24,7 @@ from report.analysis import (
     series_view,
     unmatched_categories,
 )
+from scheduler.codec import parse_rrule
 from scheduler.model import Event, Schedule, Series
 from tests.factories import make_cohort, make_person
 
@@ -38,7 +39,7 @@ def make_series(mentor: str, mentee: str, zone: str, first: datetime, count: int
     occurrences = tuple(t.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) for t in local)
     cadence = {1: "weekly", 2: "biweekly"}.get(every_weeks, "monthly")
     return Series(mentor, mentee, f"{mentor}-{mentee}@test", zone, first, 45,
-                  f"FREQ=WEEKLY;INTERVAL={every_weeks}", (), occurrences, cadence=cadence)
+                  parse_rrule(f"FREQ=WEEKLY;INTERVAL={every_weeks}"), (), occurrences, cadence=cadence)
 
 
 def make_pair(mentor: str, mentee: str, score: int, reasons: str = "covers 1 of 1 goals") -> Pair:

@@ -10,7 +10,7 @@ import pytest
 
 from cohort.program import CycleSettings, Milestones, Program
 from matcher.model import Candidate
-from scheduler.joint import match_and_schedule
+from planner.joint import match_and_schedule
 from scheduler.outputs import schedule_dict
 from scheduler.slots import SlotContext, pair_slot_options
 from tests.checker import check

@@ -25,7 +25,8 @@ from cohort.feedback import FeedbackRow
 from cohort.model import CADENCES, ROLES, Cohort, Person
 from cohort.program import CycleSettings, Program
 from matcher.model import MatchResult, Pair, Unmatched
-from scheduler.model import Event, Schedule, Series, Unplaceable
+from scheduler.codec import parse_rrule
+from scheduler.model import Event, Recurrence, Schedule, Series, Unplaceable
 from store import (
     Workspace,
     close_cycle,
@@ -93,7 +94,8 @@ def schedule_for(pairs: list[tuple[str, str]], tag: str = "") -> Schedule:
         start = datetime(2027, 3, 2 + i, 17, 0)
         occ = tuple(datetime(2027, 3, 2 + i, 17, 0, tzinfo=UTC) + timedelta(weeks=2 * k) for k in range(3))
         series.append(Series(m, e, f"s{tag}{i}@x", "Europe/London", start, 45,
-                             "FREQ=WEEKLY;INTERVAL=2", (start + timedelta(weeks=6),), occ, "biweekly",
+                             parse_rrule("FREQ=WEEKLY;INTERVAL=2"),
+                             (start + timedelta(weeks=6),), occ, "biweekly",
                              "goals", 1))
         events.append(Event(m, e, f"k{tag}{i}@x", "kickoff", occ[0] - timedelta(days=1), 60,
                             "Europe/London", "kickoff agenda"))
@@ -241,9 +243,18 @@ def test_match_and_schedule_round_trip_exactly(data: st.DataObject) -> None:
         bound=data.draw(st.floats(allow_nan=False)), gap=0.5, method="cp-sat", solve_seconds=1.5,
         stats={"k": [1, 2], "s": "t"},
     )
+    whole = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)).map(
+        lambda d: d.replace(microsecond=0))
+    recurrences = st.builds(
+        Recurrence, st.sampled_from(["WEEKLY", "MONTHLY"]), st.integers(1, 4),
+        st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), max_size=2).map(tuple),
+        st.one_of(st.none(), st.integers(0, 6)), st.one_of(st.none(), st.integers(1, 60)),
+        st.one_of(st.none(), whole, whole.map(lambda d: d.replace(tzinfo=UTC)),
+                  whole.map(lambda d: d.date())),
+    )
     series = tuple(
         Series(m, e, f"uid-{i}", data.draw(st.sampled_from(["Europe/London", "Australia/Sydney"])),
-               data.draw(local_times), data.draw(st.integers(1, 600)), data.draw(texts),
+               data.draw(local_times), data.draw(st.integers(1, 600)), data.draw(recurrences),
                tuple(data.draw(st.lists(local_times, max_size=4))),
                tuple(data.draw(st.lists(utc_times, max_size=6))),
                data.draw(st.sampled_from(CADENCES)), data.draw(texts), data.draw(st.integers(0, 99)))

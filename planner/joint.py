@@ -16,7 +16,7 @@ combinations, e.g. two monthly series in the same weekly cell); the chosen pairs
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress
 from cohort.solving import configure
 from matcher.model import Candidate
 from scheduler.assign import cell_size, conflict_groups, local_weeks, occupancy, schedule
@@ -51,7 +52,7 @@ def match_and_schedule(
     *,
     uid_salt: str,
     capacity: Mapping[PersonId, int],
-    progress: Callable[[Any], None] | None = None,
+    progress: Progress | None = None,
     time_limit: float = 30.0,
     workers: int = 2,
     seed: int = 0,
@@ -117,6 +118,9 @@ def match_and_schedule(
                 weeks = local_weeks(ctx, pid, occupancy(ctx, opts[i][j]))
                 terms.append(int(np.bincount(weeks - weeks.min()).max()) * x[i][j])
             model.add(sum(terms) <= limit)
+    # Lexicographic weights sized to this model: one more mentee matched outweighs any total score,
+    # one more point of score outweighs any total slot cost (``max_cost`` exceeds the largest sum
+    # of chosen options' costs, ``max_score`` the largest weighted score).
     max_cost = sum(max(o.cost for o in os) for os in opts) + 1
     max_score = sum(abs(c.score) for c in live) * max_cost + max_cost
     model.maximize(max_score * 2 * sum(y)

@@ -2,27 +2,28 @@
 
 The matcher alone cannot see that a mentor with capacity 3 but one free hour a week can take only
 one mentee, or that a pair's only common hour moves outside someone's day after a DST change.
-``make_plan`` therefore:
+``plan`` therefore:
 
 1. builds candidates with the scheduler's exact recurring-slot test as the matcher's
    ``slot_filter`` (a pair with no valid slot for the whole cycle is never a candidate);
 2. solves the matching optimally (min-cost flow, or CP-SAT when side constraints bind);
 3. schedules the chosen pairs (CP-SAT over slot options: no overlaps, buffers, weekly limits);
 4. if some pairs could not be placed together (they compete for the same hours of one person):
-   on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves matching and slots jointly in
-   one CP-SAT model, which is exact with respect to the weekly grid; on larger ones repeats
+   with the ``"joint"`` strategy on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves
+   matching and slots jointly in one CP-SAT model, which is exact with respect to the weekly
+   grid; on larger ones, and always with the ``"rematch"`` strategy, repeats
    "forbid the unplaceable pairs, keep every placed pair with its slot, match the unplaced mentees
    to the free capacity, schedule the new pairs around the placed ones" up to
    ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor whenever one is free. Placed
    pairs are pinned, so a round never loses a placed pair and moves nobody else; it schedules
    only the conflict components a new pair joins (``scheduler.assign.reschedule``).
 
-Across cycles (``pipeline.cycles``), ``keep`` pins pairs that both sides want to continue (those
-still allowed by every rule and a mentor's capacity), ``prefer_new`` / ``prefer_same`` break ties
-of equal total score (fewer re-formed ``prefer_new`` pairs first, then more re-formed
-``prefer_same`` pairs), and ``mentor_capacity`` overrides capacities. With any of them the repair
-is always "forbid and re-match" (the joint model knows no pins): a kept pair whose old slot
-collides first gets a new slot, and is only given up when it cannot be placed at all.
+What earlier runs and cycles impose arrives as one ``planner.continuity.Continuity``: ``keep``
+pins pairs that both sides want to continue (those still allowed by every rule and a mentor's
+capacity), ``prefer_new`` / ``prefer_same`` break ties of equal total score (fewer re-formed
+``prefer_new`` pairs first, then more re-formed ``prefer_same`` pairs), ``capacities`` overrides
+capacities, and ``repair`` names the repair strategy. In forbid-and-rematch rounds a kept pair
+whose old slot collides first gets a new slot, and is only given up when it cannot be placed.
 
 The final pairs are exactly the scheduled ones: ``matches.csv`` and ``schedule.json`` always
 describe the same pairs. The reported bound is the matcher's schedule-free optimum, so the gap
@@ -31,24 +32,25 @@ says what the calendars cost.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
+from cohort.progress import Progress, ProgressEvent, null_progress
 from matcher import ranks as rank_choices
 from matcher.candidates import CandidateSet, build_candidates
-from matcher.explain import describe
+from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
-from pipeline.progress import Progress, ProgressEvent, null_progress, solver_callback
+from planner.continuity import Continuity
+from planner.joint import match_and_schedule
+from planner.tiebreak import TieBreak
 from planner.validate import assert_sound
 from scheduler.assign import pattern_of_series, reschedule, schedule
-from scheduler.joint import match_and_schedule
-from scheduler.model import Schedule, Series
+from scheduler.model import Schedule
 from scheduler.slots import SlotContext
 
 PairKey = tuple[PersonId, PersonId]
@@ -71,18 +73,27 @@ class Plan:
     repair: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class StoredPlan:
-    """What an earlier run decided for exactly this input (roster, program, history).
+def slot_aware_candidates(
+    cohort: Cohort, program: Program, progress: Progress = null_progress, *,
+    protect: Iterable[PairKey] = (), message: str = "",
+) -> tuple[SlotContext, CandidateSet]:
+    """The one candidate build of a plan: every hard rule, and a valid recurring slot for the
+    whole cycle (the scheduler's exact test as the matcher's ``slot_filter``)."""
+    progress(ProgressEvent("candidates", "start", message))
+    ctx = SlotContext(cohort, program)
+    # ranked pairs (issue 16) survive the best-K limit like pairs that may continue
+    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
+                          protect=[*protect, *rank_choices.ranked_pairs(cohort)])
+    if program.matching.preferences == "score":  # ranks as one more score component
+        cs = rank_choices.with_rank_scores(cohort, program, cs)
+    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
+    return ctx, cs
 
-    A re-run keeps it whole instead of solving again: solvers may pick any of several equally good
-    answers, and the previous run's pairs and slots (as hints) would steer a new solve elsewhere, so
-    only keeping it makes re-running on the same input change no byte of the outputs.
-    """
 
-    match: MatchResult
-    schedule: Schedule
-    repair: Mapping[str, object] = field(default_factory=dict)
+def match_solver(cohort: Cohort, program: Program) -> Callable[..., MatchResult]:
+    """The matching solver of this cohort: rank levels (``[matching] preferences`` with ranks)
+    or the score objective; both put the most people matched first."""
+    return rank_choices.solve_ranked if rank_choices.active(cohort, program) else solve
 
 
 def capacities(cohort: Cohort, program: Program) -> dict[PersonId, int]:
@@ -91,57 +102,41 @@ def capacities(cohort: Cohort, program: Program) -> dict[PersonId, int]:
     return {p.id: (p.capacity if p.capacity is not None else default) for p in cohort.mentors}
 
 
-def make_plan(
+def plan(
     cohort: Cohort,
     program: Program,
+    continuity: Continuity,
     *,
     uid_salt: str,
     progress: Progress | None = None,
-    forbidden: Iterable[PairKey] = (),
-    fixed: Mapping[PairKey, Series] | None = None,
-    warm_start: Iterable[PairKey] | None = None,
-    reuse: StoredPlan | None = None,
-    keep: Iterable[PairKey] = (),
-    prefer_new: Iterable[PairKey] = (),
-    prefer_same: Iterable[PairKey] = (),
-    mentor_capacity: Mapping[PersonId, int] | None = None,
 ) -> Plan:
-    """Match and schedule ``cohort``; ``forbidden`` pairs are never formed (either direction).
-
-    ``fixed`` maps pairs to a previous series to keep when still valid (next cycles);
-    ``warm_start`` pairs are solver hints. ``reuse``: the stored plan of exactly this input; its
-    pairs, reasons, figures and slots are kept as they are (re-runs change nothing), and the
-    candidates are built as the first run built them.
-    ``keep``, ``prefer_new``, ``prefer_same`` and ``mentor_capacity``: see the module doc.
-    """
+    """Match and schedule ``cohort`` under ``program``, respecting ``continuity`` (see the module
+    doc); ``uid_salt`` keys the calendar UIDs."""
     progress = progress or null_progress
     timings: dict[str, float] = {}
-    banned: set[PairKey] = set(forbidden)
+    banned: set[PairKey] = set(continuity.forbidden)
+    mentor_capacity = continuity.capacities
 
     t = time.perf_counter()
-    progress(ProgressEvent("candidates", "start"))
-    ctx = SlotContext(cohort, program)
 
     def permitted(pairs: Iterable[PairKey]) -> list[PairKey]:
         return [k for k in dict.fromkeys(pairs) if k not in banned and (k[1], k[0]) not in banned]
 
-    kept = permitted(keep)
+    kept = permitted(continuity.keep)
     # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
-                          protect=[*kept, *permitted(prefer_same),
-                                   *permitted(rank_choices.ranked_pairs(cohort))])
-    cs = rank_choices.with_rank_scores(cohort, program, cs) if program.matching.preferences == "score" else cs
-    progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
-    # ranked choices (issue 16): rank levels replace the score objective; repairs re-match with them
-    ranked = rank_choices.active(cohort, program)
-    match_solve = rank_choices.solve_ranked if ranked else solve
-    history = bool(keep) or bool(prefer_new) or bool(prefer_same) or mentor_capacity is not None or ranked
-    fixed = dict(fixed or {})
+    ctx, cs = slot_aware_candidates(cohort, program, progress,
+                                    protect=[*kept, *permitted(continuity.prefer_same)])
+    match_solve = match_solver(cohort, program)
+    # the joint model knows only the score objective: rank levels repair by re-matching
+    rematch_only = continuity.repair == "rematch" or match_solve is not solve
+    fixed = dict(continuity.slots)
+    warm_start = continuity.hints
     base_pins = cs.pins
     if kept:
         cs = _pin(cohort, program, cs, kept, mentor_capacity)
     timings["candidates"] = time.perf_counter() - t
-    tie = _TieBreak.of(cs, prefer_new, prefer_same)
+    tie = TieBreak.of(cs, continuity.prefer_new, continuity.prefer_same)
+    reuse = continuity.reuse
     if reuse is not None:
         progress(ProgressEvent("match", "done", "input unchanged since the last run: keeping its plan"))
         kept_match = replace(reuse.match, candidates=tie.apply(cs).candidates()
@@ -151,7 +146,7 @@ def make_plan(
 
     t = time.perf_counter()
     progress(ProgressEvent("match", "start"))
-    result = match_solve(cohort, program, tie.apply(cs), progress=solver_callback(progress, "match"),
+    result = match_solve(cohort, program, tie.apply(cs), progress=progress,
                    forbidden_pairs=sorted(banned), warm_start=warm_start, mentor_capacity=mentor_capacity)
     timings["match"] = time.perf_counter() - t
     progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
@@ -164,7 +159,7 @@ def make_plan(
                      progress=progress)
     repair: dict[str, object] = {"unplaceable_first": len(sched.unplaceable), "rounds": 0, "method": "none"}
     unplaceable_reason = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
-    if sched.unplaceable and len(cs) <= JOINT_LIMIT and not history:
+    if sched.unplaceable and len(cs) <= JOINT_LIMIT and not rematch_only:
         progress(ProgressEvent("repair", "start", f"{len(sched.unplaceable)} pairs compete for the same "
                                "hours: matching and scheduling jointly"))
         allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
@@ -186,7 +181,7 @@ def make_plan(
         repair.update(method="joint", rounds=1)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     rounds = 0
-    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or history):
+    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or rematch_only):
         rounds += 1
         progress(ProgressEvent("repair", "start", f"round {rounds}: {len(sched.unplaceable)} pairs "
                                "could not be placed; finding other partners"))
@@ -205,9 +200,9 @@ def make_plan(
         # placed pairs stay (pinned): only the unplaced mentees look for other partners among the
         # free capacity, so every round places at least as many pairs and moves nobody else
         round_cs = replace(cs, pins=tuple(dict.fromkeys([*cs.pins, *sorted(placed)])))
-        result = match_solve(cohort, program, tie.apply(round_cs),
-                             progress=solver_callback(progress, "match"), forbidden_pairs=sorted(banned),
-                             warm_start=list(placed), mentor_capacity=mentor_capacity)
+        result = match_solve(cohort, program, tie.apply(round_cs), progress=progress,
+                             forbidden_pairs=sorted(banned), warm_start=list(placed),
+                             mentor_capacity=mentor_capacity)
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
         repair.update(method="forbid-and-rematch", rounds=rounds)
         if set(chosen) <= set(placed):  # nobody else can be matched: the schedule stays as it is
@@ -242,6 +237,64 @@ def make_plan(
     timings["explain"] = time.perf_counter() - t
     assert_sound(cohort, program, final, sched, cs.pins, banned, mentor_capacity)  # checks every hard rule
     return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair)
+
+
+def match_only(cohort: Cohort, program: Program, *,
+               progress: Progress | None = None) -> tuple[CandidateSet, MatchResult]:
+    """The matching step alone (``mentorsync match``): the slot-aware candidates and the optimal
+    assignment, before any calendar is decided."""
+    progress = progress or null_progress
+    _, cs = slot_aware_candidates(cohort, program, progress)
+    progress(ProgressEvent("match", "start"))
+    result = match_solver(cohort, program)(cohort, program, cs, progress=progress)
+    progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
+    return cs, result
+
+
+def schedule_pairs(cohort: Cohort, program: Program, pairs: Sequence[PairKey], continuity: Continuity, *,
+                   uid_salt: str, progress: Progress | None = None) -> Plan:
+    """The calendars of given pairs (``mentorsync schedule`` of the pairs ``match`` stored).
+
+    No pair is replaced and none is added: a pair that can no longer be placed is left out of the
+    plan, its mentee is unmatched with the scheduler's reason, and ``repair["unplaceable"]`` lists
+    it (``[mentor_id, mentee_id, reason]``) so the caller can say so. ``continuity.slots`` are kept
+    where still valid; the bound is the matcher's schedule-free optimum, as for ``plan``.
+    """
+    progress = progress or null_progress
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    ctx, cs = slot_aware_candidates(cohort, program, progress)
+    timings["candidates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    sched = schedule(cohort, program, list(pairs), uid_salt=uid_salt, ctx=ctx, fixed=dict(continuity.slots),
+                     required=[k for k in cs.pins if k in set(pairs)], progress=progress)
+    timings["schedule"] = time.perf_counter() - t
+    t = time.perf_counter()
+    banned = sorted(continuity.forbidden)
+    bound_result = solve(cohort, program, cs, forbidden_pairs=banned)
+    final = sorted((s.mentor_id, s.mentee_id) for s in sched.series)
+    described, unmatched = describe(cohort, program, cs, final, forbidden_pairs=banned)
+    reasons = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
+    unmatched = _with_schedule_reasons(unmatched, reasons, cohort)
+    score = sum(p.score for p in described)
+    bound = bound_result.bound
+    match = replace(bound_result, pairs=described, unmatched=unmatched, matched=len(described),
+                    objective=float(score), bound=float(bound), gap=abs(bound - score) / max(1.0, abs(bound)),
+                    method=f"{bound_result.method}, pairs stored by match")
+    timings["explain"] = time.perf_counter() - t
+    unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
+    repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
+    return Plan(cohort, program, cs, match, replace(sched, unplaceable=()), frozenset(continuity.forbidden),
+                timings, repair)
+
+
+def alternatives_for(cohort: Cohort, program: Program, chosen: Sequence[PairKey], person_id: PersonId, *,
+                     top: int = 5) -> tuple[tuple[Alternative, ...], str | None]:
+    """``person_id``'s best other partners among the slot-aware candidates and why not each, and
+    for a ranking mentee why they missed their first choice (None when they did not)."""
+    _, cs = slot_aware_candidates(cohort, program)
+    return (alternatives(cohort, program, cs, chosen, person_id, top=top),
+            rank_choices.first_choice_note(cohort, program, cs, chosen, person_id))
 
 
 def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[PairKey, str],
@@ -283,43 +336,3 @@ def _pin(cohort: Cohort, program: Program, cs: CandidateSet, keep: list[PairKey]
         used[m] += 1
         taken.add(e)
     return replace(cs, pins=(*cs.pins, *chosen))
-
-
-@dataclass(frozen=True)
-class _TieBreak:
-    """Levels below total score, folded into the objective: ``score * scale + tie``.
-
-    ``tie`` is ``-w`` for a ``prefer_new`` pair and ``+1`` for a ``prefer_same`` one, with
-    ``w = |prefer_same| + 1``, so one fewer re-formed ``prefer_new`` pair beats any number of
-    ``prefer_same`` ones; ``scale`` exceeds the whole range of summed ties, so no tie ever outweighs
-    one point of score. Matching cardinality stays first (the flow maximises it before cost).
-    """
-
-    scale: int = 1
-    tie: object = None  # np.ndarray of int64 per candidate, or None
-    low: int = 0  # the smallest possible sum of ties
-
-    @classmethod
-    def of(cls, cs: CandidateSet, prefer_new: Iterable[PairKey], prefer_same: Iterable[PairKey]) -> _TieBreak:
-        import numpy as np
-
-        new = {k for k in (cs.index_of(m, e) for m, e in prefer_new) if k is not None}
-        same = {k for k in (cs.index_of(m, e) for m, e in prefer_same) if k is not None} - new
-        if not new and not same:
-            return cls()
-        w = len(same) + 1
-        tie = np.zeros(len(cs), dtype=np.int64)
-        tie[sorted(new)] = -w
-        tie[sorted(same)] = 1
-        return cls(scale=w * len(new) + len(same) + 1, tie=tie, low=-w * len(new))
-
-    def apply(self, cs: CandidateSet) -> CandidateSet:
-        if self.tie is None:
-            return cs
-        return replace(cs, score=cs.score.astype("int64") * self.scale + self.tie)
-
-    def unscale_bound(self, bound: float) -> float:
-        """An upper bound on the total score from a bound on the combined objective."""
-        if self.tie is None:
-            return bound
-        return float(math.floor((bound - self.low) / self.scale))

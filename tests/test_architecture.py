@@ -1,0 +1,128 @@
+"""The layers of the README's "Architecture" section, checked on every module's imports (ast).
+
+cohort < matcher, scheduler < planner < store, feeds, report, cycles < pipeline < cli: a module
+imports only from its own package and from lower layers (``store``, ``feeds``, ``report`` and
+``cycles`` share a layer and may use each other, without cycles); ``matcher`` and ``scheduler``
+do not import each other; there is no import cycle between packages; ``pipeline`` holds no
+solver logic (no numpy, no OR-Tools, no solver modules).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LAYERS: dict[str, int] = {
+    "cohort": 0,
+    "matcher": 1,
+    "scheduler": 1,
+    "planner": 2,
+    "store": 3,
+    "feeds": 3,
+    "report": 3,
+    "cycles": 3,
+    "pipeline": 4,
+    "cli": 5,
+}
+SHARED_LAYER = {"store", "feeds", "report", "cycles"}  # may import each other (no cycles)
+# what pipeline/ may use of the layers below the planner: domain types, writers and the codec
+PIPELINE_MAY_IMPORT = (
+    "matcher.model",
+    "matcher.outputs",
+    "scheduler.model",
+    "scheduler.outputs",
+    "scheduler.codec",
+)
+
+
+def modules() -> list[tuple[str, Path]]:
+    found = [("cli", ROOT / "cli.py")]
+    for package in LAYERS:
+        if package != "cli":
+            found += [(package, p) for p in sorted((ROOT / package).rglob("*.py"))]
+    return found
+
+
+def imports(path: Path) -> list[tuple[str, int]]:
+    """Every absolute import in ``path`` (module level or inside functions), with its line."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.module, node.lineno))
+            out += [(f"{node.module}.{a.name}", node.lineno) for a in node.names]
+    return out
+
+
+def package_graph() -> dict[str, dict[str, list[str]]]:
+    """package -> imported package -> ['file:line', ...] (other packages only)."""
+    graph: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for package, path in modules():
+        for name, line in imports(path):
+            top = name.split(".")[0]
+            if top in LAYERS and top != package:
+                graph[package][top].append(f"{path.relative_to(ROOT)}:{line}")
+    return graph
+
+
+def test_every_top_level_package_has_a_layer() -> None:
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "benchmarks", "sample_data"}
+    assert packages <= set(LAYERS), f"place {sorted(packages - set(LAYERS))} in the README's layers"
+
+
+def test_no_module_imports_a_higher_layer() -> None:
+    wrong = []
+    for package, targets in package_graph().items():
+        for target, where in targets.items():
+            same_layer_ok = package in SHARED_LAYER and target in SHARED_LAYER
+            if LAYERS[target] > LAYERS[package] or (LAYERS[target] == LAYERS[package] and not same_layer_ok):
+                wrong += [f"{w}: {package} imports {target}" for w in where]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_matcher_and_scheduler_do_not_import_each_other() -> None:
+    graph = package_graph()
+    assert "scheduler" not in graph["matcher"], graph["matcher"]["scheduler"]
+    assert "matcher" not in graph["scheduler"], graph["scheduler"]["matcher"]
+
+
+def test_no_import_cycle_between_packages() -> None:
+    graph = {p: set(t) for p, t in package_graph().items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*path, node, nxt]))
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+
+
+def test_pipeline_holds_no_solver_logic() -> None:
+    wrong = []
+    for package, path in modules():
+        if package != "pipeline":
+            continue
+        for name, line in imports(path):
+            top = name.split(".")[0]
+            solver = top in ("numpy", "ortools", "scipy", "networkx")
+            below = top in ("matcher", "scheduler") and not name.startswith(PIPELINE_MAY_IMPORT)
+            if solver or below:
+                wrong.append(f"{path.relative_to(ROOT)}:{line}: imports {name}")
+    assert not wrong, "pipeline/ loads, plans (through planner/), stores and writes:\n" + "\n".join(wrong)
+
+
+def test_the_checks_see_a_violation() -> None:
+    """The parser finds imports inside functions too, so a late upward import cannot hide."""
+    found = dict(imports(ROOT / "cli.py"))
+    assert any(name.startswith("pipeline.") for name in found)
