@@ -21,17 +21,15 @@ from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.program import Program, example_toml, load_program
-from cohort.ranks import has_ranks
 from cohort.text import write_csv
 from feeds.publish import PublishResult, publish
 from matcher.model import MatchResult
 from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
-from matcher.ranks import ineligible_warnings, mentee_ranks, rank_profile
 from pipeline.history import feed_view
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
-from planner import Continuity, Plan, plan
+from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
 from planner.continuity import StoredPlan
 from report.analysis import series_view, unmatched_categories
@@ -149,24 +147,9 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
         "repair": dict(plan.repair),
         "feeds": {"dir": "feeds", "count": len(published.feeds) if published else 0},
         **match_summary(match),
-        **_rank_summary(plan),
+        **choices.rank_summary(plan),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
     }
-
-
-def _mentee_ranks(cohort: Cohort, match: MatchResult) -> dict[tuple[str, str], int | None] | None:
-    """matches.csv's ``mentee_rank`` column, only for cohorts with ranks (issue 16)."""
-    if not has_ranks(cohort):
-        return None
-    return mentee_ranks(cohort, [(p.mentor_id, p.mentee_id) for p in match.pairs])
-
-
-def _rank_summary(plan: Plan) -> dict[str, Any]:
-    """summary.json's ``ranks``: the mode and the rank profile, only for cohorts with ranks."""
-    if not has_ranks(plan.cohort):
-        return {}
-    profile = rank_profile(plan.cohort, [(p.mentor_id, p.mentee_id) for p in plan.match.pairs])
-    return {"ranks": {"preferences": plan.program.matching.preferences, **profile}}
 
 
 def write_match_files(
@@ -174,7 +157,7 @@ def write_match_files(
 ) -> list[str]:
     """``matches.csv``, ``unmatched.csv`` and ``candidates.csv`` (``candidates``: the rows of the
     candidate set): the one writer of ``match``, ``schedule``, ``run`` and ``rematch``."""
-    write_matches(stage / "matches.csv", match.pairs, ranks=_mentee_ranks(cohort, match))
+    write_matches(stage / "matches.csv", match.pairs, ranks=choices.mentee_rank_column(cohort, match))
     write_unmatched(stage / "unmatched.csv", match.unmatched)
     write_candidates(stage / "candidates.csv", candidates)
     return ["matches.csv", "unmatched.csv", "candidates.csv"]
@@ -249,7 +232,7 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
         planned = plan(cohort, program, previous_plan(ws, program, text, cohort), uid_salt=salt,
                        progress=progress)
         timings.update(planned.timings)
-        warnings = [*warnings, *ineligible_warnings(cohort, program, planned.candidates)]
+        warnings = [*warnings, *choices.rank_warnings(planned)]
         with staged_output(ws, out_dir) as stage:
             cycle_id = import_cohort(ws, cohort, program, text,
                                      participants, replace_matched=True)

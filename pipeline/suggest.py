@@ -14,10 +14,8 @@ from cohort.errors import UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.text import write_csv
-from matcher.candidates import build_candidates
-from matcher.suggest import appearance_limits, shortlists, spread_ratio
 from pipeline.run import workspace_program
-from scheduler.slots import SlotContext
+from planner import choices
 from store import Workspace, latest_cycle, load_cohort
 
 HEADER = ["mentee_id", "rank", "mentor_id", "reasons"]
@@ -41,31 +39,18 @@ def suggest(workspace: Path, out_dir: Path, *, top: int, participants: Path | No
         raise UsageError("--top must be at least 1")
     program, _ = workspace_program(workspace)
     cohort, warnings = _roster(workspace, participants, program)
-    ctx = SlotContext(cohort, program)
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
-    found = shortlists(cohort, cs, top)
+    found = choices.suggest(cohort, program, top)
     # one file, no workspace change: written beside its place and renamed over it (atomic)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     part = out / ".suggestions.csv.part"
     try:
-        write_csv(part, HEADER, ([s.mentee_id, s.rank, s.mentor_id, s.reasons] for s in found))
+        write_csv(part, HEADER, ([s.mentee_id, s.rank, s.mentor_id, s.reasons] for s in found.suggestions))
         os.replace(part, out / "suggestions.csv")
     finally:
         part.unlink(missing_ok=True)
-    per_mentee: dict[str, int] = {}
-    for s in found:
-        per_mentee[s.mentee_id] = per_mentee.get(s.mentee_id, 0) + 1
-    mentees = len(cohort.mentees)
     return {
         "file": str(Path(out_dir) / "suggestions.csv"),
-        "top": top,
-        "mentees": mentees,
-        "suggestions": len(found),
-        "mentees_with_full_list": sum(n == top for n in per_mentee.values()),
-        "mentees_without_suggestion": mentees - len(per_mentee),
-        "seats": int(cs.arrays.capacity.sum()),
-        "most_appearances_allowed": int(appearance_limits(cs, top).max(initial=0)),
-        "worst_requests_per_seat_over_average": round(spread_ratio(cs, found), 3) if found else 0.0,
+        **found.figures,
         "warnings": [str(w) for w in warnings],
     }

@@ -111,7 +111,11 @@ def plan(
     progress: Progress | None = None,
 ) -> Plan:
     """Match and schedule ``cohort`` under ``program``, respecting ``continuity`` (see the module
-    doc); ``uid_salt`` keys the calendar UIDs."""
+    doc); ``uid_salt`` keys the calendar UIDs.
+
+    Long on purpose: the match, the schedule, the repairs and the explanation share one candidate
+    set, one set of bans and one timing record; the module doc lists the steps in order.
+    """
     progress = progress or null_progress
     timings: dict[str, float] = {}
     banned: set[PairKey] = set(continuity.forbidden)

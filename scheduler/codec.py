@@ -3,7 +3,7 @@
 
 Two dict forms of a series, from one function: the *record* (lossless: what the store and the
 history of run records keep; a DST fall-back's second wall time keeps a ``|1`` suffix) and the
-*contract* form of ``schedule.json`` (contract section 4: sorted exdates, UTC occurrences to the
+*contract* form of ``schedule.json`` (``docs/interface.md`` §4: sorted exdates, UTC occurrences to the
 second, no sequence). RRULE text is rendered here for writers; ``parse_rrule`` reads back only the
 text this module wrote into stored records.
 """

@@ -24,10 +24,12 @@ LAYERS: dict[str, int] = {
     "feeds": 3,
     "report": 3,
     "cycles": 3,
+    "web": 3,
+    "notify": 3,
     "pipeline": 4,
     "cli": 5,
 }
-SHARED_LAYER = {"store", "feeds", "report", "cycles"}  # may import each other (no cycles)
+SHARED_LAYER = {"store", "feeds", "report", "cycles", "web", "notify"}  # may import each other (no cycles)
 # what pipeline/ may use of the layers below the planner: domain types, writers and the codec
 PIPELINE_MAY_IMPORT = (
     "matcher.model",
@@ -35,6 +37,7 @@ PIPELINE_MAY_IMPORT = (
     "scheduler.model",
     "scheduler.outputs",
     "scheduler.codec",
+    "scheduler.calendar",  # the iCalendar writer (event fingerprints)
 )
 
 

@@ -13,10 +13,16 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from cohort.program import Program
 from matcher.candidates import build_candidates
 from matcher.ranks import rank_arrays, rank_profile, solve_ranked
-from pipeline.plan import make_plan
+from planner import Continuity
+from planner import plan as planner_plan
 from tests.factories import make_cohort, make_person
 
 TOPICS = ["python", "design", "leadership", "data", "speaking"]
+
+
+def make_plan(cohort, program, *, uid_salt):
+    """A first run's plan (no history)."""
+    return planner_plan(cohort, program, Continuity(), uid_salt=uid_salt)
 
 
 def program(**matching) -> Program:

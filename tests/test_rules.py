@@ -255,7 +255,7 @@ def test_no_positional_rule_numbers() -> None:
 def test_the_whole_plan_check_ties_pairs_to_series_and_raises() -> None:
     import inspect
 
-    from pipeline.plan import make_plan
+    from planner.plan import plan as make_plan
     from planner.validate import PlanViolation, assert_sound
 
     c, prog, _ = _sound()
