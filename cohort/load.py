@@ -19,7 +19,7 @@ from typing import Any
 from cohort import tables
 from cohort.availability import AvailabilityError, excel_value_error, parse_availability
 from cohort.errors import InputError, Problem
-from cohort.model import CADENCES, ROLES, Cohort, DateRange, Person
+from cohort.model import CADENCES, CALENDAR_MODES, ROLES, Cohort, DateRange, Person
 from cohort.model import normalise_term as _norm
 from cohort.tables import RawTable, TableSpec
 from cohort.tables import cell_text as _text
@@ -46,6 +46,7 @@ COLUMNS: tuple[str, ...] = (
     "prefer",
     "unavailable",
     "max_meetings_per_week",
+    "calendar",
 )
 REQUIRED: tuple[str, ...] = ("id", "name", "email", "role", "timezone", "availability")
 LIST_COLUMNS = frozenset({"goals", "expertise", "interests", "languages", "avoid", "prefer", "unavailable"})
@@ -399,6 +400,14 @@ def _row_to_person(
             values["cadence"] = _cadence(cells.get("cadence"))
         except _CellError as exc:
             error("cadence", exc.message, exc.hint)
+
+    mode = text.get("calendar", "").casefold() or "feed"
+    if mode not in CALENDAR_MODES:
+        close = difflib.get_close_matches(mode, CALENDAR_MODES, n=1, cutoff=0.5)
+        error("calendar", f"unknown calendar '{text['calendar']}'",
+              f"did you mean '{close[0]}'?" if close else "'feed' (subscribe, the default) or 'invite' "
+              "(email invitations)")
+    values["calendar"] = mode
 
     refs: dict[str, tuple[str, ...]] = {}
     for column in ("avoid", "prefer"):

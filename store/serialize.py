@@ -21,7 +21,7 @@ _decode = json.JSONDecoder().decode
 PERSON_COLUMNS: tuple[str, ...] = (
     "person_id", "ord", "name", "email", "role", "timezone", "availability", "goals", "expertise",
     "interests", "languages", "department", "manager_id", "level", "capacity", "cadence", "avoid",
-    "prefer", "unavailable", "max_meetings_per_week", "line",
+    "prefer", "unavailable", "max_meetings_per_week", "line", "calendar",
 )
 
 
@@ -61,7 +61,7 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
             p.id, ord_, p.name, p.email, p.role, p.timezone, enc(p.availability), enc(p.goals),
             enc(p.expertise), enc(p.interests), enc(p.languages), p.department, p.manager_id,
             p.level, p.capacity, p.cadence, enc_set(p.avoid), enc_set(p.prefer),
-            enc_ranges(p.unavailable), p.max_meetings_per_week, p.line,
+            enc_ranges(p.unavailable), p.max_meetings_per_week, p.line, p.calendar,
         )
 
     return row
@@ -107,7 +107,7 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
             "interests": terms(r[9]), "languages": terms(r[10]), "department": r[11],
             "manager_id": r[12], "level": r[13], "capacity": r[14], "cadence": r[15],
             "avoid": idset(r[16]), "prefer": idset(r[17]), "unavailable": ranges(r[18]),
-            "max_meetings_per_week": r[19], "line": r[20],
+            "max_meetings_per_week": r[19], "line": r[20], "calendar": r[21],
         }
 
     if not _FAST_PERSON:
@@ -133,7 +133,7 @@ _FAST_PERSON = (
     and set(Person.__dataclass_fields__) == {
         "id", "name", "email", "role", "timezone", "availability", "goals", "expertise", "interests",
         "languages", "department", "manager_id", "level", "capacity", "cadence", "avoid", "prefer",
-        "unavailable", "max_meetings_per_week", "line",
+        "unavailable", "max_meetings_per_week", "line", "calendar",
     }
 )
 
