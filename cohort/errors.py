@@ -89,3 +89,12 @@ EXIT_CODES = {
     "data": InputError.exit_code,
     "unavailable": InfeasibleError.exit_code,
 }
+
+
+class DeliveryError(MentorsyncError):
+    """Messages could not be delivered: the SMTP server is unreachable, or refused some of them.
+
+    Exit 69 (the contract's "no acceptable result"): nothing the server did not accept is marked
+    sent, so running the command again delivers the rest."""
+
+    exit_code = 69
