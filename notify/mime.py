@@ -121,7 +121,7 @@ def build(
 
     ``multipart/alternative``: text/plain, text/html and, for an invitation, text/calendar with
     its iTIP method (the structure Google Calendar and Outlook themselves send)."""
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=SMTP.clone(max_line_length=998))  # no folding quirks below 998
     msg["From"] = formataddr((sender_name, sender))
     msg["To"] = Address(display_name=to_name, addr_spec=to_addr)
     if reply_to:

@@ -148,7 +148,10 @@ def connect(
             smtp.starttls(context=context)
             smtp.ehlo()
         if email.username:
-            smtp.login(email.username, os.environ.get(SMTP_PASSWORD_ENV, ""))
+            try:
+                smtp.login(email.username, os.environ.get(SMTP_PASSWORD_ENV, ""))
+            except smtplib.SMTPServerDisconnected:  # some servers hang up after a failed login
+                raise smtplib.SMTPAuthenticationError(535, b"the server closed the connection") from None
     except smtplib.SMTPAuthenticationError as exc:
         smtp.close()
         raise InputError(
