@@ -21,7 +21,7 @@ end (its past meetings stay in their calendar); its later milestones are cancell
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -87,7 +87,7 @@ class Sent:
     kind: str  # "invite" | "cancel"
     sequence: int
     fingerprint: str
-    ics: bytes
+    load_ics: Callable[[], bytes]  # its calendar part (read when a cancellation needs it)
 
 
 @dataclass(frozen=True)
@@ -161,12 +161,14 @@ def _pair_series(schedule: Schedule) -> dict[tuple[str, str], Series]:
     return {(s.mentor_id, s.mentee_id): s for s in schedule.series}
 
 
-def person_state(facts: Facts, person: Person, series_of: Mapping[tuple[str, str], Series]) -> dict[str, Any]:
-    """What ``person`` should know now: partners (slot, words in their zone) or the reason for none."""
+def person_state(
+    facts: Facts, person: Person, series_of: Mapping[tuple[str, str], Series], pairs: Iterable[Pair]
+) -> dict[str, Any]:
+    """What ``person`` should know now: partners (slot, words in their zone) or the reason for none.
+
+    ``pairs``: the cycle's pairs that include ``person``."""
     partners: dict[str, Any] = {}
-    for pair in facts.pairs:
-        if person.id not in (pair.mentor_id, pair.mentee_id):
-            continue
+    for pair in pairs:
         other = pair.mentee_id if pair.mentor_id == person.id else pair.mentor_id
         partner = facts.people.get(other)
         series = series_of.get((pair.mentor_id, pair.mentee_id))
@@ -228,6 +230,14 @@ class Composer:
         self.facts = facts
         self.renderer = renderer
         self.series_of = _pair_series(facts.schedule)
+        self.pairs_of: dict[PersonId, list[Pair]] = {}
+        for pair in facts.pairs:
+            for pid in {pair.mentor_id, pair.mentee_id}:
+                self.pairs_of.setdefault(pid, []).append(pair)
+        self.events_of: dict[PersonId, list[Event]] = {}
+        for e in facts.schedule.events:
+            for pid in {e.mentor_id, e.mentee_id}:
+                self.events_of.setdefault(pid, []).append(e)
         program = facts.program
         self.sender = program.email.sender
         self.reply_to = program.email.reply_to
@@ -290,7 +300,7 @@ class Composer:
     def _person_context(self, person: Person) -> dict[str, Any]:
         urls = self.facts.urls.get(person.id)
         page, feed = urls if urls else ("", "")
-        events = [e for e in self.facts.schedule.events if person.id in (e.mentor_id, e.mentee_id)]
+        events = self.events_of.get(person.id, [])
         milestones = [
             {"label": KIND_LABELS.get(e.kind, e.kind), "when": local_words(e.start, person.timezone)}
             for e in sorted(events, key=lambda e: e.start)
@@ -307,7 +317,7 @@ class Composer:
         }
 
     def notice(self, person: Person, told: Told) -> Outgoing | None:
-        state = person_state(self.facts, person, self.series_of)
+        state = person_state(self.facts, person, self.series_of, self.pairs_of.get(person.id, ()))
         kind = decide(told.state, state)
         if kind is None:
             return None
@@ -383,7 +393,8 @@ class Composer:
             if uid in keep or last.kind != "invite":
                 continue
             sequence = last.sequence + 1
-            ics = invite.cancel(last.ics, sequence)
+            previous = last.load_ics()
+            ics = invite.cancel(previous, sequence)
             state = {"uid": uid, "sequence": sequence, "fingerprint": last.fingerprint}
             out.append(
                 self._message(
@@ -392,7 +403,7 @@ class Composer:
                     {
                         **context,
                         "method": "CANCEL",
-                        "what": _summary_of(last.ics),
+                        "what": _summary_of(previous),
                         "when": "",
                         "updated": False,
                         "partner_name": "",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
+from functools import partial
 
 from notify.compose import Outgoing, Sent, Told
 from store.db import Workspace
@@ -62,6 +63,12 @@ def _ics_of(body: bytes) -> bytes:
     return b""
 
 
+def _stored_ics(ws: Workspace, row_id: int) -> bytes:
+    """The calendar part of a recorded invitation (read only when a cancellation needs it)."""
+    body = ws.connection.execute("SELECT body FROM outbox WHERE id = ?", (row_id,)).fetchone()[0]
+    return _ics_of(bytes(body))
+
+
 def told(ws: Workspace, people: Iterable[str] | None = None) -> dict[str, Told]:
     """What each person was last told, from every recorded message (sent or still to be sent:
     a recorded message will be delivered, so the next notice builds on it)."""
@@ -75,19 +82,11 @@ def told(ws: Workspace, people: Iterable[str] | None = None) -> dict[str, Told]:
             continue
         data = json.loads(state)
         if kind in ("invite", "cancel"):
-            invites.setdefault(pid, {})[uid] = Sent(row_id, kind, sequence, data.get("fingerprint", ""), b"")
+            invites.setdefault(pid, {})[uid] = Sent(
+                row_id, kind, sequence, data.get("fingerprint", ""), partial(_stored_ics, ws, row_id)
+            )
         else:
             notices[pid] = (row_id, data)
-    # the calendar bytes only of the invitations still standing (a cancellation needs them)
-    for by_uid in invites.values():
-        for uid, sent in by_uid.items():
-            if sent.kind == "invite":
-                body = ws.connection.execute(
-                    "SELECT body FROM outbox WHERE id = ?", (sent.row_id,)
-                ).fetchone()[0]
-                by_uid[uid] = Sent(
-                    sent.row_id, sent.kind, sent.sequence, sent.fingerprint, _ics_of(bytes(body))
-                )
     out: dict[str, Told] = {}
     for pid in set(notices) | set(invites):
         notice = notices.get(pid)

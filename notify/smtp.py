@@ -160,7 +160,7 @@ def connect(
                     file,
                     text,
                     "username",
-                    f"{where} refused the login: {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}",
+                    f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
                     f"check email.username and {SMTP_PASSWORD_ENV}",
                 )
             ]
@@ -192,6 +192,10 @@ def connect(
     return Connection(smtp, 60.0 / email.messages_per_minute)
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
 PERMANENT = "failed"
 RETRY = "pending"
 
@@ -203,15 +207,15 @@ def classify(exc: BaseException) -> tuple[str, str, bool]:
     refused sender, a dropped connection or a timeout: the run stops, the message stays pending."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
-        return (PERMANENT if code >= 500 else RETRY), f"{code} {text.decode(errors='replace')}", False
+        return (PERMANENT if code >= 500 else RETRY), f"{code} {_text(text)}", False
     if isinstance(exc, smtplib.SMTPDataError):
         return (
             (PERMANENT if exc.smtp_code >= 500 else RETRY),
-            f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}",
+            f"{exc.smtp_code} {_text(exc.smtp_error)}",
             False,
         )
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return RETRY, f"sender refused: {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}", True
+        return RETRY, f"sender refused: {exc.smtp_code} {_text(exc.smtp_error)}", True
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
         return RETRY, f"connection lost: {exc or type(exc).__name__}", True
     raise exc
