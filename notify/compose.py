@@ -297,12 +297,20 @@ class Composer:
             person.id, person.email, kind, uid, sequence, subject, dict(state), body, digest, message_id, ics
         )
 
+    def _name(self, pid: PersonId) -> str:
+        other = self.facts.people.get(pid)
+        return other.name if other else pid
+
     def _person_context(self, person: Person) -> dict[str, Any]:
         urls = self.facts.urls.get(person.id)
         page, feed = urls if urls else ("", "")
         events = self.events_of.get(person.id, [])
         milestones = [
-            {"label": KIND_LABELS.get(e.kind, e.kind), "when": local_words(e.start, person.timezone)}
+            {
+                "label": KIND_LABELS.get(e.kind, e.kind),
+                "when": local_words(e.start, person.timezone),
+                "with": self._name(e.mentee_id if e.mentor_id == person.id else e.mentor_id),
+            }
             for e in sorted(events, key=lambda e: e.start)
         ]
         return {
