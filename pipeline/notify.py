@@ -9,8 +9,8 @@ Order of work, so that a failure at any point loses nothing and sends nothing tw
 5. record the new messages in the outbox (one transaction): from here on they are never lost;
 6. send every unsent message, oldest first: mark ``sending``, transfer, mark ``sent`` at once.
 
-The residual window: a crash after the server accepted a message and before step 6 marks it (two
-local SQLite commits apart, microseconds) leaves it ``sending``; the next run sends it again with
+The residual window: a crash after the server accepted a message and before step 6 marks it (one
+local SQLite commit, well under a millisecond) leaves it ``sending``; the next run sends it again with
 the same bytes and Message-ID, so it is at-least-once in that window only, and recognisable.
 """
 
@@ -20,15 +20,17 @@ import os
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from cohort.errors import DeliveryError, InputError, UsageError
+from cohort.errors import DeliveryError, InputError, StoreError, UsageError
 from cohort.model import PersonId
+from cohort.program import Program
 from feeds.tokens import current_record, feed_url, hash_token, load_key, make_token
 from notify import outbox
 from notify.compose import Facts, Outgoing, compose, page_url
 from notify.mime import Renderer
-from notify.smtp import classify, connect, settings_problems
+from notify.smtp import Connection, classify, connect, settings_problems
 from pipeline.history import feed_view
 from pipeline.run import workspace_program
 from scheduler.calendar import EventState, select_items
@@ -49,7 +51,7 @@ class NotifyResult:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def _facts(ws: Workspace, program, only: Sequence[PersonId] | None) -> Facts:  # type: ignore[no-untyped-def]
+def _facts(ws: Workspace, program: Program, only: Sequence[PersonId] | None) -> Facts:
     cycle = latest_cycle(ws)
     schedule = load_schedule(ws, cycle.id) if cycle else None
     if cycle is None or schedule is None:
@@ -64,8 +66,6 @@ def _facts(ws: Workspace, program, only: Sequence[PersonId] | None) -> Facts:  #
     for person in cohort.people:
         items[person.id] = tuple(select_items(person.id, view.schedule.series, view.schedule.events))
     states: dict[str, EventState] = {}
-    from datetime import datetime
-
     for row in ws.connection.execute("SELECT uid, fingerprint, sequence, last_modified FROM event_state"):
         states[row[0]] = EventState(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
     missing = [it.uid for its in items.values() for it in its if it.uid not in states]
@@ -74,7 +74,7 @@ def _facts(ws: Workspace, program, only: Sequence[PersonId] | None) -> Facts:  #
     urls: dict[PersonId, tuple[str, str]] = {}
     try:
         key = load_key(ws, create=False)
-    except Exception:  # no key: nothing published yet, no addresses to give
+    except StoreError:  # no key: nothing published yet, no addresses to give
         key = None
     base = program.feeds.base_url
     if key is not None:
@@ -165,9 +165,9 @@ def notify(
 
 def _send_all(
     ws: Workspace,
-    connection,
+    connection: Connection,
     sender: str,
-    only: Sequence[PersonId] | None,  # type: ignore[no-untyped-def]
+    only: Sequence[PersonId] | None,
     queued: int,
     kinds: dict[str, int],
 ) -> NotifyResult:
