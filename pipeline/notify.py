@@ -34,6 +34,7 @@ from notify.smtp import Connection, classify, connect, settings_problems
 from pipeline.history import feed_view
 from pipeline.run import workspace_program
 from scheduler.calendar import EventState, select_items
+from scheduler.model import Event, Series
 from store import Workspace, latest_cycle, load_cohort, load_pairs, load_schedule, load_unmatched
 
 CRASH_ENV = "MENTORSYNC_NOTIFY_CRASH_AFTER"  # tests only: "N" (after N marked) or "N:accepted"
@@ -62,9 +63,11 @@ def _facts(ws: Workspace, program: Program, only: Sequence[PersonId] | None) -> 
         if unknown:
             raise UsageError(f"--only: no participant {', '.join(map(repr, unknown))} in cycle {cycle.id}")
     view = feed_view(ws, cohort, schedule, cycle.id)
-    items: dict[PersonId, tuple] = {}
-    for person in cohort.people:
-        items[person.id] = tuple(select_items(person.id, view.schedule.series, view.schedule.events))
+    by_person: dict[PersonId, list[Series | Event]] = {}
+    for item in select_items(None, view.schedule.series, view.schedule.events):  # with meetings only
+        for pid in {item.mentor_id, item.mentee_id}:
+            by_person.setdefault(pid, []).append(item)
+    items = {person.id: tuple(by_person.get(person.id, ())) for person in cohort.people}
     states: dict[str, EventState] = {}
     for row in ws.connection.execute("SELECT uid, fingerprint, sequence, last_modified FROM event_state"):
         states[row[0]] = EventState(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
