@@ -459,3 +459,19 @@ def test_a_moved_meeting_is_re_sent_with_a_higher_sequence_and_the_same_uid(
     assert str(cal["METHOD"]) == "REQUEST" and str(ev["UID"]) == uid
     assert int(ev["SEQUENCE"]) == first[uid][1] + 1
     assert again[0]["Subject"].startswith("Updated invitation")
+
+
+def test_rate_limit_spaces_the_messages(ws: Path, env: dict, server) -> None:  # noqa: ANN001
+    import time
+
+    sink, port, security = server
+    section = _email_section(port, security).replace(
+        "messages_per_minute = 100000", "messages_per_minute = 300"
+    )
+    configure(ws, section)
+    pid = next(p for p, r in roster(ws).items() if r["calendar"] == "invite")
+    started = time.monotonic()
+    assert invoke(ws, "notify", "--only", pid)[0] == 0
+    n = len(sink.received)
+    assert n >= 3
+    assert time.monotonic() - started >= (n - 1) * 60 / 300  # one message every 0.2 s at most
