@@ -475,3 +475,53 @@ def test_rate_limit_spaces_the_messages(ws: Path, env: dict, server) -> None:  #
     n = len(sink.received)
     assert n >= 3
     assert time.monotonic() - started >= (n - 1) * 60 / 300  # one message every 0.2 s at most
+
+
+def test_after_a_rematch_only_people_whose_partner_or_slot_changed_are_told(
+    ws: Path, env: dict, server
+) -> None:  # noqa: ANN001
+    sink, port, security = server
+    configure(ws, _email_section(port, security))
+    assert invoke(ws, "notify")[0] == 0
+    pairs, _, _ = outputs(ws)
+    with (ws / "feedback.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["person_id", "partner_id", "continue"])
+        for i, p in enumerate(pairs):
+            w.writerow([p["mentor_id"], p["mentee_id"], "no" if i % 3 == 0 else "yes"])
+            w.writerow([p["mentee_id"], p["mentor_id"], "yes"])
+    assert invoke(ws, "cycle", "close", "--feedback", "feedback.csv")[0] == 0
+    toml = (ws / "program.toml").read_text(encoding="utf-8")
+    (ws / "program.toml").write_text(
+        toml.replace("start = 2027-02-01", "start = 2027-08-02"), encoding="utf-8"
+    )
+    code, _, err = invoke(ws, "-q", "rematch", "participants.csv", "--out", "c2")
+    assert code == 0, err
+    n = len(sink.received)
+    code, _, err = invoke(ws, "notify")
+    assert code == 0, err
+    people = roster(ws)
+    by_email = {r["email"]: k for k, r in people.items()}
+    notices: Counter = Counter()
+    invited: dict[str, list[tuple[str, str]]] = {}
+    for (_, rcpts, _), msg in zip(sink.received[n:], sink.messages()[n:], strict=True):
+        pid = by_email[rcpts[0]]
+        if msg["X-Mentorsync-Kind"] in ("intro", "change", "unmatched"):
+            notices[pid] += 1
+        for cal in calendars(msg):
+            (ev,) = cal.walk("VEVENT")
+            invited.setdefault(pid, []).append((str(cal["METHOD"]), str(ev["UID"])))
+    assert max(notices.values()) == 1
+    schedule2 = json.loads((ws / "c2" / "schedule.json").read_text(encoding="utf-8"))
+    for row in rows(ws / "c2" / "changes.csv"):
+        lines = row["change"].split("; ")
+        quiet = all(re.match(r"same .*unchanged", line) or line == "no partner this cycle" for line in lines)
+        assert notices[row["id"]] == (0 if quiet else 1), (row["id"], lines)
+        if people[row["id"]]["calendar"] == "invite":
+            mine = {i["uid"] for i in items_of(schedule2, row["id"])}
+            assert set(invited.get(row["id"], [])) == {("REQUEST", uid) for uid in mine}
+        else:
+            assert row["id"] not in invited
+    assert 0 < sum(notices.values()) < len(people)  # some told, some left alone
+    total = len(sink.received)
+    assert invoke(ws, "notify")[0] == 0 and len(sink.received) == total
