@@ -312,6 +312,65 @@ def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
     click.echo(json.dumps(result.data, indent=2, default=str) if as_json else strip_controls(result.text))
 
 
+@main.command()
+@click.option("--dry-run", is_flag=True,
+              help="Write every message as an .eml file under --out; send nothing.")
+@click.option("--only", "only", multiple=True, metavar="ID", help="Only this person (repeat for more).")
+@click.option("--status", "show_status", is_flag=True, help="List sent, pending and failed messages.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out/notify",
+              show_default=True, help="Where --dry-run writes the .eml files.")
+@_JSON
+@pass_ctx
+@handle_errors
+def notify(ctx: Context, dry_run: bool, only: tuple[str, ...], show_status: bool, out_dir: Path,
+           as_json: bool) -> None:
+    """Email each participant what is new: introduction, change, invitations (exactly once).
+
+    Settings in program.toml [email]; the SMTP password only from MENTORSYNC_SMTP_PASSWORD.
+    Exit 69 when the server cannot be reached or refused messages (they stay in the outbox and
+    are sent by the next run)."""
+    from cohort.errors import DeliveryError
+    from pipeline.notify import notify as run_notify
+    from pipeline.notify import status
+
+    if show_status:
+        listed = [r for r in status(ctx.workspace) if not only or r.person_id in only]
+        if as_json:
+            click.echo(json.dumps([r.as_json() for r in listed], indent=2))
+            return
+        counts: dict[str, int] = {}
+        for r in listed:
+            counts[r.status] = counts.get(r.status, 0) + 1
+            click.echo(f"{r.id:>6}  {r.status:<8} {r.kind:<9} {r.person_id:<20} {r.recipient}  "
+                       f"{r.sent_at or r.created_at}" + (f"  ({r.last_error})" if r.last_error else ""))
+        click.echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "the outbox is empty")
+        return
+    result = run_notify(ctx.workspace, dry_run=dry_run, only=list(only) or None, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps({"queued": result.queued, "by_kind": result.by_kind,
+                               "sent": [r.as_json() for r in result.sent],
+                               "failed": [r.as_json() for r in result.failed],
+                               "pending": [r.as_json() for r in result.pending],
+                               "resent": [r.as_json() for r in result.resent],
+                               "written": list(result.written), "error": result.error}, indent=2))
+    elif dry_run:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.by_kind.items())) or "nothing new"
+        click.echo(f"dry run: {len(result.written)} message(s) written to {out_dir} ({kinds}); nothing sent")
+    else:
+        click.echo(f"{result.queued} new message(s) queued, {len(result.sent)} sent")
+        for r in result.resent:
+            click.echo(f"resent after an interruption (same Message-ID {r.message_id}): {r.person_id}",
+                       err=True)
+    for r in result.failed:
+        click.echo(f"refused: message {r.id} ({r.kind}) to {r.person_id} <{r.recipient}>: {r.last_error}",
+                   err=True)
+    if result.error or result.failed:
+        left = len(result.pending) + len(result.failed)
+        raise DeliveryError((f"{result.error}; " if result.error else "")
+                            + f"{left} message(s) not delivered, kept in the outbox: run `mentorsync notify` "
+                            "again to send them (`notify --status` lists them)")
+
+
 @main.group()
 def feeds() -> None:
     """Manage participants' private feed URLs."""

@@ -83,3 +83,11 @@ class StoreError(MentorsyncError):
 
     exit_code = 2
 
+
+class DeliveryError(MentorsyncError):
+    """Messages could not be delivered: the SMTP server is unreachable, or refused some of them.
+
+    Exit 69 (the contract's "no acceptable result"): nothing the server did not accept is marked
+    sent, so running the command again delivers the rest."""
+
+    exit_code = 69

@@ -19,7 +19,7 @@ from typing import Any
 from cohort import limits, tables
 from cohort.availability import AvailabilityError, excel_value_error, parse_availability
 from cohort.errors import InputError, Problem
-from cohort.model import CADENCES, ROLES, Cohort, DateRange, Person
+from cohort.model import CADENCES, CALENDAR_MODES, ROLES, Cohort, DateRange, Person
 from cohort.model import normalise_term as _norm
 from cohort.ranks import cross_rank_problems, row_ranks
 from cohort.tables import RawTable, TableSpec
@@ -48,6 +48,7 @@ COLUMNS: tuple[str, ...] = (
     "unavailable",
     "max_meetings_per_week",
     "ranks",
+    "calendar",
 )
 REQUIRED: tuple[str, ...] = ("id", "name", "email", "role", "timezone", "availability")
 LIST_COLUMNS = frozenset(
@@ -446,6 +447,14 @@ def _row_to_person(
             values["cadence"] = _cadence(cells.get("cadence"))
         except _CellError as exc:
             error("cadence", exc.message, exc.hint)
+
+    mode = text.get("calendar", "").casefold() or "feed"
+    if mode not in CALENDAR_MODES:
+        close = difflib.get_close_matches(mode, CALENDAR_MODES, n=1, cutoff=0.5)
+        error("calendar", f"unknown calendar '{text['calendar']}'",
+              f"did you mean '{close[0]}'?" if close else "'feed' (subscribe, the default) or 'invite' "
+              "(email invitations)")
+    values["calendar"] = mode
 
     refs: dict[str, tuple[str, ...]] = {}
     for column in ("avoid", "prefer"):

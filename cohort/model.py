@@ -20,11 +20,13 @@ from typing import Literal
 PersonId = str
 Role = Literal["mentor", "mentee", "both"]
 Cadence = Literal["weekly", "biweekly", "monthly"]
+CalendarMode = Literal["feed", "invite"]
 WeekInterval = tuple[int, int]
 DateRange = tuple[date, date]  # inclusive on both ends, in the person's local calendar
 
 ROLES: tuple[str, ...] = ("mentor", "mentee", "both")
 CADENCES: tuple[str, ...] = ("weekly", "biweekly", "monthly")
+CALENDAR_MODES: tuple[str, ...] = ("feed", "invite")  # subscribe to a feed, or get email invitations
 DAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -66,6 +68,7 @@ class Person:
     max_meetings_per_week: int | None = None
     line: int = 0
     ranks: tuple[PersonId, ...] = ()  # ids in order of preference (first = first choice)
+    calendar: CalendarMode = "feed"  # "invite": meetings come as email invitations, not in the feed
 
     @property
     def is_mentor(self) -> bool:

@@ -156,6 +156,28 @@ class FeedSettings:
     )
 
 
+SMTP_PASSWORD_ENV = "MENTORSYNC_SMTP_PASSWORD"  # the SMTP password never lives in a file
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """``[email]``: how ``mentorsync notify`` sends (SMTP). The password comes only from the
+    environment variable ``MENTORSYNC_SMTP_PASSWORD``; ``from`` is the TOML key of ``sender``."""
+
+    host: str = _opt("", "SMTP server, e.g. smtp.example.org (empty: `notify --dry-run` only)")
+    port: int = _opt(587, "SMTP port: 587 for starttls, 465 for tls, 25 for a local relay", min=1, max=65535)
+    security: str = _opt(
+        "starttls", "how the connection is protected ('none': only for a relay on the same machine)",
+        choices=("starttls", "tls", "none"))
+    username: str = _opt("", "SMTP login (empty: no login); the password is read from the environment "
+                         "variable MENTORSYNC_SMTP_PASSWORD, never from a file")
+    sender: str = _opt("", "the coordinator's address: From of every message, ORGANIZER of invitations",
+                       key="from")
+    reply_to: str = _opt("", "where replies go (empty: the `from` address)")
+    messages_per_minute: int = _opt(60, "rate limit: at most this many messages a minute", min=1, max=100000)
+    timeout_seconds: float = _opt(30.0, "how long to wait for the SMTP server", min=1.0, max=600.0)
+
+
 @dataclass(frozen=True)
 class Charter:
     """The program's expectations, shown on every participant's page and in emails (plain text)."""
@@ -201,10 +223,21 @@ class Program:
     feeds: FeedSettings = field(default_factory=FeedSettings)
     charter: Charter = field(default_factory=Charter)
     retention: Retention = field(default_factory=Retention)
+    email: EmailSettings = field(default_factory=EmailSettings)
 
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]
 _SECTION_TYPES = get_type_hints(Program)
+
+
+def toml_key(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+    """The key a field has in ``program.toml`` (its name, unless that is a Python keyword)."""
+    return str(f.metadata.get("key", f.name))
+
+
+def key_line(text: str, section: str, key: str | None) -> int:
+    """The line of ``[section]`` or of ``key`` inside it in a ``program.toml`` text (0: not there)."""
+    return _line_of(text.splitlines(), section, key)
 
 
 def _suggest(name: str, options: list[str]) -> str | None:
@@ -309,7 +342,7 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
             continue
         cls = _SECTION_TYPES[section_name]
         hints = get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        fields = {toml_key(f): f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         for key, value in table.items():
             path = f"{section_name}.{key}"
@@ -317,7 +350,7 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
             if key not in fields:
                 problems.append(Problem(file, line, path, "unknown key", _suggest(key, list(fields))))
                 continue
-            tp = hints[key]
+            tp = hints[fields[key].name]
             if isinstance(value, float) and tp is int and value.is_integer():
                 value = int(value)
             if not _check(value, tp):
@@ -347,7 +380,7 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
                     problems.append(Problem(file, line, path, f"{bad[0]!r} is not a pair",
                                             'write pairs like ["mentor_id", "mentee_id"]'))
                     continue
-            values[key] = value
+            values[fields[key].name] = value
         if section_name == "cycle":
             if "weeks" in table and "end" in table:
                 problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
@@ -445,8 +478,8 @@ def example_toml(program: Program | None = None) -> str:
             if "choices" in f.metadata:
                 doc += " (" + " | ".join(str(c) for c in f.metadata["choices"]) + ")"
             if value is None:
-                out.append(f"# {f.name} = ...  # {doc}")
+                out.append(f"# {toml_key(f)} = ...  # {doc}")
             else:
-                out.append(f"{f.name} = {_toml_value(value)}  # {doc}")
+                out.append(f"{toml_key(f)} = {_toml_value(value)}  # {doc}")
         out.append("")
     return "\n".join(out)

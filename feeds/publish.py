@@ -8,7 +8,9 @@ and written to ``OUT/feeds/<token>.ics``, with ``OUT/feeds/index.csv`` (``id, em
 page_url``: the private page ``/p/<token>``, same token) and the coordinator's feed as
 ``OUT/feeds/coordinator-<token>.ics``, listed in the index under the id ``*coordinator*``.
 Whoever's feed is revoked (the coordinator's too) gets no file and no index row. Stored feeds of
-people no longer in the cohort are dropped (their address then answers 404).
+people no longer in the cohort are dropped (their address then answers 404). A person on
+``calendar = invite`` gets a feed without the meetings (they come as email invitations from
+``mentorsync notify``); everyone else's feed is unchanged by that column.
 
 All database changes happen in one transaction: a failure leaves the workspace as it was.
 """
@@ -179,8 +181,12 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             if token is None:
                 revoked.append(person.id)
                 continue
-            mine = by_person.get(person.id, [])
-            inputs = inputs_hash((person.id, person.name, person.email), mine, state, program)
+            # People on `calendar = invite` get their meetings as email invitations (notify/):
+            # their feed leaves them out, so nobody sees a meeting twice.
+            invited = person.calendar == "invite"
+            mine = [] if invited else by_person.get(person.id, [])
+            owner = (person.id, person.name, person.email, *(("invite",) if invited else ()))
+            inputs = inputs_hash(owner, mine, state, program)
             body = reuse(person.id, inputs) or feed_writer.feed(
                 person, [i for i in mine if isinstance(i, Series)], [i for i in mine if isinstance(i, Event)])
             name = f"feeds/{token}.ics"

@@ -39,6 +39,8 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 from enum import StrEnum
 from typing import Any
 
@@ -146,6 +148,7 @@ CATALOGUE: tuple[TableSpec, ...] = (
             "avoid": IDS,
             "prefer": IDS,
             "ranks": IDS,
+            "calendar": N,
             "unavailable": PERSONAL,
             "max_meetings_per_week": PERSONAL,
             "line": PERSONAL,
@@ -306,6 +309,31 @@ CATALOGUE: tuple[TableSpec, ...] = (
     TableSpec(
         "publications",
         {"id": N, "stage": N, "out": N, "state": N, "items": N, "created_at": N},
+    ),
+    # The notify outbox: the person's own messages go with them; messages to others that name
+    # them are found by decoding the MIME body and deleted too (``_forget_messages_naming``).
+    TableSpec(
+        "outbox",
+        {
+            "id": N,
+            "person_id": ID,
+            "recipient": PERSONAL,
+            "kind": N,
+            "uid": DERIVED,
+            "sequence": N,
+            "content_hash": DERIVED,
+            "message_id": DERIVED,
+            "subject": TEXT,
+            "state": JSON,
+            "body": DERIVED,
+            "status": N,
+            "attempts": N,
+            "last_error": TEXT,
+            "created_at": N,
+            "sent_at": N,
+        },
+        subject=("person_id",),
+        erase="delete",
     ),
     TableSpec("event_state", {"uid": DERIVED, "fingerprint": DERIVED, "sequence": N, "last_modified": N}),
     TableSpec(
@@ -715,7 +743,34 @@ def erase_person(ws: Workspace, person_id: PersonId, *, now: datetime | None = N
                         n += 1
             if n:
                 changed[spec.name] = n
+        n = _forget_messages_naming(con, subject)
+        if n:
+            changed["outbox"] = changed.get("outbox", 0) + n
     return EraseReport(subject, changed)
+
+
+def _forget_messages_naming(con: sqlite3.Connection, subject: Subject) -> int:
+    """Delete the outbox messages to other people that name the subject (a partner's
+    introduction, a change notice). Their bodies are MIME (often base64), so they are decoded and
+    searched rather than scrubbed in place; a later ``notify`` tells those people their situation
+    afresh, which an erased partner changed anyway."""
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone():
+        return 0
+    patterns = [re.compile(re.escape(e), re.IGNORECASE) for e in subject.emails if e]
+    patterns += [_name_pattern(n) for n in subject.names if n]
+    patterns.append(_id_pattern(subject.id))
+    doomed = []
+    for rowid, body in con.execute("SELECT id, body FROM outbox"):
+        message = message_from_bytes(bytes(body), policy=email_policy.default)
+        texts = [str(message.get("Subject", "")), str(message.get("To", ""))]
+        for part in message.walk():
+            if part.get_content_maintype() == "text":
+                texts.append(part.get_content())
+        text = "\n".join(texts)
+        if any(p.search(text) for p in patterns):
+            doomed.append((rowid,))
+    con.executemany("DELETE FROM outbox WHERE id = ?", doomed)
+    return len(doomed)
 
 
 def residue(ws: Workspace, subject: Subject) -> list[str]:

@@ -23,7 +23,7 @@ _decode = json.JSONDecoder().decode
 PERSON_COLUMNS: tuple[str, ...] = (
     "person_id", "ord", "name", "email", "role", "timezone", "availability", "goals", "expertise",
     "interests", "languages", "department", "manager_id", "level", "capacity", "cadence", "avoid",
-    "prefer", "unavailable", "max_meetings_per_week", "line", "ranks",
+    "prefer", "unavailable", "max_meetings_per_week", "line", "ranks", "calendar",
 )
 
 
@@ -63,7 +63,7 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
             p.id, ord_, p.name, p.email, p.role, p.timezone, enc(p.availability), enc(p.goals),
             enc(p.expertise), enc(p.interests), enc(p.languages), p.department, p.manager_id,
             p.level, p.capacity, p.cadence, enc_set(p.avoid), enc_set(p.prefer),
-            enc_ranges(p.unavailable), p.max_meetings_per_week, p.line, enc(p.ranks),
+            enc_ranges(p.unavailable), p.max_meetings_per_week, p.line, enc(p.ranks), p.calendar,
         )
 
     return row
@@ -110,7 +110,9 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
             "manager_id": r[12], "level": r[13], "capacity": r[14], "cadence": r[15],
             "avoid": idset(r[16]), "prefer": idset(r[17]), "unavailable": ranges(r[18]),
             "max_meetings_per_week": r[19], "line": r[20],
-            "ranks": terms(r[21]) if len(r) > 21 else (),  # rows stored before the column existed
+            # rows stored before the columns existed
+            "ranks": terms(r[21]) if len(r) > 21 else (),
+            "calendar": r[22] if len(r) > 22 else "feed",
         }
 
     if not _FAST_PERSON:
@@ -136,7 +138,7 @@ _FAST_PERSON = (
     and set(Person.__dataclass_fields__) == {
         "id", "name", "email", "role", "timezone", "availability", "goals", "expertise", "interests",
         "languages", "department", "manager_id", "level", "capacity", "cadence", "avoid", "prefer",
-        "unavailable", "max_meetings_per_week", "line", "ranks",
+        "unavailable", "max_meetings_per_week", "line", "ranks", "calendar",
     }
 )
 
