@@ -334,6 +334,7 @@ CATALOGUE: tuple[TableSpec, ...] = (
         },
         subject=("person_id",),
         erase="delete",
+        neutral={"recipient": ""},
     ),
     TableSpec("event_state", {"uid": DERIVED, "fingerprint": DERIVED, "sequence": N, "last_modified": N}),
     TableSpec(

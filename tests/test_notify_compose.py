@@ -21,7 +21,7 @@ from notify.mime import Renderer
 from scheduler.calendar import EventState, fingerprint
 from store.db import Workspace
 from tests.factories import make_cohort
-from tests.test_feeds_support import make_series, sample_people, sample_schedule
+from tests.feeds_support import make_series, sample_people, sample_schedule
 
 PROGRAM = Program(
     feeds=FeedSettings(base_url="https://m.example.org"), email=EmailSettings(sender="coord@example.org")
