@@ -27,15 +27,20 @@ def _emit_problems(problems: list[Problem]) -> None:
     rest = problems[MAX_ERRORS_SHOWN:]
     if rest:
         errors = sum(p.severity == "error" for p in rest)
-        click.echo(f"... and {len(rest):,} more problem{'s' if len(rest) != 1 else ''} not shown "
-                   f"({errors:,} error{'s' if errors != 1 else ''})", err=True)
+        click.echo(
+            f"... and {len(rest):,} more problem{'s' if len(rest) != 1 else ''} not shown "
+            f"({errors:,} error{'s' if errors != 1 else ''})",
+            err=True,
+        )
 
 
 def _problems_json(problems: list[Problem]) -> dict[str, Any]:
     from cohort.limits import MAX_ERRORS_SHOWN
 
-    return {"problems": [p.__dict__ for p in problems[:MAX_ERRORS_SHOWN]],
-            "not_shown": max(0, len(problems) - MAX_ERRORS_SHOWN)}
+    return {
+        "problems": [p.__dict__ for p in problems[:MAX_ERRORS_SHOWN]],
+        "not_shown": max(0, len(problems) - MAX_ERRORS_SHOWN),
+    }
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,8 +87,14 @@ INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="Directory holding program.toml and the history database.")
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Directory holding program.toml and the history database.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @click.version_option(package_name="mentorsync", message="mentorsync %(version)s")
 @click.pass_context
@@ -126,14 +137,25 @@ def validate(ctx: Context, file: Path, as_json: bool) -> None:
             click.echo(json.dumps({"ok": False, **_problems_json(exc.problems)}, indent=2))
         raise
     if as_json:
-        click.echo(json.dumps({"ok": True, "people": len(cohort), "mentors": len(cohort.mentors),
-                               "mentees": len(cohort.mentees),
-                               **_problems_json(warnings)}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "people": len(cohort),
+                    "mentors": len(cohort.mentors),
+                    "mentees": len(cohort.mentees),
+                    **_problems_json(warnings),
+                },
+                indent=2,
+            )
+        )
         return
     _emit_problems(warnings)
-    click.echo(f"{file}: {len(cohort)} people ({len(cohort.mentors)} can mentor, "
-               f"{len(cohort.mentees)} want a mentor), no errors"
-               + (f", {len(warnings)} warning(s)" if warnings else ""))
+    click.echo(
+        f"{file}: {len(cohort)} people ({len(cohort.mentors)} can mentor, "
+        f"{len(cohort.mentees)} want a mentor), no errors"
+        + (f", {len(warnings)} warning(s)" if warnings else "")
+    )
 
 
 def _progress(ctx: Context, as_json: bool) -> Any:
@@ -151,8 +173,14 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 @main.command()
 @click.argument("file", type=INPUT_FILE)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out",
-              show_default=True, help="Directory for matches, schedule, feeds and the report.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="out",
+    show_default=True,
+    help="Directory for matches, schedule, feeds and the report.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and progress) as JSON.")
 @pass_ctx
 @handle_errors
@@ -169,8 +197,14 @@ def run(ctx: Context, file: Path, out_dir: Path, as_json: bool) -> None:
     _print_run_summary(dict(s), out_dir)
 
 
-_OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out",
-                    show_default=True, help="Directory for the output files.")
+_OUT = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="out",
+    show_default=True,
+    help="Directory for the output files.",
+)
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
@@ -205,16 +239,27 @@ def match(ctx: Context, out_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
-    click.echo(_table([("pairs", s["pairs"]), ("candidates", s["candidates"]),
-                       ("objective",
-                        f"{s['objective']:,.0f} (bound {s['bound']:,.0f}, gap {100 * s['gap']:.2f}%)"),
-                       ("files", f"{out_dir}/matches.csv, unmatched.csv, candidates.csv")]))
+    click.echo(
+        _table(
+            [
+                ("pairs", s["pairs"]),
+                ("candidates", s["candidates"]),
+                ("objective", f"{s['objective']:,.0f} (bound {s['bound']:,.0f}, gap {100 * s['gap']:.2f}%)"),
+                ("files", f"{out_dir}/matches.csv, unmatched.csv, candidates.csv"),
+            ]
+        )
+    )
 
 
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100),
-              help="Mentors on each mentee's shortlist.")
+@click.option(
+    "--top",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Mentors on each mentee's shortlist.",
+)
 @_OUT
 @_JSON
 @pass_ctx
@@ -233,10 +278,16 @@ def suggest(ctx: Context, file: Path | None, top: int, out_dir: Path, as_json: b
         return
     for w in s["warnings"]:
         click.echo(w, err=True)
-    click.echo(_table([("suggestions", f"{s['suggestions']} for {s['mentees']} mentees (top {s['top']})"),
-                       ("full lists", s["mentees_with_full_list"]),
-                       ("no suggestion", s["mentees_without_suggestion"]),
-                       ("file", s["file"])]))
+    click.echo(
+        _table(
+            [
+                ("suggestions", f"{s['suggestions']} for {s['mentees']} mentees (top {s['top']})"),
+                ("full lists", s["mentees_with_full_list"]),
+                ("no suggestion", s["mentees_without_suggestion"]),
+                ("file", s["file"]),
+            ]
+        )
+    )
 
 
 @main.command()
@@ -251,15 +302,29 @@ def schedule(ctx: Context, out_dir: Path, as_json: bool) -> None:
     plan = do_schedule(ctx.workspace, out_dir, progress=_progress(ctx, as_json))
     sched = plan.schedule
     if as_json:
-        click.echo(json.dumps({"series": len(sched.series), "events": len(sched.events),
-                               "pairs": len(plan.match.pairs), "repair": dict(plan.repair)}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "series": len(sched.series),
+                    "events": len(sched.events),
+                    "pairs": len(plan.match.pairs),
+                    "repair": dict(plan.repair),
+                },
+                indent=2,
+            )
+        )
         return
     unplaceable: list[list[str]] = plan.repair.get("unplaceable", [])  # type: ignore[assignment]
     for mentor, mentee, reason in unplaceable:
-        click.echo(f"warning: the stored pair {mentor} - {mentee} can no longer be placed ({reason}); "
-                   "it is not scheduled: run `mentorsync match` again to find other partners", err=True)
-    click.echo(f"{len(sched.series)} pairs scheduled, {len(sched.events)} milestone meetings; "
-               f"wrote {out_dir / 'schedule.json'}")
+        click.echo(
+            f"warning: the stored pair {mentor} - {mentee} can no longer be placed ({reason}); "
+            "it is not scheduled: run `mentorsync match` again to find other partners",
+            err=True,
+        )
+    click.echo(
+        f"{len(sched.series)} pairs scheduled, {len(sched.events)} milestone meetings; "
+        f"wrote {out_dir / 'schedule.json'}"
+    )
 
 
 @main.command()
@@ -274,8 +339,15 @@ def publish(ctx: Context, out_dir: Path, as_json: bool) -> None:
     result = do_publish(ctx.workspace, out_dir, progress=_progress(ctx, as_json))
     changed = sum(f.changed for f in result.feeds)
     if as_json:
-        click.echo(json.dumps({"feeds": len(result.feeds), "changed": changed,
-                               "index": str(out_dir / "feeds" / "index.csv")}))
+        click.echo(
+            json.dumps(
+                {
+                    "feeds": len(result.feeds),
+                    "changed": changed,
+                    "index": str(out_dir / "feeds" / "index.csv"),
+                }
+            )
+        )
         return
     click.echo(f"{len(result.feeds)} feeds ({changed} changed); URLs in {out_dir / 'feeds' / 'index.csv'}")
 
@@ -292,8 +364,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
     program = ctx.load_program()
     if not (ctx.workspace / "mentorsync.db").exists():
         raise click.UsageError(f"no workspace database in {ctx.workspace}: publish feeds first")
-    click.echo(f"serving feeds on http://{host}:{port}/feeds/<token>.ics and pages on "
-               f"http://{host}:{port}/p/<token> (Ctrl+C to stop)", err=True)
+    click.echo(
+        f"serving feeds on http://{host}:{port}/feeds/<token>.ics and pages on "
+        f"http://{host}:{port}/p/<token> (Ctrl+C to stop)",
+        err=True,
+    )
     serve_feeds(ctx.workspace, host, port, max_age=program.feeds.max_age_seconds)
 
 
@@ -313,17 +388,25 @@ def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--dry-run", is_flag=True,
-              help="Write every message as an .eml file under --out; send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Write every message as an .eml file under --out; send nothing."
+)
 @click.option("--only", "only", multiple=True, metavar="ID", help="Only this person (repeat for more).")
 @click.option("--status", "show_status", is_flag=True, help="List sent, pending and failed messages.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="out/notify",
-              show_default=True, help="Where --dry-run writes the .eml files.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="out/notify",
+    show_default=True,
+    help="Where --dry-run writes the .eml files.",
+)
 @_JSON
 @pass_ctx
 @handle_errors
-def notify(ctx: Context, dry_run: bool, only: tuple[str, ...], show_status: bool, out_dir: Path,
-           as_json: bool) -> None:
+def notify(
+    ctx: Context, dry_run: bool, only: tuple[str, ...], show_status: bool, out_dir: Path, as_json: bool
+) -> None:
     """Email each participant what is new: introduction, change, invitations (exactly once).
 
     Settings in program.toml [email]; the SMTP password only from MENTORSYNC_SMTP_PASSWORD.
@@ -341,34 +424,49 @@ def notify(ctx: Context, dry_run: bool, only: tuple[str, ...], show_status: bool
         counts: dict[str, int] = {}
         for r in listed:
             counts[r.status] = counts.get(r.status, 0) + 1
-            click.echo(f"{r.id:>6}  {r.status:<8} {r.kind:<9} {r.person_id:<20} {r.recipient}  "
-                       f"{r.sent_at or r.created_at}" + (f"  ({r.last_error})" if r.last_error else ""))
+            click.echo(
+                f"{r.id:>6}  {r.status:<8} {r.kind:<9} {r.person_id:<20} {r.recipient}  "
+                f"{r.sent_at or r.created_at}" + (f"  ({r.last_error})" if r.last_error else "")
+            )
         click.echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "the outbox is empty")
         return
     result = run_notify(ctx.workspace, dry_run=dry_run, only=list(only) or None, out_dir=out_dir)
     if as_json:
-        click.echo(json.dumps({"queued": result.queued, "by_kind": result.by_kind,
-                               "sent": [r.as_json() for r in result.sent],
-                               "failed": [r.as_json() for r in result.failed],
-                               "pending": [r.as_json() for r in result.pending],
-                               "resent": [r.as_json() for r in result.resent],
-                               "written": list(result.written), "error": result.error}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "queued": result.queued,
+                    "by_kind": result.by_kind,
+                    "sent": [r.as_json() for r in result.sent],
+                    "failed": [r.as_json() for r in result.failed],
+                    "pending": [r.as_json() for r in result.pending],
+                    "resent": [r.as_json() for r in result.resent],
+                    "written": list(result.written),
+                    "error": result.error,
+                },
+                indent=2,
+            )
+        )
     elif dry_run:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(result.by_kind.items())) or "nothing new"
         click.echo(f"dry run: {len(result.written)} message(s) written to {out_dir} ({kinds}); nothing sent")
     else:
         click.echo(f"{result.queued} new message(s) queued, {len(result.sent)} sent")
         for r in result.resent:
-            click.echo(f"resent after an interruption (same Message-ID {r.message_id}): {r.person_id}",
-                       err=True)
+            click.echo(
+                f"resent after an interruption (same Message-ID {r.message_id}): {r.person_id}", err=True
+            )
     for r in result.failed:
-        click.echo(f"refused: message {r.id} ({r.kind}) to {r.person_id} <{r.recipient}>: {r.last_error}",
-                   err=True)
+        click.echo(
+            f"refused: message {r.id} ({r.kind}) to {r.person_id} <{r.recipient}>: {r.last_error}", err=True
+        )
     if result.error or result.failed:
         left = len(result.pending) + len(result.failed)
-        raise DeliveryError((f"{result.error}; " if result.error else "")
-                            + f"{left} message(s) not delivered, kept in the outbox: run `mentorsync notify` "
-                            "again to send them (`notify --status` lists them)")
+        raise DeliveryError(
+            (f"{result.error}; " if result.error else "")
+            + f"{left} message(s) not delivered, kept in the outbox: run `mentorsync notify` "
+            "again to send them (`notify --status` lists them)"
+        )
 
 
 @main.group()
@@ -378,8 +476,12 @@ def feeds() -> None:
 
 @feeds.command()
 @click.argument("person_id", required=False)
-@click.option("--all", "everyone", is_flag=True,
-              help="A new feed key and a new URL for everyone (after losing feeds.key, or a leak).")
+@click.option(
+    "--all",
+    "everyone",
+    is_flag=True,
+    help="A new feed key and a new URL for everyone (after losing feeds.key, or a leak).",
+)
 @pass_ctx
 @handle_errors
 def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
@@ -425,8 +527,12 @@ def person() -> None:
 
 @person.command("export")
 @click.argument("person_id")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the JSON document to this file (default: standard output).")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON document to this file (default: standard output).",
+)
 @pass_ctx
 @handle_errors
 def person_export(ctx: Context, person_id: str, out_file: Path | None) -> None:
@@ -448,8 +554,13 @@ def person_export(ctx: Context, person_id: str, out_file: Path | None) -> None:
 @person.command("erase")
 @click.argument("person_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--out", "out_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory to re-write (repeatable; default: the last one published to).")
+@click.option(
+    "--out",
+    "out_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory to re-write (repeatable; default: the last one published to).",
+)
 @_JSON
 @pass_ctx
 @handle_errors
@@ -458,27 +569,42 @@ def person_erase(ctx: Context, person_id: str, yes: bool, out_dirs: tuple[Path, 
     from pipeline.privacy import erase
 
     if not yes:
-        click.confirm(f"Erase every trace of '{person_id}' from {ctx.workspace}? This cannot be undone",
-                      abort=True, err=True)
+        click.confirm(
+            f"Erase every trace of '{person_id}' from {ctx.workspace}? This cannot be undone",
+            abort=True,
+            err=True,
+        )
     result = erase(ctx.workspace, person_id, out_dirs=out_dirs)
-    data = {"person": result.person_id, "pseudonym": result.pseudonym, "tables": result.tables,
-            "feeds": result.feeds, "out": [str(d) for d in result.out_dirs],
-            "scrubbed_files": list(result.scrubbed_files), "wal_reset": result.wal_reset}
+    data = {
+        "person": result.person_id,
+        "pseudonym": result.pseudonym,
+        "tables": result.tables,
+        "feeds": result.feeds,
+        "out": [str(d) for d in result.out_dirs],
+        "scrubbed_files": list(result.scrubbed_files),
+        "wal_reset": result.wal_reset,
+    }
     if as_json:
         click.echo(json.dumps(data | {"already_erased": result.already}, indent=2))
         return
     if result.already:
         click.echo(f"{person_id} was already erased; the database was vacuumed again")
     else:
-        click.echo(f"erased {person_id}: {sum(result.tables.values())} rows in {len(result.tables)} tables, "
-                   f"{result.feeds} feeds re-published"
-                   + (f" (and written to {', '.join(map(str, result.out_dirs))})" if result.out_dirs else ""))
+        click.echo(
+            f"erased {person_id}: {sum(result.tables.values())} rows in {len(result.tables)} tables, "
+            f"{result.feeds} feeds re-published"
+            + (f" (and written to {', '.join(map(str, result.out_dirs))})" if result.out_dirs else "")
+        )
     if not result.out_dirs and not result.already:
-        click.echo("no output directory is known: delete old output copies yourself, or pass --out DIR",
-                   err=True)
+        click.echo(
+            "no output directory is known: delete old output copies yourself, or pass --out DIR", err=True
+        )
     if not result.wal_reset:
-        click.echo("a reader (serve?) kept the WAL from being truncated: run this command again "
-                   "(with serve stopped) to finish", err=True)
+        click.echo(
+            "a reader (serve?) kept the WAL from being truncated: run this command again "
+            "(with serve stopped) to finish",
+            err=True,
+        )
 
 
 @main.command("backup")
@@ -490,8 +616,11 @@ def backup_cmd(ctx: Context, file: Path) -> None:
     from store.backup import backup
 
     info = backup(ctx.workspace, file)
-    click.echo(f"wrote {info.file} (schema version {info.schema_version}; "
-               + ", ".join(f"{n} {b:,} bytes" for n, b in sorted(info.files.items())) + ")")
+    click.echo(
+        f"wrote {info.file} (schema version {info.schema_version}; "
+        + ", ".join(f"{n} {b:,} bytes" for n, b in sorted(info.files.items()))
+        + ")"
+    )
 
 
 @main.command("restore")
@@ -513,19 +642,27 @@ def _print_run_summary(s: dict[str, Any], out_dir: Path) -> None:
     unmatched = ", ".join(f"{n} {k}" for k, n in s["unmatched_by_reason"].items()) or "none"
     rows = [
         ("people", f"{s['people']} ({s['mentors']} can mentor, {s['mentees']} want a mentor)"),
-        ("pairs", f"{s['pairs']} (objective {s['objective']:,.0f}, bound {s['bound']:,.0f}, "
-                  f"gap {100 * s['gap']:.2f}%)"),
+        (
+            "pairs",
+            f"{s['pairs']} (objective {s['objective']:,.0f}, bound {s['bound']:,.0f}, "
+            f"gap {100 * s['gap']:.2f}%)",
+        ),
         ("unmatched", unmatched),
         ("mean score", s["mean_score"]),
         ("meetings", f"{s['meetings']} ({s['series']} recurring series, {s['milestone_events']} milestones)"),
-        ("DST exceptions", f"{s['weeks_with_dst_exceptions']} weeks in which someone meets at another local "
-                           f"time ({s['people_with_dst_exceptions']} people; see local_times.csv)"),
+        (
+            "DST exceptions",
+            f"{s['weeks_with_dst_exceptions']} weeks in which someone meets at another local "
+            f"time ({s['people_with_dst_exceptions']} people; see local_times.csv)",
+        ),
     ]
     if "changes" in s:
         rows.append(("changes", ", ".join(f"{n} {k}" for k, n in s["changes"].items())))
     rows += [
-        ("feeds",
-         f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})"),
+        (
+            "feeds",
+            f"{s['feeds']['count']} in {out_dir / 'feeds'} (URLs in {out_dir / 'feeds' / 'index.csv'})",
+        ),
         ("report", str(out_dir / "report.html")),
         ("time", f"{s['timings_seconds'].get('total', 0):.1f}s"),
     ]
@@ -538,9 +675,13 @@ def cycle() -> None:
 
 
 @cycle.command("close")
-@click.option("--feedback", "feedback_file", type=INPUT_FILE,
-              help="The feedback CSV: person_id, partner_id, continue, rating, comment. Without it, the "
-                   "stored check-ins decide; with it, the file wins where both answer.")
+@click.option(
+    "--feedback",
+    "feedback_file",
+    type=INPUT_FILE,
+    help="The feedback CSV: person_id, partner_id, continue, rating, comment. Without it, the "
+    "stored check-ins decide; with it, the file wins where both answer.",
+)
 @_JSON
 @pass_ctx
 @handle_errors
@@ -555,14 +696,26 @@ def cycle_close(ctx: Context, feedback_file: Path | None, as_json: bool) -> None
     result = close_cycle(ctx.workspace, feedback_file)
     _emit_problems(list(result.warnings))
     if as_json:
-        click.echo(json.dumps({"cycle": result.cycle_id, "rows": result.rows, "pairs": result.pairs,
-                               "verdicts": dict(result.verdicts), "from_file": result.from_file,
-                               "from_checkins": result.from_checkins}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "cycle": result.cycle_id,
+                    "rows": result.rows,
+                    "pairs": result.pairs,
+                    "verdicts": dict(result.verdicts),
+                    "from_file": result.from_file,
+                    "from_checkins": result.from_checkins,
+                },
+                indent=2,
+            )
+        )
         return
     verdicts = ", ".join(f"{n} {k}" for k, n in result.verdicts.items())
     source = f" ({result.from_checkins} from check-ins)" if result.from_checkins else ""
-    click.echo(f"cycle {result.cycle_id} closed: "
-               f"{result.rows} feedback rows{source} on {result.pairs} pairs ({verdicts})")
+    click.echo(
+        f"cycle {result.cycle_id} closed: "
+        f"{result.rows} feedback rows{source} on {result.pairs} pairs ({verdicts})"
+    )
     click.echo("move [cycle] start forward in program.toml, then run `mentorsync rematch FILE --out DIR`")
 
 
@@ -579,8 +732,10 @@ def cycle_list(ctx: Context, as_json: bool) -> None:
         click.echo(json.dumps([c.as_json() for c in cycles], indent=2))
         return
     for c in cycles:
-        click.echo(f"{c.id:>4}  {c.start} .. {c.last_day}  {c.status:<6}  {c.people} people, {c.pairs} pairs"
-                   + (f", {c.feedback_rows} feedback rows" if c.feedback_rows else ""))
+        click.echo(
+            f"{c.id:>4}  {c.start} .. {c.last_day}  {c.status:<6}  {c.people} people, {c.pairs} pairs"
+            + (f", {c.feedback_rows} feedback rows" if c.feedback_rows else "")
+        )
 
 
 @cycle.command("show")
@@ -596,8 +751,14 @@ def cycle_show(ctx: Context, cycle_id: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(detail, indent=2, default=str))
         return
-    click.echo(_table([(k, v if not isinstance(v, (dict, list)) else json.dumps(v, default=str))
-                       for k, v in detail.items()]))
+    click.echo(
+        _table(
+            [
+                (k, v if not isinstance(v, (dict, list)) else json.dumps(v, default=str))
+                for k, v in detail.items()
+            ]
+        )
+    )
 
 
 @main.command()
@@ -631,8 +792,9 @@ def checkins(ctx: Context, as_json: bool) -> None:
 @main.command()
 @click.argument("file", required=False, type=INPUT_FILE)
 @_OUT
-@click.option("--mid-cycle", is_flag=True,
-              help="Someone left during the open cycle: move only the affected people.")
+@click.option(
+    "--mid-cycle", is_flag=True, help="Someone left during the open cycle: move only the affected people."
+)
 @_JSON
 @pass_ctx
 @handle_errors

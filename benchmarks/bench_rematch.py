@@ -58,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def live(event) -> None:  # the first cycle's stages, as they happen
         if event.status in ("start", "done"):
-            print(f"  [{time.perf_counter() - t:7.1f}s] first run: {event.stage} {event.status} "
-                  f"{event.message}", file=sys.stderr, flush=True)
+            print(
+                f"  [{time.perf_counter() - t:7.1f}s] first run: {event.stage} {event.status} "
+                f"{event.message}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     t = time.perf_counter()
     first = run(home, home / "roster1.csv", home / "out1", progress=live)
@@ -102,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def progress(event) -> None:
         if event.status in ("start", "done"):  # live, so a slow stage shows while it runs
-            print(f"  [{time.perf_counter() - t:7.1f}s] {event.stage} {event.status} {event.message}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  [{time.perf_counter() - t:7.1f}s] {event.stage} {event.status} {event.message}",
+                file=sys.stderr,
+                flush=True,
+            )
         if event.status == "start":
             stages.setdefault("_t_" + event.stage, time.perf_counter())
         elif event.status == "done" and "_t_" + event.stage in stages:
@@ -111,12 +118,15 @@ def main(argv: list[str] | None = None) -> int:
             stages[event.stage] = stages.get(event.stage, 0.0) + took
 
     t = time.perf_counter()
-    outcome = cycles.rematch(home, home / "roster2.csv", home / "out2", progress=progress,
-                             now=datetime.now(UTC))
+    outcome = cycles.rematch(
+        home, home / "roster2.csv", home / "out2", progress=progress, now=datetime.now(UTC)
+    )
     total = time.perf_counter() - t
     ch = outcome.summary["changes"]
-    print(f"rematch: {total:.1f}s total; {outcome.summary['pairs']} pairs; kept {ch['kept']}, "
-          f"ended {ch['ended']}, new {ch['new']}, joined {ch['joined']}, left {ch['left']}")
+    print(
+        f"rematch: {total:.1f}s total; {outcome.summary['pairs']} pairs; kept {ch['kept']}, "
+        f"ended {ch['ended']}, new {ch['new']}, joined {ch['joined']}, left {ch['left']}"
+    )
     for k, v in sorted(outcome.summary["timings_seconds"].items()):
         print(f"  {k:<12} {v:8.1f}s")
     print(f"peak memory (RSS): {peak_mb():.0f} MB; load average {os.getloadavg()}")

@@ -37,8 +37,9 @@ def _pairs_stand_in(cohort, program, ctx):  # type: ignore[no-untyped-def]
     node = {p.id: i + 2 for i, p in enumerate(mentors)}
     enode = {p.id: i + 2 + len(mentors) for i, p in enumerate(mentees)}
     for m in mentors:
-        flow.add_arc_with_capacity_and_unit_cost(src, node[m.id],
-                                                 m.capacity or program.rules.default_capacity, 0)
+        flow.add_arc_with_capacity_and_unit_cost(
+            src, node[m.id], m.capacity or program.rules.default_capacity, 0
+        )
     for e in mentees:
         flow.add_arc_with_capacity_and_unit_cost(enode[e.id], dst, 1, 0)
     arcs = [(m, e) for m, e, k in zip(mids, eids, ok, strict=True) if k]
@@ -91,18 +92,28 @@ def main(argv: list[str] | None = None) -> int:
     cpu_sched = time.process_time() - cpu2
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"people={len(cohort)} mentors={len(cohort.mentors)} mentees={len(cohort.mentees)}")
-    print(f"matching: {how}: {len(pairs)} pairs in {t_match:.1f} s, CPU {cpu_match:.1f} s "
-          f"(slot filter included)")
-    print(f"pairs placed: {len(sched.series)}  unplaceable: {len(sched.unplaceable)}  "
-          f"events: {len(sched.events)}")
+    print(
+        f"matching: {how}: {len(pairs)} pairs in {t_match:.1f} s, CPU {cpu_match:.1f} s "
+        f"(slot filter included)"
+    )
+    print(
+        f"pairs placed: {len(sched.series)}  unplaceable: {len(sched.unplaceable)}  "
+        f"events: {len(sched.events)}"
+    )
     st = sched.stats
-    print(f"schedule: {t_sched:.1f} s, CPU {cpu_sched:.1f} s (options {st['options_seconds']} s, "
-          f"assignment {st['solve_seconds']} s, status {st['status']})")
-    print(f"components: {st['components']} (largest {st['largest_component']} pairs; "
-          f"{st['components_direct']} solved without CP-SAT, {st['components_solved']} by CP-SAT, "
-          f"{st['components_at_time_limit']} stopped at the time limit)")
-    print(f"total without generation: {t_match + t_sched:.1f} s; generation {t_gen:.1f} s; "
-          f"peak memory {peak_mb:.0f} MiB")
+    print(
+        f"schedule: {t_sched:.1f} s, CPU {cpu_sched:.1f} s (options {st['options_seconds']} s, "
+        f"assignment {st['solve_seconds']} s, status {st['status']})"
+    )
+    print(
+        f"components: {st['components']} (largest {st['largest_component']} pairs; "
+        f"{st['components_direct']} solved without CP-SAT, {st['components_solved']} by CP-SAT, "
+        f"{st['components_at_time_limit']} stopped at the time limit)"
+    )
+    print(
+        f"total without generation: {t_match + t_sched:.1f} s; generation {t_gen:.1f} s; "
+        f"peak memory {peak_mb:.0f} MiB"
+    )
     print(f"machine load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
 

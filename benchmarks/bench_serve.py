@@ -40,8 +40,16 @@ from cohort.model import Cohort, Person  # noqa: E402
 from cohort.program import Program  # noqa: E402
 from scheduler.model import Event, Schedule, Series  # noqa: E402
 
-ZONES = ("America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "America/Sao_Paulo",
-         "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles")
+ZONES = (
+    "America/New_York",
+    "Europe/London",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "America/Sao_Paulo",
+    "Europe/Berlin",
+    "Asia/Tokyo",
+    "America/Los_Angeles",
+)
 DAYS = ("MO", "TU", "WE", "TH", "FR")
 
 
@@ -55,8 +63,9 @@ def synthetic(people: int) -> tuple[Cohort, Schedule]:
         zone = ZoneInfo(zone_name)
         mentor, mentee = f"m{n:05d}", f"e{n:05d}"
         for pid, role in ((mentor, "mentor"), (mentee, "mentee")):
-            persons.append(Person(pid, f"Person {pid}", f"{pid}@example.org", role, zone_name, week,
-                                  languages=("en",)))
+            persons.append(
+                Person(pid, f"Person {pid}", f"{pid}@example.org", role, zone_name, week, languages=("en",))
+            )
         first = date(2027, 2, 1) + timedelta(days=n % 5)
         at = dtime(9 + n % 8, 15 * (n % 4))
         local, starts = first, []
@@ -66,12 +75,28 @@ def synthetic(people: int) -> tuple[Cohort, Schedule]:
         last = datetime.combine(until, dtime(23, 59, 59), zone).astimezone(UTC)
         rule = f"FREQ=WEEKLY;INTERVAL=2;BYDAY={DAYS[first.weekday()]};WKST=MO;UNTIL={last:%Y%m%dT%H%M%SZ}"
         skip = {3}
-        series.append(Series(mentor, mentee, f"s{n}@bench", zone_name, starts[0], 45, rule,
-                             tuple(starts[i] for i in skip),
-                             tuple(s.replace(tzinfo=zone).astimezone(UTC) for i, s in enumerate(starts)
-                                   if i not in skip), agenda="Goals, progress; next steps"))
-        for k, (kind, day) in enumerate((("kickoff", date(2027, 2, 1)), ("checkin", date(2027, 3, 15)),
-                                         ("checkin", date(2027, 5, 17)), ("closing", date(2027, 7, 26)))):
+        series.append(
+            Series(
+                mentor,
+                mentee,
+                f"s{n}@bench",
+                zone_name,
+                starts[0],
+                45,
+                rule,
+                tuple(starts[i] for i in skip),
+                tuple(s.replace(tzinfo=zone).astimezone(UTC) for i, s in enumerate(starts) if i not in skip),
+                agenda="Goals, progress; next steps",
+            )
+        )
+        for k, (kind, day) in enumerate(
+            (
+                ("kickoff", date(2027, 2, 1)),
+                ("checkin", date(2027, 3, 15)),
+                ("checkin", date(2027, 5, 17)),
+                ("closing", date(2027, 7, 26)),
+            )
+        ):
             start = datetime.combine(day, dtime(16), zone).astimezone(UTC)
             events.append(Event(mentor, mentee, f"{kind}{k}-{n}@bench", kind, start, 60, timezone=zone_name))
     return Cohort(tuple(persons), "bench"), Schedule(tuple(series), tuple(events))
@@ -83,8 +108,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _connection(port: int, paths: list[tuple[bytes, bytes]], quota: list[int], deadline: float,
-                      latencies: list[float], statuses: dict[int, int]) -> None:
+async def _connection(
+    port: int,
+    paths: list[tuple[bytes, bytes]],
+    quota: list[int],
+    deadline: float,
+    latencies: list[float],
+    statuses: dict[int, int],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     rng = random.Random()
     try:
@@ -114,23 +145,31 @@ async def _connection(port: int, paths: list[tuple[bytes, bytes]], quota: list[i
         writer.close()
 
 
-def _client(port: int, paths: list[tuple[bytes, bytes]], requests: int, seconds: float, connections: int,
-            queue: mp.Queue) -> None:
+def _client(
+    port: int,
+    paths: list[tuple[bytes, bytes]],
+    requests: int,
+    seconds: float,
+    connections: int,
+    queue: mp.Queue,
+) -> None:
     async def main() -> tuple[list[float], dict[int, int]]:
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         quota = [requests]
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*[_connection(port, paths, quota, deadline, latencies, statuses)
-                               for _ in range(connections)])
+        await asyncio.gather(
+            *[_connection(port, paths, quota, deadline, latencies, statuses) for _ in range(connections)]
+        )
         return latencies, statuses
 
     queue.put(asyncio.run(main()))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=20_000, help="total, across all clients")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit of the load")
@@ -152,27 +191,38 @@ def main() -> None:
         took, cpu = time.perf_counter() - t0, time.process_time() - c0
         sample = result.feeds[:200]
         size = sum(len((Path(tmp) / "out" / f.file).read_bytes()) for f in sample) / max(1, len(sample))
-        print(f"published {len(result.feeds):,} feeds (+ coordinator, {len(schedule.series):,} series, "
-              f"{len(schedule.events):,} events) in {took:.2f}s wall, {cpu:.2f}s CPU; "
-              f"mean feed {size / 1024:.1f} KiB; load average before {load:.2f}, cpu count {os.cpu_count()}")
+        print(
+            f"published {len(result.feeds):,} feeds (+ coordinator, {len(schedule.series):,} series, "
+            f"{len(schedule.events):,} events) in {took:.2f}s wall, {cpu:.2f}s CPU; "
+            f"mean feed {size / 1024:.1f} KiB; load average before {load:.2f}, cpu count {os.cpu_count()}"
+        )
         if args.republish:
             t0, c0 = time.perf_counter(), time.process_time()
             with Workspace(Path(tmp) / "ws") as ws:
                 again = publish(ws, cohort, schedule, Program(), Path(tmp) / "out")
             changed = sum(f.changed for f in again.feeds)
-            print(f"re-published unchanged in {time.perf_counter() - t0:.2f}s wall, "
-                  f"{time.process_time() - c0:.2f}s CPU ({changed} feeds changed)")
+            print(
+                f"re-published unchanged in {time.perf_counter() - t0:.2f}s wall, "
+                f"{time.process_time() - c0:.2f}s CPU ({changed} feeds changed)"
+            )
         if args.publish_only:
             return
         paths = [(f"/feeds/{f.url.rsplit('/', 1)[1]}".encode(), f.etag.encode()) for f in result.feeds]
 
         port = free_port()
         log_file = Path(tmp) / "serve.log"
-        code = ("import logging, sys; from feeds.server import serve; "
-                f"logging.basicConfig(filename={str(log_file)!r}, level=logging.INFO, format='%(message)s'); "
-                f"serve({str(Path(tmp) / 'ws')!r}, '127.0.0.1', {port})")
-        server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        code = (
+            "import logging, sys; from feeds.server import serve; "
+            f"logging.basicConfig(filename={str(log_file)!r}, level=logging.INFO, format='%(message)s'); "
+            f"serve({str(Path(tmp) / 'ws')!r}, '127.0.0.1', {port})"
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -186,8 +236,12 @@ def main() -> None:
             queue: mp.Queue = mp.Queue()
             per_client = args.requests // args.clients
             started = time.perf_counter()
-            procs = [mp.Process(target=_client, args=(port, paths, per_client, args.seconds, args.connections,
-                                                      queue)) for _ in range(args.clients)]
+            procs = [
+                mp.Process(
+                    target=_client, args=(port, paths, per_client, args.seconds, args.connections, queue)
+                )
+                for _ in range(args.clients)
+            ]
             for p in procs:
                 p.start()
             results = [queue.get(timeout=args.seconds + 60) for _ in procs]
@@ -208,12 +262,18 @@ def main() -> None:
         def pct(q: float) -> float:
             return 1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))]
 
-        print(f"load: {args.clients} client processes x {args.connections} keep-alive connections, "
-              f"cpu count {os.cpu_count()}")
-        print(f"{len(latencies):,} requests in {elapsed:.2f}s = {len(latencies) / elapsed:,.0f} req/s; "
-              f"statuses {dict(sorted(statuses.items()))}")
-        print(f"latency ms: p50 {pct(0.50):.2f}  p90 {pct(0.90):.2f}  p99 {pct(0.99):.2f}  "
-              f"max {1000 * latencies[-1]:.2f}  mean {1000 * statistics.fmean(latencies):.2f}")
+        print(
+            f"load: {args.clients} client processes x {args.connections} keep-alive connections, "
+            f"cpu count {os.cpu_count()}"
+        )
+        print(
+            f"{len(latencies):,} requests in {elapsed:.2f}s = {len(latencies) / elapsed:,.0f} req/s; "
+            f"statuses {dict(sorted(statuses.items()))}"
+        )
+        print(
+            f"latency ms: p50 {pct(0.50):.2f}  p90 {pct(0.90):.2f}  p99 {pct(0.99):.2f}  "
+            f"max {1000 * latencies[-1]:.2f}  mean {1000 * statistics.fmean(latencies):.2f}"
+        )
         print(f"server log: {len(log_lines):,} lines, {leaked} with a token")
 
 

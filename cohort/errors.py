@@ -60,9 +60,7 @@ class InputError(MentorsyncError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems, key=Problem.sort_key)
         errors = [p for p in self.problems if p.severity == "error"]
-        super().__init__(
-            f"{len(errors)} problem(s) in the input" + (f": {errors[0]}" if errors else "")
-        )
+        super().__init__(f"{len(errors)} problem(s) in the input" + (f": {errors[0]}" if errors else ""))
 
     @property
     def errors(self) -> list[Problem]:

@@ -223,8 +223,10 @@ def _date(value: Any) -> date:
 def _in_range(day: date) -> date:
     """Dates far from any cycle (year 1 or 9999) overflow date arithmetic later: refuse them."""
     if not limits.MIN_DATE <= day <= limits.MAX_DATE:
-        raise _CellError(f"{day.isoformat()} is too far from today",
-                         f"a date between {limits.MIN_DATE} and {limits.MAX_DATE}")
+        raise _CellError(
+            f"{day.isoformat()} is too far from today",
+            f"a date between {limits.MIN_DATE} and {limits.MAX_DATE}",
+        )
     return day
 
 
@@ -371,8 +373,11 @@ def _numbers(
         elif column == "max_meetings_per_week" and number < 1:
             error(column, f"{number} meetings a week leaves no time to meet", "at least 1, or leave it empty")
         elif not lo <= number <= hi:
-            error(column, f"{number} is too large" if number > hi else f"{number} is too small",
-                  f"between {lo:,} and {hi:,}")
+            error(
+                column,
+                f"{number} is too large" if number > hi else f"{number} is too small",
+                f"between {lo:,} and {hi:,}",
+            )
         values[column] = number
     return values
 
@@ -451,9 +456,13 @@ def _row_to_person(
     mode = text.get("calendar", "").casefold() or "feed"
     if mode not in CALENDAR_MODES:
         close = difflib.get_close_matches(mode, CALENDAR_MODES, n=1, cutoff=0.5)
-        error("calendar", f"unknown calendar '{text['calendar']}'",
-              f"did you mean '{close[0]}'?" if close else "'feed' (subscribe, the default) or 'invite' "
-              "(email invitations)")
+        error(
+            "calendar",
+            f"unknown calendar '{text['calendar']}'",
+            f"did you mean '{close[0]}'?"
+            if close
+            else "'feed' (subscribe, the default) or 'invite' (email invitations)",
+        )
     values["calendar"] = mode
 
     refs: dict[str, tuple[str, ...]] = {}

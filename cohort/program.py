@@ -40,9 +40,7 @@ class CycleSettings:
     start: date = _opt(date(2027, 2, 1), "first day of the cycle (a date)")
     weeks: int = _opt(26, "length of the cycle in weeks (or give `end` instead)", min=1, max=260)
     end: date | None = _opt(None, "last day of the cycle, inclusive (instead of `weeks`)")
-    cadence: str = _opt(
-        "biweekly", "default meeting rhythm", choices=("weekly", "biweekly", "monthly")
-    )
+    cadence: str = _opt("biweekly", "default meeting rhythm", choices=("weekly", "biweekly", "monthly"))
     duration_minutes: int = _opt(45, "length of a regular meeting", min=5, max=480)
     buffer_minutes: int = _opt(15, "free time kept between two meetings of one person", min=0, max=240)
     granularity_minutes: int = _opt(
@@ -65,8 +63,12 @@ class Rules:
     same_department: str = _opt(
         "allow", "whether mentor and mentee may share a department", choices=("allow", "forbid")
     )
-    min_level_gap: int = _opt(0, "mentor.level - mentee.level >= this, where both levels are known",
-                              min=-2 * limits.MAX_LEVEL, max=2 * limits.MAX_LEVEL)
+    min_level_gap: int = _opt(
+        0,
+        "mentor.level - mentee.level >= this, where both levels are known",
+        min=-2 * limits.MAX_LEVEL,
+        max=2 * limits.MAX_LEVEL,
+    )
     common_language: bool = _opt(True, "the pair shares at least one language")
     default_capacity: int = _opt(2, "for mentors whose `capacity` cell is empty", min=0, max=1000)
 
@@ -91,19 +93,24 @@ class Matching:
         "after the most mentees matched: 'total' score, or 'fairness' (raise the worst score first)",
         choices=("total", "fairness"),
     )
-    time_limit_seconds: float = _opt(60.0, "CP-SAT time limit when side constraints need it", min=0.1,
-                                     max=1_000_000.0)
+    time_limit_seconds: float = _opt(
+        60.0, "CP-SAT time limit when side constraints need it", min=0.1, max=1_000_000.0
+    )
     workers: int = _opt(2, "worker threads (CP-SAT, candidate generation)", min=1, max=64)
     seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0, max=2**31 - 1)
     deterministic: bool = _opt(
-        True, "same input, same answer: CP-SAT workers search in lockstep and time limits count "
-        "CP-SAT's deterministic time (false: free-running workers, wall-clock limits)")
+        True,
+        "same input, same answer: CP-SAT workers search in lockstep and time limits count "
+        "CP-SAT's deterministic time (false: free-running workers, wall-clock limits)",
+    )
     max_candidates_per_mentee: int = _opt(
         0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
     )
     auto_limit_pairs: int = _opt(
-        5_000_000, "above this many possible mentor x mentee pairs, keep only the best "
-        "`auto_candidates_per_mentee` per mentee (the optimum is then over the kept ones)", min=1
+        5_000_000,
+        "above this many possible mentor x mentee pairs, keep only the best "
+        "`auto_candidates_per_mentee` per mentee (the optimum is then over the kept ones)",
+        min=1,
     )
     auto_candidates_per_mentee: int = _opt(
         100, "candidates kept per mentee when `auto_limit_pairs` is exceeded", min=1
@@ -137,8 +144,11 @@ class ScheduleSettings:
     workday_start_hour: int = _opt(9, "local hour from which meetings count as convenient", min=0, max=23)
     workday_end_hour: int = _opt(17, "local hour after which meetings count as inconvenient", min=1, max=24)
     max_skipped_fraction: float = _opt(
-        0.34, "a slot losing more than this share of its meetings to holidays/blackouts ranks lower",
-        min=0.0, max=1.0)
+        0.34,
+        "a slot losing more than this share of its meetings to holidays/blackouts ranks lower",
+        min=0.0,
+        max=1.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -147,12 +157,16 @@ class FeedSettings:
         "http://127.0.0.1:8080", "public address of `mentorsync serve`; feeds are at /feeds/<token>.ics"
     )
     refresh_minutes: int = _opt(
-        720, "how often calendar apps should refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL)", min=15,
+        720,
+        "how often calendar apps should refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL)",
+        min=15,
         max=525_600,
     )
     max_age_seconds: int = _opt(
-        300, "how long `mentorsync serve` lets a client cache a feed (Cache-Control max-age)",
-        min=0, max=86400
+        300,
+        "how long `mentorsync serve` lets a client cache a feed (Cache-Control max-age)",
+        min=0,
+        max=86400,
     )
 
 
@@ -167,12 +181,18 @@ class EmailSettings:
     host: str = _opt("", "SMTP server, e.g. smtp.example.org (empty: `notify --dry-run` only)")
     port: int = _opt(587, "SMTP port: 587 for starttls, 465 for tls, 25 for a local relay", min=1, max=65535)
     security: str = _opt(
-        "starttls", "how the connection is protected ('none': only for a relay on the same machine)",
-        choices=("starttls", "tls", "none"))
-    username: str = _opt("", "SMTP login (empty: no login); the password is read from the environment "
-                         "variable MENTORSYNC_SMTP_PASSWORD, never from a file")
-    sender: str = _opt("", "the coordinator's address: From of every message, ORGANIZER of invitations",
-                       key="from")
+        "starttls",
+        "how the connection is protected ('none': only for a relay on the same machine)",
+        choices=("starttls", "tls", "none"),
+    )
+    username: str = _opt(
+        "",
+        "SMTP login (empty: no login); the password is read from the environment "
+        "variable MENTORSYNC_SMTP_PASSWORD, never from a file",
+    )
+    sender: str = _opt(
+        "", "the coordinator's address: From of every message, ORGANIZER of invitations", key="from"
+    )
     reply_to: str = _opt("", "where replies go (empty: the `from` address)")
     messages_per_minute: int = _opt(60, "rate limit: at most this many messages a minute", min=1, max=100000)
     timeout_seconds: float = _opt(30.0, "how long to wait for the SMTP server", min=1.0, max=600.0)
@@ -184,19 +204,23 @@ class Charter:
 
     goals: str = _opt(
         "Help each mentee grow in the goals they chose, with a mentor who has walked that path.",
-        "what the program is for, in a sentence or two")
+        "what the program is for, in a sentence or two",
+    )
     rhythm: str = _opt(
         "Meet at the scheduled time; if you cannot, tell your partner early and move the meeting "
         "within the same week. Answer the short monthly check-in on your page.",
-        "how often to meet and what to do when a meeting cannot happen")
+        "how often to meet and what to do when a meeting cannot happen",
+    )
     confidentiality: str = _opt(
         "What is said in your meetings stays between the two of you. Check-in answers go to the "
         "coordinator only, never to your partner.",
-        "what stays private, and who sees the check-ins")
+        "what stays private, and who sees the check-ins",
+    )
     ending: str = _opt(
         "If the pairing is not working, say so kindly, thank each other, and tell the coordinator "
         "in your check-in or directly; nobody needs to give a reason.",
-        "how to end a pairing respectfully")
+        "how to end a pairing respectfully",
+    )
 
 
 @dataclass(frozen=True)
@@ -204,8 +228,11 @@ class Retention:
     """How long private notes are kept after a cycle closes."""
 
     comments_days: int | None = _opt(
-        None, "erase feedback comments (and other private notes) this many days after their cycle "
-        "closes; applied whenever a command opens the workspace (unset: kept)", min=0, max=36500
+        None,
+        "erase feedback comments (and other private notes) this many days after their cycle "
+        "closes; applied whenever a command opens the workspace (unset: kept)",
+        min=0,
+        max=36500,
     )
 
 
@@ -310,8 +337,12 @@ def _bound_problem(value: Any, meta: Any) -> tuple[str, str] | None:
     for item in flat:
         if isinstance(item, float) and item != item or item in (float("inf"), float("-inf")):
             return f"{item} is not a number", "a finite number"
-        if isinstance(item, int) and not isinstance(item, bool) and "max" not in meta and \
-                abs(item) > limits.MAX_SETTING_INTEGER:
+        if (
+            isinstance(item, int)
+            and not isinstance(item, bool)
+            and "max" not in meta
+            and abs(item) > limits.MAX_SETTING_INTEGER
+        ):
             return f"{item} is too large", f"at most {limits.MAX_SETTING_INTEGER:,}"
         if isinstance(item, date) and not limits.MIN_DATE <= item <= limits.MAX_DATE:
             return f"{item} is too far from today", f"a date between {limits.MIN_DATE} and {limits.MAX_DATE}"
@@ -326,15 +357,24 @@ def _bound_problem(value: Any, meta: Any) -> tuple[str, str] | None:
 
 
 def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = "") -> Program:
-    """Build a ``Program`` from parsed TOML, raising ``InputError`` with every problem."""
+    """Build a ``Program`` from parsed TOML, raising ``InputError`` with every problem.
+
+    Long on purpose: every section, key and value is checked in one pass so that all problems
+    are reported at once, each with its ``program.toml`` line.
+    """
     lines = text.splitlines()
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     for section_name, table in data.items():
         if section_name not in SECTIONS:
             problems.append(
-                Problem(file, _line_of(lines, section_name, None), section_name,
-                        f"unknown section [{section_name}]", _suggest(section_name, list(SECTIONS)))
+                Problem(
+                    file,
+                    _line_of(lines, section_name, None),
+                    section_name,
+                    f"unknown section [{section_name}]",
+                    _suggest(section_name, list(SECTIONS)),
+                )
             )
             continue
         if not isinstance(table, dict):
@@ -356,8 +396,15 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
             if not _check(value, tp):
                 shown = repr(value)
                 shown = shown if len(shown) <= 60 else shown[:60] + "..."
-                problems.append(Problem(file, line, path, f"wrong type {type(value).__name__} "
-                                        f"{shown}", f"expected {_type_name(tp)}"))
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        path,
+                        f"wrong type {type(value).__name__} {shown}",
+                        f"expected {_type_name(tp)}",
+                    )
+                )
                 continue
             bound = _bound_problem(value, fields[key].metadata)
             if bound:
@@ -365,8 +412,15 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
                 continue
             meta = fields[key].metadata
             if "choices" in meta and value not in meta["choices"]:
-                problems.append(Problem(file, line, path, f"{value!r} is not allowed",
-                                        "one of " + ", ".join(repr(c) for c in meta["choices"])))
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        path,
+                        f"{value!r} is not allowed",
+                        "one of " + ", ".join(repr(c) for c in meta["choices"]),
+                    )
+                )
                 continue
             if "min" in meta and value < meta["min"]:
                 problems.append(Problem(file, line, path, f"{value} is too small", f"at least {meta['min']}"))
@@ -377,33 +431,67 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
             if get_origin(tp) is list and get_origin(get_args(tp)[0]) is list:
                 bad = [v for v in value if len(v) != 2]
                 if bad:
-                    problems.append(Problem(file, line, path, f"{bad[0]!r} is not a pair",
-                                            'write pairs like ["mentor_id", "mentee_id"]'))
+                    problems.append(
+                        Problem(
+                            file,
+                            line,
+                            path,
+                            f"{bad[0]!r} is not a pair",
+                            'write pairs like ["mentor_id", "mentee_id"]',
+                        )
+                    )
                     continue
             values[fields[key].name] = value
         if section_name == "cycle":
             if "weeks" in table and "end" in table:
-                problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
-                                        "both `weeks` and `end` are given", "keep only one of them"))
+                problems.append(
+                    Problem(
+                        file,
+                        _line_of(lines, "cycle", "end"),
+                        "cycle.end",
+                        "both `weeks` and `end` are given",
+                        "keep only one of them",
+                    )
+                )
             start = values.get("start", CycleSettings.start)
             end = values.get("end")
             if isinstance(end, date) and isinstance(start, date) and end < start:
-                problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
-                                        f"end {end} is before start {start}",
-                                        "end must be on or after start"))
-            elif isinstance(end, date) and isinstance(start, date) and \
-                    (end - start).days >= 7 * limits.MAX_CYCLE_WEEKS:
-                problems.append(Problem(file, _line_of(lines, "cycle", "end"), "cycle.end",
-                                        f"end {end} is more than {limits.MAX_CYCLE_WEEKS} weeks after "
-                                        f"start {start}",
-                                        f"at most {start + timedelta(days=7 * limits.MAX_CYCLE_WEEKS - 1)}"))
+                problems.append(
+                    Problem(
+                        file,
+                        _line_of(lines, "cycle", "end"),
+                        "cycle.end",
+                        f"end {end} is before start {start}",
+                        "end must be on or after start",
+                    )
+                )
+            elif (
+                isinstance(end, date)
+                and isinstance(start, date)
+                and (end - start).days >= 7 * limits.MAX_CYCLE_WEEKS
+            ):
+                problems.append(
+                    Problem(
+                        file,
+                        _line_of(lines, "cycle", "end"),
+                        "cycle.end",
+                        f"end {end} is more than {limits.MAX_CYCLE_WEEKS} weeks after start {start}",
+                        f"at most {start + timedelta(days=7 * limits.MAX_CYCLE_WEEKS - 1)}",
+                    )
+                )
         if section_name == "program" and "timezone" in values:
             from cohort.timezones import is_valid_zone
 
             if not is_valid_zone(values["timezone"]):
-                problems.append(Problem(file, _line_of(lines, "program", "timezone"), "program.timezone",
-                                        f"unknown time zone {values['timezone']!r}",
-                                        "an IANA name like 'Europe/London'"))
+                problems.append(
+                    Problem(
+                        file,
+                        _line_of(lines, "program", "timezone"),
+                        "program.timezone",
+                        f"unknown time zone {values['timezone']!r}",
+                        "an IANA name like 'Europe/London'",
+                    )
+                )
         try:
             sections[section_name] = cls(**values)
         except TypeError as exc:  # pragma: no cover - guarded by the checks above
@@ -422,12 +510,29 @@ def load_program(path: str | Path) -> Program:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise InputError([Problem(str(path), int(match.group(1)) if match else 0, None,
-                                  f"not valid TOML: {exc}",
-                                  "see `mentorsync init` for an example")]) from None
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    int(match.group(1)) if match else 0,
+                    None,
+                    f"not valid TOML: {exc}",
+                    "see `mentorsync init` for an example",
+                )
+            ]
+        ) from None
     except (ValueError, RecursionError, MemoryError) as exc:  # a 5,000-digit integer, deep arrays
-        raise InputError([Problem(str(path), 0, None, f"not usable TOML: {str(exc)[:200]}",
-                                  "see `mentorsync init` for an example")]) from None
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    None,
+                    f"not usable TOML: {str(exc)[:200]}",
+                    "see `mentorsync init` for an example",
+                )
+            ]
+        ) from None
     return parse_program(data, str(path), text)
 
 
@@ -440,15 +545,17 @@ def read_program_text(path: str | Path) -> str:
         data = read_bounded(path)
     except InputError as exc:
         if exc.problems and exc.problems[0].message == "file not found":
-            raise InputError([Problem(str(path), 0, None, "file not found",
-                                      "run `mentorsync init DIR` to create one")]) from None
+            raise InputError(
+                [Problem(str(path), 0, None, "file not found", "run `mentorsync init DIR` to create one")]
+            ) from None
         raise
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError([Problem(str(path), line, None, "the file is not UTF-8 text",
-                                  "save program.toml as UTF-8")]) from None
+        raise InputError(
+            [Problem(str(path), line, None, "the file is not UTF-8 text", "save program.toml as UTF-8")]
+        ) from None
 
 
 def _toml_value(value: Any) -> str:

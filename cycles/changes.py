@@ -122,12 +122,21 @@ class ChangeIndex:
             for key in keys:
                 for pid in dict.fromkeys(key):
                     pairs.setdefault(pid, {}).setdefault(kind, []).append(key)
-        return cls(series, {(m.mentor_id, m.mentee_id): m for m in diff.moved},
-                   {pid: {k: tuple(v) for k, v in kinds.items()} for pid, kinds in pairs.items()})
+        return cls(
+            series,
+            {(m.mentor_id, m.mentee_id): m for m in diff.moved},
+            {pid: {k: tuple(v) for k, v in kinds.items()} for pid, kinds in pairs.items()},
+        )
 
 
-def person_changes(person_id: PersonId, cohort_b: Cohort, diff: CycleDiff, series_b: Iterable[Series],
-                   *, index: ChangeIndex | None = None) -> str:
+def person_changes(
+    person_id: PersonId,
+    cohort_b: Cohort,
+    diff: CycleDiff,
+    series_b: Iterable[Series],
+    *,
+    index: ChangeIndex | None = None,
+) -> str:
     """What changed for one person of cycle ``b``, one plain sentence per line.
 
     Lines come in this order: pairs that ended, new partners, kept partners whose meeting moved,

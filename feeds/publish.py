@@ -65,8 +65,9 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
-def update_states(previous: dict[str, EventState], fingerprints: dict[str, tuple[str, int]],
-                  now: datetime) -> dict[str, EventState]:
+def update_states(
+    previous: dict[str, EventState], fingerprints: dict[str, tuple[str, int]], now: datetime
+) -> dict[str, EventState]:
     """The new state of each UID: kept when its fingerprint is unchanged, else SEQUENCE + 1.
 
     ``fingerprints`` maps a UID to ``(fingerprint, scheduler's sequence)``; a new UID starts at
@@ -84,8 +85,9 @@ def update_states(previous: dict[str, EventState], fingerprints: dict[str, tuple
     return out
 
 
-def inputs_hash(owner: tuple[str, ...], items: Iterable[Series | Event], state: dict[str, EventState],
-                program: Program) -> str:
+def inputs_hash(
+    owner: tuple[str, ...], items: Iterable[Series | Event], state: dict[str, EventState], program: Program
+) -> str:
     """A hash of everything a feed is built from: equal hashes mean equal bytes (same writer)."""
     parts = [PRODID, WRITER_VERSION, repr(owner), program.program.name, str(program.feeds.refresh_minutes)]
     for item in sorted(items, key=lambda it: it.uid):
@@ -103,9 +105,17 @@ def _index_items(series: Iterable[Series], events: Iterable[Event]) -> dict[Pers
     return by_person
 
 
-def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program, out_dir: str | Path,
-            *, now: datetime | None = None, progress: Progress | None = None,
-            former: Mapping[PersonId, Person] | None = None) -> PublishResult:
+def publish(
+    ws: Workspace,
+    cohort: Cohort,
+    schedule: Schedule,
+    program: Program,
+    out_dir: str | Path,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    former: Mapping[PersonId, Person] | None = None,
+) -> PublishResult:
     """Compute event history, build every feed, store them and write ``out_dir/feeds``.
 
     ``former``: people of earlier cycles who are no longer in ``cohort``, so a history meeting
@@ -140,10 +150,15 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             "INSERT INTO event_state (uid, fingerprint, sequence, last_modified) VALUES (?,?,?,?) "
             "ON CONFLICT(uid) DO UPDATE SET fingerprint = excluded.fingerprint, "
             "sequence = excluded.sequence, last_modified = excluded.last_modified",
-            [(state[u].uid, state[u].fingerprint, state[u].sequence, _iso(state[u].last_modified))
-             for u in changed])
-        old_docs = {row[0]: (row[1], row[2]) for row in
-                    con.execute("SELECT person_id, etag, inputs FROM feed_documents")}
+            [
+                (state[u].uid, state[u].fingerprint, state[u].sequence, _iso(state[u].last_modified))
+                for u in changed
+            ],
+        )
+        old_docs = {
+            row[0]: (row[1], row[2])
+            for row in con.execute("SELECT person_id, etag, inputs FROM feed_documents")
+        }
 
         stored_bodies: dict[PersonId, bytes] | None = None
 
@@ -154,8 +169,9 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             if old is None or old[1] != inputs:
                 return None
             if stored_bodies is None:  # one query for all, at the first reuse
-                stored_bodies = {row[0]: bytes(row[1]) for row in
-                                 con.execute("SELECT person_id, body FROM feed_documents")}
+                stored_bodies = {
+                    row[0]: bytes(row[1]) for row in con.execute("SELECT person_id, body FROM feed_documents")
+                }
             return stored_bodies[owner_id]
 
         writes: list[tuple] = []  # feed_documents rows, written at once
@@ -188,12 +204,22 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             owner = (person.id, person.name, person.email, *(("invite",) if invited else ()))
             inputs = inputs_hash(owner, mine, state, program)
             body = reuse(person.id, inputs) or feed_writer.feed(
-                person, [i for i in mine if isinstance(i, Series)], [i for i in mine if isinstance(i, Event)])
+                person, [i for i in mine if isinstance(i, Series)], [i for i in mine if isinstance(i, Event)]
+            )
             name = f"feeds/{token}.ics"
             (Path(out_dir) / name).write_bytes(body)
             etag, was_changed = store(person.id, body, inputs)
-            published.append(PublishedFeed(person.id, person.email, feed_url(program.feeds.base_url, token),
-                                           name, etag, was_changed, page_url(program.feeds.base_url, token)))
+            published.append(
+                PublishedFeed(
+                    person.id,
+                    person.email,
+                    feed_url(program.feeds.base_url, token),
+                    name,
+                    etag,
+                    was_changed,
+                    page_url(program.feeds.base_url, token),
+                )
+            )
             if n % 500 == 499:
                 progress(ProgressEvent("publish", "info", f"{n + 1} feeds built"))
 
@@ -209,24 +235,36 @@ def publish(ws: Workspace, cohort: Cohort, schedule: Schedule, program: Program,
             name = f"feeds/coordinator-{token}.ics"
             (Path(out_dir) / name).write_bytes(body)
             etag, was_changed = store(COORDINATOR, body, inputs)
-            coordinator = PublishedFeed(COORDINATOR, "", feed_url(program.feeds.base_url, token), name,
-                                        etag, was_changed, page_url(program.feeds.base_url, token))
+            coordinator = PublishedFeed(
+                COORDINATOR,
+                "",
+                feed_url(program.feeds.base_url, token),
+                name,
+                etag,
+                was_changed,
+                page_url(program.feeds.base_url, token),
+            )
 
         con.executemany(
             "INSERT INTO feed_documents (person_id, body, etag, last_modified, published_at, inputs) "
             "VALUES (?,?,?,?,?,?) ON CONFLICT(person_id) DO UPDATE SET body = excluded.body, "
             "etag = excluded.etag, last_modified = excluded.last_modified, "
-            "published_at = excluded.published_at, inputs = excluded.inputs", writes)
+            "published_at = excluded.published_at, inputs = excluded.inputs",
+            writes,
+        )
         con.executemany("UPDATE feed_documents SET inputs = ? WHERE person_id = ?", new_inputs)
         keep = {f.person_id for f in published} | ({COORDINATOR} if coordinator else set())
         gone = [pid for pid in old_docs if pid not in keep]
         con.executemany("DELETE FROM feed_documents WHERE person_id = ?", [(pid,) for pid in gone])
 
         index = feeds_dir / "index.csv"
-        rows = ([feed.person_id, feed.email, feed.url, feed.page_url]
-                for feed in [*published, *([coordinator] if coordinator else [])])
+        rows = (
+            [feed.person_id, feed.email, feed.url, feed.page_url]
+            for feed in [*published, *([coordinator] if coordinator else [])]
+        )
         write_csv(index, ["id", "email", "url", "page_url"], rows, private=True)
 
     progress(ProgressEvent("publish", "done", f"{len(published)} feeds, {len(changed)} events changed"))
-    return PublishResult(tuple(published), coordinator, changed, tuple(revoked), tuple(reissued),
-                         "feeds/index.csv")
+    return PublishResult(
+        tuple(published), coordinator, changed, tuple(revoked), tuple(reissued), "feeds/index.csv"
+    )

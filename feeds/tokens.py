@@ -65,10 +65,12 @@ def _issued(ws: Workspace) -> TokenRecord | None:
     """The newest valid token row, to check the key against (None: nothing issued yet)."""
     row = ws.connection.execute(
         "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens "
-        "WHERE revoked_at IS NULL ORDER BY rowid DESC LIMIT 1").fetchone()
+        "WHERE revoked_at IS NULL ORDER BY rowid DESC LIMIT 1"
+    ).fetchone()
     if row is None:
-        row = ws.connection.execute("SELECT person_id, generation, token_hash, created_at, revoked_at "
-                                    "FROM feed_tokens LIMIT 1").fetchone()
+        row = ws.connection.execute(
+            "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens LIMIT 1"
+        ).fetchone()
     return TokenRecord(*row) if row else None
 
 
@@ -80,8 +82,10 @@ def _read_key(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise StoreError(f"{path} is a directory, not the feed key; move it away "
-                         f"(restore the {KEY_FILE} file from a backup if you have one)") from None
+        raise StoreError(
+            f"{path} is a directory, not the feed key; move it away "
+            f"(restore the {KEY_FILE} file from a backup if you have one)"
+        ) from None
     except OSError as exc:
         raise StoreError(f"{path}: cannot read the feed key: {exc.strerror}") from None
     if len(data) != KEY_BYTES:
@@ -136,7 +140,8 @@ def load_key(ws: Workspace, *, create: bool = True) -> bytes:
             return load_key(ws, create=False)
         return data
     if issued is not None and not hmac.compare_digest(
-            hash_token(make_token(data, issued.person_id, issued.generation)), issued.token_hash):
+        hash_token(make_token(data, issued.person_id, issued.generation)), issued.token_hash
+    ):
         raise _key_problem(path, "the feed key does not match the issued feed URLs")
     return data
 
@@ -149,19 +154,30 @@ def rotate_all(ws: Workspace, *, now: datetime | None = None) -> int:
     stamp = _now(now)
     with ws.transaction() as con:
         latest: dict[str, TokenRecord] = {}
-        for row in con.execute("SELECT person_id, generation, token_hash, created_at, revoked_at "
-                               "FROM feed_tokens"):
+        for row in con.execute(
+            "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens"
+        ):
             record = TokenRecord(*row)
             old = latest.get(record.person_id)
             if old is None or record.generation > old.generation:
                 latest[record.person_id] = record
         active = [r for r in latest.values() if r.revoked_at is None]
-        con.executemany("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?",
-                        [(stamp, r.token_hash) for r in active])
-        con.executemany("INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) "
-                        "VALUES (?,?,?,?)",
-                        [(hash_token(make_token(key, r.person_id, r.generation + 1)), r.person_id,
-                          r.generation + 1, stamp) for r in active])
+        con.executemany(
+            "UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?",
+            [(stamp, r.token_hash) for r in active],
+        )
+        con.executemany(
+            "INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)",
+            [
+                (
+                    hash_token(make_token(key, r.person_id, r.generation + 1)),
+                    r.person_id,
+                    r.generation + 1,
+                    stamp,
+                )
+                for r in active
+            ],
+        )
         # Last inside the transaction: if the commit then failed, the key would not match and the
         # next command would say so (and `rotate --all` again fixes it).
         _write_key(path, key, replace=True)
@@ -192,19 +208,24 @@ def current_record(con: sqlite3.Connection, person_id: str) -> TokenRecord | Non
     """The newest token row of ``person_id``, revoked or not; None if never issued."""
     row = con.execute(
         "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens "
-        "WHERE person_id = ? ORDER BY generation DESC LIMIT 1", (person_id,)).fetchone()
+        "WHERE person_id = ? ORDER BY generation DESC LIMIT 1",
+        (person_id,),
+    ).fetchone()
     return TokenRecord(*row) if row else None
 
 
 def _insert(con: sqlite3.Connection, key: bytes, person_id: str, generation: int, now: str) -> str:
     token = make_token(key, person_id, generation)
-    con.execute("INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)",
-                (hash_token(token), person_id, generation, now))
+    con.execute(
+        "INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)",
+        (hash_token(token), person_id, generation, now),
+    )
     return token
 
 
-def ensure_token(con: sqlite3.Connection, key: bytes, person_id: str, *,
-                 now: datetime | None = None) -> tuple[str | None, bool]:
+def ensure_token(
+    con: sqlite3.Connection, key: bytes, person_id: str, *, now: datetime | None = None
+) -> tuple[str | None, bool]:
     """``(token, reissued)`` for ``person_id``, issuing one if needed; token None when revoked.
 
     ``reissued`` is true when a stored token could not be recomputed (the key file changed) and a
@@ -213,8 +234,9 @@ def ensure_token(con: sqlite3.Connection, key: bytes, person_id: str, *,
     return ensure_tokens(con, key, [person_id], now=now)[person_id]
 
 
-def ensure_tokens(con: sqlite3.Connection, key: bytes, person_ids: Iterable[str], *,
-                  now: datetime | None = None) -> dict[str, tuple[str | None, bool]]:
+def ensure_tokens(
+    con: sqlite3.Connection, key: bytes, person_ids: Iterable[str], *, now: datetime | None = None
+) -> dict[str, tuple[str | None, bool]]:
     """``ensure_token`` for many people at once: one query, batched writes (what publish uses).
 
     Returns ``{person_id: (token, reissued)}`` with the same meaning as ``ensure_token``.
@@ -226,8 +248,9 @@ def ensure_tokens(con: sqlite3.Connection, key: bytes, person_ids: Iterable[str]
         latest = {wanted[0]: record} if record else {}
     else:
         latest = {}
-        for row in con.execute("SELECT person_id, generation, token_hash, created_at, revoked_at "
-                               "FROM feed_tokens"):
+        for row in con.execute(
+            "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens"
+        ):
             record = TokenRecord(*row)
             old = latest.get(record.person_id)
             if old is None or record.generation > old.generation:
@@ -252,8 +275,9 @@ def ensure_tokens(con: sqlite3.Connection, key: bytes, person_ids: Iterable[str]
         inserts.append((hash_token(token), pid, generation, stamp))
         out[pid] = (token, record is not None)
     con.executemany("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", superseded)
-    con.executemany("INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) "
-                    "VALUES (?,?,?,?)", inserts)
+    con.executemany(
+        "INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)", inserts
+    )
     return out
 
 
@@ -261,8 +285,10 @@ def _erased_generations(con: sqlite3.Connection, person_ids: list[str]) -> dict[
     """The last token generation of each of ``person_ids`` that was erased and re-joins: an
     erased person's token rows stay (revoked) under their pseudonym, so a re-joining id
     continues after them and never gets an old address back."""
-    rows = con.execute("SELECT person_id, MAX(generation) FROM feed_tokens WHERE person_id LIKE ? "
-                       "GROUP BY person_id", (PSEUDONYM_PREFIX + "%",)).fetchall()
+    rows = con.execute(
+        "SELECT person_id, MAX(generation) FROM feed_tokens WHERE person_id LIKE ? GROUP BY person_id",
+        (PSEUDONYM_PREFIX + "%",),
+    ).fetchall()
     if not rows or not person_ids:
         return {}
     secret = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()[0]
@@ -288,8 +314,9 @@ def rotate(ws: Workspace, person_id: str, *, now: datetime | None = None) -> str
         if record is None:
             raise UsageError(f"no feed has been issued to {person_id!r} (check the id, or publish first)")
         if record.revoked_at is None:
-            con.execute("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?",
-                        (stamp, record.token_hash))
+            con.execute(
+                "UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", (stamp, record.token_hash)
+            )
         return _insert(con, key, person_id, record.generation + 1, stamp)
 
 

@@ -396,8 +396,11 @@ def build_candidates(
     prefer_keys = _prefer_keys(cohort, arr)
     pins = [(enc.mentor_indices([m])[0], enc.mentee_indices([e])[0]) for m, e in program.matching.pins]
     program_pins = set(pins)
-    pins += [(mi, ei) for mi, ei in ((enc.mentor(m), enc.mentee(e)) for m, e in protect)
-             if mi is not None and ei is not None]
+    pins += [
+        (mi, ei)
+        for mi, ei in ((enc.mentor(m), enc.mentee(e)) for m, e in protect)
+        if mi is not None and ei is not None
+    ]
     pin_keys = np.unique(
         pair_keys(
             np.array([m for m, _ in pins], dtype=np.int64),
@@ -427,8 +430,9 @@ def build_candidates(
         )
         parts: list[tuple[np.ndarray, ...]] = [(br.mentor, br.mentee, br.score, br.components, br.common)]
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
-        pin_broken = {pair: rule(RULE_NAMES[r]).words for pair, r in br.broken_pins.items()
-                      if pair in program_pins}
+        pin_broken = {
+            pair: rule(RULE_NAMES[r]).words for pair, r in br.broken_pins.items() if pair in program_pins
+        }
         extra_stats.update(br.stats)
     else:
         exact = _exact_pairs(ctx, slot_filter, keep, pins, pin_keys, prefer_keys)

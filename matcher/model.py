@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from cohort.model import PersonId
 
 COMPONENTS: tuple[str, ...] = (
-    "goals", "availability", "interests", "language", "level", "prefer", "timezone",
+    "goals",
+    "availability",
+    "interests",
+    "language",
+    "level",
+    "prefer",
+    "timezone",
 )
 
 

@@ -19,8 +19,15 @@ from pathlib import Path
 from cohort.text import DANGEROUS_START, neutralise, unneutralise, write_csv
 from matcher.model import COMPONENTS, MatchResult, Pair, Unmatched
 
-__all__ = ["DANGEROUS_START", "neutralise", "summary", "unneutralise", "write_candidates", "write_matches",
-           "write_unmatched"]
+__all__ = [
+    "DANGEROUS_START",
+    "neutralise",
+    "summary",
+    "unneutralise",
+    "write_candidates",
+    "write_matches",
+    "write_unmatched",
+]
 
 
 def _write(path: Path, header: list[str], rows: Iterable[list[object]]) -> int:
@@ -55,9 +62,7 @@ def write_matches(
 
 def write_unmatched(path: str | Path, unmatched: Iterable[Unmatched]) -> int:
     """``id, role, reason``; returns the row count."""
-    return _write(
-        Path(path), ["id", "role", "reason"], ([u.id, u.role, u.reason] for u in unmatched)
-    )
+    return _write(Path(path), ["id", "role", "reason"], ([u.id, u.role, u.reason] for u in unmatched))
 
 
 def write_candidates(path: str | Path, rows: Iterable[tuple[str, str, int]]) -> int:

@@ -180,8 +180,13 @@ def _cp_sat(
     for stage, expr in levels:
         model.maximize(expr)
         left = budget if deterministic else deadline - time.perf_counter()
-        configure(solver.parameters, deterministic=deterministic, time_limit=max(0.1, left),
-                  workers=program.matching.workers, seed=program.matching.seed)
+        configure(
+            solver.parameters,
+            deterministic=deterministic,
+            time_limit=max(0.1, left),
+            workers=program.matching.workers,
+            seed=program.matching.seed,
+        )
         cb = _Callback(stage, progress) if progress else None
         status = solver.solve(model, cb) if cb else solver.solve(model)
         budget -= solver.response_proto.deterministic_time

@@ -135,9 +135,15 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
             save_feedback(ws, cycle.id, rows)
             store_close_cycle(ws, cycle.id)
     verdicts = Counter(pair_verdicts(rows, pairs).values())
-    return CloseResult(cycle.id, len(rows), len(pairs),
-                       {v: verdicts.get(v, 0) for v in ("continue", "end", "partial", "none")},
-                       tuple(warnings), len(file_rows), len(rows) - len(file_rows))
+    return CloseResult(
+        cycle.id,
+        len(rows),
+        len(pairs),
+        {v: verdicts.get(v, 0) for v in ("continue", "end", "partial", "none")},
+        tuple(warnings),
+        len(file_rows),
+        len(rows) - len(file_rows),
+    )
 
 
 # --------------------------------------------------------------------------- history and feeds
@@ -157,9 +163,15 @@ class _Context:
     source: Path | None = None
 
 
-def rematch(workspace: Path, participants_file: Path | None, out_dir: Path, *,
-            progress: Progress | None = None, now: datetime | None = None,
-            mid_cycle: bool = False) -> RunOutcome:
+def rematch(
+    workspace: Path,
+    participants_file: Path | None,
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    mid_cycle: bool = False,
+) -> RunOutcome:
     """The next cycle's pairs and schedule from the updated roster and the history (see module doc).
 
     ``participants_file``: the updated roster; ``None`` uses the open cycle's roster (imported
@@ -179,8 +191,10 @@ def rematch(workspace: Path, participants_file: Path | None, out_dir: Path, *,
             program, text = workspace_program(workspace)
             open_cycle = current_cycle(ws)
             if open_cycle is None:
-                raise UsageError("no roster for the next cycle: give the participants file "
-                                 "(`mentorsync rematch FILE`) or `mentorsync import FILE` first")
+                raise UsageError(
+                    "no roster for the next cycle: give the participants file "
+                    "(`mentorsync rematch FILE`) or `mentorsync import FILE` first"
+                )
             cohort, warnings = load_cohort(ws, open_cycle.id), []
         ctx = _Context(program, text or example_toml(program), cohort, tuple(warnings), participants_file)
         timings["load"] = time.perf_counter() - t
@@ -194,18 +208,29 @@ def _last_closed(ws: Workspace) -> CycleInfo | None:
     return closed[-1] if closed else None
 
 
-def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, now: datetime,
-                started: float, timings: dict[str, float]) -> RunOutcome:
+def _next_cycle(
+    ws: Workspace,
+    ctx: _Context,
+    out_dir: Path,
+    progress: Progress,
+    now: datetime,
+    started: float,
+    timings: dict[str, float],
+) -> RunOutcome:
     program, cohort = ctx.program, ctx.cohort
     prev = _last_closed(ws)
     if prev is None:
-        raise UsageError("no closed cycle to continue from: close the current one with "
-                         "`mentorsync cycle close --feedback FILE` "
-                         "(or use `mentorsync run` for a first cycle)")
+        raise UsageError(
+            "no closed cycle to continue from: close the current one with "
+            "`mentorsync cycle close --feedback FILE` "
+            "(or use `mentorsync run` for a first cycle)"
+        )
     open_cycle = current_cycle(ws)
     if open_cycle is not None and open_cycle.matched and open_cycle.start != program.cycle.start:
-        raise UsageError(f"cycle {open_cycle.id} ({open_cycle.start}..{open_cycle.last_day}) is still open: "
-                         "close it with `mentorsync cycle close --feedback FILE` first")
+        raise UsageError(
+            f"cycle {open_cycle.id} ({open_cycle.start}..{open_cycle.last_day}) is still open: "
+            "close it with `mentorsync cycle close --feedback FILE` first"
+        )
     prev_pairs = load_pairs(ws, prev.id)
     prev_sched = load_schedule(ws, prev.id) or Schedule((), ())
     verdicts = pair_verdicts(stored_feedback(ws, prev.id), [(p.mentor_id, p.mentee_id) for p in prev_pairs])
@@ -215,33 +240,46 @@ def _next_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress,
         stored_pairs = [(p.mentor_id, p.mentee_id) for p in load_pairs(ws, open_cycle.id)]
         rerun_of = (load_schedule(ws, open_cycle.id), stored_pairs)
         reuse = stored_plan(ws, open_cycle.id, ctx.program_text, cohort)  # same input: kept whole
-    continuity = policy.next_cycle(verdicts, prev_sched, sorted(ended_pairs(ws, cohort.by_id)),
-                                   rerun_of=rerun_of, reuse=reuse)
+    continuity = policy.next_cycle(
+        verdicts, prev_sched, sorted(ended_pairs(ws, cohort.by_id)), rerun_of=rerun_of, reuse=reuse
+    )
     planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
     timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
-    return _write_all(ws, ctx, planned, out_dir, progress, now, started, timings, before=before,
-                      ended=None, kind="rematch")
+    return _write_all(
+        ws, ctx, planned, out_dir, progress, now, started, timings, before=before, ended=None, kind="rematch"
+    )
 
 
 def _comparable(cohort: Cohort) -> dict[PersonId, Any]:
     return {p.id: replace(p, line=0) for p in cohort.people}
 
 
-def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, now: datetime,
-               started: float, timings: dict[str, float]) -> RunOutcome:
+def _mid_cycle(
+    ws: Workspace,
+    ctx: _Context,
+    out_dir: Path,
+    progress: Progress,
+    now: datetime,
+    started: float,
+    timings: dict[str, float],
+) -> RunOutcome:
     program, cohort = ctx.program, ctx.cohort
     cycle = current_cycle(ws)
     if cycle is None or not cycle.scheduled:
-        raise UsageError("--mid-cycle needs an open cycle that is matched and scheduled "
-                         "(`mentorsync run FILE` first)")
+        raise UsageError(
+            "--mid-cycle needs an open cycle that is matched and scheduled (`mentorsync run FILE` first)"
+        )
     if ctx.source is None:
-        raise UsageError("--mid-cycle needs the updated participants file: "
-                         "`mentorsync rematch FILE --mid-cycle`")
+        raise UsageError(
+            "--mid-cycle needs the updated participants file: `mentorsync rematch FILE --mid-cycle`"
+        )
     if cycle.start != program.cycle.start:
-        raise UsageError(f"--mid-cycle keeps cycle {cycle.id}'s dates ({cycle.start}..{cycle.last_day}), but "
-                         f"program.toml now starts on {program.cycle.start}; for the next cycle, "
-                         "close this one and run `mentorsync rematch FILE` without --mid-cycle")
+        raise UsageError(
+            f"--mid-cycle keeps cycle {cycle.id}'s dates ({cycle.start}..{cycle.last_day}), but "
+            f"program.toml now starts on {program.cycle.start}; for the next cycle, "
+            "close this one and run `mentorsync rematch FILE` without --mid-cycle"
+        )
     old_cohort = load_cohort(ws, cycle.id)
     old_pairs = load_pairs(ws, cycle.id)
     old_sched = load_schedule(ws, cycle.id) or Schedule((), ())
@@ -255,22 +293,48 @@ def _mid_cycle(ws: Workspace, ctx: _Context, out_dir: Path, progress: Progress, 
     mid = continue_mid_cycle(planned, old_sched, cohort, now)
     planned, ended_series, ended_events = mid.plan, mid.ended_series, mid.ended_events
     cut_by_pair = {(c.mentor_id, c.mentee_id): c for c in ended_series}
-    snapshot = CycleSnapshot.of(old_cohort, old_pairs,
-                                [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
-                                f"cycle {cycle.id} before")
+    snapshot = CycleSnapshot.of(
+        old_cohort,
+        old_pairs,
+        [cut_by_pair.get((s.mentor_id, s.mentee_id), s) for s in old_sched.series],
+        f"cycle {cycle.id} before",
+    )
     ended = ended_record(ended_series, ended_events, [old_cohort[pid] for pid in gone], now.isoformat())
-    return _write_all(ws, ctx, planned, out_dir, progress, now, started, timings, before=snapshot,
-                      ended=ended, kind="rematch-mid-cycle")
+    return _write_all(
+        ws,
+        ctx,
+        planned,
+        out_dir,
+        progress,
+        now,
+        started,
+        timings,
+        before=snapshot,
+        ended=ended,
+        kind="rematch-mid-cycle",
+    )
 
 
-def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress: Progress, now: datetime,
-               started: float, timings: dict[str, float], *, before: CycleSnapshot,
-               ended: Mapping[str, Any] | None, kind: str) -> RunOutcome:
+def _write_all(
+    ws: Workspace,
+    ctx: _Context,
+    plan: Plan,
+    out_dir: Path,
+    progress: Progress,
+    now: datetime,
+    started: float,
+    timings: dict[str, float],
+    *,
+    before: CycleSnapshot,
+    ended: Mapping[str, Any] | None,
+    kind: str,
+) -> RunOutcome:
     """Store and write everything, like ``run``: one transaction and one staged output directory."""
     program, cohort = ctx.program, ctx.cohort
     with staged_output(ws, out_dir) as stage:
-        cycle_id = import_cohort(ws, cohort, program, ctx.program_text, ctx.source or cohort.source,
-                                 replace_matched=True)
+        cycle_id = import_cohort(
+            ws, cohort, program, ctx.program_text, ctx.source or cohort.source, replace_matched=True
+        )
         remember_out_dir(ws, out_dir)
         if ended is not None and (ended["series"] or ended["events"]):
             save_run_summary(ws, cycle_id, ENDED_KIND, ended)
@@ -279,13 +343,29 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
             after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
             change = diff_cycles(before, after)
             write_changes(stage_dir / "changes.csv", cohort, change, plan.schedule.series)
-            return {"changes": {"kept": len(change.kept), "ended": len(change.ended), "new": len(change.new),
-                                "moved": len(change.moved), "joined": len(change.joined),
-                                "left": len(change.left)}}
+            return {
+                "changes": {
+                    "kept": len(change.kept),
+                    "ended": len(change.ended),
+                    "new": len(change.new),
+                    "moved": len(change.moved),
+                    "joined": len(change.joined),
+                    "left": len(change.left),
+                }
+            }
 
         published, summary, files = write_outputs(
-            ws, stage, cycle_id, plan, now=now, progress=progress, timings=timings, started=started,
-            kind=kind, extra=changes)
+            ws,
+            stage,
+            cycle_id,
+            plan,
+            now=now,
+            progress=progress,
+            timings=timings,
+            started=started,
+            kind=kind,
+            extra=changes,
+        )
         files.append("changes.csv")
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
 
@@ -293,8 +373,11 @@ def _write_all(ws: Workspace, ctx: _Context, plan: Plan, out_dir: Path, progress
 def write_changes(path: Path, cohort: Cohort, change: CycleDiff, series: Iterable[Series]) -> None:
     """``changes.csv``: ``id, email, change`` per person (lines of the summary joined by ``; ``)."""
     texts = all_person_changes(cohort, change, series)
-    write_csv(path, ["id", "email", "change"],
-              ([p.id, p.email, texts[p.id].replace("\n", "; ")] for p in cohort.people))
+    write_csv(
+        path,
+        ["id", "email", "change"],
+        ([p.id, p.email, texts[p.id].replace("\n", "; ")] for p in cohort.people),
+    )
 
 
 # --------------------------------------------------------------------------- listing and diff
@@ -314,9 +397,16 @@ class CycleSummary:
     verdicts: Mapping[str, int] = field(default_factory=dict)  # continue/end/partial/none (closed)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "start": self.start.isoformat(), "last_day": self.last_day.isoformat(),
-                "status": self.status, "people": self.people, "pairs": self.pairs,
-                "feedback_rows": self.feedback_rows, "verdicts": dict(self.verdicts)}
+        return {
+            "id": self.id,
+            "start": self.start.isoformat(),
+            "last_day": self.last_day.isoformat(),
+            "status": self.status,
+            "people": self.people,
+            "pairs": self.pairs,
+            "feedback_rows": self.feedback_rows,
+            "verdicts": dict(self.verdicts),
+        }
 
 
 @dataclass(frozen=True)
@@ -338,12 +428,21 @@ class CycleDetail:
     left: tuple[PersonId, ...]
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.summary.as_json(), "source": self.source, "created_at": self.created_at.isoformat(),
-                "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-                "mentors": self.mentors, "mentees": self.mentees,
-                "unmatched_mentees": self.unmatched_mentees, "series": self.series, "events": self.events,
-                "ratings": {str(k): v for k, v in sorted(self.ratings.items())}, "comments": self.comments,
-                "joined": list(self.joined), "left": list(self.left)}
+        return {
+            **self.summary.as_json(),
+            "source": self.source,
+            "created_at": self.created_at.isoformat(),
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "mentors": self.mentors,
+            "mentees": self.mentees,
+            "unmatched_mentees": self.unmatched_mentees,
+            "series": self.series,
+            "events": self.events,
+            "ratings": {str(k): v for k, v in sorted(self.ratings.items())},
+            "comments": self.comments,
+            "joined": list(self.joined),
+            "left": list(self.left),
+        }
 
 
 def _summary(ws: Workspace, c: CycleInfo) -> tuple[CycleSummary, tuple[FeedbackRow, ...]]:
@@ -376,10 +475,15 @@ def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
     ids = {p.id for p in cohort.people}
     matched = {p.mentee_id for p in pairs}
     return CycleDetail(
-        summary=summary, source=c.source, created_at=c.created_at, closed_at=c.closed_at,
-        mentors=len(cohort.mentors), mentees=len(cohort.mentees),
+        summary=summary,
+        source=c.source,
+        created_at=c.created_at,
+        closed_at=c.closed_at,
+        mentors=len(cohort.mentors),
+        mentees=len(cohort.mentees),
         unmatched_mentees=sum(1 for p in cohort.mentees if p.id not in matched),
-        series=len(sched.series) if sched else 0, events=len(sched.events) if sched else 0,
+        series=len(sched.series) if sched else 0,
+        events=len(sched.events) if sched else 0,
         ratings=dict(sorted(Counter(r.rating for r in rows if r.rating is not None).items())),
         comments=sum(1 for r in rows if r.comment),
         joined=tuple(sorted(ids - prev_ids)) if prev_ids is not None else (),
@@ -390,8 +494,12 @@ def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
 def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
     """A stored cycle as ``cycles.diff`` compares it."""
     sched = load_schedule(ws, cycle_id)
-    return CycleSnapshot.of(load_cohort(ws, cycle_id), load_pairs(ws, cycle_id),
-                            sched.series if sched else (), f"cycle {cycle_id}")
+    return CycleSnapshot.of(
+        load_cohort(ws, cycle_id),
+        load_pairs(ws, cycle_id),
+        sched.series if sched else (),
+        f"cycle {cycle_id}",
+    )
 
 
 def diff(workspace: Path, a: int, b: int) -> CycleDiff:
@@ -400,5 +508,19 @@ def diff(workspace: Path, a: int, b: int) -> CycleDiff:
         return diff_cycles(snapshot(ws, a), snapshot(ws, b))
 
 
-__all__ = ["CloseResult", "CycleDetail", "CycleSummary", "close_cycle", "combined", "cut_after", "cut_before",
-           "cycle_list", "cycle_show", "diff", "history_schedule", "rematch", "snapshot", "write_changes"]
+__all__ = [
+    "CloseResult",
+    "CycleDetail",
+    "CycleSummary",
+    "close_cycle",
+    "combined",
+    "cut_after",
+    "cut_before",
+    "cycle_list",
+    "cycle_show",
+    "diff",
+    "history_schedule",
+    "rematch",
+    "snapshot",
+    "write_changes",
+]

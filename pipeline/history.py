@@ -21,15 +21,20 @@ from store import serialize as sz
 ENDED_KIND = "ended-series"  # run records holding series cut short by a mid-cycle re-match
 
 
-def ended_record(series: Iterable[Series], events: Iterable[Event], left: Iterable[Person],
-                 at: str) -> dict[str, Any]:
+def ended_record(
+    series: Iterable[Series], events: Iterable[Event], left: Iterable[Person], at: str
+) -> dict[str, Any]:
     """The ``ENDED_KIND`` run record of a mid-cycle re-match: the cut series and events, and the
     leavers' records (their roster rows are replaced, yet history still names them)."""
     encode = sz.person_encoder()
     people = sorted(left, key=lambda p: p.id)
-    return {"at": at, "left": [p.id for p in people],
-            "series": [series_to_dict(s) for s in series], "events": [event_to_dict(e) for e in events],
-            "people": [list(encode(0, p)) for p in people]}
+    return {
+        "at": at,
+        "left": [p.id for p in people],
+        "series": [series_to_dict(s) for s in series],
+        "events": [event_to_dict(e) for e in events],
+        "people": [list(encode(0, p)) for p in people],
+    }
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,13 @@ def history(ws: Workspace, people: Iterable[PersonId], *, before: int | None = N
         series.update({d["uid"]: series_from_dict(d) for d in run.summary.get("series", [])})
         events.update({d["uid"]: event_from_dict(d) for d in run.summary.get("events", [])})
         left.update({row[0]: decode(tuple(row)) for row in run.summary.get("people", [])})
-    return History(Schedule(
-        tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),
-        tuple(e for e in events.values() if {e.mentor_id, e.mentee_id} & who),
-    ), left)
+    return History(
+        Schedule(
+            tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),
+            tuple(e for e in events.values() if {e.mentor_id, e.mentee_id} & who),
+        ),
+        left,
+    )
 
 
 def history_schedule(ws: Workspace, people: Iterable[PersonId], *, before: int | None = None) -> Schedule:
@@ -82,8 +90,6 @@ def combined(history: Schedule, current: Schedule) -> Schedule:
         tuple(s for s in history.series if s.uid not in uids) + current.series,
         tuple(e for e in history.events if e.uid not in uids) + current.events,
     )
-
-
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,9 @@ def previous_plan(ws: Workspace, program: Program, program_text: str, cohort: Co
     return policy.rerun(previous, pairs, reuse=stored_plan(ws, cycle.id, program_text, cohort))
 
 
-def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
-              timings: Mapping[str, float]) -> dict[str, Any]:
+def summarise(
+    plan: Plan, cycle_id: int, published: PublishResult | None, timings: Mapping[str, float]
+) -> dict[str, Any]:
     """``summary.json``: counts, objective, best bound, gap and solve times."""
     cohort, match, sched, program = plan.cohort, plan.match, plan.schedule, plan.program
     categories = Counter(unmatched_categories(cohort, program, match).values())
@@ -130,8 +131,11 @@ def summarise(plan: Plan, cycle_id: int, published: PublishResult | None,
     scores = [p.score for p in match.pairs]
     return {
         "program": program.program.name,
-        "cycle": {"id": cycle_id, "start": program.cycle.start.isoformat(),
-                  "last_day": program.cycle.last_day.isoformat()},
+        "cycle": {
+            "id": cycle_id,
+            "start": program.cycle.start.isoformat(),
+            "last_day": program.cycle.last_day.isoformat(),
+        },
         "people": len(cohort),
         "mentors": len(cohort.mentors),
         "mentees": len(cohort.mentees),
@@ -171,8 +175,16 @@ def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> No
 
 
 def write_outputs(
-    ws: Workspace, stage: Path, cycle_id: int, plan: Plan, *, now: datetime, progress: Progress,
-    timings: dict[str, float], started: float, kind: str = "run",
+    ws: Workspace,
+    stage: Path,
+    cycle_id: int,
+    plan: Plan,
+    *,
+    now: datetime,
+    progress: Progress,
+    timings: dict[str, float],
+    started: float,
+    kind: str = "run",
     extra: Callable[[Path], dict[str, Any]] | None = None,
 ) -> tuple[PublishResult, dict[str, Any], list[str]]:
     """Store a plan and write every output of interface §4 into ``stage`` (inside the caller's
@@ -186,8 +198,9 @@ def write_outputs(
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
     view = feed_view(ws, cohort, plan.schedule, cycle_id)
-    published = publish(ws, cohort, view.schedule, program, stage, now=now, progress=progress,
-                        former=view.former)
+    published = publish(
+        ws, cohort, view.schedule, program, stage, now=now, progress=progress, former=view.former
+    )
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
     progress(ProgressEvent("report", "start"))
@@ -197,8 +210,15 @@ def write_outputs(
         points = checkin_points(plan.schedule, program)
         pairs = [(p.mentor_id, p.mentee_id) for p in plan.match.pairs]
         checkins = summarise_checkins(pairs, points, answers, now)
-    html = render_report(cohort, program, plan.match, plan.schedule,
-                         dst_notes=dst_notes(plan.schedule, cohort), generated_at=now, checkins=checkins)
+    html = render_report(
+        cohort,
+        program,
+        plan.match,
+        plan.schedule,
+        dst_notes=dst_notes(plan.schedule, cohort),
+        generated_at=now,
+        checkins=checkins,
+    )
     (stage / "report.html").write_text(html, encoding="utf-8")
     additions = extra(stage) if extra else {}
     timings["report"] = time.perf_counter() - t
@@ -211,8 +231,14 @@ def write_outputs(
     return published, summary, files
 
 
-def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progress | None = None,
-        now: datetime | None = None) -> RunOutcome:
+def run(
+    workspace: Path,
+    participants: Path,
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> RunOutcome:
     """Validate, import, match, schedule, publish and report in one step (``mentorsync run``)."""
     progress = progress or null_progress
     now = (now or publish_clock()).replace(microsecond=0)
@@ -229,16 +255,17 @@ def run(workspace: Path, participants: Path, out_dir: Path, *, progress: Progres
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
-        planned = plan(cohort, program, previous_plan(ws, program, text, cohort), uid_salt=salt,
-                       progress=progress)
+        planned = plan(
+            cohort, program, previous_plan(ws, program, text, cohort), uid_salt=salt, progress=progress
+        )
         timings.update(planned.timings)
         warnings = [*warnings, *choices.rank_warnings(planned)]
         with staged_output(ws, out_dir) as stage:
-            cycle_id = import_cohort(ws, cohort, program, text,
-                                     participants, replace_matched=True)
+            cycle_id = import_cohort(ws, cohort, program, text, participants, replace_matched=True)
             remember_out_dir(ws, out_dir)
-            published, summary, files = write_outputs(ws, stage, cycle_id, planned, now=now,
-                                                      progress=progress, timings=timings, started=started)
+            published, summary, files = write_outputs(
+                ws, stage, cycle_id, planned, now=now, progress=progress, timings=timings, started=started
+            )
     finally:
         ws.close()
     return RunOutcome(cycle_id, planned, published, summary, tuple(warnings), Path(out_dir), tuple(files))

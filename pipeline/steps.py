@@ -58,8 +58,9 @@ def do_import(workspace: Path, participants: Path, *, replace: bool = False) -> 
     """Validate and store the participants as the open cycle's roster (one transaction)."""
     program, text, cohort, warnings = load_input(workspace, participants)
     with Workspace(workspace, writer="import") as ws:
-        cycle_id = import_cohort(ws, cohort, program, text or example_toml(program), participants,
-                                 replace_matched=replace)
+        cycle_id = import_cohort(
+            ws, cohort, program, text or example_toml(program), participants, replace_matched=replace
+        )
     return cycle_id, cohort, warnings
 
 
@@ -75,10 +76,18 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, result)
             write_match_files(stage, cohort, result, cs.rows())
-            summary = {"cycle": cycle.id, "people": len(cohort), "candidates": len(cs),
-                       "pairs": len(result.pairs), "matched": result.matched,
-                       "objective": result.objective, "bound": result.bound, "gap": result.gap,
-                       "method": result.method, "seconds": round(time.perf_counter() - t, 3)}
+            summary = {
+                "cycle": cycle.id,
+                "people": len(cohort),
+                "candidates": len(cs),
+                "pairs": len(result.pairs),
+                "matched": result.matched,
+                "objective": result.objective,
+                "bound": result.bound,
+                "gap": result.gap,
+                "method": result.method,
+                "seconds": round(time.perf_counter() - t, 3),
+            }
             (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
             save_run_summary(ws, cycle.id, "match", summary)
     return summary
@@ -99,13 +108,15 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         previous = load_schedule(ws, cycle.id)
         reuse = stored_plan(ws, cycle.id, text or example_toml(program), cohort) if previous else None
         if reuse is not None:  # a re-run: the stored pairs, slots and figures as they are
-            planned = plan(cohort, program, Continuity(reuse=reuse), uid_salt=workspace_secret(ws),
-                           progress=progress)
+            planned = plan(
+                cohort, program, Continuity(reuse=reuse), uid_salt=workspace_secret(ws), progress=progress
+            )
         else:
             continuity = Continuity(slots=series_by_pair(previous.series) if previous else {})
             keys = [(p.mentor_id, p.mentee_id) for p in stored]
-            planned = schedule_pairs(cohort, program, keys, continuity, uid_salt=workspace_secret(ws),
-                                     progress=progress)
+            planned = schedule_pairs(
+                cohort, program, keys, continuity, uid_salt=workspace_secret(ws), progress=progress
+            )
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, planned.match)
             save_schedule(ws, cycle.id, planned.schedule)
@@ -117,8 +128,9 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
     return planned
 
 
-def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = None,
-               now: datetime | None = None) -> PublishResult:
+def do_publish(
+    workspace: Path, out_dir: Path, *, progress: Progress | None = None, now: datetime | None = None
+) -> PublishResult:
     """Write every participant's feed (and the coordinator's) from the stored schedule."""
     program, _ = workspace_program(workspace)
     with Workspace(workspace, create=False, writer="publish") as ws:
@@ -130,13 +142,28 @@ def do_publish(workspace: Path, out_dir: Path, *, progress: Progress | None = No
         with staged_output(ws, out_dir) as stage:
             remember_out_dir(ws, out_dir)
             view = feed_view(ws, cohort, schedule, cycle.id)  # history too, as run and rematch publish
-            result = publish(ws, cohort, view.schedule, program, stage, now=now or publish_clock(),
-                             progress=progress, former=view.former)
+            result = publish(
+                ws,
+                cohort,
+                view.schedule,
+                program,
+                stage,
+                now=now or publish_clock(),
+                progress=progress,
+                former=view.former,
+            )
     return result
 
 
-_FULL_DAYS = {"Mon": "Monday", "Tue": "Tuesday", "Wed": "Wednesday", "Thu": "Thursday", "Fri": "Friday",
-              "Sat": "Saturday", "Sun": "Sunday"}
+_FULL_DAYS = {
+    "Mon": "Monday",
+    "Tue": "Tuesday",
+    "Wed": "Wednesday",
+    "Thu": "Thursday",
+    "Fri": "Friday",
+    "Sat": "Saturday",
+    "Sun": "Sunday",
+}
 
 
 @dataclass(frozen=True)
@@ -148,8 +175,9 @@ class Explanation:
     text: str
 
 
-def _slot_words(schedule: Schedule | None, cohort: Cohort,
-                person_id: PersonId, partner: PersonId) -> dict[str, Any]:
+def _slot_words(
+    schedule: Schedule | None, cohort: Cohort, person_id: PersonId, partner: PersonId
+) -> dict[str, Any]:
     if schedule is None:
         return {}
     for s in schedule.series:
@@ -159,9 +187,12 @@ def _slot_words(schedule: Schedule | None, cohort: Cohort,
             theirs = view.mentee if s.mentor_id == person_id else view.mentor
             exceptions = [f"{d.isoformat()} ({wd} {hhmm})" for d, wd, hhmm in mine.exceptions]
             return {
-                "weekday": mine.weekday, "local_time": mine.time, "timezone": mine.timezone,
+                "weekday": mine.weekday,
+                "local_time": mine.time,
+                "timezone": mine.timezone,
                 "partner_local_time": f"{theirs.weekday} {theirs.time} ({theirs.timezone})",
-                "rhythm": view.words, "dst_exceptions": exceptions,
+                "rhythm": view.words,
+                "dst_exceptions": exceptions,
             }
     return {}
 
@@ -188,25 +219,45 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     alts, first = alternatives_for(cohort, program, chosen, person_id, top=top)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
     mine: list[Pair] = [p for p in pairs if person_id in (p.mentor_id, p.mentee_id)]
-    data: dict[str, Any] = {"id": person.id, "name": person.name, "role": person.role,
-                            "timezone": person.timezone, "cycle": cycle.id, "pairs": [], "unmatched": [],
-                            "alternatives": [], "dst_notes": notes}
+    data: dict[str, Any] = {
+        "id": person.id,
+        "name": person.name,
+        "role": person.role,
+        "timezone": person.timezone,
+        "cycle": cycle.id,
+        "pairs": [],
+        "unmatched": [],
+        "alternatives": [],
+        "dst_notes": notes,
+    }
     lines = [f"{person.name} ({person.id}), {person.role}, {person.timezone}"]
     for p in mine:
         as_mentor = p.mentor_id == person_id
         partner = p.mentee_id if as_mentor else p.mentor_id
         slot = _slot_words(schedule, cohort, person_id, partner)
-        data["pairs"].append({"partner_id": partner, "partner_name": cohort[partner].name,
-                              "as": "mentor" if as_mentor else "mentee", "score": p.score,
-                              "components": dict(p.components), "reasons": p.reasons, "slot": slot})
-        lines.append(f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): "
-                     f"score {p.score}")
+        data["pairs"].append(
+            {
+                "partner_id": partner,
+                "partner_name": cohort[partner].name,
+                "as": "mentor" if as_mentor else "mentee",
+                "score": p.score,
+                "components": dict(p.components),
+                "reasons": p.reasons,
+                "slot": slot,
+            }
+        )
+        lines.append(
+            f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): "
+            f"score {p.score}"
+        )
         lines.append("  " + ", ".join(f"{k} {v}" for k, v in p.components.items() if v))
         lines.append(f"  why: {p.reasons}")
         if slot:
             day = _FULL_DAYS.get(slot["weekday"][:3], slot["weekday"])
-            lines.append(f"  meets {day}s at {slot['local_time']} your time "
-                         f"({slot['partner_local_time']} for them), {slot['rhythm']}")
+            lines.append(
+                f"  meets {day}s at {slot['local_time']} your time "
+                f"({slot['partner_local_time']} for them), {slot['rhythm']}"
+            )
             if slot["dst_exceptions"]:
                 lines.append("  at another local time on: " + ", ".join(slot["dst_exceptions"]))
     if person.is_mentor:
@@ -224,10 +275,17 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if alts:
         lines.append("\nbest alternatives:")
     for a in alts:
-        data["alternatives"].append({"partner_id": a.partner_id, "partner_role": a.partner_role,
-                                     "score": a.score, "why_not": a.why_not})
-        lines.append(f"  {cohort[a.partner_id].name} ({a.partner_id}, {a.partner_role}), "
-                     f"score {a.score}: {a.why_not}")
+        data["alternatives"].append(
+            {
+                "partner_id": a.partner_id,
+                "partner_role": a.partner_role,
+                "score": a.score,
+                "why_not": a.why_not,
+            }
+        )
+        lines.append(
+            f"  {cohort[a.partner_id].name} ({a.partner_id}, {a.partner_role}), score {a.score}: {a.why_not}"
+        )
     if notes:
         lines.append("\nclock changes:")
         lines += [f"  {n}" for n in notes]

@@ -65,27 +65,34 @@ def match_and_schedule(
     ``options_per_pair=0`` keeps every valid option (small cohorts, tests). ``pins`` are formed
     and placed first (hard, as one assumption: if they cannot all be placed together, the model
     is solved again without them and the best plan decides).
+
+    Long on purpose: one CP-SAT model whose variables, constraints and objective share the
+    pair-slot index built at its top.
     """
     t0 = _time.perf_counter()
     ctx = ctx or SlotContext(cohort, program)
     buffer = program.cycle.buffer_minutes
     cell = cell_size(program)
-    cands = sorted({(c.mentor_id, c.mentee_id): c for c in candidates}.values(),
-                   key=lambda c: (c.mentor_id, c.mentee_id))
+    cands = sorted(
+        {(c.mentor_id, c.mentee_id): c for c in candidates}.values(), key=lambda c: (c.mentor_id, c.mentee_id)
+    )
     if len(cands) > 2000:  # the vectorised test first, exact options only for survivors
         keep = ctx.has_slot([c.mentor_id for c in cands], [c.mentee_id for c in cands])
         cands = [c for c, k in zip(cands, keep, strict=True) if k]
     live: list[Candidate] = []
     opts: list[list[SlotOption]] = []
     for c in cands:
-        o = pair_slot_options(cohort[c.mentor_id], cohort[c.mentee_id], program, ctx=ctx,
-                              limit=options_per_pair)
+        o = pair_slot_options(
+            cohort[c.mentor_id], cohort[c.mentee_id], program, ctx=ctx, limit=options_per_pair
+        )
         if o:
             live.append(c)
             opts.append(o)
     model = cp_model.CpModel()
-    x = [[model.new_bool_var(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
-         for c, o in zip(live, opts, strict=True)]
+    x = [
+        [model.new_bool_var(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
+        for c, o in zip(live, opts, strict=True)
+    ]
     y = []
     for c, xs in zip(live, x, strict=True):
         v = model.new_bool_var(f"pair[{c.mentor_id},{c.mentee_id}]")
@@ -99,8 +106,9 @@ def match_and_schedule(
     for vs in by_mentee.values():
         model.add_at_most_one(vs)  # Hard: one mentor per mentee
     for m, vs in by_mentor.items():  # Hard: mentor capacity
-        cap = capacity.get(m, cohort[m].capacity if cohort[m].capacity is not None
-                           else program.rules.default_capacity)
+        cap = capacity.get(
+            m, cohort[m].capacity if cohort[m].capacity is not None else program.rules.default_capacity
+        )
         model.add(sum(vs) <= cap)
     refs: dict[PersonId, list[tuple[int, int]]] = {}
     for i, c in enumerate(live):
@@ -123,10 +131,11 @@ def match_and_schedule(
     # of chosen options' costs, ``max_score`` the largest weighted score).
     max_cost = sum(max(o.cost for o in os) for os in opts) + 1
     max_score = sum(abs(c.score) for c in live) * max_cost + max_cost
-    model.maximize(max_score * 2 * sum(y)
-                   + max_cost * sum(c.score * v for c, v in zip(live, y, strict=True))
-                   - sum(o.cost * v for os, xs in zip(opts, x, strict=True)
-                         for o, v in zip(os, xs, strict=True)))
+    model.maximize(
+        max_score * 2 * sum(y)
+        + max_cost * sum(c.score * v for c, v in zip(live, y, strict=True))
+        - sum(o.cost * v for os, xs in zip(opts, x, strict=True) for o, v in zip(os, xs, strict=True))
+    )
     pinned = {(m, e) for m, e in pins}
     pin_vars = [v for c, v in zip(live, y, strict=True) if (c.mentor_id, c.mentee_id) in pinned]
     if pin_vars:
@@ -135,8 +144,13 @@ def match_and_schedule(
             model.add(v == 1).only_enforce_if(all_pins)
         model.add_assumptions([all_pins])
     solver = cp_model.CpSolver()
-    configure(solver.parameters, deterministic=program.matching.deterministic, time_limit=time_limit,
-              workers=workers, seed=seed)
+    configure(
+        solver.parameters,
+        deterministic=program.matching.deterministic,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+    )
     status = solver.Solve(model)
     if pin_vars and status == cp_model.INFEASIBLE:
         model.clear_assumptions()
@@ -149,9 +163,24 @@ def match_and_schedule(
                 if solver.BooleanValue(v):
                     chosen.append((c.mentor_id, c.mentee_id))
                     hints[(c.mentor_id, c.mentee_id)] = opt.pattern
-    sched = schedule(cohort, program, chosen, uid_salt=uid_salt, progress=progress, hints=hints, ctx=ctx,
-                     time_limit=time_limit, workers=workers, seed=seed,
-                     required=[k for k in chosen if k in pinned])
-    sched.stats.update({"joint_status": solver.StatusName(status), "joint_candidates": len(live),
-                        "joint_seconds": round(_time.perf_counter() - t0, 3)})
+    sched = schedule(
+        cohort,
+        program,
+        chosen,
+        uid_salt=uid_salt,
+        progress=progress,
+        hints=hints,
+        ctx=ctx,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        required=[k for k in chosen if k in pinned],
+    )
+    sched.stats.update(
+        {
+            "joint_status": solver.StatusName(status),
+            "joint_candidates": len(live),
+            "joint_seconds": round(_time.perf_counter() - t0, 3),
+        }
+    )
     return sorted(chosen), sched

@@ -74,16 +74,21 @@ class Plan:
 
 
 def slot_aware_candidates(
-    cohort: Cohort, program: Program, progress: Progress = null_progress, *,
-    protect: Iterable[PairKey] = (), message: str = "",
+    cohort: Cohort,
+    program: Program,
+    progress: Progress = null_progress,
+    *,
+    protect: Iterable[PairKey] = (),
+    message: str = "",
 ) -> tuple[SlotContext, CandidateSet]:
     """The one candidate build of a plan: every hard rule, and a valid recurring slot for the
     whole cycle (the scheduler's exact test as the matcher's ``slot_filter``)."""
     progress(ProgressEvent("candidates", "start", message))
     ctx = SlotContext(cohort, program)
     # ranked pairs (issue 16) survive the best-K limit like pairs that may continue
-    cs = build_candidates(cohort, program, slot_filter=ctx.has_slot,
-                          protect=[*protect, *rank_choices.ranked_pairs(cohort)])
+    cs = build_candidates(
+        cohort, program, slot_filter=ctx.has_slot, protect=[*protect, *rank_choices.ranked_pairs(cohort)]
+    )
     if program.matching.preferences == "score":  # ranks as one more score component
         cs = rank_choices.with_rank_scores(cohort, program, cs)
     progress(ProgressEvent("candidates", "done", f"{len(cs):,} possible pairs pass every rule"))
@@ -128,8 +133,9 @@ def plan(
 
     kept = permitted(continuity.keep)
     # pairs that may continue (kept, or nobody asked for a change) survive the best-K limit
-    ctx, cs = slot_aware_candidates(cohort, program, progress,
-                                    protect=[*kept, *permitted(continuity.prefer_same)])
+    ctx, cs = slot_aware_candidates(
+        cohort, program, progress, protect=[*kept, *permitted(continuity.prefer_same)]
+    )
     match_solve = match_solver(cohort, program)
     # the joint model knows only the score objective: rank levels repair by re-matching
     rematch_only = continuity.repair == "rematch" or match_solve is not solve
@@ -143,15 +149,24 @@ def plan(
     reuse = continuity.reuse
     if reuse is not None:
         progress(ProgressEvent("match", "done", "input unchanged since the last run: keeping its plan"))
-        kept_match = replace(reuse.match, candidates=tie.apply(cs).candidates()
-                             if len(cs) <= CANDIDATES_IN_RESULT else ())
-        return Plan(cohort, program, cs, kept_match, reuse.schedule, frozenset(banned), timings,
-                    dict(reuse.repair))
+        kept_match = replace(
+            reuse.match, candidates=tie.apply(cs).candidates() if len(cs) <= CANDIDATES_IN_RESULT else ()
+        )
+        return Plan(
+            cohort, program, cs, kept_match, reuse.schedule, frozenset(banned), timings, dict(reuse.repair)
+        )
 
     t = time.perf_counter()
     progress(ProgressEvent("match", "start"))
-    result = match_solve(cohort, program, tie.apply(cs), progress=progress,
-                   forbidden_pairs=sorted(banned), warm_start=warm_start, mentor_capacity=mentor_capacity)
+    result = match_solve(
+        cohort,
+        program,
+        tie.apply(cs),
+        progress=progress,
+        forbidden_pairs=sorted(banned),
+        warm_start=warm_start,
+        mentor_capacity=mentor_capacity,
+    )
     timings["match"] = time.perf_counter() - t
     progress(ProgressEvent("match", "done", f"{result.matched} mentees matched ({result.method})"))
     bound, first_method = tie.unscale_bound(result.bound), result.method
@@ -159,25 +174,52 @@ def plan(
     t = time.perf_counter()
     chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
     # pins (the program's and kept pairs) are placed first: other pairs fit around them
-    sched = schedule(cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, required=cs.pins,
-                     progress=progress)
+    sched = schedule(
+        cohort, program, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, required=cs.pins, progress=progress
+    )
     repair: dict[str, object] = {"unplaceable_first": len(sched.unplaceable), "rounds": 0, "method": "none"}
     unplaceable_reason = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
     if sched.unplaceable and len(cs) <= JOINT_LIMIT and not rematch_only:
-        progress(ProgressEvent("repair", "start", f"{len(sched.unplaceable)} pairs compete for the same "
-                               "hours: matching and scheduling jointly"))
-        allowed = [c for c in cs.candidates() if (c.mentor_id, c.mentee_id) not in banned
-                   and (c.mentee_id, c.mentor_id) not in banned]
+        progress(
+            ProgressEvent(
+                "repair",
+                "start",
+                f"{len(sched.unplaceable)} pairs compete for the same hours: matching and scheduling jointly",
+            )
+        )
+        allowed = [
+            c
+            for c in cs.candidates()
+            if (c.mentor_id, c.mentee_id) not in banned and (c.mentee_id, c.mentor_id) not in banned
+        ]
         m = program.matching
         # deterministic CP-SAT (``cohort.solving``): equal inputs give equal plans
         joint_pairs, joint_sched = match_and_schedule(
-            cohort, program, allowed, uid_salt=uid_salt, capacity=capacities(cohort, program),
-            progress=progress, time_limit=m.time_limit_seconds, workers=m.workers, seed=m.seed, ctx=ctx,
-            pins=cs.pins)
+            cohort,
+            program,
+            allowed,
+            uid_salt=uid_salt,
+            capacity=capacities(cohort, program),
+            progress=progress,
+            time_limit=m.time_limit_seconds,
+            workers=m.workers,
+            seed=m.seed,
+            ctx=ctx,
+            pins=cs.pins,
+        )
         if fixed:  # keep stored slots where the joint choice allows (stable re-runs)
             hints = {(s.mentor_id, s.mentee_id): pattern_of_series(s, program) for s in joint_sched.series}
-            again = schedule(cohort, program, joint_pairs, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
-                             hints=hints, required=cs.pins, progress=progress)
+            again = schedule(
+                cohort,
+                program,
+                joint_pairs,
+                uid_salt=uid_salt,
+                ctx=ctx,
+                fixed=fixed,
+                hints=hints,
+                required=cs.pins,
+                progress=progress,
+            )
             if len(again.series) >= len(joint_sched.series):
                 joint_sched = again
         if len(joint_sched.series) >= len(sched.series):
@@ -187,8 +229,13 @@ def plan(
     rounds = 0
     while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or rematch_only):
         rounds += 1
-        progress(ProgressEvent("repair", "start", f"round {rounds}: {len(sched.unplaceable)} pairs "
-                               "could not be placed; finding other partners"))
+        progress(
+            ProgressEvent(
+                "repair",
+                "start",
+                f"round {rounds}: {len(sched.unplaceable)} pairs could not be placed; finding other partners",
+            )
+        )
         stuck = {(u.mentor_id, u.mentee_id) for u in sched.unplaceable}
         pinned = set(cs.pins)  # kept pairs and the program's pins
         # a kept pair whose old slot collides first tries any slot; only then is it given up (a
@@ -204,17 +251,24 @@ def plan(
         # placed pairs stay (pinned): only the unplaced mentees look for other partners among the
         # free capacity, so every round places at least as many pairs and moves nobody else
         round_cs = replace(cs, pins=tuple(dict.fromkeys([*cs.pins, *sorted(placed)])))
-        result = match_solve(cohort, program, tie.apply(round_cs), progress=progress,
-                             forbidden_pairs=sorted(banned), warm_start=list(placed),
-                             mentor_capacity=mentor_capacity)
+        result = match_solve(
+            cohort,
+            program,
+            tie.apply(round_cs),
+            progress=progress,
+            forbidden_pairs=sorted(banned),
+            warm_start=list(placed),
+            mentor_capacity=mentor_capacity,
+        )
         chosen = [(p.mentor_id, p.mentee_id) for p in result.pairs]
         repair.update(method="forbid-and-rematch", rounds=rounds)
         if set(chosen) <= set(placed):  # nobody else can be matched: the schedule stays as it is
             progress(ProgressEvent("repair", "done", "no other partner is free"))
             break
         # placed pairs keep their slots; only the components a new pair joins are scheduled again
-        sched = reschedule(cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed,
-                           progress=progress)
+        sched = reschedule(
+            cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, progress=progress
+        )
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     timings["schedule"] = time.perf_counter() - t
@@ -222,8 +276,14 @@ def plan(
     # The final pairs are exactly the scheduled ones.
     t = time.perf_counter()
     final = sorted((s.mentor_id, s.mentee_id) for s in sched.series)
-    pairs, unmatched = describe(cohort, program, replace(cs, pins=base_pins), final,
-                                forbidden_pairs=sorted(banned), mentor_capacity=mentor_capacity)
+    pairs, unmatched = describe(
+        cohort,
+        program,
+        replace(cs, pins=base_pins),
+        final,
+        forbidden_pairs=sorted(banned),
+        mentor_capacity=mentor_capacity,
+    )
     unmatched = _with_schedule_reasons(unmatched, unplaceable_reason, cohort)
     repair["unplaceable_final"] = len(sched.unplaceable)
     score = sum(p.score for p in pairs)
@@ -243,8 +303,9 @@ def plan(
     return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair)
 
 
-def match_only(cohort: Cohort, program: Program, *,
-               progress: Progress | None = None) -> tuple[CandidateSet, MatchResult]:
+def match_only(
+    cohort: Cohort, program: Program, *, progress: Progress | None = None
+) -> tuple[CandidateSet, MatchResult]:
     """The matching step alone (``mentorsync match``): the slot-aware candidates and the optimal
     assignment, before any calendar is decided."""
     progress = progress or null_progress
@@ -255,8 +316,15 @@ def match_only(cohort: Cohort, program: Program, *,
     return cs, result
 
 
-def schedule_pairs(cohort: Cohort, program: Program, pairs: Sequence[PairKey], continuity: Continuity, *,
-                   uid_salt: str, progress: Progress | None = None) -> Plan:
+def schedule_pairs(
+    cohort: Cohort,
+    program: Program,
+    pairs: Sequence[PairKey],
+    continuity: Continuity,
+    *,
+    uid_salt: str,
+    progress: Progress | None = None,
+) -> Plan:
     """The calendars of given pairs (``mentorsync schedule`` of the pairs ``match`` stored).
 
     No pair is replaced and none is added: a pair that can no longer be placed is left out of the
@@ -270,8 +338,16 @@ def schedule_pairs(cohort: Cohort, program: Program, pairs: Sequence[PairKey], c
     ctx, cs = slot_aware_candidates(cohort, program, progress)
     timings["candidates"] = time.perf_counter() - t
     t = time.perf_counter()
-    sched = schedule(cohort, program, list(pairs), uid_salt=uid_salt, ctx=ctx, fixed=dict(continuity.slots),
-                     required=[k for k in cs.pins if k in set(pairs)], progress=progress)
+    sched = schedule(
+        cohort,
+        program,
+        list(pairs),
+        uid_salt=uid_salt,
+        ctx=ctx,
+        fixed=dict(continuity.slots),
+        required=[k for k in cs.pins if k in set(pairs)],
+        progress=progress,
+    )
     timings["schedule"] = time.perf_counter() - t
     t = time.perf_counter()
     banned = sorted(continuity.forbidden)
@@ -282,27 +358,46 @@ def schedule_pairs(cohort: Cohort, program: Program, pairs: Sequence[PairKey], c
     unmatched = _with_schedule_reasons(unmatched, reasons, cohort)
     score = sum(p.score for p in described)
     bound = bound_result.bound
-    match = replace(bound_result, pairs=described, unmatched=unmatched, matched=len(described),
-                    objective=float(score), bound=float(bound), gap=abs(bound - score) / max(1.0, abs(bound)),
-                    method=f"{bound_result.method}, pairs stored by match")
+    match = replace(
+        bound_result,
+        pairs=described,
+        unmatched=unmatched,
+        matched=len(described),
+        objective=float(score),
+        bound=float(bound),
+        gap=abs(bound - score) / max(1.0, abs(bound)),
+        method=f"{bound_result.method}, pairs stored by match",
+    )
     timings["explain"] = time.perf_counter() - t
     unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
     repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
-    return Plan(cohort, program, cs, match, replace(sched, unplaceable=()), frozenset(continuity.forbidden),
-                timings, repair)
+    return Plan(
+        cohort,
+        program,
+        cs,
+        match,
+        replace(sched, unplaceable=()),
+        frozenset(continuity.forbidden),
+        timings,
+        repair,
+    )
 
 
-def alternatives_for(cohort: Cohort, program: Program, chosen: Sequence[PairKey], person_id: PersonId, *,
-                     top: int = 5) -> tuple[tuple[Alternative, ...], str | None]:
+def alternatives_for(
+    cohort: Cohort, program: Program, chosen: Sequence[PairKey], person_id: PersonId, *, top: int = 5
+) -> tuple[tuple[Alternative, ...], str | None]:
     """``person_id``'s best other partners among the slot-aware candidates and why not each, and
     for a ranking mentee why they missed their first choice (None when they did not)."""
     _, cs = slot_aware_candidates(cohort, program)
-    return (alternatives(cohort, program, cs, chosen, person_id, top=top),
-            rank_choices.first_choice_note(cohort, program, cs, chosen, person_id))
+    return (
+        alternatives(cohort, program, cs, chosen, person_id, top=top),
+        rank_choices.first_choice_note(cohort, program, cs, chosen, person_id),
+    )
 
 
-def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[PairKey, str],
-                           cohort: Cohort) -> tuple[Unmatched, ...]:
+def _with_schedule_reasons(
+    unmatched: Iterable[Unmatched], reasons: Mapping[PairKey, str], cohort: Cohort
+) -> tuple[Unmatched, ...]:
     """Add the scheduler's words to the reason of a mentee whose pairs could not be placed."""
     by_mentee: dict[PersonId, list[str]] = {}
     for (mentor, mentee), reason in sorted(reasons.items()):
@@ -310,14 +405,22 @@ def _with_schedule_reasons(unmatched: Iterable[Unmatched], reasons: Mapping[Pair
     out = []
     for u in unmatched:
         if u.role == "mentee" and u.id in by_mentee:
-            u = Unmatched(u.id, u.role, f"{u.reason}; no common recurring slot could be kept "
-                          + "; ".join(by_mentee[u.id][:2]))
+            u = Unmatched(
+                u.id,
+                u.role,
+                f"{u.reason}; no common recurring slot could be kept " + "; ".join(by_mentee[u.id][:2]),
+            )
         out.append(u)
     return tuple(out)
 
 
-def _pin(cohort: Cohort, program: Program, cs: CandidateSet, keep: list[PairKey],
-         mentor_capacity: Mapping[PersonId, int] | None) -> CandidateSet:
+def _pin(
+    cohort: Cohort,
+    program: Program,
+    cs: CandidateSet,
+    keep: list[PairKey],
+    mentor_capacity: Mapping[PersonId, int] | None,
+) -> CandidateSet:
     """``cs`` with the feasible ``keep`` pairs added to its pins.
 
     Feasible: a candidate (every hard rule and a recurring slot; ``keep`` pairs are protected from

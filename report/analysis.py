@@ -85,9 +85,7 @@ def unmatched_categories(cohort: Cohort, program: Program, match: MatchResult) -
         options = mentors_of.get(u.id, set())
         if not options:
             out[u.id] = CAT_NO_MENTOR
-        elif all(
-            m in cohort and loads.get(m, 0) >= capacity_of(cohort[m], program) for m in options
-        ):
+        elif all(m in cohort and loads.get(m, 0) >= capacity_of(cohort[m], program) for m in options):
             out[u.id] = CAT_MENTORS_FULL
         else:
             out[u.id] = CAT_MENTEE_OTHER
@@ -308,15 +306,22 @@ def series_view(series: Series, cohort: Cohort) -> SeriesView:
     occurrences = series.occurrences
     if not occurrences:  # nothing takes place: show the anchor's first start
         occurrences = (series.dtstart.replace(tzinfo=_zone(series.timezone)),)
-    zone_of = {pid: cohort[pid].timezone if pid in cohort else series.timezone
-               for pid in (series.mentor_id, series.mentee_id)}
+    zone_of = {
+        pid: cohort[pid].timezone if pid in cohort else series.timezone
+        for pid in (series.mentor_id, series.mentee_id)
+    }
     mentor = _side(series.mentor_id, zone_of[series.mentor_id], occurrences)
     mentee = _side(series.mentee_id, zone_of[series.mentee_id], occurrences)
     shifted = {d for _, side in ((0, mentor), (1, mentee)) for d, _, _ in side.exceptions}
     weeks = frozenset(tuple(d.isocalendar())[:2] for d in shifted)
     return SeriesView(
-        mentor, mentee, series.cadence, series.duration_minutes, len(series.occurrences),
-        len(series.exdates), weeks,  # type: ignore[arg-type]
+        mentor,
+        mentee,
+        series.cadence,
+        series.duration_minutes,
+        len(series.occurrences),
+        len(series.exdates),
+        weeks,  # type: ignore[arg-type]
     )
 
 

@@ -112,7 +112,7 @@ def _svg(fig: Figure, name: str, label: str) -> Markup:
     with matplotlib.rc_context(_rc({"svg.hashsalt": f"mentorsync-{name}"})):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r'(?<=\s)id="([^"]+)"', rf'id="{name}-\1"', text)
     text = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", text)
     text = re.sub(r'href="#([^"]+)"', rf'href="#{name}-\1"', text)
@@ -226,10 +226,15 @@ def _pair_rows(
     for pair in sorted(match.pairs, key=lambda p: (_name(cohort, p.mentor_id), p.mentor_id, p.mentee_id)):
         key = (pair.mentor_id, pair.mentee_id)
         row: dict[str, Any] = {
-            "mentor": _name(cohort, pair.mentor_id), "mentor_id": pair.mentor_id,
-            "mentee": _name(cohort, pair.mentee_id), "mentee_id": pair.mentee_id,
-            "score": pair.score, "reasons": pair.reasons, "slot": None,
-            "notes": [], "no_slot": unplaceable.get(key, "not scheduled" if key not in series_of else ""),
+            "mentor": _name(cohort, pair.mentor_id),
+            "mentor_id": pair.mentor_id,
+            "mentee": _name(cohort, pair.mentee_id),
+            "mentee_id": pair.mentee_id,
+            "score": pair.score,
+            "reasons": pair.reasons,
+            "slot": None,
+            "notes": [],
+            "no_slot": unplaceable.get(key, "not scheduled" if key not in series_of else ""),
         }
         if key in series_of:
             view = an.series_view(series_of[key], cohort)
@@ -241,8 +246,19 @@ def _pair_rows(
         slot = row["slot"]
         row["search"] = " ".join(
             [row["mentor"], pair.mentor_id, row["mentee"], pair.mentee_id, pair.reasons, row["no_slot"]]
-            + ([slot.mentor.weekday, slot.mentor.time, slot.mentor.timezone, slot.mentee.weekday,
-                slot.mentee.time, slot.mentee.timezone, slot.words] if slot else [])
+            + (
+                [
+                    slot.mentor.weekday,
+                    slot.mentor.time,
+                    slot.mentor.timezone,
+                    slot.mentee.weekday,
+                    slot.mentee.time,
+                    slot.mentee.timezone,
+                    slot.words,
+                ]
+                if slot
+                else []
+            )
             + row["notes"]
         ).lower()
         rows.append(row)
@@ -261,13 +277,17 @@ def _context(
     categories = an.unmatched_categories(cohort, program, match)
     loads = an.mentor_loads(cohort, match)
     waiting_mentees = {u.id for u in match.unmatched if u.role == "mentee"}
-    eligible_waiting = Counter(
-        c.mentor_id for c in match.candidates if c.mentee_id in waiting_mentees
-    )
+    eligible_waiting = Counter(c.mentor_id for c in match.candidates if c.mentee_id in waiting_mentees)
     load_rows = sorted(
         (
-            LoadRow(_shown(p.name), p.id, loads.get(p.id, 0), an.capacity_of(p, program), p.timezone,
-                    eligible_waiting.get(p.id, 0))
+            LoadRow(
+                _shown(p.name),
+                p.id,
+                loads.get(p.id, 0),
+                an.capacity_of(p, program),
+                p.timezone,
+                eligible_waiting.get(p.id, 0),
+            )
             for p in mentors
         ),
         key=lambda r: (-r.load, -r.capacity, r.name, r.id),
@@ -323,9 +343,12 @@ def _context(
         ],
         "unmatched": [
             {
-                "name": _name(cohort, u.id), "id": u.id, "role": u.role,
+                "name": _name(cohort, u.id),
+                "id": u.id,
+                "role": u.role,
                 "timezone": cohort[u.id].timezone if u.id in cohort else "",
-                "category": categories.get(u.id, ""), "reason": u.reason,
+                "category": categories.get(u.id, ""),
+                "reason": u.reason,
             }
             for u in sorted(match.unmatched, key=lambda u: (u.role, _name(cohort, u.id), u.id))
         ],
@@ -359,10 +382,14 @@ def _checkin_context(cohort: Cohort, summary: CheckInSummary | None) -> dict[str
         return risk
 
     return {
-        "rates": [{"number": n, "expected": e, "given": g, "percent": round(100 * g / e) if e else 0}
-                  for n, e, g in summary.rates],
-        "at_risk": [{"mentor": name(p.mentor_id), "mentee": name(p.mentee_id),
-                     "risks": [words(r) for r in p.risks]} for p in summary.at_risk],
+        "rates": [
+            {"number": n, "expected": e, "given": g, "percent": round(100 * g / e) if e else 0}
+            for n, e, g in summary.rates
+        ],
+        "at_risk": [
+            {"mentor": name(p.mentor_id), "mentee": name(p.mentee_id), "risks": [words(r) for r in p.risks]}
+            for p in summary.at_risk
+        ],
         "answers": summary.answers,
     }
 

@@ -76,11 +76,15 @@ def pattern_of_series(series: Series, program: Program) -> Pattern:
     """The pattern a previous cycle's series followed, placed in this program's cycle."""
     start = series.dtstart
     nth = (start.day - 1) // 7 + 1 if series.cadence == "monthly" else 0
-    return Pattern(series.timezone, start.weekday(), start.hour * 60 + start.minute,
-                   program.cycle.duration_minutes, series.cadence,
-                   parity=(week_parity(start.date(), program.cycle.start)
-                           if series.cadence == "biweekly" else 0),
-                   nth=min(nth, 4))
+    return Pattern(
+        series.timezone,
+        start.weekday(),
+        start.hour * 60 + start.minute,
+        program.cycle.duration_minutes,
+        series.cadence,
+        parity=(week_parity(start.date(), program.cycle.start) if series.cadence == "biweekly" else 0),
+        nth=min(nth, 4),
+    )
 
 
 @dataclass
@@ -93,8 +97,9 @@ class _Occupancy:
 
 def occupancy(ctx: SlotContext, option: SlotOption) -> _Occupancy:
     meetings = option.meetings
-    starts = np.array([int((m.start - ctx.epoch_utc).total_seconds() // 60) for m in meetings],
-                      dtype=np.int64)
+    starts = np.array(
+        [int((m.start - ctx.epoch_utc).total_seconds() // 60) for m in meetings], dtype=np.int64
+    )
     lengths = np.array([m.duration_minutes for m in meetings], dtype=np.int64)
     return _Occupancy(starts, lengths)
 
@@ -103,8 +108,14 @@ def cell_size(program: Program) -> int:
     """Cells on which occupancy is exact when all starts, lengths and offsets are multiples of it."""
     c = program.cycle
     ms = program.milestones
-    return math.gcd(c.granularity_minutes, c.duration_minutes, c.buffer_minutes or c.granularity_minutes,
-                    ms.kickoff_minutes, ms.closing_minutes, 15)
+    return math.gcd(
+        c.granularity_minutes,
+        c.duration_minutes,
+        c.buffer_minutes or c.granularity_minutes,
+        ms.kickoff_minutes,
+        ms.closing_minutes,
+        15,
+    )
 
 
 def occupied_cells(occ: _Occupancy, buffer: int, cell: int) -> np.ndarray:
@@ -165,8 +176,9 @@ def _components(keys: Sequence[PairKey]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _single_pair(ctx: SlotContext, key: PairKey, options: Sequence[SlotOption], hint: int | None
-                 ) -> int | None:
+def _single_pair(
+    ctx: SlotContext, key: PairKey, options: Sequence[SlotOption], hint: int | None
+) -> int | None:
     """The optimum of a component with one pair, without a solver: the best option (hinted one
     first among equals) whose meetings keep both people's weekly limits on their own."""
     best: tuple[int, int, int] | None = None
@@ -191,13 +203,19 @@ def spread_penalty(chosen: Iterable[tuple[PersonId, SlotOption]]) -> int:
     return sum(c - 1 for c in count.values())
 
 
-def _independent_optimum(ctx: SlotContext, keys: Sequence[PairKey], options: Sequence[Sequence[SlotOption]],
-                         hints: Sequence[int | None]) -> list[int] | None:
+def _independent_optimum(
+    ctx: SlotContext,
+    keys: Sequence[PairKey],
+    options: Sequence[Sequence[SlotOption]],
+    hints: Sequence[int | None],
+) -> list[int] | None:
     """Each pair's own best option, when together they break no hard rule and no mentor meets two
     mentees on one weekday: then no choice scores better on any level of the objective (all
     placed, least cost per pair, zero spread penalty, hints kept among equals). Else ``None``."""
-    picks = [min(range(len(opts)), key=lambda j: (opts[j].cost, int(j != h), j))
-             for opts, h in zip(options, hints, strict=True)]
+    picks = [
+        min(range(len(opts)), key=lambda j: (opts[j].cost, int(j != h), j))
+        for opts, h in zip(options, hints, strict=True)
+    ]
     days = {(m, opts[j].mentor_weekday) for (m, _), opts, j in zip(keys, options, picks, strict=True)}
     if len(days) < len(keys):
         return None
@@ -220,9 +238,17 @@ def _independent_optimum(ctx: SlotContext, keys: Sequence[PairKey], options: Seq
     return picks
 
 
-def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequence[Sequence[SlotOption]],
-                     hints: Sequence[int | None], *, time_limit: float, workers: int, seed: int,
-                     required: Sequence[bool] = ()) -> tuple[list[int | None], dict[str, Any]]:
+def _solve_component(
+    ctx: SlotContext,
+    keys: Sequence[PairKey],
+    options: Sequence[Sequence[SlotOption]],
+    hints: Sequence[int | None],
+    *,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    required: Sequence[bool] = (),
+) -> tuple[list[int | None], dict[str, Any]]:
     """CP-SAT over one component of the person-conflict graph; returns the chosen option per pair.
 
     ``required[i]``: pair ``i`` must be placed (an already placed pair other pairs fit around)."""
@@ -230,8 +256,10 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
     buffer = program.cycle.buffer_minutes
     cell = cell_size(program)
     model = cp_model.CpModel()
-    x = [[model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(opts))]
-         for (m, e), opts in zip(keys, options, strict=True)]
+    x = [
+        [model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(opts))]
+        for (m, e), opts in zip(keys, options, strict=True)
+    ]
     placed = []
     for i, xs in enumerate(x):
         placed.append(sum(xs))
@@ -279,16 +307,25 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
     max_cost = sum(max((o.cost for o in opts), default=0) for opts in options)
     w1 = w2 * (max_cost + 1)
     hinted = [x[i][h] for i, h in enumerate(hints) if h is not None and h < len(x[i])]
-    model.maximize(w1 * sum(placed) - w2 * sum(o.cost * v for opts, xs in zip(options, x, strict=True)
-                                               for o, v in zip(opts, xs, strict=True))
-                   - w3 * sum(spread_terms) + sum(hinted))
+    model.maximize(
+        w1 * sum(placed)
+        - w2
+        * sum(o.cost * v for opts, xs in zip(options, x, strict=True) for o, v in zip(opts, xs, strict=True))
+        - w3 * sum(spread_terms)
+        + sum(hinted)
+    )
     for i, h in enumerate(hints):
         if h is not None:
             for j, v in enumerate(x[i]):
                 model.add_hint(v, int(h == j))
     solver = cp_model.CpSolver()
-    configure(solver.parameters, deterministic=program.matching.deterministic, time_limit=time_limit,
-              workers=workers, seed=seed)
+    configure(
+        solver.parameters,
+        deterministic=program.matching.deterministic,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+    )
     status = solver.Solve(model)
     chosen: list[int | None] = [None] * len(keys)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -296,8 +333,11 @@ def _solve_component(ctx: SlotContext, keys: Sequence[PairKey], options: Sequenc
             for j, v in enumerate(xs):
                 if solver.BooleanValue(v):
                     chosen[i] = j
-    return chosen, {"status": solver.StatusName(status), "conflict_groups": n_groups,
-                    "seconds": solver.WallTime()}
+    return chosen, {
+        "status": solver.StatusName(status),
+        "conflict_groups": n_groups,
+        "seconds": solver.WallTime(),
+    }
 
 
 def agenda_for(cohort: Cohort, mentee_id: PersonId, kind: str = "regular") -> str:
@@ -322,20 +362,35 @@ def build_series(ctx: SlotContext, option: SlotOption, uid_salt: str) -> tuple[S
     if expected != option.occurrences:  # the grid and zoneinfo must agree, instant for instant
         raise AssertionError(f"slot grid disagrees with zoneinfo for {m}/{e}: {pat}")
     series = Series(
-        mentor_id=m, mentee_id=e, uid=make_uid(uid_salt, start, m, e, "series"), timezone=pat.timezone,
-        dtstart=recurrence.dtstart(pat, start, last), duration_minutes=pat.duration_minutes,
-        recurrence=recurrence.recurrence_of(pat, start, last), exdates=option.exdates,
+        mentor_id=m,
+        mentee_id=e,
+        uid=make_uid(uid_salt, start, m, e, "series"),
+        timezone=pat.timezone,
+        dtstart=recurrence.dtstart(pat, start, last),
+        duration_minutes=pat.duration_minutes,
+        recurrence=recurrence.recurrence_of(pat, start, last),
+        exdates=option.exdates,
         occurrences=option.occurrences,
-        cadence=pat.cadence, agenda=agenda_for(cohort, e),
+        cadence=pat.cadence,
+        agenda=agenda_for(cohort, e),
     )
     events = []
     counts: dict[str, int] = {}
     for meeting in option.events:
         n = counts.get(meeting.kind, 0)
         counts[meeting.kind] = n + 1
-        events.append(Event(m, e, make_uid(uid_salt, start, m, e, f"{meeting.kind}|{n}"), meeting.kind,
-                            meeting.start, meeting.duration_minutes, timezone=pat.timezone,
-                            agenda=agenda_for(cohort, e, meeting.kind)))
+        events.append(
+            Event(
+                m,
+                e,
+                make_uid(uid_salt, start, m, e, f"{meeting.kind}|{n}"),
+                meeting.kind,
+                meeting.start,
+                meeting.duration_minutes,
+                timezone=pat.timezone,
+                agenda=agenda_for(cohort, e, meeting.kind),
+            )
+        )
     return series, events
 
 
@@ -393,8 +448,9 @@ def schedule(
         if not opts:
             opts = pair_slot_options(mentor, mentee, program, cadence, ctx=ctx, limit=k)
             if hints and key in hints and all(o.pattern != hints[key] for o in opts):
-                opts += pair_slot_options(mentor, mentee, program, hints[key].cadence, ctx=ctx,
-                                          only=hints[key])
+                opts += pair_slot_options(
+                    mentor, mentee, program, hints[key].cadence, ctx=ctx, only=hints[key]
+                )
         if not opts:
             unplaceable.append(Unplaceable(key[0], key[1], explain_no_slot(ctx, mentor, mentee, cadence)))
             continue
@@ -431,19 +487,33 @@ def schedule(
         share = max(2.0, limit * len(comp) / total)
         need = [k in must for k in ks]
         # a required pair held to its one fixed slot can keep it without the solver's answer
-        held = [n and fixed is not None and k in fixed and len(live_opts[i]) == 1
-                and live_opts[i][0].pattern == pattern_of_series(fixed[k], program)
-                for i, k, n in zip(comp, ks, need, strict=True)]
-        picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed, required=need,
-                                       workers=workers if len(comp) >= 50 else 1)
+        held = [
+            n
+            and fixed is not None
+            and k in fixed
+            and len(live_opts[i]) == 1
+            and live_opts[i][0].pattern == pattern_of_series(fixed[k], program)
+            for i, k, n in zip(comp, ks, need, strict=True)
+        ]
+        picks, info = _solve_component(
+            ctx,
+            ks,
+            os_,
+            hs,
+            time_limit=share,
+            seed=seed,
+            required=need,
+            workers=workers if len(comp) >= 50 else 1,
+        )
         if any(need) and info["status"] not in ("OPTIMAL", "FEASIBLE"):
             if info["status"] != "INFEASIBLE" and need == held:
                 # no answer in time: the required pairs keep their slots (placed together before),
                 # the others stay unplaced rather than displace them
                 picks = [0 if h else None for h in held]
             else:  # required pairs that clash (or no answer in time): not promised
-                picks, info = _solve_component(ctx, ks, os_, hs, time_limit=share, seed=seed,
-                                               workers=workers if len(comp) >= 50 else 1)
+                picks, info = _solve_component(
+                    ctx, ks, os_, hs, time_limit=share, seed=seed, workers=workers if len(comp) >= 50 else 1
+                )
         n_solved += 1
         n_limit += info["status"] != "OPTIMAL"
         for i, pick in zip(comp, picks, strict=True):
@@ -460,11 +530,16 @@ def schedule(
         if i not in chosen:
             mentor, mentee = cohort[key[0]], cohort[key[1]]
             others = [p.name for p in (mentor, mentee) if n_pairs_of[p.id] > 1]
-            limits = [f"{p.name}'s limit of {p.max_meetings_per_week} meetings a week"
-                      for p in (mentor, mentee) if p.max_meetings_per_week is not None]
+            limits = [
+                f"{p.name}'s limit of {p.max_meetings_per_week} meetings a week"
+                for p in (mentor, mentee)
+                if p.max_meetings_per_week is not None
+            ]
             what = " and ".join(others) or "these two"
-            reason = (f"each of the {len(live_opts[i])} valid slots collides with other mentoring meetings "
-                      f"of {what} (keeping {buffer} minutes between meetings)")
+            reason = (
+                f"each of the {len(live_opts[i])} valid slots collides with other mentoring meetings "
+                f"of {what} (keeping {buffer} minutes between meetings)"
+            )
             if limits:
                 reason += " or exceeds " + " and ".join(limits)
             unplaceable.append(Unplaceable(key[0], key[1], reason))
@@ -473,15 +548,28 @@ def schedule(
         series.append(s)
         events.extend(evs)
     elapsed = _time.perf_counter() - t0
-    _emit(progress, "done", f"{len(series)} pairs placed, {len(unplaceable)} unplaceable",
-          placed=len(series), unplaceable=len(unplaceable))
+    _emit(
+        progress,
+        "done",
+        f"{len(series)} pairs placed, {len(unplaceable)} unplaceable",
+        placed=len(series),
+        unplaceable=len(unplaceable),
+    )
     stats: dict[str, object] = {
-        "pairs": len(keys), "placed": len(series), "unplaceable": len(unplaceable), "kept": kept,
-        "options_seconds": round(t_options, 3), "solve_seconds": round(elapsed - t_options, 3),
-        "seconds": round(elapsed, 3), "cost": sum(live_opts[i][j].cost for i, j in chosen.items()),
+        "pairs": len(keys),
+        "placed": len(series),
+        "unplaceable": len(unplaceable),
+        "kept": kept,
+        "options_seconds": round(t_options, 3),
+        "solve_seconds": round(elapsed - t_options, 3),
+        "seconds": round(elapsed, 3),
+        "cost": sum(live_opts[i][j].cost for i, j in chosen.items()),
         "spread_penalty": spread_penalty([(live_keys[i][0], live_opts[i][j]) for i, j in chosen.items()]),
-        "components": len(comps), "components_direct": n_direct, "components_solved": n_solved,
-        "components_at_time_limit": n_limit, "largest_component": largest,
+        "components": len(comps),
+        "components_direct": n_direct,
+        "components_solved": n_solved,
+        "components_at_time_limit": n_limit,
+        "largest_component": largest,
         "status": "OPTIMAL" if n_limit == 0 else "FEASIBLE",
     }
     series.sort(key=lambda s: (s.mentor_id, s.mentee_id))
@@ -520,13 +608,24 @@ def reschedule(
             touched.update(members)
     slots = {**(fixed or {}), **{k: placed[k] for k in touched if k in placed}}
     hints = {k: pattern_of_series(placed[k], program) for k in touched if k in placed}
-    sub = schedule(cohort, program, sorted(touched), uid_salt=uid_salt, ctx=ctx, fixed=slots,
-                   hints=hints, required=[k for k in touched if k in placed], progress=progress)
+    sub = schedule(
+        cohort,
+        program,
+        sorted(touched),
+        uid_salt=uid_salt,
+        ctx=ctx,
+        fixed=slots,
+        hints=hints,
+        required=[k for k in touched if k in placed],
+        progress=progress,
+    )
     carried_keys = set(keys) - touched
     carried = [s for k, s in placed.items() if k in carried_keys]
     series = sorted([*carried, *sub.series], key=lambda s: (s.mentor_id, s.mentee_id))
-    events = sorted([*(e for e in previous.events if (e.mentor_id, e.mentee_id) in carried_keys),
-                     *sub.events], key=lambda ev: (ev.mentor_id, ev.mentee_id, ev.start, ev.kind))
+    events = sorted(
+        [*(e for e in previous.events if (e.mentor_id, e.mentee_id) in carried_keys), *sub.events],
+        key=lambda ev: (ev.mentor_id, ev.mentee_id, ev.start, ev.kind),
+    )
     stats = dict(sub.stats)
     stats.update(pairs=len(keys), placed=len(series), carried=len(carried), rescheduled=len(touched))
     return Schedule(tuple(series), tuple(events), sub.unplaceable, stats)

@@ -55,8 +55,12 @@ from scheduler.model import WEEKDAY_CODES, Event, Recurrence, Series
 PRODID = "-//mentorsync//mentorsync calendar feed 1.0//EN"
 # Raised whenever the writer's bytes change for the same inputs, so stored feeds are rebuilt.
 WRITER_VERSION = "2"
-KIND_LABELS = {"kickoff": "kickoff", "checkin": "check-in", "review": "mid-cycle review",
-               "closing": "closing"}
+KIND_LABELS = {
+    "kickoff": "kickoff",
+    "checkin": "check-in",
+    "review": "mid-cycle review",
+    "closing": "closing",
+}
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,18 @@ class EventState:
 # Text
 
 
-_LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x1c": "\n", "\x1d": "\n",
-                "\x1e": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"}
+_LINE_BREAKS = {
+    "\r\n": "\n",
+    "\r": "\n",
+    "\x0b": "\n",
+    "\x0c": "\n",
+    "\x1c": "\n",
+    "\x1d": "\n",
+    "\x1e": "\n",
+    "\x85": "\n",
+    "\u2028": "\n",
+    "\u2029": "\n",
+}
 
 
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode category Cc but HTAB and LF
@@ -97,8 +111,11 @@ def _clean(text: str) -> str:
         return text
     for old, new in _LINE_BREAKS.items():
         text = text.replace(old, new)
-    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if any(
-        "\ud800" <= c <= "\udfff" for c in text) else text
+    text = (
+        text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        if any("\ud800" <= c <= "\udfff" for c in text)
+        else text
+    )
     return _CONTROLS.sub("", text)
 
 
@@ -106,8 +123,7 @@ class _Text(vText):
     """A TEXT value escaped strictly by RFC 5545 §3.3.11 (no ``\\N`` shorthand on input)."""
 
     def to_ical(self) -> bytes:
-        escaped = (str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-                   .replace("\n", "\\n"))
+        escaped = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
         return escaped.encode("utf-8")
 
 
@@ -190,8 +206,7 @@ def _observances(tzid: str, first_year: int, last_year: int) -> tuple[tuple, ...
             expected.add(onsets[0])
             continue
         o = onsets[0]
-        if any(x.month != o.month or x.weekday() != o.weekday() or x.time() != o.time()
-               for x in onsets):
+        if any(x.month != o.month or x.weekday() != o.weekday() or x.time() != o.time() for x in onsets):
             return None
         if all(x.day + 7 > _stdcal.monthrange(x.year, x.month)[1] for x in onsets):
             ordinal = -1
@@ -224,8 +239,9 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     tz.add("TZID", tzid)
     observances = _observances(tzid, first_year, last_year)
     if observances is None:
-        return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1),
-                                  last_date=date(last_year + 1, 1, 1))
+        return Timezone.from_tzid(
+            tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
+        )
     for is_dst, onset, off_from, off_to, name, rule in observances:
         sub = TimezoneDaylight() if is_dst else TimezoneStandard()
         sub.add("DTSTART", onset)
@@ -235,8 +251,9 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
             sub.add("TZNAME", _text(name))
         if rule is not None:
             month, weekday, ordinal = rule
-            sub.add("RRULE", vRecur({"FREQ": "YEARLY", "BYMONTH": month,
-                                     "BYDAY": f"{ordinal}{_BYDAY[weekday]}"}))
+            sub.add(
+                "RRULE", vRecur({"FREQ": "YEARLY", "BYMONTH": month, "BYDAY": f"{ordinal}{_BYDAY[weekday]}"})
+            )
         tz.add_component(sub)
     return tz
 
@@ -298,9 +315,15 @@ def _expander(rule: Recurrence, tzid: str, last: datetime | None) -> rrule:
     recur, _ = _normalised_rule(rule, tzid, last)
     until = recur.get("UNTIL")
     byday = [weekdays[wd](n) if n else weekdays[wd] for n, wd in rule.byday] or None
-    return rrule(_FREQUENCIES[rule.freq], dtstart=datetime(2000, 1, 3, tzinfo=UTC), interval=rule.interval,
-                 wkst=WEEKDAY_CODES.index(recur["WKST"][0]), count=rule.count,
-                 until=until[0] if until else None, byweekday=byday)
+    return rrule(
+        _FREQUENCIES[rule.freq],
+        dtstart=datetime(2000, 1, 3, tzinfo=UTC),
+        interval=rule.interval,
+        wkst=WEEKDAY_CODES.index(recur["WKST"][0]),
+        count=rule.count,
+        until=until[0] if until else None,
+        byweekday=byday,
+    )
 
 
 @lru_cache(maxsize=32768)
@@ -334,8 +357,9 @@ def _who(name: str, email: str) -> str:
     return f"{name} <{email}>" if email else name
 
 
-def _texts(item: Series | Event, owner: Person | None, people: Mapping[PersonId, Person],
-           program: Program) -> tuple[str, str]:
+def _texts(
+    item: Series | Event, owner: Person | None, people: Mapping[PersonId, Person], program: Program
+) -> tuple[str, str]:
     """SUMMARY and DESCRIPTION of ``item`` as seen by ``owner`` (None: the coordinator)."""
     label = "" if isinstance(item, Series) else KIND_LABELS.get(item.kind, item.kind) + " "
     # Pieces are cleaned before joining: a trailing CR must not merge with the joining LF.
@@ -360,15 +384,28 @@ def fingerprint(item: Series | Event, people: Mapping[PersonId, Person]) -> str:
     if isinstance(item, Series):
         exp = expand_series(item)
         content: dict[str, object] = {
-            "type": "series", "tz": item.timezone, "start": exp.start.isoformat(),
-            "rule": exp.rule_text, "ex": [d.isoformat() for d in exp.exdates],
-            "r": [d.isoformat() for d in exp.rdates], "minutes": item.duration_minutes,
+            "type": "series",
+            "tz": item.timezone,
+            "start": exp.start.isoformat(),
+            "rule": exp.rule_text,
+            "ex": [d.isoformat() for d in exp.exdates],
+            "r": [d.isoformat() for d in exp.rdates],
+            "minutes": item.duration_minutes,
         }
     else:
-        content = {"type": "event", "kind": item.kind, "tz": item.timezone,
-                   "start": item.start.astimezone(UTC).isoformat(), "minutes": item.duration_minutes}
-    content |= {"uid": item.uid, "agenda": item.agenda, "mentor": [item.mentor_id, *mentor],
-                "mentee": [item.mentee_id, *mentee]}
+        content = {
+            "type": "event",
+            "kind": item.kind,
+            "tz": item.timezone,
+            "start": item.start.astimezone(UTC).isoformat(),
+            "minutes": item.duration_minutes,
+        }
+    content |= {
+        "uid": item.uid,
+        "agenda": item.agenda,
+        "mentor": [item.mentor_id, *mentor],
+        "mentee": [item.mentee_id, *mentee],
+    }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -400,8 +437,13 @@ def _zone_in_feed(tzid: str) -> bool:
     return bool(_zone_form(tzid)[0])
 
 
-def _vevent(item: Series | Event, owner: Person | None, people: Mapping[PersonId, Person],
-            program: Program, st: EventState) -> tuple[VEvent, str, list[datetime]]:
+def _vevent(
+    item: Series | Event,
+    owner: Person | None,
+    people: Mapping[PersonId, Person],
+    program: Program,
+    st: EventState,
+) -> tuple[VEvent, str, list[datetime]]:
     """The VEVENT for ``item``, its TZID and the local start times it spans (for VTIMEZONE years)."""
     summary, description = _texts(item, owner, people, program)
     ev = VEvent()
@@ -437,8 +479,9 @@ def _vevent(item: Series | Event, owner: Person | None, people: Mapping[PersonId
     return ev, tzid, span
 
 
-def select_items(owner_id: PersonId | None, series: Iterable[Series],
-                 events: Iterable[Event]) -> list[Series | Event]:
+def select_items(
+    owner_id: PersonId | None, series: Iterable[Series], events: Iterable[Event]
+) -> list[Series | Event]:
     """The series (with at least one occurrence) and events of ``owner_id`` (None: all)."""
     items: list[Series | Event] = []
     every: list[Series | Event] = [*series, *events]
@@ -470,10 +513,14 @@ def _calendar_texts(owner: Person | None, program: Program) -> tuple[str, str]:
     """The calendar's name and description."""
     program_name = program.program.name
     if owner is None:
-        return (f"{program_name}: all meetings",
-                f"Every meeting of {program_name} (coordinator's private feed).")
-    return (f"{program_name}: {owner.name}",
-            f"Your meetings in {program_name}. Private: do not share this calendar's address.")
+        return (
+            f"{program_name}: all meetings",
+            f"Every meeting of {program_name} (coordinator's private feed).",
+        )
+    return (
+        f"{program_name}: {owner.name}",
+        f"Your meetings in {program_name}. Private: do not share this calendar's address.",
+    )
 
 
 def _widen(years: dict[str, tuple[int, int]], tzid: str, lo: int, hi: int) -> None:
@@ -487,9 +534,14 @@ def _sorted_items(owner: Person | None, series: Iterable[Series], events: Iterab
     return items
 
 
-def build_feed_icalendar(owner: Person | None, series: Iterable[Series], events: Iterable[Event],
-                         people: Mapping[PersonId, Person], program: Program,
-                         state: Mapping[str, EventState]) -> bytes:
+def build_feed_icalendar(
+    owner: Person | None,
+    series: Iterable[Series],
+    events: Iterable[Event],
+    people: Mapping[PersonId, Person],
+    program: Program,
+    state: Mapping[str, EventState],
+) -> bytes:
     """``build_feed`` the straightforward way: one icalendar ``Calendar`` and its ``to_ical()``.
 
     The reference the fast writer is tested against (and a readable account of what a feed
@@ -565,8 +617,10 @@ def _lines(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def _stamp(moment: datetime) -> str:
-    return (f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
-            f"T{moment.hour:02d}{moment.minute:02d}{moment.second:02d}")
+    return (
+        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
+        f"T{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    )
 
 
 def _when(moment: datetime, tzid: str) -> str:
@@ -625,8 +679,9 @@ class FeedWriter:
     folding, which dominates the cost of building feeds through the library.
     """
 
-    def __init__(self, people: Mapping[PersonId, Person], program: Program,
-                 state: Mapping[str, EventState]) -> None:
+    def __init__(
+        self, people: Mapping[PersonId, Person], program: Program, state: Mapping[str, EventState]
+    ) -> None:
         self.people = people
         self.program = program
         self.state = state
@@ -639,8 +694,12 @@ class FeedWriter:
         st = self.state[item.uid]
         stamp = _stamp(st.last_modified.astimezone(UTC)) + "Z"
         duration = timedelta(minutes=item.duration_minutes)
-        props: dict[str, str] = {"UID": ":" + _escape(_clean(item.uid)), "DTSTAMP": ":" + stamp,
-                                 "LAST-MODIFIED": ":" + stamp, "SEQUENCE": f":{st.sequence}"}
+        props: dict[str, str] = {
+            "UID": ":" + _escape(_clean(item.uid)),
+            "DTSTAMP": ":" + stamp,
+            "LAST-MODIFIED": ":" + stamp,
+            "SEQUENCE": f":{st.sequence}",
+        }
         if isinstance(item, Series):
             tzid = item.timezone
             exp = expand_series(item)
@@ -660,14 +719,18 @@ class FeedWriter:
             first = item.start
         props["DTSTART"] = _when(start, tzid)
         props["DTEND"] = _when((start.astimezone(UTC) + duration).astimezone(start.tzinfo), tzid)
-        props |= {"CLASS": ":PRIVATE", "TRANSP": ":OPAQUE", "STATUS": ":CONFIRMED",
-                  "CATEGORIES": ":Mentoring"}
+        props |= {
+            "CLASS": ":PRIVATE",
+            "TRANSP": ":OPAQUE",
+            "STATUS": ":CONFIRMED",
+            "CATEGORIES": ":Mentoring",
+        }
         order = _event_order(frozenset([*props, "SUMMARY", "DESCRIPTION"]))
         if order[0] != "SUMMARY":  # the assembly in ``feed`` relies on it
             raise AssertionError(f"icalendar's VEVENT property order changed: {order}")
         cut = order.index("DESCRIPTION")
         before = _lines((k, props[k]) for k in order[1:cut])
-        after = _lines((k, props[k]) for k in order[cut + 1:])
+        after = _lines((k, props[k]) for k in order[cut + 1 :])
         rendered = _Rendered(item, first, before, after, tzid, years)
         self._rendered[item.uid] = rendered
         return rendered
@@ -694,16 +757,30 @@ class FeedWriter:
             body.append(_vtimezone_bytes(tzid, lo - 1, hi + 1))
         for r in rendered:
             summary, description = _texts(r.item, owner, self.people, self.program)
-            body.append(("BEGIN:VEVENT\r\n" + _fold("SUMMARY:" + _escape(_clean(summary))) + "\r\n" + r.before
-                         + _fold("DESCRIPTION:" + _escape(_clean(description))) + "\r\n" + r.after
-                         + "END:VEVENT\r\n").encode("utf-8"))
+            body.append(
+                (
+                    "BEGIN:VEVENT\r\n"
+                    + _fold("SUMMARY:" + _escape(_clean(summary)))
+                    + "\r\n"
+                    + r.before
+                    + _fold("DESCRIPTION:" + _escape(_clean(description)))
+                    + "\r\n"
+                    + r.after
+                    + "END:VEVENT\r\n"
+                ).encode("utf-8")
+            )
         body.append(b"END:VCALENDAR\r\n")
         return b"".join(body)
 
 
-def build_feed(owner: Person | None, series: Iterable[Series], events: Iterable[Event],
-               people: Mapping[PersonId, Person], program: Program,
-               state: Mapping[str, EventState]) -> bytes:
+def build_feed(
+    owner: Person | None,
+    series: Iterable[Series],
+    events: Iterable[Event],
+    people: Mapping[PersonId, Person],
+    program: Program,
+    state: Mapping[str, EventState],
+) -> bytes:
     """The iCalendar bytes of ``owner``'s feed (``None``: the coordinator's feed with everything).
 
     ``state`` must hold an ``EventState`` for every UID the feed contains (``KeyError`` if not):

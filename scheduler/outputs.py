@@ -16,17 +16,22 @@ from scheduler.recurrence import zone
 
 def schedule_dict(schedule: Schedule) -> dict[str, Any]:
     """The JSON document: series then events, in a deterministic order (``scheduler.codec``)."""
-    series = [series_to_dict(s, contract=True)
-              for s in sorted(schedule.series, key=lambda s: (s.mentor_id, s.mentee_id))]
-    events = [event_to_dict(e, contract=True)
-              for e in sorted(schedule.events, key=lambda e: (e.mentor_id, e.mentee_id, e.start, e.kind))]
+    series = [
+        series_to_dict(s, contract=True)
+        for s in sorted(schedule.series, key=lambda s: (s.mentor_id, s.mentee_id))
+    ]
+    events = [
+        event_to_dict(e, contract=True)
+        for e in sorted(schedule.events, key=lambda e: (e.mentor_id, e.mentee_id, e.start, e.kind))
+    ]
     return {"series": series, "events": events}
 
 
 def write_schedule_json(schedule: Schedule, path: str | Path) -> None:
     """Write ``schedule.json`` (stable bytes for the same schedule)."""
-    Path(path).write_text(json.dumps(schedule_dict(schedule), indent=2, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(schedule_dict(schedule), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def _dates(days: list[datetime]) -> str:
@@ -34,8 +39,10 @@ def _dates(days: list[datetime]) -> str:
     by_month: dict[tuple[int, int], list[int]] = {}
     for d in sorted(days):
         by_month.setdefault((d.year, d.month), []).append(d.day)
-    parts = [", ".join(str(x) for x in ds) + " " + datetime(y, m, 1).strftime("%B")
-             for (y, m), ds in by_month.items()]
+    parts = [
+        ", ".join(str(x) for x in ds) + " " + datetime(y, m, 1).strftime("%B")
+        for (y, m), ds in by_month.items()
+    ]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -67,7 +74,8 @@ def dst_notes(schedule: Schedule, cohort: Cohort) -> dict[PersonId, list[str]]:
                 parts.append(f"{at} on {_dates(ts)}")
             name = cohort[partner].name if partner in cohort else partner
             notes.setdefault(pid, []).append(
-                f"{usual[0]}s with {name}: {usual[1]} your time, " + "; ".join(parts)
+                f"{usual[0]}s with {name}: {usual[1]} your time, "
+                + "; ".join(parts)
                 + " (a clock change in one of your time zones)"
             )
     return notes

@@ -235,13 +235,12 @@ class SlotContext:
         self.epoch_utc = self.epoch.replace(tzinfo=UTC)
         self.epoch_wd = self.epoch.weekday()
         self.holidays = frozenset(cycle.holidays)
-        self.month_of_day = [(day.year, day.month) for day in
-                             (self.start + timedelta(days=d) for d in range(self.days))]
+        self.month_of_day = [
+            (day.year, day.month) for day in (self.start + timedelta(days=d) for d in range(self.days))
+        ]
         settings = getattr(program, "schedule", None)
         if workday is None:
-            workday = (
-                (settings.workday_start_hour, settings.workday_end_hour) if settings else (9, 17)
-            )
+            workday = (settings.workday_start_hour, settings.workday_end_hour) if settings else (9, 17)
         self.workday = workday
         self.max_skip_fraction = settings.max_skipped_fraction if settings else 1 / 3
         self._zones: dict[str, ZoneTable] = {}
@@ -269,9 +268,15 @@ class SlotContext:
             groups = {"weekly": [0], "biweekly": [0, 1], "monthly": [1, 2, 3, 4]}[cadence]
             for grp in groups:
                 for wd in range(7):
-                    pat = Pattern("UTC", wd, 0, self.duration, cadence,
-                                  parity=grp if cadence == "biweekly" else 0,
-                                  nth=grp if cadence == "monthly" else 0)
+                    pat = Pattern(
+                        "UTC",
+                        wd,
+                        0,
+                        self.duration,
+                        cadence,
+                        parity=grp if cadence == "biweekly" else 0,
+                        nth=grp if cadence == "monthly" else 0,
+                    )
                     dates = occurrence_dates(pat, self.start, self.last_day)
                     rows.append([(d - self.start).days for d in dates])
                     labels.append((wd, grp))
@@ -320,8 +325,13 @@ class SlotContext:
             wm = (local + self.epoch_wd * 1440) % MINUTES_PER_WEEK
             day_idx = np.clip(local // 1440 - PAD_DAYS + 3, 0, self.days + 7)
             small = lambda a: a.astype(np.int16)  # noqa: E731 -- all fit: week-minutes, days, offsets
-            self._derived[key] = (small(wm), small(day_idx), small(delta),
-                                  small(self.outside_by_minute[local % 1440]), np.unique(delta))
+            self._derived[key] = (
+                small(wm),
+                small(day_idx),
+                small(delta),
+                small(self.outside_by_minute[local % 1440]),
+                np.unique(delta),
+            )
         return self._derived[key]
 
     def week_covers(self, availability: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -451,16 +461,27 @@ class SlotContext:
         """Reduce a (day, start) array over each pattern's dates -> a flat array over patterns."""
         pad = np.full((1, arr.shape[1]), neutral, dtype=arr.dtype)
         full = np.concatenate([arr, pad])[self.day_matrix[cadence]]  # (labels, dates, starts)
-        reducers: dict[str, Callable[..., np.ndarray]] = {"all": np.all, "any": np.any, "sum": np.sum,
-                                                          "min": np.min}
+        reducers: dict[str, Callable[..., np.ndarray]] = {
+            "all": np.all,
+            "any": np.any,
+            "sum": np.sum,
+            "min": np.min,
+        }
         red = reducers[how](full, axis=1)
         return red.reshape(-1)
 
     def pattern_of(self, index: int, cadence: str, anchor: str) -> Pattern:
         label, col = divmod(index, self.cols)
         wd, grp = self.labels[cadence][label]
-        return Pattern(anchor, wd, col * self.gran, self.duration, cadence,
-                       parity=grp if cadence == "biweekly" else 0, nth=grp if cadence == "monthly" else 0)
+        return Pattern(
+            anchor,
+            wd,
+            col * self.gran,
+            self.duration,
+            cadence,
+            parity=grp if cadence == "biweekly" else 0,
+            nth=grp if cadence == "monthly" else 0,
+        )
 
     def evaluate(self, mentor: Person, mentee: Person, cadence: str, anchor: str) -> Evaluation:
         """Validity and soft scores of every pattern for the pair in one anchor zone (flat arrays)."""
@@ -492,10 +513,21 @@ class SlotContext:
         edge_b = np.minimum(edge, EDGE_CAP) // EDGE_BUCKET
         inc_b = np.minimum(inc, INCONVENIENT_CAP) // INCONVENIENT_BUCKET
         # the mixed-radix slot cost (see DST_RADIX above)
-        cost = (((too_many.astype(np.int64) * DST_RADIX + dst) * EDGE_RADIX + (EDGE_STEPS - edge_b))
-                * INCONVENIENT_RADIX + inc_b)
-        return {"valid": valid, "cost": cost, "too_many": too_many, "dst": dst, "edge": edge,
-                "inc": inc, "meets": meets, "grid": grid, "skip": skip, "good": good}
+        cost = (
+            (too_many.astype(np.int64) * DST_RADIX + dst) * EDGE_RADIX + (EDGE_STEPS - edge_b)
+        ) * INCONVENIENT_RADIX + inc_b
+        return {
+            "valid": valid,
+            "cost": cost,
+            "too_many": too_many,
+            "dst": dst,
+            "edge": edge,
+            "inc": inc,
+            "meets": meets,
+            "grid": grid,
+            "skip": skip,
+            "good": good,
+        }
 
     def _signatures(self) -> _Signatures:
         """Per person: a signature id for (time zone, weekly hours) and a cadence code (once)."""
@@ -511,16 +543,18 @@ class SlotContext:
             self._sig = _Signatures(
                 index={p.id: i for i, p in enumerate(people)},
                 sig=sig,
-                cadence=np.array([CADENCE_RANK[p.cadence] if p.cadence else 9 for p in people],
-                                 dtype=np.int64),
+                cadence=np.array(
+                    [CADENCE_RANK[p.cadence] if p.cadence else 9 for p in people], dtype=np.int64
+                ),
                 reps=reps,
                 zones=zones,
                 sig_zone=np.array([zpos[z] for z, _ in reps], dtype=np.int64),
             )
         return self._sig
 
-    def has_slot(self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId], *,
-                 memo: bool = True) -> np.ndarray:
+    def has_slot(
+        self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId], *, memo: bool = True
+    ) -> np.ndarray:
         """For each (mentor, mentee) pair: whether a valid recurring slot exists (fast, vectorised).
 
         A sufficient test: a pattern counts when every one of its dates works for both people,
@@ -586,9 +620,9 @@ class SlotContext:
                     table = self._strict_rows(names[c], sg.zones[z], np.concatenate([sm[sel], se[sel]]))
                     pm, pe = sm[sel], se[sel]
                     for lo in range(0, sel.size, 16384):
-                        a = table[pm[lo:lo + 16384]]
-                        a &= table[pe[lo:lo + 16384]]
-                        out[sel[lo:lo + 16384]] |= a.any(axis=1)
+                        a = table[pm[lo : lo + 16384]]
+                        a &= table[pe[lo : lo + 16384]]
+                        out[sel[lo : lo + 16384]] |= a.any(axis=1)
         return out
 
     def _strict_rows(self, cadence: str, anchor: str, sigs: np.ndarray) -> np.ndarray:
@@ -598,8 +632,10 @@ class SlotContext:
         key2 = (cadence, anchor)
         if key2 not in self._strict:
             words = -(-(len(self.labels[cadence]) * self.cols) // 64)
-            self._strict[key2] = (np.zeros((len(sg.reps), words), dtype=np.uint64),
-                                  np.zeros(len(sg.reps), dtype=bool))
+            self._strict[key2] = (
+                np.zeros((len(sg.reps), words), dtype=np.uint64),
+                np.zeros(len(sg.reps), dtype=bool),
+            )
         table, done = self._strict[key2]
         missing = np.unique(sigs[~done[sigs]]).tolist()
         by_zone: dict[str, list[int]] = {}
@@ -625,7 +661,7 @@ class SlotContext:
             base = wd * 1440 + col * self.gran
             words = -(-npat // 64)
             for lo in range(0, len(group), 512):
-                part = group[lo:lo + 512]
+                part = group[lo : lo + 512]
                 covers = np.stack([self.week_covers(sg.reps[x][1]) for x in part])  # (sigs, week-minutes)
                 ok = np.ones((len(part), npat), dtype=bool)
                 for k, v in enumerate(values):
@@ -689,8 +725,9 @@ def pair_slot_options(
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
         idx = np.flatnonzero(ev["valid"])
         if only is not None:
-            idx = np.array([i for i in idx if ctx.pattern_of(int(i), cadence, anchor) == only],
-                           dtype=np.int64)
+            idx = np.array(
+                [i for i in idx if ctx.pattern_of(int(i), cadence, anchor) == only], dtype=np.int64
+            )
         for i in idx:
             found.append((int(ev["cost"][i]), int(i), anchor, ev))
     found.sort(key=lambda t: (t[0], t[2] != mentee.timezone, t[1]))
@@ -702,8 +739,9 @@ def pair_slot_options(
     return [_materialise(ctx, mentor, mentee, cadence, found[k]) for k in chosen]
 
 
-def _materialise(ctx: SlotContext, mentor: Person, mentee: Person, cadence: str,
-                 item: tuple[int, int, str, Evaluation]) -> SlotOption:
+def _materialise(
+    ctx: SlotContext, mentor: Person, mentee: Person, cadence: str, item: tuple[int, int, str, Evaluation]
+) -> SlotOption:
     """Turn a pattern index into a SlotOption: its meetings, exdates and milestones."""
     cost, index, anchor, ev = item
     pattern = ctx.pattern_of(index, cadence, anchor)
@@ -719,10 +757,24 @@ def _materialise(ctx: SlotContext, mentor: Person, mentee: Person, cadence: str,
     local = lambda d: datetime.combine(ctx.start + timedelta(days=d), pattern.local_time)  # noqa: E731
     exdates = tuple(sorted(local(d) for d in skipped + sorted(replaced)))
     usual = int(np.bincount(grid.weekminute[mentor.id][regular, col] // 1440, minlength=7).argmax())
-    quality = (int(ev["too_many"][index]), int(ev["dst"][index]), -int(ev["edge"][index]),
-               int(ev["inc"][index]))
-    return SlotOption(mentor.id, mentee.id, pattern, cost, quality, occurrences, exdates,
-                      tuple(local(d) for d in skipped), tuple(events), usual)
+    quality = (
+        int(ev["too_many"][index]),
+        int(ev["dst"][index]),
+        -int(ev["edge"][index]),
+        int(ev["inc"][index]),
+    )
+    return SlotOption(
+        mentor.id,
+        mentee.id,
+        pattern,
+        cost,
+        quality,
+        occurrences,
+        exdates,
+        tuple(local(d) for d in skipped),
+        tuple(events),
+        usual,
+    )
 
 
 MILESTONE_AGENDA = {
@@ -733,9 +785,17 @@ MILESTONE_AGENDA = {
 }
 
 
-def _milestones(ctx: SlotContext, mentor: Person, mentee: Person, pattern: Pattern, grid: _Grid,
-                good: np.ndarray, skip: np.ndarray, col: int, regular: list[int]
-                ) -> tuple[list[Meeting], set[int]]:
+def _milestones(
+    ctx: SlotContext,
+    mentor: Person,
+    mentee: Person,
+    pattern: Pattern,
+    grid: _Grid,
+    good: np.ndarray,
+    skip: np.ndarray,
+    col: int,
+    regular: list[int],
+) -> tuple[list[Meeting], set[int]]:
     """Milestone meetings for one option, and the regular dates they replace.
 
     Policy: a milestone takes the place of that week's regular meeting (same slot; the series gets
@@ -769,8 +829,12 @@ def _milestones(ctx: SlotContext, mentor: Person, mentee: Person, pattern: Patte
         if regular[0] < 7:
             add("kickoff", regular[0], ms.kickoff_minutes, True)
             used.add(regular[0])
-        elif first_week < ctx.days and good[first_week, col] and not skip[first_week, col] \
-                and not grid.gap[first_week, col]:
+        elif (
+            first_week < ctx.days
+            and good[first_week, col]
+            and not skip[first_week, col]
+            and not grid.gap[first_week, col]
+        ):
             add("kickoff", first_week, ms.kickoff_minutes, False)
             used.add(first_week)
         else:
@@ -800,6 +864,7 @@ def _milestones(ctx: SlotContext, mentor: Person, mentee: Person, pattern: Patte
 
 
 # ----- plain-words explanations ---------------------------------------------------------------
+
 
 def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
@@ -835,8 +900,10 @@ def _fmt_day(day: date) -> str:
 def explain_no_slot(ctx: SlotContext, mentor: Person, mentee: Person, cadence: str | None = None) -> str:
     """Why a pair has no valid recurring slot, naming the people, their hours and any clock change."""
     cadence = cadence or pair_cadence(mentor, mentee, ctx.program)
-    who = (f"{mentor.name} ({mentor.timezone}) is free {describe_availability(mentor)}, "
-           f"{mentee.name} ({mentee.timezone}) {describe_availability(mentee)}")
+    who = (
+        f"{mentor.name} ({mentor.timezone}) is free {describe_availability(mentor)}, "
+        f"{mentee.name} ({mentee.timezone}) {describe_availability(mentee)}"
+    )
     best: tuple[int, int, str, Evaluation] | None = None
     for anchor in ctx.anchors(mentor, mentee):
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
@@ -848,8 +915,10 @@ def explain_no_slot(ctx: SlotContext, mentor: Person, mentee: Person, cadence: s
             best = (int(score[i]), i, anchor, ev)
     dur = f"{ctx.duration}-minute"
     if best is None or best[0] == 0:
-        return (f"no start time inside both availabilities for a {dur} {cadence} meeting: {who}; "
-                f"their windows never overlap long enough")
+        return (
+            f"no start time inside both availabilities for a {dur} {cadence} meeting: {who}; "
+            f"their windows never overlap long enough"
+        )
     _, index, anchor, ev = best
     grid, skip, good = ev["grid"], ev["skip"], ev["good"]
     pattern = ctx.pattern_of(index, cadence, anchor)
@@ -889,12 +958,18 @@ def explain_no_slot(ctx: SlotContext, mentor: Person, mentee: Person, cadence: s
     if changed is not None and change_day is not None:
         if ref < first_bad:
             until = _fmt_day(ctx.start + timedelta(days=ref))
-            return (f"no recurring slot survives the clock change: a slot exists until {until} "
-                    f"({slot}) but the change on {_fmt_day(change_day)} ({change_zone}) moves it "
-                    f"outside {failing} from {when_bad}; {who}")
+            return (
+                f"no recurring slot survives the clock change: a slot exists until {until} "
+                f"({slot}) but the change on {_fmt_day(change_day)} ({change_zone}) moves it "
+                f"outside {failing} from {when_bad}; {who}"
+            )
         start_ok = _fmt_day(ctx.start + timedelta(days=ref))
-        return (f"no recurring slot survives the clock change: a slot ({slot}) only works from "
-                f"{start_ok}, after the change on {_fmt_day(change_day)} ({change_zone}); "
-                f"before that it falls outside {failing}; {who}")
-    return (f"no start time works on every date of the cycle: the best slot ({slot}) falls outside "
-            f"{failing} on {when_bad}; {who}")
+        return (
+            f"no recurring slot survives the clock change: a slot ({slot}) only works from "
+            f"{start_ok}, after the change on {_fmt_day(change_day)} ({change_zone}); "
+            f"before that it falls outside {failing}; {who}"
+        )
+    return (
+        f"no start time works on every date of the cycle: the best slot ({slot}) falls outside "
+        f"{failing} on {when_bad}; {who}"
+    )

@@ -54,8 +54,15 @@ class Workspace:
     Use ``with ws.transaction() as con:`` for every write: either all of it lands or none does.
     """
 
-    def __init__(self, directory: str | Path, *, create: bool = True, readonly: bool | None = None,
-                 retention: bool = True, writer: str | None = None):
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        create: bool = True,
+        readonly: bool | None = None,
+        retention: bool = True,
+        writer: str | None = None,
+    ):
         """Open (or with ``create``, create) the workspace database.
 
         ``readonly``: None (the default) opens read-only when the directory or the database is
@@ -89,8 +96,10 @@ class Workspace:
                 self.connection = sqlite3.connect(self.db_path, isolation_level=None, timeout=30)
             except (OSError, sqlite3.Error) as exc:
                 self._lock.close()
-                raise StoreError(f"{self.db_path}: cannot create or open the workspace database: "
-                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+                raise StoreError(
+                    f"{self.db_path}: cannot create or open the workspace database: "
+                    f"{getattr(exc, 'strerror', None) or exc}"
+                ) from None
             except BaseException:
                 self._lock.close()
                 raise
@@ -210,8 +219,10 @@ class Workspace:
         """
         con = self.connection
         if self.readonly:
-            raise StoreError(f"{self.db_path} is read-only here (the workspace directory or database is "
-                             "not writable); this command writes: run it where the workspace is writable")
+            raise StoreError(
+                f"{self.db_path} is read-only here (the workspace directory or database is "
+                "not writable); this command writes: run it where the workspace is writable"
+            )
         if con.in_transaction:
             self._depth += 1
             name = f"ms_sp{self._depth}"
@@ -265,15 +276,17 @@ def connect_readonly(db_path: Path) -> sqlite3.Connection:
     """A read-only connection; ``immutable`` when SQLite cannot even create the shared-memory file
     a WAL reader needs (a read-only directory), which is safe because nobody can write there."""
     base = "file:" + quote(str(db_path.resolve()))
-    con = sqlite3.connect(base + "?mode=ro", uri=True, isolation_level=None, timeout=30,
-                          check_same_thread=False)
+    con = sqlite3.connect(
+        base + "?mode=ro", uri=True, isolation_level=None, timeout=30, check_same_thread=False
+    )
     try:
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con
     except sqlite3.OperationalError:
         con.close()
-    con = sqlite3.connect(base + "?mode=ro&immutable=1", uri=True, isolation_level=None,
-                          check_same_thread=False)
+    con = sqlite3.connect(
+        base + "?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+    )
     try:
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
@@ -304,8 +317,13 @@ def _tighten(db_path: Path) -> None:
 
 def _holds_nothing(con: sqlite3.Connection) -> bool:
     """Whether every table but ``meta`` is empty (a database no command stored anything in)."""
-    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                        "AND name NOT LIKE 'sqlite_%' AND name != 'meta'")]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND name != 'meta'"
+        )
+    ]
     return not any(con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
 
 

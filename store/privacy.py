@@ -176,8 +176,17 @@ CATALOGUE: tuple[TableSpec, ...] = (
             "line": 0,
         },
         json=frozenset(
-            {"availability", "goals", "expertise", "interests", "languages", "avoid", "prefer", "ranks",
-             "unavailable"}
+            {
+                "availability",
+                "goals",
+                "expertise",
+                "interests",
+                "languages",
+                "avoid",
+                "prefer",
+                "ranks",
+                "unavailable",
+            }
         ),
         cycle_column="cycle_id",
     ),

@@ -91,8 +91,9 @@ def _write(ws: Workspace, what: str) -> Iterator[sqlite3.Connection]:
         with ws.transaction() as con:
             yield con
     except sqlite3.IntegrityError as exc:
-        raise StoreError(f"{what}: the workspace database refused the change ({exc}); "
-                         "nothing was written") from exc
+        raise StoreError(
+            f"{what}: the workspace database refused the change ({exc}); nothing was written"
+        ) from exc
     except sqlite3.OperationalError as exc:  # locked, disk full, I/O error
         raise StoreError(f"{what}: the workspace database failed ({exc}); nothing was written") from exc
 
@@ -112,11 +113,19 @@ FROM cycles c
 
 def _cycle(row: Any) -> CycleInfo:
     return CycleInfo(
-        id=row[0], start=date.fromisoformat(row[1]), last_day=date.fromisoformat(row[2]),
-        status=row[3], source=row[4], source_sha256=row[5], roster_sha256=row[6],
+        id=row[0],
+        start=date.fromisoformat(row[1]),
+        last_day=date.fromisoformat(row[2]),
+        status=row[3],
+        source=row[4],
+        source_sha256=row[5],
+        roster_sha256=row[6],
         created_at=datetime.fromisoformat(row[7]),
         closed_at=datetime.fromisoformat(row[8]) if row[8] else None,
-        people=row[9], pairs=row[10], matched=bool(row[11]), scheduled=bool(row[12]),
+        people=row[9],
+        pairs=row[10],
+        matched=bool(row[11]),
+        scheduled=bool(row[12]),
     )
 
 
@@ -208,7 +217,7 @@ def import_cohort(
     rows = [encode(i, p) for i, p in enumerate(cohort.people)]
     digest = hashlib.sha256()
     for lo in range(0, len(rows), CHUNK):
-        digest.update(repr(rows[lo:lo + CHUNK]).encode("utf-8", "surrogatepass"))
+        digest.update(repr(rows[lo : lo + CHUNK]).encode("utf-8", "surrogatepass"))
     roster_sha = digest.hexdigest()
     text = program_text or example_toml(program)
     source = str(source_path) if str(source_path) else cohort.source
@@ -251,10 +260,12 @@ def import_cohort(
             cycle_id = cur.lastrowid
         cycle_id = int(cycle_id)
         # cycle_id is our own integer, so it can be inlined: the rows stay cycle-independent.
-        sql = (f"INSERT INTO participants (cycle_id, {', '.join(sz.PERSON_COLUMNS)}) "
-               f"VALUES ({cycle_id}, {', '.join('?' * len(sz.PERSON_COLUMNS))})")
+        sql = (
+            f"INSERT INTO participants (cycle_id, {', '.join(sz.PERSON_COLUMNS)}) "
+            f"VALUES ({cycle_id}, {', '.join('?' * len(sz.PERSON_COLUMNS))})"
+        )
         for lo in range(0, len(rows), CHUNK):
-            con.executemany(sql, rows[lo:lo + CHUNK])
+            con.executemany(sql, rows[lo : lo + CHUNK])
             if progress is not None:
                 progress(min(lo + CHUNK, len(rows)), len(rows))
     return cycle_id
@@ -267,8 +278,10 @@ def load_cohort(ws: Workspace, cycle_id: int) -> Cohort:
         get_cycle(ws, cycle_id)  # raises the helpful error
     cur = ws.connection.cursor()
     cur.row_factory = None
-    cur.execute(f"SELECT {', '.join(sz.PERSON_COLUMNS)} FROM participants WHERE cycle_id = ? "
-                "ORDER BY ord", (cycle_id,))
+    cur.execute(
+        f"SELECT {', '.join(sz.PERSON_COLUMNS)} FROM participants WHERE cycle_id = ? ORDER BY ord",
+        (cycle_id,),
+    )
     decode = sz.person_decoder()
     return Cohort(tuple(decode(r) for r in cur), source=info[0])
 
@@ -285,9 +298,12 @@ def former_people(ws: Workspace, ids: Iterable[PersonId]) -> dict[PersonId, Pers
     decode = sz.person_decoder()
     cols = ", ".join(f"p.{c}" for c in sz.PERSON_COLUMNS)
     for i in range(0, len(wanted), 500):  # within SQLite's bound-parameter limit
-        chunk = wanted[i:i + 500]
-        cur.execute(f"SELECT {cols} FROM participants p WHERE p.person_id IN ({','.join('?' * len(chunk))}) "
-                    "ORDER BY p.cycle_id", chunk)
+        chunk = wanted[i : i + 500]
+        cur.execute(
+            f"SELECT {cols} FROM participants p WHERE p.person_id IN ({','.join('?' * len(chunk))}) "
+            "ORDER BY p.cycle_id",
+            chunk,
+        )
         for row in cur:
             person = decode(row)
             out[person.id] = person  # later cycles overwrite earlier ones
@@ -322,6 +338,7 @@ def close_cycle(ws: Workspace, cycle_id: int) -> CycleInfo:
 
 # --------------------------------------------------------------------------- matches
 
+
 def save_match(
     ws: Workspace,
     cycle_id: int,
@@ -344,8 +361,10 @@ def save_match(
         con.executemany(
             f"INSERT INTO pairs (cycle_id, mentor_id, mentee_id, ord, score, components, reasons) "
             f"VALUES ({int(cycle_id)}, ?, ?, ?, ?, ?, ?)",
-            ((p.mentor_id, p.mentee_id, i, p.score, sz.components_text(p.components), p.reasons)
-             for i, p in enumerate(result.pairs)),
+            (
+                (p.mentor_id, p.mentee_id, i, p.score, sz.components_text(p.components), p.reasons)
+                for i, p in enumerate(result.pairs)
+            ),
         )
         con.executemany(
             f"INSERT INTO unmatched (cycle_id, person_id, role, ord, reason) "
@@ -354,13 +373,15 @@ def save_match(
         )
         prev = con.execute(
             "SELECT p.id FROM cycles p, cycles c WHERE c.id = ? AND p.start < c.start "
-            "ORDER BY p.start DESC, p.id DESC LIMIT 1", (cycle_id,),
+            "ORDER BY p.start DESC, p.id DESC LIMIT 1",
+            (cycle_id,),
         ).fetchone()
         if prev is not None:
             con.execute(
                 "UPDATE pairs SET origin = 'continued' WHERE cycle_id = ? AND EXISTS ("
                 "SELECT 1 FROM pairs q WHERE q.cycle_id = ? AND q.mentor_id = pairs.mentor_id "
-                "AND q.mentee_id = pairs.mentee_id)", (cycle_id, prev[0]),
+                "AND q.mentee_id = pairs.mentee_id)",
+                (cycle_id, prev[0]),
             )
         if origins:
             con.executemany(
@@ -368,19 +389,25 @@ def save_match(
                 ((origin, cycle_id, m, e) for (m, e), origin in origins.items()),
             )
         header = {
-            "matched": result.matched, "objective": result.objective, "bound": result.bound,
-            "gap": result.gap, "method": result.method, "solve_seconds": result.solve_seconds,
+            "matched": result.matched,
+            "objective": result.objective,
+            "bound": result.bound,
+            "gap": result.gap,
+            "method": result.method,
+            "solve_seconds": result.solve_seconds,
             "stats": dict(result.stats),
         }
-        con.execute("INSERT INTO results (cycle_id, kind, data, saved_at) VALUES (?, 'match', ?, ?)",
-                    (cycle_id, sz.dumps(header), _now()))
+        con.execute(
+            "INSERT INTO results (cycle_id, kind, data, saved_at) VALUES (?, 'match', ?, ?)",
+            (cycle_id, sz.dumps(header), _now()),
+        )
 
 
 def load_pairs(ws: Workspace, cycle_id: int) -> tuple[Pair, ...]:
     """The cycle's pairs in the order they were saved (empty before a match)."""
     rows = ws.connection.execute(
-        "SELECT mentor_id, mentee_id, score, components, reasons FROM pairs WHERE cycle_id = ? "
-        "ORDER BY ord", (cycle_id,),
+        "SELECT mentor_id, mentee_id, score, components, reasons FROM pairs WHERE cycle_id = ? ORDER BY ord",
+        (cycle_id,),
     ).fetchall()
     return tuple(Pair(r[0], r[1], r[2], sz.loads(r[3]), r[4]) for r in rows)
 
@@ -409,13 +436,21 @@ def load_match(ws: Workspace, cycle_id: int) -> MatchResult | None:
         return None
     h = sz.loads(row[0])
     return MatchResult(
-        pairs=load_pairs(ws, cycle_id), unmatched=load_unmatched(ws, cycle_id), candidates=(),
-        matched=h["matched"], objective=h["objective"], bound=h["bound"], gap=h["gap"],
-        method=h["method"], solve_seconds=h["solve_seconds"], stats=h["stats"],
+        pairs=load_pairs(ws, cycle_id),
+        unmatched=load_unmatched(ws, cycle_id),
+        candidates=(),
+        matched=h["matched"],
+        objective=h["objective"],
+        bound=h["bound"],
+        gap=h["gap"],
+        method=h["method"],
+        solve_seconds=h["solve_seconds"],
+        stats=h["stats"],
     )
 
 
 # --------------------------------------------------------------------------- schedules
+
 
 def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
     """Store the cycle's series, events and unplaceable pairs, replacing any earlier schedule.
@@ -430,14 +465,36 @@ def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
         raise StoreError(f"save the schedule of cycle {cycle_id}: UID {dup!r} is used twice")
     cid = int(cycle_id)
     series_rows = [
-        (d["uid"], d["mentor_id"], d["mentee_id"], i, d["timezone"], d["dtstart"], d["duration_minutes"],
-         d["rrule"], sz.dumps(d["exdates"]), sz.dumps(d["occurrences"]), d["cadence"], d["agenda"],
-         d["sequence"])
+        (
+            d["uid"],
+            d["mentor_id"],
+            d["mentee_id"],
+            i,
+            d["timezone"],
+            d["dtstart"],
+            d["duration_minutes"],
+            d["rrule"],
+            sz.dumps(d["exdates"]),
+            sz.dumps(d["occurrences"]),
+            d["cadence"],
+            d["agenda"],
+            d["sequence"],
+        )
         for i, d in enumerate(map(series_to_dict, schedule.series))
     ]
     event_rows = [
-        (d["uid"], d["mentor_id"], d["mentee_id"], i, d["kind"], d["start"], d["duration_minutes"],
-         d["timezone"], d["agenda"], d["sequence"])
+        (
+            d["uid"],
+            d["mentor_id"],
+            d["mentee_id"],
+            i,
+            d["kind"],
+            d["start"],
+            d["duration_minutes"],
+            d["timezone"],
+            d["agenda"],
+            d["sequence"],
+        )
         for i, d in enumerate(map(event_to_dict, schedule.events))
     ]
     with _write(ws, f"save the schedule of cycle {cycle_id}") as con:
@@ -448,7 +505,8 @@ def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
         con.executemany(
             f"INSERT INTO series (cycle_id, uid, mentor_id, mentee_id, ord, timezone, dtstart, "
             f"duration_minutes, rrule, exdates, occurrences, cadence, agenda, sequence) "
-            f"VALUES ({cid}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", series_rows,
+            f"VALUES ({cid}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            series_rows,
         )
         con.executemany(
             f"INSERT INTO events (cycle_id, uid, mentor_id, mentee_id, ord, kind, start, "
@@ -460,8 +518,10 @@ def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
             f"VALUES ({cid}, ?, ?, ?, ?)",
             ((u.mentor_id, u.mentee_id, i, u.reason) for i, u in enumerate(schedule.unplaceable)),
         )
-        con.execute("INSERT INTO results (cycle_id, kind, data, saved_at) VALUES (?, 'schedule', ?, ?)",
-                    (cid, sz.dumps({"stats": dict(schedule.stats)}), _now()))
+        con.execute(
+            "INSERT INTO results (cycle_id, kind, data, saved_at) VALUES (?, 'schedule', ?, ?)",
+            (cid, sz.dumps({"stats": dict(schedule.stats)}), _now()),
+        )
 
 
 def load_schedule(ws: Workspace, cycle_id: int) -> Schedule | None:
@@ -474,11 +534,22 @@ def load_schedule(ws: Workspace, cycle_id: int) -> Schedule | None:
     if header is None:
         return None
     series = tuple(
-        series_from_dict({
-            "mentor_id": r[0], "mentee_id": r[1], "uid": r[2], "timezone": r[3], "dtstart": r[4],
-            "duration_minutes": r[5], "rrule": r[6], "exdates": sz.loads(r[7]), "occurrences": sz.loads(r[8]),
-            "cadence": r[9], "agenda": r[10], "sequence": r[11],
-        })
+        series_from_dict(
+            {
+                "mentor_id": r[0],
+                "mentee_id": r[1],
+                "uid": r[2],
+                "timezone": r[3],
+                "dtstart": r[4],
+                "duration_minutes": r[5],
+                "rrule": r[6],
+                "exdates": sz.loads(r[7]),
+                "occurrences": sz.loads(r[8]),
+                "cadence": r[9],
+                "agenda": r[10],
+                "sequence": r[11],
+            }
+        )
         for r in con.execute(
             "SELECT mentor_id, mentee_id, uid, timezone, dtstart, duration_minutes, rrule, exdates, "
             "occurrences, cadence, agenda, sequence FROM series WHERE cycle_id = ? ORDER BY ord",
@@ -486,11 +557,23 @@ def load_schedule(ws: Workspace, cycle_id: int) -> Schedule | None:
         )
     )
     events = tuple(
-        event_from_dict({"mentor_id": r[0], "mentee_id": r[1], "uid": r[2], "kind": r[3], "start": r[4],
-                         "duration_minutes": r[5], "timezone": r[6], "agenda": r[7], "sequence": r[8]})
+        event_from_dict(
+            {
+                "mentor_id": r[0],
+                "mentee_id": r[1],
+                "uid": r[2],
+                "kind": r[3],
+                "start": r[4],
+                "duration_minutes": r[5],
+                "timezone": r[6],
+                "agenda": r[7],
+                "sequence": r[8],
+            }
+        )
         for r in con.execute(
             "SELECT mentor_id, mentee_id, uid, kind, start, duration_minutes, timezone, agenda, sequence "
-            "FROM events WHERE cycle_id = ? ORDER BY ord", (cycle_id,),
+            "FROM events WHERE cycle_id = ? ORDER BY ord",
+            (cycle_id,),
         )
     )
     unplaceable = tuple(
@@ -505,6 +588,7 @@ def load_schedule(ws: Workspace, cycle_id: int) -> Schedule | None:
 
 # --------------------------------------------------------------------------- feedback and history
 
+
 def save_feedback(ws: Workspace, cycle_id: int, rows: Iterable[FeedbackRow]) -> None:
     """Store the cycle's feedback (private: ratings and comments), replacing any earlier rows.
 
@@ -518,15 +602,18 @@ def save_feedback(ws: Workspace, cycle_id: int, rows: Iterable[FeedbackRow]) -> 
         con.executemany(
             f"INSERT INTO feedback (cycle_id, person_id, partner_id, ord, wants_continue, rating, "
             f"comment, line) VALUES ({int(cycle_id)}, ?, ?, ?, ?, ?, ?, ?)",
-            ((r.person_id, r.partner_id, i, bool(r.wants_continue), r.rating, r.comment, r.line)
-             for i, r in enumerate(rows)),
+            (
+                (r.person_id, r.partner_id, i, bool(r.wants_continue), r.rating, r.comment, r.line)
+                for i, r in enumerate(rows)
+            ),
         )
 
 
 def load_feedback(ws: Workspace, cycle_id: int) -> tuple[FeedbackRow, ...]:
     rows = ws.connection.execute(
         "SELECT person_id, partner_id, wants_continue, rating, comment, line FROM feedback "
-        "WHERE cycle_id = ? ORDER BY ord", (cycle_id,),
+        "WHERE cycle_id = ? ORDER BY ord",
+        (cycle_id,),
     ).fetchall()
     return tuple(FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows)
 
@@ -558,8 +645,11 @@ def ended_pairs(ws: Workspace, people: Iterable[PersonId] = ()) -> set[PairKey]:
 def remember_out_dir(ws: Workspace, out_dir: str | Path) -> None:
     """Record where the feeds were last written (``person erase`` re-writes them there)."""
     with _write(ws, "record the output directory") as con:
-        con.execute("INSERT INTO meta (key, value) VALUES ('last_out_dir', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(Path(out_dir).resolve()),))
+        con.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_out_dir', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(Path(out_dir).resolve()),),
+        )
 
 
 def last_out_dir(ws: Workspace) -> Path | None:
@@ -576,7 +666,8 @@ def continuing_pairs(ws: Workspace, cycle_id: int) -> set[PairKey]:
         "  AND a.partner_id = p.mentee_id AND a.wants_continue = 1 "
         "JOIN feedback b ON b.cycle_id = p.cycle_id AND b.person_id = p.mentee_id "
         "  AND b.partner_id = p.mentor_id AND b.wants_continue = 1 "
-        "WHERE p.cycle_id = ?", (cycle_id,),
+        "WHERE p.cycle_id = ?",
+        (cycle_id,),
     ).fetchall()
     return {(r[0], r[1]) for r in rows}
 
@@ -627,14 +718,27 @@ def save_checkin(ws: Workspace, checkin: CheckIn) -> None:
             "ON CONFLICT (cycle_id, person_id, partner_id, number) DO UPDATE SET met = excluded.met, "
             "rating = excluded.rating, wants_continue = excluded.wants_continue, note = excluded.note, "
             "updated_at = excluded.updated_at",
-            (checkin.cycle_id, checkin.person_id, checkin.partner_id, checkin.number, checkin.met,
-             checkin.rating, checkin.wants_continue, checkin.note, stamp, stamp))
+            (
+                checkin.cycle_id,
+                checkin.person_id,
+                checkin.partner_id,
+                checkin.number,
+                checkin.met,
+                checkin.rating,
+                checkin.wants_continue,
+                checkin.note,
+                stamp,
+                stamp,
+            ),
+        )
 
 
 def load_checkins(ws: Workspace, cycle_id: int, person_id: PersonId | None = None) -> tuple[CheckIn, ...]:
     """The cycle's check-ins (or one person's), by person, partner and number."""
-    sql = ("SELECT cycle_id, person_id, partner_id, number, met, rating, wants_continue, note, updated_at "
-           "FROM checkins WHERE cycle_id = ?")
+    sql = (
+        "SELECT cycle_id, person_id, partner_id, number, met, rating, wants_continue, note, updated_at "
+        "FROM checkins WHERE cycle_id = ?"
+    )
     args: list[Any] = [cycle_id]
     if person_id is not None:
         sql += " AND person_id = ?"

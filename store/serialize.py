@@ -21,9 +21,29 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.JSONDecoder().decode
 
 PERSON_COLUMNS: tuple[str, ...] = (
-    "person_id", "ord", "name", "email", "role", "timezone", "availability", "goals", "expertise",
-    "interests", "languages", "department", "manager_id", "level", "capacity", "cadence", "avoid",
-    "prefer", "unavailable", "max_meetings_per_week", "line", "ranks", "calendar",
+    "person_id",
+    "ord",
+    "name",
+    "email",
+    "role",
+    "timezone",
+    "availability",
+    "goals",
+    "expertise",
+    "interests",
+    "languages",
+    "department",
+    "manager_id",
+    "level",
+    "capacity",
+    "cadence",
+    "avoid",
+    "prefer",
+    "unavailable",
+    "max_meetings_per_week",
+    "line",
+    "ranks",
+    "calendar",
 )
 
 
@@ -60,10 +80,29 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
 
     def row(ord_: int, p: Person) -> tuple[Any, ...]:
         return (
-            p.id, ord_, p.name, p.email, p.role, p.timezone, enc(p.availability), enc(p.goals),
-            enc(p.expertise), enc(p.interests), enc(p.languages), p.department, p.manager_id,
-            p.level, p.capacity, p.cadence, enc_set(p.avoid), enc_set(p.prefer),
-            enc_ranges(p.unavailable), p.max_meetings_per_week, p.line, enc(p.ranks), p.calendar,
+            p.id,
+            ord_,
+            p.name,
+            p.email,
+            p.role,
+            p.timezone,
+            enc(p.availability),
+            enc(p.goals),
+            enc(p.expertise),
+            enc(p.interests),
+            enc(p.languages),
+            p.department,
+            p.manager_id,
+            p.level,
+            p.capacity,
+            p.cadence,
+            enc_set(p.avoid),
+            enc_set(p.prefer),
+            enc_ranges(p.unavailable),
+            p.max_meetings_per_week,
+            p.line,
+            enc(p.ranks),
+            p.calendar,
         )
 
     return row
@@ -104,12 +143,26 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
 
     def fields(r: tuple[Any, ...]) -> dict[str, Any]:
         return {
-            "id": r[0], "name": r[2], "email": r[3], "role": r[4], "timezone": r[5],
-            "availability": avail(r[6]), "goals": terms(r[7]), "expertise": terms(r[8]),
-            "interests": terms(r[9]), "languages": terms(r[10]), "department": r[11],
-            "manager_id": r[12], "level": r[13], "capacity": r[14], "cadence": r[15],
-            "avoid": idset(r[16]), "prefer": idset(r[17]), "unavailable": ranges(r[18]),
-            "max_meetings_per_week": r[19], "line": r[20],
+            "id": r[0],
+            "name": r[2],
+            "email": r[3],
+            "role": r[4],
+            "timezone": r[5],
+            "availability": avail(r[6]),
+            "goals": terms(r[7]),
+            "expertise": terms(r[8]),
+            "interests": terms(r[9]),
+            "languages": terms(r[10]),
+            "department": r[11],
+            "manager_id": r[12],
+            "level": r[13],
+            "capacity": r[14],
+            "cadence": r[15],
+            "avoid": idset(r[16]),
+            "prefer": idset(r[17]),
+            "unavailable": ranges(r[18]),
+            "max_meetings_per_week": r[19],
+            "line": r[20],
             # rows stored before the columns existed
             "ranks": terms(r[21]) if len(r) > 21 else (),
             "calendar": r[22] if len(r) > 22 else "feed",
@@ -135,10 +188,30 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
 _FAST_PERSON = (
     not hasattr(Person, "__post_init__")
     and "__slots__" not in Person.__dict__
-    and set(Person.__dataclass_fields__) == {
-        "id", "name", "email", "role", "timezone", "availability", "goals", "expertise", "interests",
-        "languages", "department", "manager_id", "level", "capacity", "cadence", "avoid", "prefer",
-        "unavailable", "max_meetings_per_week", "line", "ranks", "calendar",
+    and set(Person.__dataclass_fields__)
+    == {
+        "id",
+        "name",
+        "email",
+        "role",
+        "timezone",
+        "availability",
+        "goals",
+        "expertise",
+        "interests",
+        "languages",
+        "department",
+        "manager_id",
+        "level",
+        "capacity",
+        "cadence",
+        "avoid",
+        "prefer",
+        "unavailable",
+        "max_meetings_per_week",
+        "line",
+        "ranks",
+        "calendar",
     }
 )
 
@@ -147,5 +220,15 @@ def components_text(components: Mapping[str, int]) -> str:
     return _encode(dict(components))
 
 
-__all__ = ["PERSON_COLUMNS", "components_text", "dumps", "loads", "local_text", "local_value",
-           "person_decoder", "person_encoder", "utc_text", "utc_value"]
+__all__ = [
+    "PERSON_COLUMNS",
+    "components_text",
+    "dumps",
+    "loads",
+    "local_text",
+    "local_value",
+    "person_decoder",
+    "person_encoder",
+    "utc_text",
+    "utc_value",
+]

@@ -54,7 +54,11 @@ def run_chromium(chromium: str, args: list[str], timeout: float = 60) -> subproc
         env = {**os.environ, "HOME": profile}
         return subprocess.run(
             [chromium, *BASE_FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True, text=True, timeout=timeout, env=env, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
         )
 
 

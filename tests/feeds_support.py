@@ -20,9 +20,20 @@ from tests.factories import make_cohort, make_person
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-def make_series(mentor: str, mentee: str, tz: str, first: date, at: time, *, weeks: int = 2,
-                until: date, skip: tuple[int, ...] = (), minutes: int = 45, agenda: str = "",
-                uid: str | None = None) -> Series:
+def make_series(
+    mentor: str,
+    mentee: str,
+    tz: str,
+    first: date,
+    at: time,
+    *,
+    weeks: int = 2,
+    until: date,
+    skip: tuple[int, ...] = (),
+    minutes: int = 45,
+    agenda: str = "",
+    uid: str | None = None,
+) -> Series:
     """A series every ``weeks`` weeks from ``first`` at local ``at`` until ``until`` (inclusive),
     without the instances numbered in ``skip`` (0-based)."""
     zone = ZoneInfo(tz)
@@ -32,19 +43,27 @@ def make_series(mentor: str, mentee: str, tz: str, first: date, at: time, *, wee
         local += timedelta(weeks=weeks)
     kept = [d for i, d in enumerate(instances) if i not in skip]
     last_moment = datetime.combine(until, time(23, 59, 59), zone).astimezone(UTC)
-    rule = (f"FREQ=WEEKLY;INTERVAL={weeks};BYDAY={DAYS[first.weekday()]};WKST=MO;"
-            f"UNTIL={last_moment:%Y%m%dT%H%M%SZ}")
+    rule = (
+        f"FREQ=WEEKLY;INTERVAL={weeks};BYDAY={DAYS[first.weekday()]};WKST=MO;"
+        f"UNTIL={last_moment:%Y%m%dT%H%M%SZ}"
+    )
     return Series(
-        mentor_id=mentor, mentee_id=mentee, uid=uid or f"series-{mentor}-{mentee}@test", timezone=tz,
-        dtstart=instances[0], duration_minutes=minutes, recurrence=parse_rrule(rule),
+        mentor_id=mentor,
+        mentee_id=mentee,
+        uid=uid or f"series-{mentor}-{mentee}@test",
+        timezone=tz,
+        dtstart=instances[0],
+        duration_minutes=minutes,
+        recurrence=parse_rrule(rule),
         exdates=tuple(instances[i] for i in skip),
         occurrences=tuple(d.replace(tzinfo=zone).astimezone(UTC) for d in kept),
         agenda=agenda,
     )
 
 
-def make_event(mentor: str, mentee: str, kind: str, tz: str, local: datetime, minutes: int = 60,
-               n: int = 0) -> Event:
+def make_event(
+    mentor: str, mentee: str, kind: str, tz: str, local: datetime, minutes: int = 60, n: int = 0
+) -> Event:
     start = local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
     return Event(mentor, mentee, f"{kind}{n}-{mentor}-{mentee}@test", kind, start, minutes, timezone=tz)
 
@@ -64,20 +83,40 @@ def sample_schedule() -> Schedule:
     """Four pairs anchored in four zones, a cycle crossing March and November DST changes."""
     until = date(2027, 12, 10)
     series = (
-        make_series("ana", "sam", "America/New_York", date(2027, 2, 2), time(9, 0), until=until,
-                    skip=(3, 11), agenda="Career goals; first steps, then\nreview"),
-        make_series("kai", "dev", "Australia/Sydney", date(2027, 2, 4), time(17, 30), weeks=1,
-                    until=until, skip=(0, 9)),
+        make_series(
+            "ana",
+            "sam",
+            "America/New_York",
+            date(2027, 2, 2),
+            time(9, 0),
+            until=until,
+            skip=(3, 11),
+            agenda="Career goals; first steps, then\nreview",
+        ),
+        make_series(
+            "kai",
+            "dev",
+            "Australia/Sydney",
+            date(2027, 2, 4),
+            time(17, 30),
+            weeks=1,
+            until=until,
+            skip=(0, 9),
+        ),
         make_series("eve", "kai", "Europe/London", date(2027, 3, 1), time(8, 15), until=until),
-        make_series("ana", "dev", "Asia/Kolkata", date(2027, 2, 5), time(19, 0), weeks=4, until=until,
-                    skip=(2,)),
+        make_series(
+            "ana", "dev", "Asia/Kolkata", date(2027, 2, 5), time(19, 0), weeks=4, until=until, skip=(2,)
+        ),
     )
     events = []
     for s in series:
         events.append(make_event(s.mentor_id, s.mentee_id, "kickoff", s.timezone, datetime(2027, 2, 1, 10)))
         for n, month in enumerate((3, 6, 11)):
-            events.append(make_event(s.mentor_id, s.mentee_id, "checkin", s.timezone,
-                                     datetime(2027, month, 15, 11, 0), 30, n))
+            events.append(
+                make_event(
+                    s.mentor_id, s.mentee_id, "checkin", s.timezone, datetime(2027, month, 15, 11, 0), 30, n
+                )
+            )
         events.append(make_event(s.mentor_id, s.mentee_id, "closing", s.timezone, datetime(2027, 12, 13, 16)))
     return Schedule(series, tuple(events))
 

@@ -36,8 +36,9 @@ def feed(owner_id, schedule=None, program=None, **kw):
     schedule = schedule or sample_schedule()
     cohort = sample_cohort()
     owner = cohort[owner_id] if owner_id else None
-    return build_feed(owner, schedule.series, schedule.events, cohort.by_id, program or Program(),
-                      states(schedule, **kw))
+    return build_feed(
+        owner, schedule.series, schedule.events, cohort.by_id, program or Program(), states(schedule, **kw)
+    )
 
 
 def unfolded(body: bytes) -> list[str]:
@@ -59,8 +60,9 @@ def test_series_keep_local_time_across_dst_changes():
     import recurring_ical_events
 
     by_uid: dict[str, set] = {}
-    for ev in recurring_ical_events.of(cal).between(datetime(2027, 1, 1, tzinfo=UTC),
-                                                    datetime(2028, 1, 1, tzinfo=UTC)):
+    for ev in recurring_ical_events.of(cal).between(
+        datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)
+    ):
         if ev["UID"].startswith("series-"):
             start = ev["DTSTART"].dt
             by_uid.setdefault(str(ev["UID"]), set()).add((start.time(), str(start.tzinfo)))
@@ -92,8 +94,18 @@ def test_one_rrule_based_vtimezone_per_tzid_used():
                 assert "RDATE" not in o
 
 
-@pytest.mark.parametrize("tzid", ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata",
-                                  "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Jerusalem"])
+@pytest.mark.parametrize(
+    "tzid",
+    [
+        "America/New_York",
+        "Europe/London",
+        "Australia/Sydney",
+        "Asia/Kolkata",
+        "America/Sao_Paulo",
+        "Australia/Lord_Howe",
+        "Asia/Jerusalem",
+    ],
+)
 def test_vtimezone_agrees_with_the_tz_database(tzid):
     """Read back as a time zone, the VTIMEZONE gives zoneinfo's offset every 6 hours and one
     minute either side of every transition, in the years it covers for meetings."""
@@ -107,8 +119,11 @@ def test_vtimezone_agrees_with_the_tz_database(tzid):
             lo, hi = moment, after
             while hi - lo > timedelta(minutes=1):
                 mid = lo + (hi - lo) / 2
-                lo, hi = (mid, hi) if mid.astimezone(zone).utcoffset() == lo.astimezone(zone).utcoffset() \
+                lo, hi = (
+                    (mid, hi)
+                    if mid.astimezone(zone).utcoffset() == lo.astimezone(zone).utcoffset()
                     else (lo, mid)
+                )
             moments += [lo - timedelta(minutes=1), lo, hi, hi + timedelta(minutes=1)]
         moment = after
     for moment in moments:
@@ -186,24 +201,43 @@ def test_feed_carries_only_name_and_email_of_the_partner():
     """No path exists for feedback, and no other personal field reaches a feed."""
     params = set(inspect.signature(build_feed).parameters)
     assert params == {"owner", "series", "events", "people", "program", "state"}
-    secret = make_person("ana", "mentor", name="Ana Lima", department="Secret Dept",
-                         goals=("confidential goal",), expertise=("hidden expertise",),
-                         interests=("private hobby",), manager_id="boss-7", level=9)
+    secret = make_person(
+        "ana",
+        "mentor",
+        name="Ana Lima",
+        department="Secret Dept",
+        goals=("confidential goal",),
+        expertise=("hidden expertise",),
+        interests=("private hobby",),
+        manager_id="boss-7",
+        level=9,
+    )
     schedule = sample_schedule()
     cohort = sample_cohort()
     people = dict(cohort.by_id) | {"ana": secret}
     for owner in (cohort["sam"], None):
-        text = build_feed(owner, schedule.series, schedule.events, people, Program(),
-                          states(schedule)).decode().lower()
-        for word in ("secret dept", "confidential", "hidden expertise", "private hobby", "boss-7",
-                     "rating", "comment"):
+        text = (
+            build_feed(owner, schedule.series, schedule.events, people, Program(), states(schedule))
+            .decode()
+            .lower()
+        )
+        for word in (
+            "secret dept",
+            "confidential",
+            "hidden expertise",
+            "private hobby",
+            "boss-7",
+            "rating",
+            "comment",
+        ):
             assert word not in text
 
 
 def test_scheduler_inconsistencies_still_give_exact_occurrences():
     """Stale exdates, an unbounded rule, a local UNTIL and an extra date are all reconciled."""
-    base = make_series("ana", "sam", "Europe/London", date(2027, 3, 2), time(9, 0), until=date(2027, 6, 1),
-                       skip=(1,))
+    base = make_series(
+        "ana", "sam", "Europe/London", date(2027, 3, 2), time(9, 0), until=date(2027, 6, 1), skip=(1,)
+    )
     zone = ZoneInfo("Europe/London")
     extra = datetime(2027, 3, 20, 12, 0, tzinfo=zone).astimezone(UTC)
     variants = [

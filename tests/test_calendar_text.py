@@ -14,11 +14,35 @@ from scheduler.model import Schedule
 from tests.factories import make_cohort, make_person
 from tests.feeds_support import make_event, make_series
 
-NASTY = ["\n", "\r\n", "\r", ";", ",", "\\", ":", "\\N", "\\n", '"', "BEGIN:VEVENT", "END:VCALENDAR",
-         "\u2028", "\x85", "\x00", "\x1b", "\t", "é", "你好", "👩🏽‍💻", "\u200b", "=", "X-INJECT:1"]
+NASTY = [
+    "\n",
+    "\r\n",
+    "\r",
+    ";",
+    ",",
+    "\\",
+    ":",
+    "\\N",
+    "\\n",
+    '"',
+    "BEGIN:VEVENT",
+    "END:VCALENDAR",
+    "\u2028",
+    "\x85",
+    "\x00",
+    "\x1b",
+    "\t",
+    "é",
+    "你好",
+    "👩🏽‍💻",
+    "\u200b",
+    "=",
+    "X-INJECT:1",
+]
 text = st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=30)), max_size=12).map("".join)
-long_text = st.builds(lambda s, n: s * n, st.sampled_from(["ab,c;", "é", "👩🏽‍💻", "x\\"]),
-                      st.integers(1, 120))
+long_text = st.builds(
+    lambda s, n: s * n, st.sampled_from(["ab,c;", "é", "👩🏽‍💻", "x\\"]), st.integers(1, 120)
+)
 
 
 def expected_text(value: str) -> str:
@@ -28,19 +52,43 @@ def expected_text(value: str) -> str:
     return "".join(c for c in value if c in "\t\n" or not (ord(c) < 32 or 127 <= ord(c) < 160))
 
 
-EVENT_PROPS = {"UID", "DTSTAMP", "LAST-MODIFIED", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY",
-               "DESCRIPTION", "CLASS", "TRANSP", "STATUS", "CATEGORIES"}
+EVENT_PROPS = {
+    "UID",
+    "DTSTAMP",
+    "LAST-MODIFIED",
+    "SEQUENCE",
+    "DTSTART",
+    "DTEND",
+    "SUMMARY",
+    "DESCRIPTION",
+    "CLASS",
+    "TRANSP",
+    "STATUS",
+    "CATEGORIES",
+}
 
 
 @settings(max_examples=40, deadline=None)
-@given(mentor_name=st.one_of(text, long_text), mentee_name=text, agenda=st.one_of(text, long_text),
-       program_name=text)
+@given(
+    mentor_name=st.one_of(text, long_text),
+    mentee_name=text,
+    agenda=st.one_of(text, long_text),
+    program_name=text,
+)
 def test_text_round_trips_and_adds_nothing(mentor_name, mentee_name, agenda, program_name):
     mentor = make_person("m1", "mentor", name=mentor_name, email="m1@example.org")
     mentee = make_person("e1", "mentee", name=mentee_name, email="e1@example.org")
     cohort = make_cohort(mentor, mentee)
-    series = make_series("m1", "e1", "Europe/London", date(2027, 3, 2), time(9), until=date(2027, 5, 1),
-                         skip=(1,), agenda=agenda)
+    series = make_series(
+        "m1",
+        "e1",
+        "Europe/London",
+        date(2027, 3, 2),
+        time(9),
+        until=date(2027, 5, 1),
+        skip=(1,),
+        agenda=agenda,
+    )
     event = make_event("m1", "e1", "kickoff", "Asia/Kolkata", datetime(2027, 2, 26, 10))
     schedule = Schedule((series,), (event,))
     state = {u: EventState(u, "f", 1, datetime(2027, 1, 1, tzinfo=UTC)) for u in (series.uid, event.uid)}
@@ -54,8 +102,17 @@ def test_text_round_trips_and_adds_nothing(mentor_name, mentee_name, agenda, pro
 
     cal = Calendar.from_ical(body)
     assert [c.name for c in cal.subcomponents] == ["VTIMEZONE", "VTIMEZONE", "VEVENT", "VEVENT"]
-    assert set(cal.keys()) == {"PRODID", "VERSION", "CALSCALE", "NAME", "X-WR-CALNAME", "DESCRIPTION",
-                               "X-WR-CALDESC", "REFRESH-INTERVAL", "X-PUBLISHED-TTL"}
+    assert set(cal.keys()) == {
+        "PRODID",
+        "VERSION",
+        "CALSCALE",
+        "NAME",
+        "X-WR-CALNAME",
+        "DESCRIPTION",
+        "X-WR-CALDESC",
+        "REFRESH-INTERVAL",
+        "X-PUBLISHED-TTL",
+    }
     name = expected_text(mentor_name)
     events = cal.walk("VEVENT")
     for ev in events:

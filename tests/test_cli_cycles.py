@@ -12,10 +12,6 @@ from tests.cli_helpers import invoke, rows
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
-
-
-
-
 def test_close_rematch_list_show_diff(tmp_path: Path) -> None:
     shutil.copy(SAMPLE / "program.toml", tmp_path / "program.toml")
     code, _, err = invoke(tmp_path, "-q", "run", str(SAMPLE / "participants.csv"), "--out", "c1")

@@ -11,8 +11,6 @@ from tests.cli_helpers import invoke
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
-
-
 def _index(out: Path) -> dict[str, str]:
     with (out / "feeds" / "index.csv").open(newline="", encoding="utf-8") as f:
         return {r["id"]: r["url"] for r in csv.DictReader(f)}

@@ -68,10 +68,18 @@ def person(pid: str, role: str, n: int, capacity: str = "") -> dict[str, str]:
     zone = ["Europe/London", "Europe/Berlin", "America/New_York"][n % 3]
     hours = "Mon,Tue,Wed,Thu,Fri " + ("08:00-13:00" if zone == "America/New_York" else "09:00-17:00")
     topic = TOPICS[n % len(TOPICS)]
-    return {"id": pid, "name": pid.upper(), "email": f"{pid}@example.org", "role": role, "timezone": zone,
-            "availability": hours, "goals": topic if role == "mentee" else "",
-            "expertise": f"{topic}; {TOPICS[(n + 1) % len(TOPICS)]}" if role == "mentor" else "",
-            "capacity": capacity, "languages": "en"}
+    return {
+        "id": pid,
+        "name": pid.upper(),
+        "email": f"{pid}@example.org",
+        "role": role,
+        "timezone": zone,
+        "availability": hours,
+        "goals": topic if role == "mentee" else "",
+        "expertise": f"{topic}; {TOPICS[(n + 1) % len(TOPICS)]}" if role == "mentor" else "",
+        "capacity": capacity,
+        "languages": "en",
+    }
 
 
 def write_roster(path: Path, people: list[dict[str, str]]) -> Path:
@@ -107,8 +115,11 @@ def feed_starts(path: Path) -> list[datetime]:
 
 
 def feeds_by_person(out: Path) -> dict[str, Path]:
-    return {r["id"]: out / "feeds" / r["url"].rsplit("/", 1)[1] for r in read_csv(out / "feeds" / "index.csv")
-            if r["id"] != "*coordinator*"}
+    return {
+        r["id"]: out / "feeds" / r["url"].rsplit("/", 1)[1]
+        for r in read_csv(out / "feeds" / "index.csv")
+        if r["id"] != "*coordinator*"
+    }
 
 
 def check_feeds(out: Path, expected: dict[str, set[datetime]]) -> None:
@@ -151,8 +162,10 @@ def lexicographic_best(ws: Path, roster: Path, keep, prefer_new, prefer_same, ba
     cs = build_candidates(cohort, program, slot_filter=SlotContext(cohort, program).has_slot)
     score = {(c.mentor_id, c.mentee_id): c.score for c in cs.candidates()}
     score = {k: v for k, v in score.items() if k not in banned and (k[1], k[0]) not in banned}
-    cap = {p.id: (p.capacity if p.capacity is not None else program.rules.default_capacity)
-           for p in cohort.mentors}
+    cap = {
+        p.id: (p.capacity if p.capacity is not None else program.rules.default_capacity)
+        for p in cohort.mentors
+    }
     mentees = [p.id for p in cohort.mentees]
     options = [[None] + [m for (m, e) in score if e == mid] for mid in mentees]
     best = None
@@ -166,16 +179,26 @@ def lexicographic_best(ws: Path, roster: Path, keep, prefer_new, prefer_same, ba
         if not ok:
             continue
         chosen = {(m, e) for m, e in zip(choice, mentees, strict=True) if m is not None}
-        value = (len(chosen & keep), len(chosen), sum(score[k] for k in chosen),
-                 -len(chosen & prefer_new), len(chosen & prefer_same))
+        value = (
+            len(chosen & keep),
+            len(chosen),
+            sum(score[k] for k in chosen),
+            -len(chosen & prefer_new),
+            len(chosen & prefer_same),
+        )
         best = value if best is None or value > best else best
     return best, score
 
 
 def value_of(doc: dict, score, keep, prefer_new, prefer_same) -> tuple:
     chosen = pairs_of(doc)
-    return (len(chosen & keep), len(chosen), sum(score[k] for k in chosen),
-            -len(chosen & prefer_new), len(chosen & prefer_same))
+    return (
+        len(chosen & keep),
+        len(chosen),
+        sum(score[k] for k in chosen),
+        -len(chosen & prefer_new),
+        len(chosen & prefer_same),
+    )
 
 
 def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Path) -> None:
@@ -207,11 +230,16 @@ def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Pa
         cycles.close_cycle(ws, bad)
     assert len(err.value.errors) >= 2  # every problem at once
     assert cycles.cycle_list(ws)[0].status == "open"  # nothing written
-    fb1 = feedback_file(tmp_path / "fb1.csv", [
-        (keep1[0], keep1[1], "yes"), (keep1[1], keep1[0], "yes"),
-        (banned1[0], banned1[1], "yes"), (banned1[1], banned1[0], "no"),
-        (partial1[0], partial1[1], "yes"),
-    ])
+    fb1 = feedback_file(
+        tmp_path / "fb1.csv",
+        [
+            (keep1[0], keep1[1], "yes"),
+            (keep1[1], keep1[0], "yes"),
+            (banned1[0], banned1[1], "yes"),
+            (banned1[1], banned1[0], "no"),
+            (partial1[0], partial1[1], "yes"),
+        ],
+    )
     closed = cycles.close_cycle(ws, fb1)
     assert dict(closed.verdicts) == {"continue": 1, "end": 1, "partial": 1, "none": len(none1)}
 
@@ -241,19 +269,23 @@ def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Pa
     assert check_schedule(doc2, outcome2.plan.cohort, outcome2.plan.program) == []
     history1 = {pid: meetings(doc1, pid) for pid in ids2}
     check_feeds(out2, {pid: history1[pid] | meetings(doc2, pid) for pid in ids2})
-    assert {pid: p.name for pid, p in feeds_by_person(out2).items() if pid in tokens} == \
-        {pid: tokens[pid] for pid in feeds_by_person(out2) if pid in tokens}  # addresses never change
+    assert {pid: p.name for pid, p in feeds_by_person(out2).items() if pid in tokens} == {
+        pid: tokens[pid] for pid in feeds_by_person(out2) if pid in tokens
+    }  # addresses never change
     changes = {r["id"]: r["change"] for r in read_csv(out2 / "changes.csv")}
     assert set(changes) == ids2 and SECRET not in "".join(changes.values())
     assert "new mentee" in changes["m9"] or "no partner" in changes["m9"]
     # `mentorsync publish` gives the same feeds as the rematch wrote: history included
     republished = steps.do_publish(ws, tmp_path / "pub2", now=datetime(2027, 3, 16, tzinfo=UTC))
-    assert {f.person_id: f.etag for f in republished.feeds} == \
-        {f.person_id: f.etag for f in outcome2.published.feeds}
+    assert {f.person_id: f.etag for f in republished.feeds} == {
+        f.person_id: f.etag for f in outcome2.published.feeds
+    }
     assert not any(f.changed for f in republished.feeds) and republished.changed_uids == ()
     leaver_mentor = next(m for m, e in pairs1 if e == leaver)  # history still names who has left
-    summaries = [str(ev["SUMMARY"]) for ev in Calendar.from_ical(
-        feeds_by_person(out2)[leaver_mentor].read_bytes()).walk("VEVENT")]
+    summaries = [
+        str(ev["SUMMARY"])
+        for ev in Calendar.from_ical(feeds_by_person(out2)[leaver_mentor].read_bytes()).walk("VEVENT")
+    ]
     assert f"Mentoring with {leaver.upper()}" in summaries
 
     # ---------------------------------------------------------------- mid-cycle departure
@@ -284,13 +316,23 @@ def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Pa
         if pid not in moved:
             assert body == before_feeds[pid], pid
     ids2b = {p["id"] for p in roster2b_people}
-    ended_before_mid = {pid: {t for k, s in series2.items() if going in k and pid in k
-                              for t in meetings({"series": [s], "events": []}, pid) if t < mid_now}
-                        | {datetime.strptime(e["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-                           for e in doc2["events"] if going in (e["mentor_id"], e["mentee_id"])
-                           and pid in (e["mentor_id"], e["mentee_id"])
-                           and e["start"] < mid_now.strftime("%Y-%m-%dT%H:%M:%SZ")}
-                        for pid in ids2b}
+    ended_before_mid = {
+        pid: {
+            t
+            for k, s in series2.items()
+            if going in k and pid in k
+            for t in meetings({"series": [s], "events": []}, pid)
+            if t < mid_now
+        }
+        | {
+            datetime.strptime(e["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            for e in doc2["events"]
+            if going in (e["mentor_id"], e["mentee_id"])
+            and pid in (e["mentor_id"], e["mentee_id"])
+            and e["start"] < mid_now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        }
+        for pid in ids2b
+    }
     check_feeds(out2b, {pid: history1[pid] | ended_before_mid[pid] | meetings(doc2b, pid) for pid in ids2b})
 
     # ---------------------------------------------------------------- cycle 3
@@ -315,12 +357,21 @@ def test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure(tmp_path: Pa
     for k in keep2:
         for pid in k:
             tz = next(p["timezone"] for p in roster3_people if p["id"] == pid)
-            assert slot_of(series2b[k], tz) == slot_of(next(s for s in doc3["series"]
-                                                            if (s["mentor_id"], s["mentee_id"]) == k), tz)
+            assert slot_of(series2b[k], tz) == slot_of(
+                next(s for s in doc3["series"] if (s["mentor_id"], s["mentee_id"]) == k), tz
+            )
     assert check_schedule(doc3, outcome3.plan.cohort, outcome3.plan.program) == []
     ids3 = {p["id"] for p in roster3_people}
-    check_feeds(out3, {pid: history1.get(pid, set()) | ended_before_mid.get(pid, set()) | meetings(doc2b, pid)
-                       | meetings(doc3, pid) for pid in ids3})
+    check_feeds(
+        out3,
+        {
+            pid: history1.get(pid, set())
+            | ended_before_mid.get(pid, set())
+            | meetings(doc2b, pid)
+            | meetings(doc3, pid)
+            for pid in ids3
+        },
+    )
 
     # ---------------------------------------------------------------- listing, show, diff
     listed = cycles.cycle_list(ws)
@@ -354,15 +405,27 @@ def test_cut_series_still_expand_to_their_occurrences() -> None:
     local = [dtstart + timedelta(weeks=2 * k) for k in range(8)]
     skipped = local[3]
     occ = tuple(t.replace(tzinfo=tz).astimezone(UTC) for t in local if t != skipped)
-    s = Series("m", "e", "u", "Europe/London", dtstart, 45,
-               parse_rrule("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=MO;UNTIL=20270608T235959Z"), (skipped,), occ)
+    s = Series(
+        "m",
+        "e",
+        "u",
+        "Europe/London",
+        dtstart,
+        45,
+        parse_rrule("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=MO;UNTIL=20270608T235959Z"),
+        (skipped,),
+        occ,
+    )
     for cut in (occ[0], occ[2] + timedelta(hours=1), occ[3], occ[-1]):
         for part in (cycles.cut_before(s, [], cut)[0], cycles.cut_after(s, [], cut)[0]):
             if part is None:
                 continue
-            doc = {"timezone": part.timezone, "dtstart": part.dtstart.isoformat(),
-                   "rrule": rrule_text(part.recurrence),
-                   "exdates": [d.isoformat() for d in part.exdates]}
+            doc = {
+                "timezone": part.timezone,
+                "dtstart": part.dtstart.isoformat(),
+                "rrule": rrule_text(part.recurrence),
+                "exdates": [d.isoformat() for d in part.exdates],
+            }
             assert expand_series(doc) == list(part.occurrences)
 
 
@@ -372,8 +435,12 @@ def test_history_names_someone_who_left_mid_cycle_in_their_only_cycle(tmp_path: 
     set_start(ws, date(2027, 2, 1))
     people = [person(f"m{i}", "mentor", i, capacity="1") for i in range(1, 4)]
     people += [person(f"e{i}", "mentee", i) for i in range(1, 4)]
-    run(ws, write_roster(tmp_path / "r1.csv", people), tmp_path / "out1",
-        now=datetime(2027, 1, 20, tzinfo=UTC))
+    run(
+        ws,
+        write_roster(tmp_path / "r1.csv", people),
+        tmp_path / "out1",
+        now=datetime(2027, 1, 20, tzinfo=UTC),
+    )
     doc1 = json.loads((tmp_path / "out1" / "schedule.json").read_text())
     m, e = sorted(pairs_of(doc1))[0]
     stayers = [p for p in people if p["id"] != m]
@@ -382,8 +449,10 @@ def test_history_names_someone_who_left_mid_cycle_in_their_only_cycle(tmp_path: 
 
     def titles(out: Path) -> dict[str, tuple[str, int, bool]]:
         cal = Calendar.from_ical(feeds_by_person(out)[e].read_bytes())
-        return {str(ev["UID"]): (str(ev["SUMMARY"]), int(ev.get("SEQUENCE", 0)), "RRULE" in ev)
-                for ev in cal.walk("VEVENT")}
+        return {
+            str(ev["UID"]): (str(ev["SUMMARY"]), int(ev.get("SEQUENCE", 0)), "RRULE" in ev)
+            for ev in cal.walk("VEVENT")
+        }
 
     before, after = titles(tmp_path / "out1"), titles(tmp_path / "out2")
     with_m = {uid: v for uid, v in after.items() if v[0].endswith(f"with {m.upper()}")}
@@ -396,5 +465,6 @@ def test_history_names_someone_who_left_mid_cycle_in_their_only_cycle(tmp_path: 
     cycles.close_cycle(ws, feedback_file(tmp_path / "fb.csv", []))
     set_start(ws, date(2027, 2, 1) + timedelta(weeks=7))
     cycles.rematch(ws, roster2, tmp_path / "out3", now=datetime(2027, 3, 18, tzinfo=UTC))
-    assert {uid: v[0] for uid, v in titles(tmp_path / "out3").items() if uid in with_m} == \
-        {uid: v[0] for uid, v in with_m.items()}
+    assert {uid: v[0] for uid, v in titles(tmp_path / "out3").items() if uid in with_m} == {
+        uid: v[0] for uid, v in with_m.items()
+    }

@@ -262,8 +262,15 @@ def test_local_time_when_zones_change_clocks_on_different_dates():
 
 def test_when_words_monthly_and_without_occurrences():
     s = Series(
-        "a", "b", "u", "Europe/London", datetime(2027, 8, 10, 17, 0), 45,
-        parse_rrule("FREQ=MONTHLY;BYDAY=2TU"), (), ()
+        "a",
+        "b",
+        "u",
+        "Europe/London",
+        datetime(2027, 8, 10, 17, 0),
+        45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=2TU"),
+        (),
+        (),
     )
     assert when_words(s, "Europe/London") == (
         "the second Tuesday of each month, 17:00 your time, from 10 August"
@@ -300,16 +307,37 @@ def test_weekday_move_is_not_a_cadence_change_but_a_new_pattern_is():
     thu = Slot.of(series("m", "e", "2027-02-04T17:00"))
     assert tue.differences(thu) == ("weekday",)
     monthly = Series(
-        "m", "e", "u", "Europe/London", datetime(2027, 2, 9, 17), 45,
-        parse_rrule("FREQ=MONTHLY;BYDAY=2TU"), (), ()
+        "m",
+        "e",
+        "u",
+        "Europe/London",
+        datetime(2027, 2, 9, 17),
+        45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=2TU"),
+        (),
+        (),
     )
     monthly_thu = Series(
-        "m", "e", "u", "Europe/London", datetime(2027, 2, 11, 17), 45,
-        parse_rrule("FREQ=MONTHLY;BYDAY=2TH"), (), ()
+        "m",
+        "e",
+        "u",
+        "Europe/London",
+        datetime(2027, 2, 11, 17),
+        45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=2TH"),
+        (),
+        (),
     )
     monthly_third = Series(
-        "m", "e", "u", "Europe/London", datetime(2027, 2, 16, 17), 45,
-        parse_rrule("FREQ=MONTHLY;BYDAY=3TU"), (), ()
+        "m",
+        "e",
+        "u",
+        "Europe/London",
+        datetime(2027, 2, 16, 17),
+        45,
+        parse_rrule("FREQ=MONTHLY;BYDAY=3TU"),
+        (),
+        (),
     )
     assert Slot.of(monthly).differences(Slot.of(monthly_thu)) == ("weekday",)
     assert Slot.of(monthly).differences(Slot.of(monthly_third)) == ("cadence",)

@@ -111,8 +111,16 @@ def test_moving_one_pair_changes_only_that_pairs_events(ws, tmp_path):
     cohort, schedule = sample_cohort(), sample_schedule()
     publish(ws, cohort, schedule, PROGRAM, tmp_path / "a", now=T0)
     old = schedule.series[0]  # ana & sam, New York
-    moved = make_series("ana", "sam", "America/New_York", date(2027, 2, 3), time(15, 30),
-                        until=date(2027, 12, 10), skip=(4,), uid=old.uid)
+    moved = make_series(
+        "ana",
+        "sam",
+        "America/New_York",
+        date(2027, 2, 3),
+        time(15, 30),
+        until=date(2027, 12, 10),
+        skip=(4,),
+        uid=old.uid,
+    )
     later = T0 + timedelta(days=3)
     new_schedule = dataclasses.replace(schedule, series=(moved, *schedule.series[1:]))
     result = publish(ws, cohort, new_schedule, PROGRAM, tmp_path / "b", now=later)
@@ -153,8 +161,11 @@ def test_rotate_and_revoke(ws, tmp_path):
     new_token = rotate(ws, "sam")
     old_token = token_of(first["sam"].url)
     assert new_token != old_token
-    rows = dict(ws.connection.execute("SELECT token_hash, revoked_at IS NULL FROM feed_tokens "
-                                      "WHERE person_id = 'sam'").fetchall())
+    rows = dict(
+        ws.connection.execute(
+            "SELECT token_hash, revoked_at IS NULL FROM feed_tokens WHERE person_id = 'sam'"
+        ).fetchall()
+    )
     assert rows == {hash_token(old_token): 0, hash_token(new_token): 1}
 
     second = {f.person_id: f for f in publish(ws, cohort, schedule, PROGRAM, tmp_path / "b", now=T0).feeds}
@@ -228,6 +239,12 @@ def test_failed_publish_changes_nothing(ws, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pub.FeedWriter, "feed", failing)
     with pytest.raises(RuntimeError):
-        publish(ws, cohort, dataclasses.replace(schedule, series=(moved, *schedule.series[1:])), PROGRAM,
-                tmp_path / "b", now=T0 + timedelta(days=1))
+        publish(
+            ws,
+            cohort,
+            dataclasses.replace(schedule, series=(moved, *schedule.series[1:])),
+            PROGRAM,
+            tmp_path / "b",
+            now=T0 + timedelta(days=1),
+        )
     assert ws.connection.execute("SELECT * FROM event_state ORDER BY uid").fetchall() == before

@@ -55,7 +55,7 @@ def _prop(lines: list[str], name: str) -> list[tuple[str, str]]:
     for line in lines:
         head, _, value = line.partition(":")
         if head.split(";")[0] == name:
-            out.append((head[len(name):], value))
+            out.append((head[len(name) :], value))
     return out
 
 
@@ -71,8 +71,9 @@ def test_fast_writer_gives_icalendars_bytes(data):
     writer = FeedWriter(cohort.by_id, program, state)
     for owner in [*cohort.people, None]:
         fast = writer.feed(owner, schedule.series, schedule.events)
-        assert fast == build_feed_icalendar(owner, schedule.series, schedule.events, cohort.by_id, program,
-                                            state)
+        assert fast == build_feed_icalendar(
+            owner, schedule.series, schedule.events, cohort.by_id, program, state
+        )
         assert fast == build_feed(owner, schedule.series, schedule.events, cohort.by_id, program, state)
 
 
@@ -105,7 +106,7 @@ def test_feed_rules_hold(data):
             assert "UNTIL=" in rule or "COUNT=" in rule
             assert re.search(r"UNTIL=(\d{8}T\d{6}Z)(;|$)", rule) or "UNTIL=" not in rule
             assert "WKST=MO" in rule
-            (params, start), = _prop(ev, "DTSTART")
+            ((params, start),) = _prop(ev, "DTSTART")
             zone = ZoneInfo(params.removeprefix(";TZID=")) if params else UTC
             dtstart = _local(start.rstrip("Z")).replace(tzinfo=zone)
             instances = {i.astimezone(UTC) for i in [dtstart, *rrulestr(rule, dtstart=dtstart)]}
@@ -121,8 +122,12 @@ def test_feed_rules_hold(data):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(["\\", "^", "é", "你", "👩🏽‍💻", "\\\\", ",", " "]),
-                          st.text(max_size=40)), max_size=30).map("".join))
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(["\\", "^", "é", "你", "👩🏽‍💻", "\\\\", ",", " "]), st.text(max_size=40)),
+        max_size=30,
+    ).map("".join)
+)
 def test_folding_is_icalendars(text):
     line = "DESCRIPTION:" + text.replace("\n", "").replace("\r", "")
     assert _fold(line).encode("utf-8") == Contentline(line).to_ical()
@@ -131,13 +136,16 @@ def test_folding_is_icalendars(text):
 def test_sample_feeds_expand_exactly_and_match_the_reference():
     """The hand-made sample (four zones, DST crossings) through both writers and a real expansion."""
     cohort, schedule = sample_cohort(), sample_schedule()
-    state = {i.uid: EventState(i.uid, "fp", 2, datetime(2027, 1, 3, tzinfo=UTC))
-             for i in [*schedule.series, *schedule.events]}
+    state = {
+        i.uid: EventState(i.uid, "fp", 2, datetime(2027, 1, 3, tzinfo=UTC))
+        for i in [*schedule.series, *schedule.events]
+    }
     writer = FeedWriter(cohort.by_id, Program(), state)
     for owner in [*cohort.people, None]:
         body = writer.feed(owner, schedule.series, schedule.events)
-        assert body == build_feed_icalendar(owner, schedule.series, schedule.events, cohort.by_id, Program(),
-                                            state)
+        assert body == build_feed_icalendar(
+            owner, schedule.series, schedule.events, cohort.by_id, Program(), state
+        )
         assert expand_icalendar(body) == expected_starts(schedule, owner.id if owner else None)
 
 
@@ -146,10 +154,17 @@ def test_no_rating_or_comment_reaches_a_feed(tmp_path):
     cohort, schedule = sample_cohort(), sample_schedule()
     with Workspace(tmp_path / "ws") as ws:
         cycle = import_cohort(ws, cohort, Program())
-        save_feedback(ws, cycle, [FeedbackRow("ana", "sam", True, 1, "ZQXJ-private-remark"),
-                                  FeedbackRow("sam", "ana", False, 5, "WVKQ secret; comment")])
-        result = publish(ws, cohort, schedule, Program(), tmp_path / "out",
-                         now=datetime(2027, 1, 5, tzinfo=UTC))
+        save_feedback(
+            ws,
+            cycle,
+            [
+                FeedbackRow("ana", "sam", True, 1, "ZQXJ-private-remark"),
+                FeedbackRow("sam", "ana", False, 5, "WVKQ secret; comment"),
+            ],
+        )
+        result = publish(
+            ws, cohort, schedule, Program(), tmp_path / "out", now=datetime(2027, 1, 5, tzinfo=UTC)
+        )
         bodies = [bytes(row[0]) for row in ws.connection.execute("SELECT body FROM feed_documents")]
     files = [(tmp_path / "out" / f.file).read_bytes() for f in [*result.feeds, result.coordinator]]
     assert len(bodies) == len(files) == len(cohort.people) + 1
@@ -158,8 +173,9 @@ def test_no_rating_or_comment_reaches_a_feed(tmp_path):
         joined = "\n".join(text).lower()
         for word in ("zqxj", "wvkq", "private-remark", "rating", "comment", "continue"):
             assert word not in joined
-        assert not any(line.split(":")[0].split(";")[0] in {"X-RATING", "COMMENT", "ATTENDEE"}
-                       for line in text)
+        assert not any(
+            line.split(":")[0].split(";")[0] in {"X-RATING", "COMMENT", "ATTENDEE"} for line in text
+        )
 
 
 def test_batched_tokens_agree_with_one_at_a_time(tmp_path):

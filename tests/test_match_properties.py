@@ -181,8 +181,9 @@ def test_best_k_limit_keeps_pins_and_counts_dropped():
 @pytest.mark.parametrize("method", ["blocks", "pairs"])
 def test_protected_pairs_survive_the_limit_without_being_pinned_or_raising(method):
     people = [make_person(f"m{i}", "mentor", capacity=1, expertise=("x",) * (i % 2)) for i in range(6)]
-    people += [make_person(f"e{i}", "mentee", goals=("x",), avoid=("m3",) if i == 1 else ())
-               for i in range(3)]
+    people += [
+        make_person(f"e{i}", "mentee", goals=("x",), avoid=("m3",) if i == 1 else ()) for i in range(3)
+    ]
     base = Program()
     prog = dataclasses.replace(base, matching=dataclasses.replace(base.matching, max_candidates_per_mentee=2))
     cohort = make_cohort(*people)

@@ -27,15 +27,22 @@ def test_every_imported_third_party_module_is_a_runtime_dependency() -> None:
     imported: dict[str, str] = {}
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                else []
+            )
             for name in names:
                 imported.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
     dists = packages_distributions()
     missing = {
         f"{module} (imported in {where}; distribution {dists.get(module, ['?'])[0]})"
         for module, where in imported.items()
-        if module not in sys.stdlib_module_names and module not in ours and module != "__future__"
+        if module not in sys.stdlib_module_names
+        and module not in ours
+        and module != "__future__"
         and not {_norm(d) for d in dists.get(module, [module])} & declared
     }
     assert not missing, f"add to [project].dependencies: {sorted(missing)}"

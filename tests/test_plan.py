@@ -28,8 +28,13 @@ def test_repair_keeps_every_placed_pair_and_places_more() -> None:
     # the first schedule, recomputed independently (one worker: deterministic)
     ctx = SlotContext(cohort, program)
     cs = build_candidates(cohort, program, slot_filter=ctx.has_slot)
-    first = schedule(cohort, program, [(p.mentor_id, p.mentee_id) for p in solve(cohort, program, cs).pairs],
-                     uid_salt="s", ctx=ctx)
+    first = schedule(
+        cohort,
+        program,
+        [(p.mentor_id, p.mentee_id) for p in solve(cohort, program, cs).pairs],
+        uid_salt="s",
+        ctx=ctx,
+    )
     assert len(first.unplaceable) == plan.repair["unplaceable_first"] > 0
     final = {(s.mentor_id, s.mentee_id): s for s in plan.schedule.series}
     for s in first.series:  # no placed pair is lost or moved by the repair
@@ -53,10 +58,15 @@ def _one_hour_program(pins: list[list[str]]) -> tuple:
     from tests.test_schedule_slots import NO_MILESTONES
 
     hour = ((9 * 60, 10 * 60),)
-    cohort = make_cohort(make_person("m", "mentor", availability=hour, capacity=2),
-                         make_person("a", availability=hour), make_person("b", availability=hour))
-    base = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence="weekly", buffer_minutes=15),
-                   milestones=NO_MILESTONES)
+    cohort = make_cohort(
+        make_person("m", "mentor", availability=hour, capacity=2),
+        make_person("a", availability=hour),
+        make_person("b", availability=hour),
+    )
+    base = Program(
+        cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence="weekly", buffer_minutes=15),
+        milestones=NO_MILESTONES,
+    )
     return cohort, replace(base, matching=replace(base.matching, pins=pins, workers=1))
 
 

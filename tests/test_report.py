@@ -32,14 +32,25 @@ EVIL = "<script>alert(1)</script>"
 SECTIONS = ("headline", "scores", "load", "local-day", "unmatched", "pairs")
 
 
-def make_series(mentor: str, mentee: str, zone: str, first: datetime, count: int = 13,
-                every_weeks: int = 2) -> Series:
+def make_series(
+    mentor: str, mentee: str, zone: str, first: datetime, count: int = 13, every_weeks: int = 2
+) -> Series:
     """A series repeating at the same local time in ``zone`` (so DST moves it in other zones)."""
     local = [first + timedelta(weeks=every_weeks * i) for i in range(count)]
     occurrences = tuple(t.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) for t in local)
     cadence = {1: "weekly", 2: "biweekly"}.get(every_weeks, "monthly")
-    return Series(mentor, mentee, f"{mentor}-{mentee}@test", zone, first, 45,
-                  parse_rrule(f"FREQ=WEEKLY;INTERVAL={every_weeks}"), (), occurrences, cadence=cadence)
+    return Series(
+        mentor,
+        mentee,
+        f"{mentor}-{mentee}@test",
+        zone,
+        first,
+        45,
+        parse_rrule(f"FREQ=WEEKLY;INTERVAL={every_weeks}"),
+        (),
+        occurrences,
+        cadence=cadence,
+    )
 
 
 def make_pair(mentor: str, mentee: str, score: int, reasons: str = "covers 1 of 1 goals") -> Pair:
@@ -51,8 +62,9 @@ def make_match(
 ) -> MatchResult:
     cands = tuple(Candidate(m, e, 50, {"goals": 40, "availability": 10}) for m, e in candidates)
     total = float(sum(p.score for p in pairs))
-    return MatchResult(tuple(pairs), tuple(unmatched), cands, len(pairs), total, total, 0.0,
-                       "min-cost flow", 0.01)
+    return MatchResult(
+        tuple(pairs), tuple(unmatched), cands, len(pairs), total, total, 0.0, "min-cost flow", 0.01
+    )
 
 
 def demo() -> tuple[Cohort, Program, MatchResult, Schedule]:
@@ -97,8 +109,15 @@ def demo() -> tuple[Cohort, Program, MatchResult, Schedule]:
         make_series("m3", "e3", "Asia/Kolkata", datetime(2027, 2, 5, 19, 0)),
     )
     events = tuple(
-        Event(s.mentor_id, s.mentee_id, f"kickoff-{s.mentor_id}-{s.mentee_id}", "kickoff",
-              datetime(2027, 2, 1, 12, tzinfo=UTC), 60, s.timezone)
+        Event(
+            s.mentor_id,
+            s.mentee_id,
+            f"kickoff-{s.mentor_id}-{s.mentee_id}",
+            "kickoff",
+            datetime(2027, 2, 1, 12, tzinfo=UTC),
+            60,
+            s.timezone,
+        )
         for s in series
     )
     return cohort, Program(), match, Schedule(series, events)
@@ -133,14 +152,26 @@ GENERATED = datetime(2027, 1, 20, 9, 30, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def page() -> str:
     cohort, program, match, schedule = demo()
-    return render_report(cohort, program, match, schedule, generated_at=GENERATED,
-                         dst_notes={"e4": ["moves to 09:00 for 2 weeks in March"]})
+    return render_report(
+        cohort,
+        program,
+        match,
+        schedule,
+        generated_at=GENERATED,
+        dst_notes={"e4": ["moves to 09:00 for 2 weeks in March"]},
+    )
 
 
 def test_same_input_gives_identical_bytes(page: str) -> None:
     cohort, program, match, schedule = demo()
-    again = render_report(cohort, program, match, schedule, generated_at=GENERATED,
-                          dst_notes={"e4": ["moves to 09:00 for 2 weeks in March"]})
+    again = render_report(
+        cohort,
+        program,
+        match,
+        schedule,
+        generated_at=GENERATED,
+        dst_notes={"e4": ["moves to 09:00 for 2 weeks in March"]},
+    )
     assert again == page
     other_time = render_report(cohort, program, match, schedule, generated_at=GENERATED + timedelta(hours=1))
     assert other_time != page
@@ -194,7 +225,9 @@ def test_dst_exception_weeks_and_slot_words() -> None:
     assert (view.mentee.weekday, view.mentee.time) == ("Wed", "09:00")
     # 2027: US clocks change on 14 March, UK on 28 March: two Wednesdays at 10:00 in New York.
     assert [(d.isoformat(), t) for d, _, t in view.mentee.exceptions] == [
-        ("2027-03-17", "10:00"), ("2027-03-24", "10:00")]
+        ("2027-03-17", "10:00"),
+        ("2027-03-24", "10:00"),
+    ]
     assert not view.mentor.exceptions
     assert len(view.exception_weeks) == 2
     assert view.words == "every week, 45 min, 13 meetings"
@@ -251,7 +284,8 @@ def crafted() -> tuple[Cohort, Program, MatchResult]:
         make_person("mA", "mentor", name="Ana Mentor", capacity=1),
         make_person("mB", "mentor", name="Ben Mentor", capacity=1),
         make_person("mC", "mentor", name="Cy Idle", capacity=None),  # spare seats, nobody eligible
-        make_person("e1"), make_person("e2"),
+        make_person("e1"),
+        make_person("e2"),
         make_person("k1", timezone=kolkata, goals=("negotiation",)),
         make_person("k2", timezone=kolkata, goals=("negotiation",)),
         make_person("k3", timezone=kolkata, goals=("hiring", "negotiation")),
@@ -280,12 +314,16 @@ def test_suggest_fixes_counts() -> None:
         "One more mentor covering *negotiation*, available in Asia/Kolkata hours (UTC+05:30) and taking "
         "3 mentees (the default capacity is 2), would match 3 more mentees."
     )
-    assert fixes[3] == ("One more mentor covering *python*, available in Europe/London hours "
-                        "(UTC+00:00), would match 2 more mentees.")
+    assert fixes[3] == (
+        "One more mentor covering *python*, available in Europe/London hours "
+        "(UTC+00:00), would match 2 more mentees."
+    )
     rest = " ".join(fixes[4:])
     assert "*negotiation* who speaks hi, available in Asia/Kolkata hours (UTC+05:30), would match 1 " in rest
-    assert ("(for mentees with no stated goal), available in America/Sao_Paulo hours (UTC-03:00), "
-            "would match 1 more mentee.") in rest
+    assert (
+        "(for mentees with no stated goal), available in America/Sao_Paulo hours (UTC-03:00), "
+        "would match 1 more mentee."
+    ) in rest
     assert len(fixes) == 6
 
 
@@ -325,7 +363,8 @@ def test_report_reads_only_public_person_fields_that_exist() -> None:
                 continue
             value = node.value
             if (isinstance(value, ast.Name) and value.id == "person") or (
-                isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                isinstance(value, ast.Subscript)
+                and isinstance(value.value, ast.Name)
                 and value.value.id in ("cohort", "people", "by_id")
             ):
                 read.add(node.attr)
@@ -341,15 +380,24 @@ def test_suggest_fixes_gains_agree_with_an_independent_max_flow(data: st.DataObj
     n_mentors = data.draw(st.integers(1, 4))
     n_mentees = data.draw(st.integers(1, 8))
     zones = ("Europe/London", "Asia/Kolkata", "America/Chicago")
-    mentors = [make_person(f"m{i}", "mentor", capacity=data.draw(st.integers(0, 2)))
-               for i in range(n_mentors)]
+    mentors = [
+        make_person(f"m{i}", "mentor", capacity=data.draw(st.integers(0, 2))) for i in range(n_mentors)
+    ]
     mentees = [
-        make_person(f"e{j}", timezone=data.draw(st.sampled_from(zones)),
-                    goals=tuple(data.draw(st.sets(st.sampled_from(("a", "b", "c")), max_size=2))))
+        make_person(
+            f"e{j}",
+            timezone=data.draw(st.sampled_from(zones)),
+            goals=tuple(data.draw(st.sets(st.sampled_from(("a", "b", "c")), max_size=2))),
+        )
         for j in range(n_mentees)
     ]
-    edges = sorted(data.draw(st.sets(st.tuples(st.sampled_from([m.id for m in mentors]),
-                                               st.sampled_from([e.id for e in mentees])))))
+    edges = sorted(
+        data.draw(
+            st.sets(
+                st.tuples(st.sampled_from([m.id for m in mentors]), st.sampled_from([e.id for e in mentees]))
+            )
+        )
+    )
     caps = {m.id: m.capacity or 0 for m in mentors}
     load: dict[str, int] = {}
     pairs = []

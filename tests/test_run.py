@@ -41,8 +41,6 @@ def readme_main_command() -> list[str]:
     raise AssertionError("the README's first command runs no mentorsync command")
 
 
-
-
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The README's main command, run in a fresh directory holding a copy of sample_data/."""
@@ -54,16 +52,29 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out_dir = home / args[args.index("--out") + 1]
     program = load_program(home / "sample_data" / "program.toml")
     cohort, _ = load_participants(home / "sample_data" / "participants.csv", program)
-    return {"home": home, "args": args, "out": out_dir, "stdout": out, "stderr": err,
-            "program": program, "cohort": cohort, "workspace": home / "sample_data"}
-
-
+    return {
+        "home": home,
+        "args": args,
+        "out": out_dir,
+        "stdout": out,
+        "stderr": err,
+        "program": program,
+        "cohort": cohort,
+        "workspace": home / "sample_data",
+    }
 
 
 def test_every_output_of_the_contract_exists(sample_run: dict) -> None:
     out = sample_run["out"]
-    for name in ("matches.csv", "unmatched.csv", "candidates.csv", "schedule.json", "report.html",
-                 "summary.json", "feeds/index.csv"):
+    for name in (
+        "matches.csv",
+        "unmatched.csv",
+        "candidates.csv",
+        "schedule.json",
+        "report.html",
+        "summary.json",
+        "feeds/index.csv",
+    ):
         assert (out / name).is_file(), name
     assert "pairs" in sample_run["stdout"] and "feeds" in sample_run["stdout"]
     summary = json.loads((out / "summary.json").read_text())
@@ -83,7 +94,8 @@ def test_matches_schedule_and_feeds_describe_the_same_pairs(sample_run: dict) ->
     matched_mentees = {e for _, e in matches}
     assert not unmatched & matched_mentees
     assert {p.id for p in cohort.mentees} <= unmatched | matched_mentees | {
-        p.id for p in cohort.people if p.role == "both"}
+        p.id for p in cohort.people if p.role == "both"
+    }
     index = rows(out / "feeds" / "index.csv")
     assert {r["id"] for r in index} >= {p for pair in matches for p in pair}
 
@@ -134,8 +146,10 @@ def test_every_feed_expands_to_exactly_the_persons_meetings(sample_run: dict) ->
         name = row["url"].rsplit("/", 1)[1]
         body = (out / "feeds" / name).read_bytes()
         cal = icalendar.Calendar.from_ical(body)
-        got = {(str(ev["UID"]), ev["DTSTART"].dt.astimezone(UTC))
-               for ev in recurring_ical_events.of(cal).between(datetime(2000, 1, 1), datetime(2100, 1, 1))}
+        got = {
+            (str(ev["UID"]), ev["DTSTART"].dt.astimezone(UTC))
+            for ev in recurring_ical_events.of(cal).between(datetime(2000, 1, 1), datetime(2100, 1, 1))
+        }
         assert got == want.get(row["id"], set()), row["id"]
         strict = IcsCalendarStream.calendar_from_ics(body.decode("utf-8"))
         strict_got = set()
@@ -178,8 +192,11 @@ def test_explain_answers_for_each_kind_of_person(sample_run: dict, kind: str) ->
     out = sample_run["out"]
     matches = rows(out / "matches.csv")
     unmatched = [r for r in rows(out / "unmatched.csv") if r["role"] == "mentee"]
-    person = {"matched mentee": matches[0]["mentee_id"], "mentor": matches[0]["mentor_id"],
-              "unmatched": unmatched[0]["id"] if unmatched else None}[kind]
+    person = {
+        "matched mentee": matches[0]["mentee_id"],
+        "mentor": matches[0]["mentor_id"],
+        "unmatched": unmatched[0]["id"] if unmatched else None,
+    }[kind]
     if person is None:
         pytest.skip("the sample has no unmatched mentee")
     ws = str(sample_run["workspace"])
@@ -200,8 +217,9 @@ def test_explain_answers_for_each_kind_of_person(sample_run: dict, kind: str) ->
 
 
 def test_explain_unknown_id_is_a_usage_error(sample_run: dict) -> None:
-    code, _, err = invoke(sample_run["home"], "--workspace", str(sample_run["workspace"]), "explain",
-                          "nobody-here")
+    code, _, err = invoke(
+        sample_run["home"], "--workspace", str(sample_run["workspace"]), "explain", "nobody-here"
+    )
     assert code == 2 and "nobody-here" in err
 
 
@@ -224,7 +242,7 @@ def test_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
     shutil.copytree(SAMPLE, home / "sample_data", ignore=shutil.ignore_patterns("*.db*", "feeds.key"))
     roster = home / "sample_data" / "participants.csv"
     people = rows(roster)
-    hostile = ("=HYPERLINK(\"http://x\")", "+1+", "-2-", "@SUM(A1)")
+    hostile = ('=HYPERLINK("http://x")', "+1+", "-2-", "@SUM(A1)")
     for i, person in enumerate(people):
         person["name"] = hostile[i % len(hostile)] + " " + person["name"]
     with roster.open("w", newline="", encoding="utf-8") as fh:

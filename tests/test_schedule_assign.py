@@ -15,32 +15,55 @@ from tests.checker import check, expand_series
 from tests.factories import make_cohort, make_person
 from tests.test_schedule_slots import NO_MILESTONES, WEEKDAYS, week
 
-FOUR_ZONE_CYCLE = CycleSettings(start=date(2027, 2, 1), weeks=45, cadence="biweekly",
-                                holidays=[date(2027, 4, 2), date(2027, 12, 25)])
+FOUR_ZONE_CYCLE = CycleSettings(
+    start=date(2027, 2, 1), weeks=45, cadence="biweekly", holidays=[date(2027, 4, 2), date(2027, 12, 25)]
+)
 
 
 def four_zone_cohort() -> Cohort:
     z = {"ny": "America/New_York", "ldn": "Europe/London", "syd": "Australia/Sydney", "kol": "Asia/Kolkata"}
     people = [
-        make_person("ny_m", "mentor", timezone=z["ny"], availability=week(WEEKDAYS, "07:00", "21:00"),
-                    capacity=3, goals=()),
-        make_person("ldn_m", "mentor", timezone=z["ldn"], availability=week(WEEKDAYS, "07:00", "20:00"),
-                    capacity=3),
-        make_person("syd_m", "mentor", timezone=z["syd"],
-                    availability=week(WEEKDAYS, "06:00", "10:00") + week(range(5, 7), "17:00", "22:00"),
-                    capacity=3),
-        make_person("kol_m", "mentor", timezone=z["kol"], availability=week(range(6), "10:00", "22:00"),
-                    capacity=3),
-        make_person("ny_e", timezone=z["ny"], availability=week(range(7), "06:00", "12:00"),
-                    goals=("leadership",),
-                    unavailable=((date(2027, 7, 1), date(2027, 7, 14)),)),
-        make_person("ldn_e", timezone=z["ldn"], availability=week(WEEKDAYS, "06:00", "22:00"),
-                    goals=("python",)),
-        make_person("syd_e", timezone=z["syd"], availability=week(range(7), "07:00", "10:00"),
-                    goals=("career",),
-                    max_meetings_per_week=1),
-        make_person("kol_e", timezone=z["kol"], availability=week(WEEKDAYS, "13:00", "23:00"),
-                    goals=("design",)),
+        make_person(
+            "ny_m",
+            "mentor",
+            timezone=z["ny"],
+            availability=week(WEEKDAYS, "07:00", "21:00"),
+            capacity=3,
+            goals=(),
+        ),
+        make_person(
+            "ldn_m", "mentor", timezone=z["ldn"], availability=week(WEEKDAYS, "07:00", "20:00"), capacity=3
+        ),
+        make_person(
+            "syd_m",
+            "mentor",
+            timezone=z["syd"],
+            availability=week(WEEKDAYS, "06:00", "10:00") + week(range(5, 7), "17:00", "22:00"),
+            capacity=3,
+        ),
+        make_person(
+            "kol_m", "mentor", timezone=z["kol"], availability=week(range(6), "10:00", "22:00"), capacity=3
+        ),
+        make_person(
+            "ny_e",
+            timezone=z["ny"],
+            availability=week(range(7), "06:00", "12:00"),
+            goals=("leadership",),
+            unavailable=((date(2027, 7, 1), date(2027, 7, 14)),),
+        ),
+        make_person(
+            "ldn_e", timezone=z["ldn"], availability=week(WEEKDAYS, "06:00", "22:00"), goals=("python",)
+        ),
+        make_person(
+            "syd_e",
+            timezone=z["syd"],
+            availability=week(range(7), "07:00", "10:00"),
+            goals=("career",),
+            max_meetings_per_week=1,
+        ),
+        make_person(
+            "kol_e", timezone=z["kol"], availability=week(WEEKDAYS, "13:00", "23:00"), goals=("design",)
+        ),
         make_person("ldn_e2", timezone=z["ldn"], availability=week(WEEKDAYS, "08:00", "18:00")),
     ]
     return make_cohort(*people)
@@ -49,8 +72,13 @@ def four_zone_cohort() -> Cohort:
 def test_four_zones_across_both_changes_every_occurrence_inside_both_availabilities() -> None:
     cohort = four_zone_cohort()
     prog = Program(cycle=FOUR_ZONE_CYCLE)
-    pairs = [("ny_m", "syd_e"), ("ldn_m", "kol_e"), ("syd_m", "ldn_e"), ("kol_m", "ny_e"),
-             ("ldn_m", "ldn_e2")]
+    pairs = [
+        ("ny_m", "syd_e"),
+        ("ldn_m", "kol_e"),
+        ("syd_m", "ldn_e"),
+        ("kol_m", "ny_e"),
+        ("ldn_m", "ldn_e2"),
+    ]
     sched = schedule(cohort, prog, pairs, uid_salt="salt", workers=1, seed=0, time_limit=10)
     assert not sched.unplaceable, sched.unplaceable
     assert len(sched.series) == 5
@@ -85,13 +113,15 @@ def test_checker_catches_violations() -> None:
 
 
 def _tight(buffer: int, cadence: str = "weekly", limit: int | None = None) -> tuple[Cohort, Program]:
-    mentor = make_person("m", "mentor", availability=((9 * 60, 11 * 60),), capacity=2,
-                         max_meetings_per_week=limit)
+    mentor = make_person(
+        "m", "mentor", availability=((9 * 60, 11 * 60),), capacity=2, max_meetings_per_week=limit
+    )
     a = make_person("a", availability=((9 * 60, 11 * 60),))
     b = make_person("b", availability=((9 * 60, 11 * 60),))
-    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence=cadence,
-                                       buffer_minutes=buffer),
-                   milestones=NO_MILESTONES)
+    prog = Program(
+        cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence=cadence, buffer_minutes=buffer),
+        milestones=NO_MILESTONES,
+    )
     return make_cohort(mentor, a, b), prog
 
 
@@ -134,8 +164,9 @@ def test_milestones_replace_regular_meetings_never_doubling_a_week() -> None:
         assert kickoff.start.date() < prog.cycle.start + timedelta(days=8)
         assert "goals" in kickoff.agenda and "boundaries" in kickoff.agenda
         tz = ZoneInfo(cohort[s.mentee_id].timezone)
-        weeks = Counter(t.astimezone(tz).isocalendar()[:2]
-                        for t in list(s.occurrences) + [e.start for e in evs])
+        weeks = Counter(
+            t.astimezone(tz).isocalendar()[:2] for t in list(s.occurrences) + [e.start for e in evs]
+        )
         assert max(weeks.values()) == 1
         assert len(s.exdates) >= len([e for e in evs if e.kind != "kickoff"])
         assert cohort[s.mentee_id].goals[0] in s.agenda if cohort[s.mentee_id].goals else True
@@ -169,11 +200,24 @@ def test_fixed_series_is_kept_when_still_valid_and_replaced_when_not() -> None:
     assert again.stats["kept"] == 1
     assert (s.dtstart.weekday(), s.dtstart.time()) == (prev.dtstart.weekday(), prev.dtstart.time())
     # the mentee's hours moved away from that time: a new slot is found instead
-    moved = Cohort(tuple(p if p.id != "ldn_e2" else make_person(
-        "ldn_e2", timezone="Europe/London",
-        availability=tuple((d * 1440 + ((prev.dtstart.hour + 3) % 24) * 60,
-                            d * 1440 + ((prev.dtstart.hour + 3) % 24) * 60 + 120) for d in range(5)))
-        for p in cohort.people))
+    moved = Cohort(
+        tuple(
+            p
+            if p.id != "ldn_e2"
+            else make_person(
+                "ldn_e2",
+                timezone="Europe/London",
+                availability=tuple(
+                    (
+                        d * 1440 + ((prev.dtstart.hour + 3) % 24) * 60,
+                        d * 1440 + ((prev.dtstart.hour + 3) % 24) * 60 + 120,
+                    )
+                    for d in range(5)
+                ),
+            )
+            for p in cohort.people
+        )
+    )
     third = schedule(moved, nxt, [("ldn_m", "ldn_e2")], uid_salt="k", fixed={("ldn_m", "ldn_e2"): prev})
     assert third.stats["kept"] == 0
     assert third.series and third.series[0].dtstart.time() != prev.dtstart.time()
@@ -199,12 +243,21 @@ def test_reschedule_equals_scheduling_everything_with_placed_slots_fixed() -> No
     assert first.unplaceable, "the case must need a repair round"
     placed = {(s.mentor_id, s.mentee_id): s for s in first.series}
     stuck = sorted((u.mentor_id, u.mentee_id) for u in first.unplaceable)
-    again = [(p.mentor_id, p.mentee_id)
-             for p in solve(cohort, program, cs, forbidden_pairs=stuck, warm_start=list(placed)).pairs]
+    again = [
+        (p.mentor_id, p.mentee_id)
+        for p in solve(cohort, program, cs, forbidden_pairs=stuck, warm_start=list(placed)).pairs
+    ]
     assert set(again) - set(placed), "the round must bring new pairs"
-    full = schedule(cohort, program, again, uid_salt="s", ctx=ctx, fixed=placed,
-                    hints={k: pattern_of_series(s, program) for k, s in placed.items()},
-                    required=[k for k in again if k in placed])
+    full = schedule(
+        cohort,
+        program,
+        again,
+        uid_salt="s",
+        ctx=ctx,
+        fixed=placed,
+        hints={k: pattern_of_series(s, program) for k, s in placed.items()},
+        required=[k for k in again if k in placed],
+    )
     inc = reschedule(cohort, program, first, again, uid_salt="s", ctx=ctx)
     assert inc.series == full.series and inc.events == full.events
     assert inc.unplaceable == full.unplaceable

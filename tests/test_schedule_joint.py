@@ -33,11 +33,15 @@ def _clash(a, b, buffer: int) -> bool:  # type: ignore[no-untyped-def]
 
 def exhaustive_best(cohort, program, candidates, capacity) -> int:  # type: ignore[no-untyped-def]
     """Most mentees matchable with a conflict-free schedule, by brute force."""
-    opts = {(c.mentor_id, c.mentee_id): pair_slot_options(cohort[c.mentor_id], cohort[c.mentee_id], program)
-            for c in candidates}
+    opts = {
+        (c.mentor_id, c.mentee_id): pair_slot_options(cohort[c.mentor_id], cohort[c.mentee_id], program)
+        for c in candidates
+    }
     mentees = sorted({c.mentee_id for c in candidates})
-    choices = {e: [None] + [c.mentor_id for c in candidates if c.mentee_id == e and opts[(c.mentor_id, e)]]
-               for e in mentees}
+    choices = {
+        e: [None] + [c.mentor_id for c in candidates if c.mentee_id == e and opts[(c.mentor_id, e)]]
+        for e in mentees
+    }
     buffer = program.cycle.buffer_minutes
     best = 0
     for assignment in itertools.product(*(choices[e] for e in mentees)):
@@ -76,23 +80,47 @@ def _random_cohort(seed: int):  # type: ignore[no-untyped-def]
             out.append((d * 1440 + h * 60, d * 1440 + h * 60 + rng.choice([60, 120, 180])))
         return tuple(out)
 
-    mentors = [make_person(f"m{i}", "mentor", timezone=rng.choice(ZONES), availability=windows(),
-                           capacity=rng.randint(1, 3)) for i in range(2)]
-    mentees = [make_person(f"e{i}", "mentee", timezone=rng.choice(ZONES), availability=windows(),
-                           cadence=rng.choice(["weekly", "biweekly"])) for i in range(4)]
+    mentors = [
+        make_person(
+            f"m{i}", "mentor", timezone=rng.choice(ZONES), availability=windows(), capacity=rng.randint(1, 3)
+        )
+        for i in range(2)
+    ]
+    mentees = [
+        make_person(
+            f"e{i}",
+            "mentee",
+            timezone=rng.choice(ZONES),
+            availability=windows(),
+            cadence=rng.choice(["weekly", "biweekly"]),
+        )
+        for i in range(4)
+    ]
     return make_cohort(*mentors, *mentees), mentors, mentees, rng
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_joint_matches_as_many_as_exhaustive_search(seed: int) -> None:
     cohort, mentors, mentees, rng = _random_cohort(seed)
-    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=6, cadence="weekly", buffer_minutes=15,
-                                       granularity_minutes=30),
-                   milestones=Milestones(checkins=False, review=False))
+    prog = Program(
+        cycle=CycleSettings(
+            start=date(2027, 2, 1), weeks=6, cadence="weekly", buffer_minutes=15, granularity_minutes=30
+        ),
+        milestones=Milestones(checkins=False, review=False),
+    )
     candidates = [Candidate(m.id, e.id, rng.randint(0, 50)) for m in mentors for e in mentees]
     capacity = {m.id: m.capacity for m in mentors}
-    chosen, sched = match_and_schedule(cohort, prog, candidates, uid_salt="s", capacity=capacity,
-                                       options_per_pair=0, time_limit=10, workers=1, seed=0)
+    chosen, sched = match_and_schedule(
+        cohort,
+        prog,
+        candidates,
+        uid_salt="s",
+        capacity=capacity,
+        options_per_pair=0,
+        time_limit=10,
+        workers=1,
+        seed=0,
+    )
     assert len(chosen) == exhaustive_best(cohort, prog, candidates, capacity)
     # matches and schedule describe the same pairs, and the schedule is sound
     assert sorted((s.mentor_id, s.mentee_id) for s in sched.series) == chosen

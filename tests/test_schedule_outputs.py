@@ -15,17 +15,32 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 def test_schedule_json_has_the_contract_fields() -> None:
-    m = make_person("sam", "mentor", name="Sam", timezone="Europe/London",
-                    availability=week(WEEKDAYS, "14:00", "15:00"))
-    e = make_person("ana", "mentee", name="Ana", timezone="America/New_York",
-                    availability=week(WEEKDAYS, "09:00", "11:00"))
+    m = make_person(
+        "sam", "mentor", name="Sam", timezone="Europe/London", availability=week(WEEKDAYS, "14:00", "15:00")
+    )
+    e = make_person(
+        "ana",
+        "mentee",
+        name="Ana",
+        timezone="America/New_York",
+        availability=week(WEEKDAYS, "09:00", "11:00"),
+    )
     cohort = make_cohort(m, e)
     prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=26, cadence="weekly"))
     sched = schedule(cohort, prog, [("sam", "ana")], uid_salt="s")
     doc = schedule_dict(sched)
     s = doc["series"][0]
-    for key in ("mentor_id", "mentee_id", "uid", "timezone", "dtstart", "duration_minutes", "rrule",
-                "exdates", "occurrences"):
+    for key in (
+        "mentor_id",
+        "mentee_id",
+        "uid",
+        "timezone",
+        "dtstart",
+        "duration_minutes",
+        "rrule",
+        "exdates",
+        "occurrences",
+    ):
         assert key in s
     assert all(ISO_Z.match(t) for t in s["occurrences"])
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$", s["dtstart"])

@@ -25,11 +25,15 @@ def _dateutil(p: Pattern, start: date, last: date) -> list[datetime]:
 
 
 patterns = st.builds(
-    lambda z, wd, minute, cad, par, nth: Pattern(z, wd, minute, 45, cad,
-                                                  parity=par if cad == "biweekly" else 0,
-                                                  nth=nth if cad == "monthly" else 0),
-    st.sampled_from(ZONES), st.integers(0, 6), st.integers(0, 95).map(lambda q: q * 15),
-    st.sampled_from(["weekly", "biweekly", "monthly"]), st.integers(0, 1), st.integers(1, 4),
+    lambda z, wd, minute, cad, par, nth: Pattern(
+        z, wd, minute, 45, cad, parity=par if cad == "biweekly" else 0, nth=nth if cad == "monthly" else 0
+    ),
+    st.sampled_from(ZONES),
+    st.integers(0, 6),
+    st.integers(0, 95).map(lambda q: q * 15),
+    st.sampled_from(["weekly", "biweekly", "monthly"]),
+    st.integers(0, 1),
+    st.integers(1, 4),
 )
 
 
@@ -51,8 +55,10 @@ def test_expansion_equals_recurring_ical_events() -> None:
     ev.add("duration", timedelta(minutes=45))
     ev.add("rrule", icalendar.vRecur.from_ical(rrule(p, START, LAST)))
     cal.add_component(ev)
-    got = [e["DTSTART"].dt.astimezone(UTC)
-           for e in recurring_ical_events.of(cal).between(datetime(2027, 1, 1), datetime(2028, 2, 1))]
+    got = [
+        e["DTSTART"].dt.astimezone(UTC)
+        for e in recurring_ical_events.of(cal).between(datetime(2027, 1, 1), datetime(2028, 2, 1))
+    ]
     assert sorted(got) == expand(p, START, LAST)
     assert len(got) == 22  # weeks 1, 3, ..., 43 of 45
 
@@ -76,7 +82,8 @@ def test_monthly_is_the_nth_weekday_and_rrule_says_so() -> None:
 def test_until_is_the_last_days_end_in_utc() -> None:
     p = Pattern("America/New_York", 4, 600, 45, "biweekly")
     assert rrule(p, START, date(2027, 7, 30)) == (
-        "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;WKST=MO;UNTIL=20270731T035959Z")
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;WKST=MO;UNTIL=20270731T035959Z"
+    )
 
 
 def test_local_time_in_a_dst_gap_makes_the_pattern_invalid() -> None:

@@ -40,9 +40,15 @@ def _random_people(seed: int, n: int = 70) -> Cohort:
     people = []
     for i in range(n):
         role = rng.choice(["mentor", "mentee", "mentee", "both"])
-        people.append(make_person(f"p{i}", role, timezone=rng.choice(DST_ZONES),
-                                  availability=rng.choice(pool),
-                                  cadence=rng.choice([None, None, "weekly", "biweekly", "monthly"])))
+        people.append(
+            make_person(
+                f"p{i}",
+                role,
+                timezone=rng.choice(DST_ZONES),
+                availability=rng.choice(pool),
+                cadence=rng.choice([None, None, "weekly", "biweekly", "monthly"]),
+            )
+        )
     return make_cohort(*people)
 
 
@@ -82,8 +88,11 @@ def test_memoised_has_slot_equals_unmemoised_on_a_random_cohort(seed: int) -> No
 
 def test_people_with_the_same_hours_share_arrays() -> None:
     hours = ((9 * 60, 11 * 60),)
-    cohort = make_cohort(make_person("a", "mentor", availability=hours), make_person("b", availability=hours),
-                         make_person("c", availability=((600, 780),)))
+    cohort = make_cohort(
+        make_person("a", "mentor", availability=hours),
+        make_person("b", availability=hours),
+        make_person("c", availability=((600, 780),)),
+    )
     ctx = SlotContext(cohort, Program())
     assert ctx.person("a").covers is ctx.person("b").covers
     assert ctx.person("a").covers is not ctx.person("c").covers
@@ -102,24 +111,41 @@ def _crowded(seed: int) -> tuple[Cohort, Program, list[tuple[str, str]]]:
     pool = [((d * 1440 + h * 60, d * 1440 + h * 60 + w),) for d in (0, 1) for h in (9, 10) for w in (90, 120)]
     people, pairs = [], []
     for i in range(5):
-        mentor = make_person(f"m{i}", "mentor", timezone=rng.choice(zones), capacity=4,
-                             availability=rng.choice(pool) + rng.choice(pool)[:rng.randint(0, 1)],
-                             max_meetings_per_week=rng.choice([None, None, 2]))
+        mentor = make_person(
+            f"m{i}",
+            "mentor",
+            timezone=rng.choice(zones),
+            capacity=4,
+            availability=rng.choice(pool) + rng.choice(pool)[: rng.randint(0, 1)],
+            max_meetings_per_week=rng.choice([None, None, 2]),
+        )
         people.append(mentor)
         spread_out = seed % 2 == 1 and i % 2 == 1  # mentees on different days: no conflict at all
         if spread_out:
-            mentor = make_person(f"m{i}", "mentor", timezone=mentor.timezone, capacity=4,
-                                 availability=tuple((d * 1440 + 540, d * 1440 + 720) for d in range(5)))
+            mentor = make_person(
+                f"m{i}",
+                "mentor",
+                timezone=mentor.timezone,
+                capacity=4,
+                availability=tuple((d * 1440 + 540, d * 1440 + 720) for d in range(5)),
+            )
             people[-1] = mentor
         for j in range(rng.randint(1, 4)):
             hours = ((j * 1440 + 540, j * 1440 + 660),) if spread_out else rng.choice(pool)
-            e = make_person(f"e{i}_{j}", timezone=mentor.timezone, availability=hours,
-                            cadence=rng.choice(["weekly", "biweekly"]))
+            e = make_person(
+                f"e{i}_{j}",
+                timezone=mentor.timezone,
+                availability=hours,
+                cadence=rng.choice(["weekly", "biweekly"]),
+            )
             people.append(e)
             pairs.append((mentor.id, e.id))
-    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=6, cadence="weekly", buffer_minutes=15,
-                                       granularity_minutes=30),
-                   milestones=Milestones(checkins=False, review=False))
+    prog = Program(
+        cycle=CycleSettings(
+            start=date(2027, 2, 1), weeks=6, cadence="weekly", buffer_minutes=15, granularity_minutes=30
+        ),
+        milestones=Milestones(checkins=False, review=False),
+    )
     return make_cohort(*people), prog, pairs
 
 
@@ -128,8 +154,9 @@ def test_per_component_solving_reaches_the_joint_optimum() -> None:
     for seed in range(8):
         cohort, prog, pairs = _crowded(seed)
         ctx = SlotContext(cohort, prog)
-        sched = schedule(cohort, prog, pairs, uid_salt="s", ctx=ctx, options_per_pair=6, time_limit=10,
-                         workers=1, seed=0)
+        sched = schedule(
+            cohort, prog, pairs, uid_salt="s", ctx=ctx, options_per_pair=6, time_limit=10, workers=1, seed=0
+        )
         assert check(schedule_dict(sched), cohort, prog) == []
         assert sched.stats["components_at_time_limit"] == 0 and sched.stats["status"] == "OPTIMAL"
         direct += sched.stats["components_direct"]  # type: ignore[operator]
@@ -152,17 +179,24 @@ def test_per_component_solving_reaches_the_joint_optimum() -> None:
 
 def test_hints_break_ties_so_placed_pairs_keep_their_slots() -> None:
     hours = tuple((d * 1440 + 9 * 60, d * 1440 + 12 * 60) for d in range(5))
-    cohort = make_cohort(make_person("m", "mentor", availability=hours), make_person("a", availability=hours),
-                         make_person("b", availability=hours))
+    cohort = make_cohort(
+        make_person("m", "mentor", availability=hours),
+        make_person("a", availability=hours),
+        make_person("b", availability=hours),
+    )
     prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence="weekly"))
     first = schedule(cohort, prog, [("m", "a"), ("m", "b")], uid_salt="s", workers=1, seed=0)
     assert len(first.series) == 2
     opts = pair_slot_options(cohort["m"], cohort["a"], prog)
     # ask for an equally good but different slot for (m, a): the hint wins the tie
-    other = next(o.pattern for o in opts[1:] if o.cost == opts[0].cost
-                 and o.pattern.weekday != first.series[1].dtstart.weekday())
-    again = schedule(cohort, prog, [("m", "a"), ("m", "b")], uid_salt="s", hints={("m", "a"): other},
-                     workers=1, seed=0)
+    other = next(
+        o.pattern
+        for o in opts[1:]
+        if o.cost == opts[0].cost and o.pattern.weekday != first.series[1].dtstart.weekday()
+    )
+    again = schedule(
+        cohort, prog, [("m", "a"), ("m", "b")], uid_salt="s", hints={("m", "a"): other}, workers=1, seed=0
+    )
     got = next(s for s in again.series if s.mentee_id == "a")
     start = got.dtstart
     assert (start.weekday(), start.hour * 60 + start.minute) == (other.weekday, other.start_minute)

@@ -38,11 +38,13 @@ def test_cadence_rule() -> None:
     assert pair_cadence(m, e, prog) == "monthly"
     assert pair_cadence(make_person("m", "mentor", cadence="weekly"), e, prog) == "weekly"
     assert pair_cadence(m, make_person("e", cadence="biweekly"), prog) == "biweekly"
-    both = pair_cadence(make_person("m", "mentor", cadence="monthly"), make_person("e", cadence="biweekly"),
-                        prog)
+    both = pair_cadence(
+        make_person("m", "mentor", cadence="monthly"), make_person("e", cadence="biweekly"), prog
+    )
     assert both == "biweekly"  # the more frequent of the two
-    both = pair_cadence(make_person("m", "mentor", cadence="weekly"), make_person("e", cadence="monthly"),
-                        prog)
+    both = pair_cadence(
+        make_person("m", "mentor", cadence="weekly"), make_person("e", cadence="monthly"), prog
+    )
     assert both == "weekly"
 
 
@@ -50,10 +52,10 @@ def test_only_a_dst_robust_slot_is_valid_and_found() -> None:
     # London 14:00-15:00 and New York 09:00-11:00: a New York 09:00 anchor drops to 13:00 London
     # between the US (14 March) and UK (28 March) changes; a London 14:00 anchor becomes 10:00
     # in New York then, still inside 09:00-11:00.
-    m = make_person("sam", "mentor", timezone="Europe/London",
-                    availability=week(WEEKDAYS, "14:00", "15:00"))
-    e = make_person("ana", "mentee", timezone="America/New_York",
-                    availability=week(WEEKDAYS, "09:00", "11:00"))
+    m = make_person("sam", "mentor", timezone="Europe/London", availability=week(WEEKDAYS, "14:00", "15:00"))
+    e = make_person(
+        "ana", "mentee", timezone="America/New_York", availability=week(WEEKDAYS, "09:00", "11:00")
+    )
     prog = program()
     opts = pair_slot_options(m, e, prog)
     assert opts and all(o.pattern.timezone == "Europe/London" for o in opts)
@@ -69,10 +71,16 @@ def test_only_a_dst_robust_slot_is_valid_and_found() -> None:
 
 
 def test_no_slot_survives_dst_pair_unplaceable_with_reason() -> None:
-    m = make_person("sam", "mentor", name="Sam", timezone="Europe/London",
-                    availability=week(WEEKDAYS, "14:00", "15:00"))
-    e = make_person("ana", "mentee", name="Ana", timezone="America/New_York",
-                    availability=week(WEEKDAYS, "09:00", "10:00"))
+    m = make_person(
+        "sam", "mentor", name="Sam", timezone="Europe/London", availability=week(WEEKDAYS, "14:00", "15:00")
+    )
+    e = make_person(
+        "ana",
+        "mentee",
+        name="Ana",
+        timezone="America/New_York",
+        availability=week(WEEKDAYS, "09:00", "10:00"),
+    )
     prog = program()
     cohort = make_cohort(m, e)
     assert pair_slot_options(m, e, prog) == []
@@ -86,10 +94,20 @@ def test_no_slot_survives_dst_pair_unplaceable_with_reason() -> None:
 
 
 def test_no_overlap_at_all_reason_names_both_windows() -> None:
-    m = make_person("sam", "mentor", name="Sam", timezone="Australia/Sydney",
-                    availability=week(WEEKDAYS, "09:00", "12:00"))
-    e = make_person("ana", "mentee", name="Ana", timezone="America/New_York",
-                    availability=week(WEEKDAYS, "09:00", "12:00"))
+    m = make_person(
+        "sam",
+        "mentor",
+        name="Sam",
+        timezone="Australia/Sydney",
+        availability=week(WEEKDAYS, "09:00", "12:00"),
+    )
+    e = make_person(
+        "ana",
+        "mentee",
+        name="Ana",
+        timezone="America/New_York",
+        availability=week(WEEKDAYS, "09:00", "12:00"),
+    )
     sched = schedule(make_cohort(m, e), program(), [("sam", "ana")], uid_salt="s")
     reason = sched.unplaceable[0].reason
     assert reason.startswith("no start time inside both availabilities")
@@ -97,8 +115,9 @@ def test_no_overlap_at_all_reason_names_both_windows() -> None:
 
 
 def test_holidays_and_blackouts_become_exdates() -> None:
-    m = make_person("m", "mentor", timezone="Europe/London",
-                    unavailable=((date(2027, 3, 1), date(2027, 3, 12)),))
+    m = make_person(
+        "m", "mentor", timezone="Europe/London", unavailable=((date(2027, 3, 1), date(2027, 3, 12)),)
+    )
     e = make_person("e", "mentee", timezone="Europe/London")
     prog = program(holidays=[date(2027, 4, 2)], weeks=12)
     prog = Program(cycle=prog.cycle, milestones=NO_MILESTONES)
@@ -117,13 +136,15 @@ def test_describe_availability_groups_days() -> None:
 
 
 ZONES = ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]
-windows = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 22), st.integers(1, 6)),
-                   min_size=1, max_size=4)
+windows = st.lists(
+    st.tuples(st.integers(0, 6), st.integers(0, 22), st.integers(1, 6)), min_size=1, max_size=4
+)
 
 
 def _avail(ws: list[tuple[int, int, int]]) -> tuple[tuple[int, int], ...]:
-    minutes = sorted({m for d, h, n in ws
-                      for m in range(d * 1440 + h * 60, min(d * 1440 + (h + n) * 60, 10080))})
+    minutes = sorted(
+        {m for d, h, n in ws for m in range(d * 1440 + h * 60, min(d * 1440 + (h + n) * 60, 10080))}
+    )
     out: list[list[int]] = []
     for m in minutes:
         if out and out[-1][1] == m:
@@ -134,10 +155,16 @@ def _avail(ws: list[tuple[int, int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.sampled_from(ZONES), st.sampled_from(ZONES), windows, windows,
-       st.sampled_from(["weekly", "biweekly", "monthly"]))
-def test_has_slot_agrees_with_exact_options_without_skips(zm: str, ze: str, wm: list, we: list,
-                                                          cad: str) -> None:
+@given(
+    st.sampled_from(ZONES),
+    st.sampled_from(ZONES),
+    windows,
+    windows,
+    st.sampled_from(["weekly", "biweekly", "monthly"]),
+)
+def test_has_slot_agrees_with_exact_options_without_skips(
+    zm: str, ze: str, wm: list, we: list, cad: str
+) -> None:
     m = make_person("m", "mentor", timezone=zm, availability=_avail(wm))
     e = make_person("e", "mentee", timezone=ze, availability=_avail(we), cadence=cad)
     prog = program(weeks=40)
@@ -149,6 +176,8 @@ def test_has_slot_agrees_with_exact_options_without_skips(zm: str, ze: str, wm: 
             for p in (m, e):
                 local = t.astimezone(ZoneInfo(p.timezone))
                 s = local.weekday() * 1440 + local.hour * 60 + local.minute
-                assert any(a <= s and s + 45 <= b for a, b in p.availability) or \
-                    any(a <= s - 10080 and s + 45 - 10080 <= b for a, b in p.availability) or \
-                    all(any(a <= (s + i) % 10080 < b for a, b in p.availability) for i in range(45))
+                assert (
+                    any(a <= s and s + 45 <= b for a, b in p.availability)
+                    or any(a <= s - 10080 and s + 45 - 10080 <= b for a, b in p.availability)
+                    or all(any(a <= (s + i) % 10080 < b for a, b in p.availability) for i in range(45))
+                )

@@ -84,10 +84,18 @@ def test_serves_feeds_with_validators_and_safe_headers(served, caplog, capfd):
     assert not_modified.status_code == 304 and not_modified.content == b""
     assert not_modified.headers["etag"] == feed.etag
     # If-None-Match takes precedence over If-Modified-Since
-    assert client.get(path_of(feed.url), headers={"If-None-Match": '"other"',
-                                                  "If-Modified-Since": h["last-modified"]}).status_code == 200
-    assert client.get(path_of(feed.url),
-                      headers={"If-Modified-Since": "Mon, 04 Jan 2027 00:00:00 GMT"}).status_code == 200
+    assert (
+        client.get(
+            path_of(feed.url), headers={"If-None-Match": '"other"', "If-Modified-Since": h["last-modified"]}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get(
+            path_of(feed.url), headers={"If-Modified-Since": "Mon, 04 Jan 2027 00:00:00 GMT"}
+        ).status_code
+        == 200
+    )
     assert client.get(path_of(feed.url), headers={"If-Modified-Since": "garbage"}).status_code == 200
 
     head = client.head(path_of(feed.url))
@@ -98,7 +106,7 @@ def test_serves_feeds_with_validators_and_safe_headers(served, caplog, capfd):
     coordinator = client.get(path_of(result.coordinator.url))
     assert coordinator.status_code == 200 and b"Mentoring: Ana Lima & Sam Lee" in coordinator.content
 
-    tokens = [path_of(f.url)[len("/feeds/"):-len(".ics")] for f in [*result.feeds, result.coordinator]]
+    tokens = [path_of(f.url)[len("/feeds/") : -len(".ics")] for f in [*result.feeds, result.coordinator]]
     logged = server_log(caplog, capfd)
     assert "/feeds/<redacted:" in logged
     for token in tokens:
@@ -117,8 +125,15 @@ def test_one_indistinguishable_404(served, caplog, capfd):
         path_of(feed.url),  # rotated
         path_of(revoked.url),  # revoked
         "/feeds/" + "A" * 32 + ".ics",  # unknown
-        "/feeds/short.ics", "/feeds/", "/", "/feeds/../mentorsync.db", "/feeds/%2e%2e/feeds.key",
-        "/mentorsync.db", "/feeds/index.csv", "/feeds/" + valid_token, "/FEEDS/" + valid_token + ".ics",
+        "/feeds/short.ics",
+        "/feeds/",
+        "/",
+        "/feeds/../mentorsync.db",
+        "/feeds/%2e%2e/feeds.key",
+        "/mentorsync.db",
+        "/feeds/index.csv",
+        "/feeds/" + valid_token,
+        "/FEEDS/" + valid_token + ".ics",
     ]
     answers = [client.get(p) for p in probes]
     first = answers[0]

@@ -81,10 +81,19 @@ def small_cohort(prefix: str = "") -> Cohort:
 
 def match_of(pairs: list[tuple[str, str]], unmatched: tuple[Unmatched, ...] = ()) -> MatchResult:
     return MatchResult(
-        pairs=tuple(Pair(m, e, 10 + i, {"goals": 7 + i, "availability": 3}, f"reason {i}")
-                    for i, (m, e) in enumerate(pairs)),
-        unmatched=unmatched, candidates=(), matched=len(pairs), objective=123.0, bound=125.5,
-        gap=0.02, method="flow", solve_seconds=0.25, stats={"candidates": 9, "note": "x"},
+        pairs=tuple(
+            Pair(m, e, 10 + i, {"goals": 7 + i, "availability": 3}, f"reason {i}")
+            for i, (m, e) in enumerate(pairs)
+        ),
+        unmatched=unmatched,
+        candidates=(),
+        matched=len(pairs),
+        objective=123.0,
+        bound=125.5,
+        gap=0.02,
+        method="flow",
+        solve_seconds=0.25,
+        stats={"candidates": 9, "note": "x"},
     )
 
 
@@ -93,12 +102,34 @@ def schedule_for(pairs: list[tuple[str, str]], tag: str = "") -> Schedule:
     for i, (m, e) in enumerate(pairs):
         start = datetime(2027, 3, 2 + i, 17, 0)
         occ = tuple(datetime(2027, 3, 2 + i, 17, 0, tzinfo=UTC) + timedelta(weeks=2 * k) for k in range(3))
-        series.append(Series(m, e, f"s{tag}{i}@x", "Europe/London", start, 45,
-                             parse_rrule("FREQ=WEEKLY;INTERVAL=2"),
-                             (start + timedelta(weeks=6),), occ, "biweekly",
-                             "goals", 1))
-        events.append(Event(m, e, f"k{tag}{i}@x", "kickoff", occ[0] - timedelta(days=1), 60,
-                            "Europe/London", "kickoff agenda"))
+        series.append(
+            Series(
+                m,
+                e,
+                f"s{tag}{i}@x",
+                "Europe/London",
+                start,
+                45,
+                parse_rrule("FREQ=WEEKLY;INTERVAL=2"),
+                (start + timedelta(weeks=6),),
+                occ,
+                "biweekly",
+                "goals",
+                1,
+            )
+        )
+        events.append(
+            Event(
+                m,
+                e,
+                f"k{tag}{i}@x",
+                "kickoff",
+                occ[0] - timedelta(days=1),
+                60,
+                "Europe/London",
+                "kickoff agenda",
+            )
+        )
     return Schedule(tuple(series), tuple(events), (), {"placed": len(series)})
 
 
@@ -117,8 +148,19 @@ def test_fresh_workspace_has_latest_schema_wal_and_foreign_keys(ws: Workspace) -
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"meta", "cycles", "participants", "pairs", "unmatched", "series", "events", "feedback",
-            "runs", "results", "unplaceable"} <= tables
+    assert {
+        "meta",
+        "cycles",
+        "participants",
+        "pairs",
+        "unmatched",
+        "series",
+        "events",
+        "feedback",
+        "runs",
+        "results",
+        "unplaceable",
+    } <= tables
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
@@ -160,16 +202,21 @@ def test_foreign_keys_are_enforced(ws: Workspace) -> None:
     cid = import_cohort(ws, small_cohort(), Program())
     with pytest.raises(sqlite3.IntegrityError):
         with ws.transaction() as con:
-            con.execute("INSERT INTO pairs (cycle_id, mentor_id, mentee_id, ord, score, components) "
-                        "VALUES (?, 'm1', 'ghost', 0, 1, '{}')", (cid,))
+            con.execute(
+                "INSERT INTO pairs (cycle_id, mentor_id, mentee_id, ord, score, components) "
+                "VALUES (?, 'm1', 'ghost', 0, 1, '{}')",
+                (cid,),
+            )
     before = dump(ws)
     with pytest.raises(StoreError, match="refused"):
         save_match(ws, cid, match_of([("m1", "e1"), ("m2", "nobody")]))
     assert dump(ws) == before
     with pytest.raises(sqlite3.IntegrityError):  # only one open cycle at a time
         with ws.transaction() as con:
-            con.execute("INSERT INTO cycles (start, last_day, program_toml, roster_sha256, created_at) "
-                        "VALUES ('2030-01-01', '2030-02-01', '', '', '')")
+            con.execute(
+                "INSERT INTO cycles (start, last_day, program_toml, roster_sha256, created_at) "
+                "VALUES ('2030-01-01', '2030-02-01', '', '', '')"
+            )
 
 
 # --------------------------------------------------------------------------- round trips
@@ -188,18 +235,30 @@ def people(draw: st.DrawFn) -> tuple[Person, ...]:
     for pid in pids:
         windows = draw(st.lists(st.tuples(st.integers(0, 10080), st.integers(0, 10080)), max_size=4))
         ranges = draw(st.lists(st.tuples(dates, dates), max_size=3))
-        out.append(make_person(
-            pid, role=draw(st.sampled_from(ROLES)), name=draw(texts), email=draw(texts),
-            timezone=draw(st.sampled_from(["Europe/London", "Asia/Kolkata", "America/Sao_Paulo"])),
-            availability=tuple(sorted((min(a, b), max(a, b)) for a, b in windows)),
-            goals=draw(terms), expertise=draw(terms), interests=draw(terms), languages=draw(terms),
-            department=draw(st.none() | texts), manager_id=draw(st.none() | ids), level=draw(ints),
-            capacity=draw(ints), cadence=draw(st.none() | st.sampled_from(CADENCES)),
-            avoid=frozenset(draw(st.lists(ids, max_size=3))),
-            prefer=frozenset(draw(st.lists(ids, max_size=3))),
-            unavailable=tuple((min(a, b), max(a, b)) for a, b in ranges),
-            max_meetings_per_week=draw(ints), line=draw(st.integers(0, 10**6)),
-        ))
+        out.append(
+            make_person(
+                pid,
+                role=draw(st.sampled_from(ROLES)),
+                name=draw(texts),
+                email=draw(texts),
+                timezone=draw(st.sampled_from(["Europe/London", "Asia/Kolkata", "America/Sao_Paulo"])),
+                availability=tuple(sorted((min(a, b), max(a, b)) for a, b in windows)),
+                goals=draw(terms),
+                expertise=draw(terms),
+                interests=draw(terms),
+                languages=draw(terms),
+                department=draw(st.none() | texts),
+                manager_id=draw(st.none() | ids),
+                level=draw(ints),
+                capacity=draw(ints),
+                cadence=draw(st.none() | st.sampled_from(CADENCES)),
+                avoid=frozenset(draw(st.lists(ids, max_size=3))),
+                prefer=frozenset(draw(st.lists(ids, max_size=3))),
+                unavailable=tuple((min(a, b), max(a, b)) for a, b in ranges),
+                max_meetings_per_week=draw(ints),
+                line=draw(st.integers(0, 10**6)),
+            )
+        )
     return tuple(out)
 
 
@@ -232,42 +291,83 @@ def test_match_and_schedule_round_trip_exactly(data: st.DataObject) -> None:
     pairs = [("m1", "e1"), ("m1", "e2"), ("b1", "e3"), ("m2", "b1")]
     chosen = data.draw(st.lists(st.sampled_from(pairs), unique=True, max_size=4))
     result = MatchResult(
-        pairs=tuple(Pair(m, e, data.draw(st.integers(-10**9, 10**9)),
-                         data.draw(st.dictionaries(st.text(max_size=8), st.integers(-10**6, 10**6))),
-                         data.draw(texts)) for m, e in chosen),
-        unmatched=tuple(Unmatched(p, r, data.draw(texts)) for p, r in
-                        data.draw(st.lists(st.sampled_from([("m2", "mentor"), ("e3", "mentee"),
-                                                            ("b1", "mentor"), ("b1", "mentee")]),
-                                           unique=True))),
-        candidates=(), matched=len(chosen), objective=data.draw(st.floats(allow_nan=False)),
-        bound=data.draw(st.floats(allow_nan=False)), gap=0.5, method="cp-sat", solve_seconds=1.5,
+        pairs=tuple(
+            Pair(
+                m,
+                e,
+                data.draw(st.integers(-(10**9), 10**9)),
+                data.draw(st.dictionaries(st.text(max_size=8), st.integers(-(10**6), 10**6))),
+                data.draw(texts),
+            )
+            for m, e in chosen
+        ),
+        unmatched=tuple(
+            Unmatched(p, r, data.draw(texts))
+            for p, r in data.draw(
+                st.lists(
+                    st.sampled_from([("m2", "mentor"), ("e3", "mentee"), ("b1", "mentor"), ("b1", "mentee")]),
+                    unique=True,
+                )
+            )
+        ),
+        candidates=(),
+        matched=len(chosen),
+        objective=data.draw(st.floats(allow_nan=False)),
+        bound=data.draw(st.floats(allow_nan=False)),
+        gap=0.5,
+        method="cp-sat",
+        solve_seconds=1.5,
         stats={"k": [1, 2], "s": "t"},
     )
     whole = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)).map(
-        lambda d: d.replace(microsecond=0))
+        lambda d: d.replace(microsecond=0)
+    )
     recurrences = st.builds(
-        Recurrence, st.sampled_from(["WEEKLY", "MONTHLY"]), st.integers(1, 4),
+        Recurrence,
+        st.sampled_from(["WEEKLY", "MONTHLY"]),
+        st.integers(1, 4),
         st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), max_size=2).map(tuple),
-        st.one_of(st.none(), st.integers(0, 6)), st.one_of(st.none(), st.integers(1, 60)),
-        st.one_of(st.none(), whole, whole.map(lambda d: d.replace(tzinfo=UTC)),
-                  whole.map(lambda d: d.date())),
+        st.one_of(st.none(), st.integers(0, 6)),
+        st.one_of(st.none(), st.integers(1, 60)),
+        st.one_of(
+            st.none(), whole, whole.map(lambda d: d.replace(tzinfo=UTC)), whole.map(lambda d: d.date())
+        ),
     )
     series = tuple(
-        Series(m, e, f"uid-{i}", data.draw(st.sampled_from(["Europe/London", "Australia/Sydney"])),
-               data.draw(local_times), data.draw(st.integers(1, 600)), data.draw(recurrences),
-               tuple(data.draw(st.lists(local_times, max_size=4))),
-               tuple(data.draw(st.lists(utc_times, max_size=6))),
-               data.draw(st.sampled_from(CADENCES)), data.draw(texts), data.draw(st.integers(0, 99)))
+        Series(
+            m,
+            e,
+            f"uid-{i}",
+            data.draw(st.sampled_from(["Europe/London", "Australia/Sydney"])),
+            data.draw(local_times),
+            data.draw(st.integers(1, 600)),
+            data.draw(recurrences),
+            tuple(data.draw(st.lists(local_times, max_size=4))),
+            tuple(data.draw(st.lists(utc_times, max_size=6))),
+            data.draw(st.sampled_from(CADENCES)),
+            data.draw(texts),
+            data.draw(st.integers(0, 99)),
+        )
         for i, (m, e) in enumerate(chosen)
     )
     events = tuple(
-        Event(m, e, f"ev-{i}-{k}", data.draw(st.sampled_from(["kickoff", "review"])),
-              data.draw(utc_times), data.draw(st.integers(1, 600)), "Asia/Kolkata", data.draw(texts),
-              data.draw(st.integers(0, 5)))
-        for i, (m, e) in enumerate(chosen) for k in range(data.draw(st.integers(0, 2)))
+        Event(
+            m,
+            e,
+            f"ev-{i}-{k}",
+            data.draw(st.sampled_from(["kickoff", "review"])),
+            data.draw(utc_times),
+            data.draw(st.integers(1, 600)),
+            "Asia/Kolkata",
+            data.draw(texts),
+            data.draw(st.integers(0, 5)),
+        )
+        for i, (m, e) in enumerate(chosen)
+        for k in range(data.draw(st.integers(0, 2)))
     )
-    schedule = Schedule(series, events, (Unplaceable("m2", "e1", "no common slot after DST"),),
-                        {"placed": len(series)})
+    schedule = Schedule(
+        series, events, (Unplaceable("m2", "e1", "no common slot after DST"),), {"placed": len(series)}
+    )
     with tempfile.TemporaryDirectory() as tmp, Workspace(tmp) as ws:
         cid = import_cohort(ws, cohort, Program())
         save_match(ws, cid, result)
@@ -308,8 +408,11 @@ def test_loading_without_the_fast_path_gives_the_same_people(
 ) -> None:
     import store.serialize as sz
 
-    people = small_cohort().people + (make_person("z", unavailable=((date(2027, 1, 1), date(2027, 1, 9)),),
-                                                  avoid=frozenset({"m1"}), level=3),)
+    people = small_cohort().people + (
+        make_person(
+            "z", unavailable=((date(2027, 1, 1), date(2027, 1, 9)),), avoid=frozenset({"m1"}), level=3
+        ),
+    )
     calls: list[tuple[int, int]] = []
     cid = import_cohort(ws, Cohort(people), Program(), progress=lambda *a: calls.append(a))
     assert calls[-1] == (len(people), len(people))
@@ -357,11 +460,17 @@ def test_cycle_lifecycle_and_history(ws: Workspace) -> None:
         import_cohort(ws, changed, program_at(date(2027, 2, 8)))
     assert dump(ws) == before
 
-    save_feedback(ws, c1, [
-        FeedbackRow("m1", "e1", True, 5, "great"), FeedbackRow("e1", "m1", True),
-        FeedbackRow("m2", "e2", True), FeedbackRow("e2", "m2", False, 2, "private"),
-        FeedbackRow("b1", "e3", True),
-    ])
+    save_feedback(
+        ws,
+        c1,
+        [
+            FeedbackRow("m1", "e1", True, 5, "great"),
+            FeedbackRow("e1", "m1", True),
+            FeedbackRow("m2", "e2", True),
+            FeedbackRow("e2", "m2", False, 2, "private"),
+            FeedbackRow("b1", "e3", True),
+        ],
+    )
     closed = close_cycle(ws, c1)
     assert closed.status == "closed" and closed.closed_at is not None and current_cycle(ws) is None
     with pytest.raises(StoreError, match="closed"):
@@ -414,7 +523,8 @@ def test_feedback_verdicts_across_cycles(ws: Workspace) -> None:
     c1 = import_cohort(ws, small_cohort(), program_at(date(2027, 1, 4)))
     save_match(ws, c1, match_of([("m1", "e1"), ("m2", "e2"), ("b1", "e3"), ("m1", "b1")]))
     rows = [
-        FeedbackRow("m1", "e1", True, 4, "ok", 2), FeedbackRow("e1", "m1", True, None, None, 3),
+        FeedbackRow("m1", "e1", True, 4, "ok", 2),
+        FeedbackRow("e1", "m1", True, None, None, 3),
         FeedbackRow("e2", "m2", False, 1, "no", 4),  # one no, other side silent: ended
         FeedbackRow("b1", "e3", True, line=5),  # one yes, other silent: neither
         FeedbackRow("b1", "m1", False, line=6),  # the mentee of a pair says no: ended
@@ -536,8 +646,12 @@ def test_killed_import_leaves_the_database_intact(tmp_path: Path) -> None:
         cid = import_cohort(ws, small_cohort(), Program())
         save_run_summary(ws, cid, "import", {"people": 6})
         before = dump(ws)
-    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT.format(root=str(ROOT)), str(tmp_path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT.format(root=str(ROOT)), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = child.stdout.readline()
         assert line.strip() == "inside", child.stderr.read()
