@@ -184,7 +184,7 @@ def _single_pair(
     best: tuple[int, int, int] | None = None
     for j, o in enumerate(options):
         ok = True
-        for pid in set(key):
+        for pid in dict.fromkeys(key):  # in pair order: a set of ids iterates by string hash
             limit = ctx.cohort[pid].max_meetings_per_week
             if limit is not None:
                 weeks = local_weeks(ctx, pid, occupancy(ctx, o))
@@ -223,7 +223,7 @@ def _independent_optimum(
     occ = [occupancy(ctx, opts[j]) for opts, j in zip(options, picks, strict=True)]
     by_person: dict[PersonId, list[int]] = {}
     for i, key in enumerate(keys):
-        for pid in set(key):
+        for pid in dict.fromkeys(key):  # in pair order: a set of ids iterates by string hash
             by_person.setdefault(pid, []).append(i)
     for pid, idx in by_person.items():
         if len(idx) >= 2:
@@ -270,7 +270,7 @@ def _solve_component(
     occ = [[occupancy(ctx, o) for o in opts] for opts in options]
     by_person: dict[PersonId, list[tuple[int, int]]] = {}
     for i, (m, e) in enumerate(keys):
-        for pid in {m, e}:
+        for pid in dict.fromkeys((m, e)):  # in pair order, never by string hash
             by_person.setdefault(pid, []).extend((i, j) for j in range(len(options[i])))
     n_groups = 0
     for pid, refs in by_person.items():
@@ -524,7 +524,7 @@ def schedule(
     buffer = program.cycle.buffer_minutes
     n_pairs_of: dict[PersonId, int] = {}
     for key in live_keys:
-        for pid in set(key):
+        for pid in dict.fromkeys(key):  # in pair order: a set of ids iterates by string hash
             n_pairs_of[pid] = n_pairs_of.get(pid, 0) + 1
     for i, key in enumerate(live_keys):
         if i not in chosen:
