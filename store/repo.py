@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from cohort.errors import StoreError
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program, example_toml
+from cohort.progress import Progress, ProgressEvent
 from matcher.model import MatchResult, Pair, Unmatched
 from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, series_to_dict
 from scheduler.model import Schedule, Unplaceable
@@ -41,7 +42,6 @@ from store import serialize as sz
 from store.db import Workspace, workspace_secret
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
-ImportProgress = Callable[[int, int], None]  # (participants written, total)
 
 CHUNK = 5000  # rows per executemany batch; progress is reported between batches
 
@@ -205,12 +205,13 @@ def import_cohort(
     source_path: str | Path = "",
     *,
     replace_matched: bool = False,
-    progress: ImportProgress | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Store ``cohort`` as the roster of the open cycle (see the module doc for the rules).
 
     ``program_text`` is the ``program.toml`` in force (when empty, the program's full rendering is
-    stored instead). Returns the cycle id. ``progress(written, total)`` is called between batches,
+    stored instead). Returns the cycle id. ``progress`` gets an "import" event (written, total)
+    between batches,
     inside the transaction.
     """
     encode = sz.person_encoder()
@@ -267,7 +268,15 @@ def import_cohort(
         for lo in range(0, len(rows), CHUNK):
             con.executemany(sql, rows[lo : lo + CHUNK])
             if progress is not None:
-                progress(min(lo + CHUNK, len(rows)), len(rows))
+                written = min(lo + CHUNK, len(rows))
+                progress(
+                    ProgressEvent(
+                        "import",
+                        "info",
+                        f"{written:,} of {len(rows):,} people stored",
+                        {"written": written, "total": len(rows)},
+                    )
+                )
     return cycle_id
 
 

@@ -24,6 +24,7 @@ from cohort.errors import StoreError
 from cohort.feedback import FeedbackRow
 from cohort.model import CADENCES, ROLES, Cohort, Person
 from cohort.program import CycleSettings, Program
+from cohort.progress import ProgressEvent
 from matcher.model import MatchResult, Pair, Unmatched
 from scheduler.codec import parse_rrule
 from scheduler.model import Event, Recurrence, Schedule, Series, Unplaceable
@@ -414,7 +415,12 @@ def test_loading_without_the_fast_path_gives_the_same_people(
         ),
     )
     calls: list[tuple[int, int]] = []
-    cid = import_cohort(ws, Cohort(people), Program(), progress=lambda *a: calls.append(a))
+    cid = import_cohort(
+        ws,
+        Cohort(people),
+        Program(),
+        progress=lambda e: calls.append((e.values["written"], e.values["total"])),
+    )
     assert calls[-1] == (len(people), len(people))
     fast = load_cohort(ws, cid).people
     monkeypatch.setattr(sz, "_FAST_PERSON", False)
@@ -561,8 +567,8 @@ def test_import_failing_half_way_changes_nothing(ws: Workspace, monkeypatch: pyt
     monkeypatch.setattr(repo, "CHUNK", 3)
     big = make_cohort(*(make_person(f"x{i}") for i in range(20)))
 
-    def boom(done: int, total: int) -> None:
-        if done >= 9:
+    def boom(event: ProgressEvent) -> None:
+        if event.values["written"] >= 9:
             raise RuntimeError("disk on fire")
 
     for setup in ("empty", "open cycle with a roster"):
@@ -629,8 +635,8 @@ KILL_SCRIPT = textwrap.dedent("""
     ws.connection.execute("PRAGMA cache_size = 8")  # spill pages: uncommitted frames reach the WAL
     cohort = make_cohort(*(make_person(f"k{{i}}", goals=("x" * 50,)) for i in range(4000)))
 
-    def progress(done, total):
-        if done >= 2000:
+    def progress(event):
+        if event.values["written"] >= 2000:
             print("inside", flush=True)
             time.sleep(120)
 
