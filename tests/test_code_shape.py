@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.tree import source_files
+
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 120
 
@@ -24,9 +26,7 @@ ALLOWED: dict[str, str] = {
 
 def _functions() -> list[tuple[str, str, int, ast.FunctionDef | ast.AsyncFunctionDef]]:
     out = []
-    for path in sorted(ROOT.rglob("*.py")):
-        if any(part.startswith(".") or part in ("build", "venv") for part in path.relative_to(ROOT).parts):
-            continue
+    for path in source_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

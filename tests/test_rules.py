@@ -33,6 +33,7 @@ from scheduler.outputs import schedule_dict
 from scheduler.validate import check_schedule
 from tests.factories import make_cohort, make_person
 from tests.test_schedule_slots import NO_MILESTONES, WEEKDAYS, week
+from tests.tree import source_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -238,7 +239,7 @@ def test_catalogue_scopes_cover_every_rule() -> None:
 
 def test_each_rule_is_defined_once() -> None:
     """A rule's name appears once as a definition (``Rule("name", ...``), in ``cohort/rules.py``."""
-    sources = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and "tests" not in p.parts]
+    sources = [p for p in source_files() if "tests" not in p.relative_to(ROOT).parts]
     for name in RULES:
         pattern = re.compile(r'\bRule\(\s*"' + re.escape(name) + '"')
         hits = [(p, len(pattern.findall(p.read_text(encoding="utf-8")))) for p in sources]
