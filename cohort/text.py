@@ -28,6 +28,12 @@ DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 
 _QUOTE = "'"
 
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
 
 def has_controls(text: str) -> bool:
     return CONTROL_RE.search(text) is not None

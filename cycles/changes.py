@@ -14,31 +14,18 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cohort.model import Cohort, PersonId
+from cohort.text import MONTH_NAMES
+from cohort.text import WEEKDAY_NAMES as _DAY
 from cycles.diff import CycleDiff, PairKey, SlotMove
 from scheduler.model import Recurrence, Series
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
 
 
 def _day(d: datetime) -> str:
     """``3 August`` (no year: a summary is read during the cycle it describes)."""
-    return f"{d.day} {_MONTHS[d.month - 1]}"
+    return f"{d.day} {MONTH_NAMES[d.month - 1]}"
 
 
 def _cadence_words(freq: str, interval: int) -> str:
@@ -75,13 +62,11 @@ def when_words(series: Series, tz_name: str) -> str:
     anchor_first = first_meeting(series).astimezone(ZoneInfo(series.timezone))
     ordinal = _monthly_ordinal(rule) if freq == "MONTHLY" else None
     if freq == "WEEKLY":
-        text = f"{_WEEKDAYS[first.weekday()]}s {clock}, {_cadence_words(freq, interval)} from {_day(first)}"
+        text = f"{_DAY[first.weekday()]}s {clock}, {_cadence_words(freq, interval)} from {_day(first)}"
     elif ordinal and interval == 1 and first.date() == anchor_first.date():
-        text = (
-            f"the {_ORDINALS[ordinal[0]]} {_WEEKDAYS[ordinal[1]]} of each month, {clock}, from {_day(first)}"
-        )
+        text = f"the {_ORDINALS[ordinal[0]]} {_DAY[ordinal[1]]} of each month, {clock}, from {_day(first)}"
     else:
-        text = f"{clock}, {_cadence_words(freq, interval)} from {_WEEKDAYS[first.weekday()]} {_day(first)}"
+        text = f"{clock}, {_cadence_words(freq, interval)} from {_DAY[first.weekday()]} {_day(first)}"
 
     # Zones that change clocks on different dates shift the local time for a few weeks.
     seen = {(first.weekday(), f"{first:%H:%M}")}
@@ -92,7 +77,7 @@ def when_words(series: Series, tz_name: str) -> str:
         if key not in seen:
             seen.add(key)
             same_day = local.weekday() == first.weekday() or freq != "WEEKLY"
-            others.append(key[1] if same_day else f"{_WEEKDAYS[key[0]]}s {key[1]}")
+            others.append(key[1] if same_day else f"{_DAY[key[0]]}s {key[1]}")
     if others:
         text += f" (at {' or '.join(others)} your time on some dates, when clocks change)"
     return text

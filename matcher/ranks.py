@@ -36,7 +36,7 @@ solved by CP-SAT instead, each fixing the previous optimum.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -545,25 +545,11 @@ def rule_warnings(cohort: Cohort, program: Program) -> list[Problem]:
     candidates; ``run`` warns about every ranked pair that is not a candidate, time included)."""
     from matcher.validate import check_pair
 
-    as_mentee, as_mentor = split_ranks(cohort)
-    lists = [(e, ms, True) for e, ms in as_mentee.items()] + [(m, es, False) for m, es in as_mentor.items()]
     out = []
-    for who, listed, mentee_side in lists:
-        for i, other in enumerate(listed, 1):
-            m, e = (other, who) if mentee_side else (who, other)
-            broken = check_pair(cohort, program, m, e, check_time=False)
-            if broken:
-                why = _broken_words(broken)
-                out.append(
-                    Problem(
-                        cohort.source or "participants",
-                        cohort[who].line,
-                        "ranks",
-                        f"choice {i} '{other}' can never be paired with '{who}': {why}",
-                        "rank someone else, or change the rule or the people's data",
-                        severity="warning",
-                    )
-                )
+    for who, i, other, m, e in _ranked_choices(cohort):
+        broken = check_pair(cohort, program, m, e, check_time=False)
+        if broken:
+            out.append(_choice_warning(cohort, who, i, other, _broken_words(broken)))
     return out
 
 
@@ -571,25 +557,33 @@ def ineligible_warnings(cohort: Cohort, program: Program, cs: CandidateSet) -> l
     """A warning per ranked pair that is not a candidate, naming the rule it breaks."""
     if not has_ranks(cohort):
         return []
+    return [
+        _choice_warning(cohort, who, i, other, why_not_candidate(cohort, program, m, e))
+        for who, i, other, m, e in _ranked_choices(cohort)
+        if cs.index_of(m, e) is None
+    ]
+
+
+def _ranked_choices(cohort: Cohort) -> Iterator[tuple[PersonId, int, PersonId, PersonId, PersonId]]:
+    """Every ranked choice: (who ranked, rank, whom, mentor id, mentee id), mentees' lists first."""
     as_mentee, as_mentor = split_ranks(cohort)
-    lists = [(e, ms, True) for e, ms in as_mentee.items()] + [(m, es, False) for m, es in as_mentor.items()]
-    out = []
-    for who, listed, mentee_side in lists:
-        for i, other in enumerate(listed, 1):
-            m, e = (other, who) if mentee_side else (who, other)
-            if cs.index_of(m, e) is None:
-                why = why_not_candidate(cohort, program, m, e)
-                out.append(
-                    Problem(
-                        cohort.source or "participants",
-                        cohort[who].line,
-                        "ranks",
-                        f"choice {i} '{other}' can never be paired with '{who}': {why}",
-                        "rank someone else, or change the rule or the people's data",
-                        severity="warning",
-                    )
-                )
-    return out
+    for e, ms in as_mentee.items():
+        for i, m in enumerate(ms, 1):
+            yield e, i, m, m, e
+    for m, es in as_mentor.items():
+        for i, e in enumerate(es, 1):
+            yield m, i, e, m, e
+
+
+def _choice_warning(cohort: Cohort, who: PersonId, i: int, other: PersonId, why: str) -> Problem:
+    return Problem(
+        cohort.source or "participants",
+        cohort[who].line,
+        "ranks",
+        f"choice {i} '{other}' can never be paired with '{who}': {why}",
+        "rank someone else, or change the rule or the people's data",
+        severity="warning",
+    )
 
 
 def _ordinal(n: int) -> str:

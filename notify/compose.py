@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.text import MONTH_NAMES, WEEKDAY_NAMES
 from cycles.changes import when_words
 from cycles.diff import Slot
 from matcher.model import Pair
@@ -43,21 +44,6 @@ CHARTER_KEYS = (
     ("rhythm", "How often you meet"),
     ("confidentiality", "Confidentiality"),
     ("ending", "How it ends"),
-)
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
 )
 
 
@@ -122,11 +108,11 @@ class Outgoing:
 def local_words(moment: datetime, tz: str) -> str:
     """``Tuesday 2 February 2027, 17:00`` in ``tz``."""
     t = moment.astimezone(ZoneInfo(tz))
-    return f"{_WEEKDAYS[t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year}, {t:%H:%M}"
+    return f"{WEEKDAY_NAMES[t.weekday()]} {t.day} {MONTH_NAMES[t.month - 1]} {t.year}, {t:%H:%M}"
 
 
 def date_words(d: date) -> str:
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+    return f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}"
 
 
 _AVOID = re.compile(r"(?:;\s*)?avoid list: \d+")

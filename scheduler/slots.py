@@ -49,7 +49,6 @@ from scheduler.recurrence import UTC, Pattern, occurrence_dates, zone
 
 PAD_DAYS = 2  # the grid's epoch is local midnight two days before the cycle starts
 CADENCE_RANK = {"weekly": 0, "biweekly": 1, "monthly": 2}
-BIG = 1 << 20
 EDGE_CAP = 120
 
 # The slot cost: the soft quality of a pattern folded into one integer (CP-SAT minimises it) in
@@ -70,7 +69,6 @@ EDGE_RADIX = EDGE_STEPS + 1  # 9
 INCONVENIENT_CAP = 480
 INCONVENIENT_BUCKET = 30
 INCONVENIENT_RADIX = INCONVENIENT_CAP // INCONVENIENT_BUCKET + 1  # 17
-DAY_NAMES_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def pair_cadence(mentor: Person, mentee: Person, program: Program) -> str:
