@@ -44,7 +44,8 @@ from cohort.program import Program
 from cohort.rules import rule
 from cohort.solving import configure
 from matcher.candidates import reporting_pairs
-from scheduler.circle_slots import Busy, CircleSlot, circle_context, circle_slot_options, has_common_slot
+from scheduler.circle_slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
+from scheduler.model import Schedule
 from scheduler.slots import Meeting, SlotContext
 
 EXHAUSTIVE_LIMIT = 200_000  # search nodes up to which every candidate circle is enumerated
@@ -195,11 +196,13 @@ def _mask(ctx: SlotContext, person: Person) -> int:
     return int.from_bytes(np.packbits(out).tobytes(), "big")
 
 
-def _exists(ctx: SlotContext, people: Sequence[Person], busy: Busy, leader: Person | None) -> bool:
+def _exists(test: GroupSlotTest, people: Sequence[Person], busy: Busy, leader: Person | None) -> bool:
     """The exact slot test (around the leader's pair meetings when they have some)."""
+    if not test.exists(people):
+        return False
     if leader is not None and busy.get(leader.id):
-        return bool(circle_slot_options(ctx, people, busy=busy, limit=1))
-    return has_common_slot(ctx, people)
+        return bool(circle_slot_options(test.ctx, people, busy=busy, limit=1))
+    return True
 
 
 class _Search:
@@ -207,11 +210,24 @@ class _Search:
 
     def __init__(self, cohort: Cohort, program: Program, ctx: SlotContext, rules: Rules, busy: Busy):
         self.cohort, self.program, self.ctx, self.rules, self.busy = cohort, program, ctx, rules, busy
+        self.test = GroupSlotTest(ctx)
+        self._ok: dict[PersonId, set[PersonId]] = {}
+        self.by_goal: dict[str, list[PersonId]] = {}
         self.masks: dict[PersonId, int] = {}
         self.seen: set[tuple[PersonId | None, frozenset[PersonId]]] = set()
         self.out: list[_Candidate] = []
         self.nodes = 0
         self.complete = True
+
+    def compatible(self, pid: PersonId) -> set[PersonId]:
+        """Pool members who share a goal with ``pid`` and break no pair rule with them (cached)."""
+        hit = self._ok.get(pid)
+        if hit is None:
+            me = self.cohort[pid]
+            near = {q for g in me.goals for q in self.by_goal.get(g, ())}
+            hit = {q for q in near if q != pid and self.rules.broken(me, self.cohort[q]) is None}
+            self._ok[pid] = hit
+        return hit
 
     def mask(self, p: Person) -> int:
         if p.id not in self.masks:
@@ -237,11 +253,7 @@ class _Search:
         if leader is not None:
             members = [m for m in members if self.rules.broken(leader, m, leader=leader) is None]
         index = {m.id: i for i, m in enumerate(members)}
-        ok: dict[PersonId, set[PersonId]] = {m.id: set() for m in members}
-        for a, b in combinations(members, 2):
-            if self.rules.broken(a, b) is None and set(a.goals) & set(b.goals):
-                ok[a.id].add(b.id)
-                ok[b.id].add(a.id)
+        ok = self.compatible
         state = {"nodes": 0, "emitted": 0, "limit": 0, "per": 0}
 
         def emit(chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None) -> None:
@@ -250,7 +262,7 @@ class _Search:
                 return
             self.seen.add(key)
             everyone = ([leader] if leader else []) + chosen
-            if not _exists(self.ctx, everyone, self.busy, leader):
+            if not _exists(self.test, everyone, self.busy, leader):
                 return
             score = c.goal_overlap_weight * len(goals)
             self.out.append(
@@ -290,7 +302,7 @@ class _Search:
                 mk = mask & self.mask(p)
                 if not mk:
                     continue
-                nxt = [q for q in rest[i + 1 :] if q.id in ok[p.id]]
+                nxt = [q for q in rest[i + 1 :] if q.id in ok(p.id)]
                 if len(chosen) + 1 + len(nxt) < c.min_size:
                     continue
                 grow(chosen + [p], nxt, g, lang, mk)
@@ -308,8 +320,8 @@ class _Search:
             if not g or (need_lang and not lang) or not mk:
                 continue
             rest = sorted(
-                (q for q in members if q.id in ok[s.id]),
-                key=lambda q: (-len(set(q.goals) & g), q.id),
+                (q for q in members if q.id in ok(s.id)),
+                key=lambda q: (-len(set(q.goals) & g), -(mk & self.mask(q)).bit_count(), q.id),
             )
             grow([s], rest, g, lang, mk)
 
@@ -358,6 +370,9 @@ def candidate_circles(
     """Every valid candidate circle (complete enumeration, True) or a bounded search per person."""
     rules = Rules(cohort, program)
     search = _Search(cohort, program, ctx, rules, busy)
+    for m in members:
+        for g in m.goals:
+            search.by_goal.setdefault(g, []).append(m.id)
     c = program.circles
     if program.circles.kind == "peer":
         groups: list[tuple[Person | None, list[Person]]] = [(None, list(members))]
@@ -556,3 +571,29 @@ def _circle(cand: _Candidate, slot: CircleSlot, cohort: Cohort) -> Circle:
         reasons += "; common language: " + ", ".join(cand.languages)
     reasons += f"; meets {slot.pattern.describe()}"
     return Circle("", cand.mentor_id, cand.member_ids, cand.goals, cand.languages, cand.score, reasons, slot)
+
+
+def busy_of(schedule: Schedule) -> dict[PersonId, list[Meeting]]:
+    """Every person's meetings in a pair schedule (series occurrences and milestone events)."""
+    out: dict[PersonId, list[Meeting]] = {}
+    for s in schedule.series:
+        for t in s.occurrences:
+            for pid in (s.mentor_id, s.mentee_id):
+                out.setdefault(pid, []).append(Meeting(t, s.duration_minutes))
+    for e in schedule.events:
+        for pid in (e.mentor_id, e.mentee_id):
+            out.setdefault(pid, []).append(Meeting(e.start, e.duration_minutes, e.kind))
+    return out
+
+
+def plan_circles(
+    cohort: Cohort, program: Program, pairs: Sequence[tuple[PersonId, PersonId]], schedule: Schedule
+) -> CirclePlan:
+    """Circles for ``cohort`` after its pairs (``pairs``: (mentor, mentee), ``schedule``: theirs)."""
+    if not uses_circles(cohort):
+        return EMPTY
+    paired = {p for pair in pairs for p in pair}
+    led: dict[PersonId, int] = {}
+    for mentor, _ in pairs:
+        led[mentor] = led.get(mentor, 0) + 1
+    return form_circles(cohort, program, paired=paired, pairs_led=led, busy=busy_of(schedule))

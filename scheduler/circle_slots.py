@@ -247,3 +247,40 @@ def has_common_slot(ctx: SlotContext, people: Sequence[Person], cadence: str | N
     """Whether the group has any valid recurring slot (ignoring other meetings)."""
     cadence = cadence or circle_cadence(people, ctx.program)
     return any(_valid_patterns(ctx, people, cadence, anchor) for anchor in _anchors(ctx, people))
+
+
+class GroupSlotTest:
+    """``has_common_slot`` for many groups of one cohort: each person's per-anchor grid arrays are
+    computed once, and a group's test is an AND/OR over them and one reduction per anchor."""
+
+    def __init__(self, ctx: SlotContext):
+        self.ctx = ctx
+        self._arrays: dict[tuple[str, PersonId], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _person(self, anchor: str, person: Person) -> tuple[np.ndarray, np.ndarray]:
+        key = (anchor, person.id)
+        hit = self._arrays.get(key)
+        if hit is None:
+            grid = self.ctx.grid(anchor, (person,))
+            hit = (grid.ok[person.id], grid.skip[person.id])
+            self._arrays[key] = hit
+        return hit
+
+    def exists(self, people: Sequence[Person], cadence: str | None = None) -> bool:
+        ctx = self.ctx
+        cadence = cadence or circle_cadence(people, ctx.program)
+        for anchor in _anchors(ctx, people):
+            _, gap = ctx.anchor_grid(anchor)
+            good = ~gap
+            skip = np.zeros_like(gap)
+            for p in people:
+                ok, sk = self._person(anchor, p)
+                good = good & ok
+                skip = skip | sk
+            valid = ctx._reduce((skip | good) & ~gap, cadence, "all", True)
+            if not valid.any():
+                continue
+            meets = ctx._reduce(~skip, cadence, "any", False)
+            if (valid & meets).any():
+                return True
+        return False

@@ -10,12 +10,14 @@ from itertools import combinations
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import recurring_ical_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cohort.model import Cohort, Person
 from cohort.program import Circles, CycleSettings, Matching, Program, Rules
+from planner.circle_outputs import circle_calendar
 from planner.circles import circle_pool, form_circles, pair_cohort, uses_circles
 from scheduler.circle_slots import circle_context, has_common_slot
 from scheduler.recurrence import UTC
@@ -159,6 +161,21 @@ def exact_optimum(cohort: Cohort, prog: Program) -> int:
     return int(round(-res.fun))
 
 
+def expanded(cal: object) -> list[tuple[datetime, int]]:
+    """(UTC start, minutes) of every instance in an iCalendar, by recurring_ical_events."""
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC))
+    out = []
+    for ev in recurring_ical_events.of(cal).between(*window):
+        start = ev.decoded("dtstart")
+        minutes = (
+            int((ev.decoded("dtend") - start).total_seconds() // 60)
+            if "DTEND" in ev
+            else int(ev.decoded("duration").total_seconds() // 60)
+        )
+        out.append((start.astimezone(UTC), minutes))
+    return sorted(out)
+
+
 def check_plan(cohort: Cohort, prog: Program, busy: dict[str, list[Meeting]] | None = None) -> int:
     plan = form_circles(cohort, prog, busy=busy)
     c = prog.circles
@@ -179,6 +196,11 @@ def check_plan(cohort: Cohort, prog: Program, busy: dict[str, list[Meeting]] | N
                 assert inside(p, meeting.start, meeting.duration_minutes)
                 assert not p.is_away(meeting.start.astimezone(UTC).date()) or p.unavailable
                 meetings.setdefault(pid, []).append(meeting)
+    for circle in plan.circles:  # every member's calendar expands to exactly the circle's meetings
+        for pid in circle.people:
+            assert expanded(circle_calendar(pid, plan, cohort, prog, "salt")) == sorted(
+                (m.start, m.duration_minutes) for m in circle.slot.meetings
+            )
     buffer = timedelta(minutes=prog.cycle.buffer_minutes)
     for pid, ms in meetings.items():
         ms = sorted(ms, key=lambda m: m.start)
