@@ -32,6 +32,7 @@ from pipeline.progress import Progress, ProgressEvent, null_progress, publish_cl
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
+from planner.circle_outputs import circle_record
 from planner.circles import pair_cohort, plan_circles
 from planner.continuity import StoredPlan
 from report.analysis import series_view, unmatched_categories
@@ -286,6 +287,7 @@ def run(
             )
             if circles.pool:
                 files += ["circles.csv", "circles/"]
+                save_run_summary(ws, cycle_id, "circles", circle_record(circles))
     finally:
         ws.close()
     return RunOutcome(cycle_id, planned, published, summary, tuple(warnings), Path(out_dir), tuple(files))

@@ -18,6 +18,7 @@ from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
 from matcher.model import Pair
+from pipeline.circles import explain_circle
 from pipeline.history import feed_view
 from pipeline.progress import Progress, null_progress, publish_clock
 from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
@@ -36,6 +37,7 @@ from store import (
     latest_cycle,
     load_cohort,
     load_pairs,
+    load_run_summaries,
     load_schedule,
     load_unmatched,
     remember_out_dir,
@@ -214,6 +216,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         pairs = load_pairs(ws, cycle.id)
         unmatched = load_unmatched(ws, cycle.id)
         schedule = load_schedule(ws, cycle.id)
+        circle_runs = load_run_summaries(ws, cycle.id, "circles")
     person = cohort[person_id]
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
     alts, first = alternatives_for(cohort, program, chosen, person_id, top=top)
@@ -289,6 +292,12 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if notes:
         lines.append("\nclock changes:")
         lines += [f"  {n}" for n in notes]
-    if not mine and not data["unmatched"]:
+    circle, circle_lines = (
+        (None, []) if not circle_runs else explain_circle(circle_runs[-1].summary, cohort, person_id)
+    )
+    if circle is not None:
+        data["circle"] = circle
+        lines += circle_lines
+    if not mine and not data["unmatched"] and circle is None:
         lines.append("\nnot part of any pair this cycle")
     return Explanation(person_id, data, "\n".join(lines))

@@ -181,3 +181,22 @@ def circle_summary(plan: CirclePlan) -> dict[str, Any]:
             "seconds": round(plan.seconds, 3),
         }
     }
+
+
+def circle_record(plan: CirclePlan) -> dict[str, Any]:
+    """What ``explain`` needs later, kept in the store's run log (kind ``circles``)."""
+    return {
+        **circle_summary(plan),
+        "formed": [
+            {
+                "circle_id": c.id,
+                "mentor_id": c.mentor_id,
+                "member_ids": list(c.member_ids),
+                "score": c.score,
+                "reasons": c.reasons,
+                "meets": c.slot.pattern.describe(),
+            }
+            for c in plan.circles
+        ],
+        "unplaced": {u.id: u.reason for u in plan.unplaced},
+    }

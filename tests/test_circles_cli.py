@@ -63,6 +63,14 @@ def test_run_writes_circles_and_keeps_every_rule(tmp_path: Path) -> None:
     assert '<section id="circles">' in report
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["circles"]["placed"] == len(placed) <= summary["circles"]["bound"]
+    member = sorted(placed)[0]
+    code, out, err = invoke(tmp_path, "explain", member, "--json")
+    assert code == 0, err
+    circle = json.loads(out)["circle"]
+    assert member in circle["member_ids"] and circle["as"] == "member" and circle["reasons"]
+    for pid in circle_people - placed:
+        code, out, _ = invoke(tmp_path, "explain", pid)
+        assert code == 0 and "not in a circle: " + unmatched[pid]["reason"] in out
 
 
 def test_a_cohort_without_circles_writes_no_circle_outputs(tmp_path: Path) -> None:
