@@ -212,6 +212,7 @@ class _Search:
         self.cohort, self.program, self.ctx, self.rules, self.busy = cohort, program, ctx, rules, busy
         self.test = GroupSlotTest(ctx)
         self._ok: dict[PersonId, set[PersonId]] = {}
+        self.fits: dict[tuple[PersonId | None, frozenset[PersonId]], bool] = {}
         self.by_goal: dict[str, list[PersonId]] = {}
         self.masks: dict[PersonId, int] = {}
         self.seen: set[tuple[PersonId | None, frozenset[PersonId]]] = set()
@@ -256,6 +257,9 @@ class _Search:
         ok = self.compatible
         state = {"nodes": 0, "emitted": 0, "limit": 0, "per": 0}
 
+        def key_of(chosen: list[Person]) -> tuple[PersonId | None, frozenset[PersonId]]:
+            return (leader.id if leader else None, frozenset(m.id for m in chosen))
+
         def emit(chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None) -> None:
             key = (leader.id if leader else None, frozenset(m.id for m in chosen))
             if key in self.seen:
@@ -288,6 +292,15 @@ class _Search:
             if state["limit"] and (state["nodes"] > state["limit"] or state["emitted"] >= state["per"]):
                 self.complete = False
                 return
+            if state["limit"] and len(chosen) + (leader is not None) >= 2:
+                # bounded search only: a group without a common slot is not grown further (a
+                # larger group rarely regains one; the complete enumeration never prunes here)
+                fits = self.fits.get(key_of(chosen))
+                if fits is None:
+                    fits = self.test.exists(([leader] if leader else []) + chosen)
+                    self.fits[key_of(chosen)] = fits
+                if not fits:
+                    return
             if len(chosen) >= c.min_size and goals:
                 emit(chosen, goals, langs)
             if len(chosen) >= c.max_size:
