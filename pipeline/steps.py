@@ -24,6 +24,7 @@ from pipeline.progress import Progress, null_progress, publish_clock
 from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, plan
+from planner.circles import pair_cohort
 from planner.continuity import series_by_pair
 from planner.plan import alternatives_for, match_only, schedule_pairs
 from report.analysis import capacity_of, series_view
@@ -74,7 +75,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
-        cs, result = match_only(cohort, program, progress=progress)
+        cs, result = match_only(pair_cohort(cohort), program, progress=progress)
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, result)
             write_match_files(stage, cohort, result, cs.rows())
@@ -111,13 +112,22 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         reuse = stored_plan(ws, cycle.id, text or example_toml(program), cohort) if previous else None
         if reuse is not None:  # a re-run: the stored pairs, slots and figures as they are
             planned = plan(
-                cohort, program, Continuity(reuse=reuse), uid_salt=workspace_secret(ws), progress=progress
+                pair_cohort(cohort),
+                program,
+                Continuity(reuse=reuse),
+                uid_salt=workspace_secret(ws),
+                progress=progress,
             )
         else:
             continuity = Continuity(slots=series_by_pair(previous.series) if previous else {})
             keys = [(p.mentor_id, p.mentee_id) for p in stored]
             planned = schedule_pairs(
-                cohort, program, keys, continuity, uid_salt=workspace_secret(ws), progress=progress
+                pair_cohort(cohort),
+                program,
+                keys,
+                continuity,
+                uid_salt=workspace_secret(ws),
+                progress=progress,
             )
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, planned.match)

@@ -12,6 +12,7 @@ from icalendar import Calendar
 from cohort.load import load_participants
 from cohort.program import load_program
 from planner.circles import Rules, circle_problems
+from store import Workspace, latest_cycle, load_cohort
 from tests.cli_helpers import invoke, rows
 from tests.test_circle_slots import inside
 from tests.test_circles import expanded
@@ -63,6 +64,9 @@ def test_run_writes_circles_and_keeps_every_rule(tmp_path: Path) -> None:
     assert '<section id="circles">' in report
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["circles"]["placed"] == len(placed) <= summary["circles"]["bound"]
+    with Workspace(tmp_path, create=False) as ws:  # the store keeps everyone's format
+        cycle = latest_cycle(ws)
+        assert cycle is not None and load_cohort(ws, cycle.id) == cohort
     member = sorted(placed)[0]
     code, out, err = invoke(tmp_path, "explain", member, "--json")
     assert code == 0, err
