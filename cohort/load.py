@@ -19,7 +19,7 @@ from typing import Any
 from cohort import limits, tables
 from cohort.availability import AvailabilityError, excel_value_error, parse_availability
 from cohort.errors import InputError, Problem
-from cohort.model import CADENCES, CALENDAR_MODES, ROLES, Cohort, DateRange, Person
+from cohort.model import CADENCES, CALENDAR_MODES, FORMATS, ROLES, Cohort, DateRange, Person
 from cohort.model import normalise_term as _norm
 from cohort.ranks import cross_rank_problems, row_ranks
 from cohort.tables import RawTable, TableSpec
@@ -49,6 +49,7 @@ COLUMNS: tuple[str, ...] = (
     "max_meetings_per_week",
     "ranks",
     "calendar",
+    "format",
 )
 REQUIRED: tuple[str, ...] = ("id", "name", "email", "role", "timezone", "availability")
 LIST_COLUMNS = frozenset(
@@ -464,6 +465,17 @@ def _row_to_person(
             else "'feed' (subscribe, the default) or 'invite' (email invitations)",
         )
     values["calendar"] = mode
+    shape = text.get("format", "").casefold().replace("_", "-").replace(" ", "-") or "one-to-one"
+    if shape in ("1:1", "one-on-one", "pair", "1-1"):
+        shape = "one-to-one"
+    if shape not in FORMATS:
+        close = difflib.get_close_matches(shape, FORMATS, n=1, cutoff=0.5)
+        error(
+            "format",
+            f"unknown format '{text['format']}'",
+            f"did you mean '{close[0]}'?" if close else "one of one-to-one (the default), circle, either",
+        )
+    values["format"] = shape
 
     refs: dict[str, tuple[str, ...]] = {}
     for column in ("avoid", "prefer"):

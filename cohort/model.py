@@ -21,12 +21,14 @@ PersonId = str
 Role = Literal["mentor", "mentee", "both"]
 Cadence = Literal["weekly", "biweekly", "monthly"]
 CalendarMode = Literal["feed", "invite"]
+Format = Literal["one-to-one", "circle", "either"]
 WeekInterval = tuple[int, int]
 DateRange = tuple[date, date]  # inclusive on both ends, in the person's local calendar
 
 ROLES: tuple[str, ...] = ("mentor", "mentee", "both")
 CADENCES: tuple[str, ...] = ("weekly", "biweekly", "monthly")
 CALENDAR_MODES: tuple[str, ...] = ("feed", "invite")  # subscribe to a feed, or get email invitations
+FORMATS: tuple[str, ...] = ("one-to-one", "circle", "either")  # how a person wants to be mentored
 DAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -69,6 +71,7 @@ class Person:
     line: int = 0
     ranks: tuple[PersonId, ...] = ()  # ids in order of preference (first = first choice)
     calendar: CalendarMode = "feed"  # "invite": meetings come as email invitations, not in the feed
+    format: Format = "one-to-one"  # "circle": group mentoring only; "either": a pair, else a circle
 
     @property
     def is_mentor(self) -> bool:

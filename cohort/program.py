@@ -237,6 +237,32 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Circles:
+    """``[circles]``: group mentoring for people whose `format` is `circle` or `either`
+    (see ``planner/circles.py``). Without such people nothing here has any effect."""
+
+    kind: str = _opt(
+        "mentor-led",
+        "'mentor-led': one mentor and several mentees; 'peer': members of one pool, no mentor",
+        choices=("mentor-led", "peer"),
+    )
+    min_size: int = _opt(3, "fewest members in a circle, not counting a mentor", min=2, max=50)
+    max_size: int = _opt(6, "most members in a circle, not counting a mentor", min=2, max=50)
+    cadence: str = _opt("biweekly", "how often a circle meets", choices=("weekly", "biweekly", "monthly"))
+    duration_minutes: int = _opt(60, "length of a circle meeting", min=5, max=480)
+    goal_overlap_weight: int = _opt(
+        10, "score per goal shared by every member (after the most people placed)", min=0, max=1000
+    )
+    mentor_capacity_per_circle: int = _opt(
+        2,
+        "how many of a mentor's `capacity` seats one circle they lead uses "
+        "(0: circles do not count against capacity)",
+        min=0,
+        max=1000,
+    )
+
+
+@dataclass(frozen=True)
 class Program:
     """The whole ``program.toml``; sections map one-to-one to TOML tables."""
 
@@ -251,6 +277,7 @@ class Program:
     charter: Charter = field(default_factory=Charter)
     retention: Retention = field(default_factory=Retention)
     email: EmailSettings = field(default_factory=EmailSettings)
+    circles: Circles = field(default_factory=Circles)
 
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]
@@ -442,6 +469,17 @@ def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = 
                     )
                     continue
             values[fields[key].name] = value
+        low, high = values.get("min_size", 3), values.get("max_size", 6)
+        if section_name == "circles" and low > high:
+            problems.append(
+                Problem(
+                    file,
+                    _line_of(lines, "circles", "min_size"),
+                    "circles.min_size",
+                    f"min_size {low} is larger than max_size {high}",
+                    f"at most {high}",
+                )
+            )
         if section_name == "cycle":
             if "weeks" in table and "end" in table:
                 problems.append(

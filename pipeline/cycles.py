@@ -63,6 +63,7 @@ from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program,
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
+from planner.circles import pair_cohort
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
 from scheduler.model import Schedule, Series
 from store import (
@@ -243,7 +244,7 @@ def _next_cycle(
     continuity = policy.next_cycle(
         verdicts, prev_sched, sorted(ended_pairs(ws, cohort.by_id)), rerun_of=rerun_of, reuse=reuse
     )
-    planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    planned = plan(pair_cohort(cohort), program, continuity, uid_salt=workspace_secret(ws), progress=progress)
     timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
     return _write_all(
@@ -287,7 +288,7 @@ def _mid_cycle(
     gone = set(old) - set(new)
     keys = [(p.mentor_id, p.mentee_id) for p in old_pairs]
     continuity = policy.mid_cycle(keys, old_sched, gone, sorted(ended_pairs(ws, cohort.by_id)))
-    planned = plan(cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    planned = plan(pair_cohort(cohort), program, continuity, uid_salt=workspace_secret(ws), progress=progress)
     timings.update(planned.timings)
 
     mid = continue_mid_cycle(planned, old_sched, cohort, now)

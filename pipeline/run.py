@@ -26,11 +26,14 @@ from feeds.publish import PublishResult, publish
 from matcher.model import MatchResult
 from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
+from pipeline.circles import circle_writer
 from pipeline.history import feed_view
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
+from planner.circle_outputs import circle_record
+from planner.circles import pair_cohort, plan_circles
 from planner.continuity import StoredPlan
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report
@@ -255,8 +258,16 @@ def run(
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
+        pairs_cohort = pair_cohort(cohort)  # the cohort itself unless someone chose `format = circle`
         planned = plan(
-            cohort, program, previous_plan(ws, program, text, cohort), uid_salt=salt, progress=progress
+            pairs_cohort,
+            program,
+            previous_plan(ws, program, text, pairs_cohort),
+            uid_salt=salt,
+            progress=progress,
+        )
+        circles = plan_circles(
+            cohort, program, [(p.mentor_id, p.mentee_id) for p in planned.match.pairs], planned.schedule
         )
         timings.update(planned.timings)
         warnings = [*warnings, *choices.rank_warnings(planned)]
@@ -264,8 +275,19 @@ def run(
             cycle_id = import_cohort(ws, cohort, program, text, participants, replace_matched=True)
             remember_out_dir(ws, out_dir)
             published, summary, files = write_outputs(
-                ws, stage, cycle_id, planned, now=now, progress=progress, timings=timings, started=started
+                ws,
+                stage,
+                cycle_id,
+                planned,
+                now=now,
+                progress=progress,
+                timings=timings,
+                started=started,
+                extra=circle_writer(cohort, program, planned.match, circles, salt) if circles.pool else None,
             )
+            if circles.pool:
+                files += ["circles.csv", "circles/"]
+                save_run_summary(ws, cycle_id, "circles", circle_record(circles))
     finally:
         ws.close()
     return RunOutcome(cycle_id, planned, published, summary, tuple(warnings), Path(out_dir), tuple(files))

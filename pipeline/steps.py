@@ -18,11 +18,13 @@ from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
 from matcher.model import Pair
+from pipeline.circles import explain_circle
 from pipeline.history import feed_view
 from pipeline.progress import Progress, null_progress, publish_clock
 from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, plan
+from planner.circles import pair_cohort
 from planner.continuity import series_by_pair
 from planner.plan import alternatives_for, match_only, schedule_pairs
 from report.analysis import capacity_of, series_view
@@ -36,6 +38,7 @@ from store import (
     latest_cycle,
     load_cohort,
     load_pairs,
+    load_run_summaries,
     load_schedule,
     load_unmatched,
     remember_out_dir,
@@ -72,7 +75,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
-        cs, result = match_only(cohort, program, progress=progress)
+        cs, result = match_only(pair_cohort(cohort), program, progress=progress)
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, result)
             write_match_files(stage, cohort, result, cs.rows())
@@ -109,13 +112,22 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         reuse = stored_plan(ws, cycle.id, text or example_toml(program), cohort) if previous else None
         if reuse is not None:  # a re-run: the stored pairs, slots and figures as they are
             planned = plan(
-                cohort, program, Continuity(reuse=reuse), uid_salt=workspace_secret(ws), progress=progress
+                pair_cohort(cohort),
+                program,
+                Continuity(reuse=reuse),
+                uid_salt=workspace_secret(ws),
+                progress=progress,
             )
         else:
             continuity = Continuity(slots=series_by_pair(previous.series) if previous else {})
             keys = [(p.mentor_id, p.mentee_id) for p in stored]
             planned = schedule_pairs(
-                cohort, program, keys, continuity, uid_salt=workspace_secret(ws), progress=progress
+                pair_cohort(cohort),
+                program,
+                keys,
+                continuity,
+                uid_salt=workspace_secret(ws),
+                progress=progress,
             )
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, planned.match)
@@ -214,6 +226,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         pairs = load_pairs(ws, cycle.id)
         unmatched = load_unmatched(ws, cycle.id)
         schedule = load_schedule(ws, cycle.id)
+        circle_runs = load_run_summaries(ws, cycle.id, "circles")
     person = cohort[person_id]
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
     alts, first = alternatives_for(cohort, program, chosen, person_id, top=top)
@@ -289,6 +302,12 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if notes:
         lines.append("\nclock changes:")
         lines += [f"  {n}" for n in notes]
-    if not mine and not data["unmatched"]:
+    circle, circle_lines = (
+        (None, []) if not circle_runs else explain_circle(circle_runs[-1].summary, cohort, person_id)
+    )
+    if circle is not None:
+        data["circle"] = circle
+        lines += circle_lines
+    if not mine and not data["unmatched"] and circle is None:
         lines.append("\nnot part of any pair this cycle")
     return Explanation(person_id, data, "\n".join(lines))

@@ -149,6 +149,7 @@ CATALOGUE: tuple[TableSpec, ...] = (
             "prefer": IDS,
             "ranks": IDS,
             "calendar": N,
+            "format": N,
             "unavailable": PERSONAL,
             "max_meetings_per_week": PERSONAL,
             "line": PERSONAL,

@@ -44,6 +44,7 @@ PERSON_COLUMNS: tuple[str, ...] = (
     "line",
     "ranks",
     "calendar",
+    "format",
 )
 
 
@@ -103,6 +104,7 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
             p.line,
             enc(p.ranks),
             p.calendar,
+            p.format,
         )
 
     return row
@@ -166,6 +168,7 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
             # rows stored before the columns existed
             "ranks": terms(r[21]) if len(r) > 21 else (),
             "calendar": r[22] if len(r) > 22 else "feed",
+            "format": r[23] if len(r) > 23 else "one-to-one",
         }
 
     if not _FAST_PERSON:
@@ -212,6 +215,7 @@ _FAST_PERSON = (
         "line",
         "ranks",
         "calendar",
+        "format",
     }
 )
 

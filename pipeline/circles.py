@@ -1,0 +1,77 @@
+"""Circle outputs of a run (``planner.circle_outputs``), written only when someone asked for a
+circle: ``circles.csv``, ``circles`` in ``schedule.json``, circle reasons in ``unmatched.csv``, each
+circle person's calendar ``circles/<id>.ics``, the circles section of ``report.html`` and the
+``circles`` figures of ``summary.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cohort.model import Cohort, PersonId
+from cohort.program import Program
+from matcher.model import MatchResult
+from matcher.outputs import write_unmatched
+from planner.circle_outputs import (
+    circle_calendar,
+    circle_summary,
+    schedule_with_circles,
+    unmatched_with_circles,
+    write_circles_csv,
+)
+from planner.circles import CirclePlan
+from report.circles import with_circles
+
+
+def circle_writer(
+    cohort: Cohort, program: Program, match: MatchResult, plan: CirclePlan, salt: str
+) -> Callable[[Path], dict[str, Any]]:
+    """``write_outputs``'s ``extra``: writes the circle outputs into the stage, returns the
+    summary's additions."""
+
+    def write(stage: Path) -> dict[str, Any]:
+        write_circles_csv(stage / "circles.csv", plan.circles)
+        path = stage / "schedule.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document = schedule_with_circles(document, plan, program, salt)
+        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_unmatched(stage / "unmatched.csv", unmatched_with_circles(match.unmatched, plan))
+        report = stage / "report.html"
+        report.write_text(with_circles(report.read_text(encoding="utf-8"), cohort, plan), encoding="utf-8")
+        folder = stage / "circles"
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o700)
+        for circle in plan.circles:
+            for pid in circle.people:
+                (folder / f"{pid}.ics").write_bytes(
+                    circle_calendar(pid, plan, cohort, program, salt).to_ical()
+                )
+        return circle_summary(plan)
+
+    return write
+
+
+def explain_circle(
+    record: Mapping[str, Any], cohort: Cohort, person_id: PersonId
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """``explain``'s circle part for one person from the stored ``circles`` run record."""
+    for c in record.get("formed", []):
+        people = ([c["mentor_id"]] if c["mentor_id"] else []) + list(c["member_ids"])
+        if person_id not in people:
+            continue
+        names = [cohort[p].name if p in cohort else p for p in people]
+        role = "mentor" if person_id == c["mentor_id"] else "member"
+        data = {**c, "as": role, "names": names}
+        lines = [
+            f"\ncircle {c['circle_id']} as {role}, with "
+            + ", ".join(n for p, n in zip(people, names, strict=True) if p != person_id),
+            f"  why: {c['reasons']}",
+            f"  meets {c['meets']}",
+        ]
+        return data, lines
+    reason = record.get("unplaced", {}).get(person_id)
+    if reason:
+        return {"unplaced": reason}, [f"\nnot in a circle: {reason}"]
+    return None, []
