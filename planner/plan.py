@@ -45,6 +45,7 @@ from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
+from planner.augment import augment
 from planner.continuity import Continuity
 from planner.joint import match_and_schedule
 from planner.tiebreak import TieBreak
@@ -271,6 +272,20 @@ def plan(
         )
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
+    # nobody left out who fits: every unmatched mentee tries every free seat around what is placed
+    sched, added = augment(
+        cohort,
+        program,
+        ctx,
+        cs,
+        sched,
+        capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+        banned=banned,
+        uid_salt=uid_salt,
+    )
+    if added:
+        repair["augmented"] = len(added)
+        progress(ProgressEvent("repair", "done", f"{len(added)} more pairs fit around the placed ones"))
     timings["schedule"] = time.perf_counter() - t
 
     # The final pairs are exactly the scheduled ones.
