@@ -273,7 +273,8 @@ def plan(
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     # nobody left out who fits: every unmatched mentee tries every free seat around what is placed
-    sched, added = augment(
+    placed_before = len(sched.series)
+    sched, _ = augment(
         cohort,
         program,
         ctx,
@@ -282,10 +283,15 @@ def plan(
         capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
         banned=banned,
         uid_salt=uid_salt,
+        protected=[*cs.pins, *continuity.slots],  # kept, pinned and continuing pairs never move
     )
-    if added:
-        repair["augmented"] = len(added)
-        progress(ProgressEvent("repair", "done", f"{len(added)} more pairs fit around the placed ones"))
+    if len(sched.series) > placed_before:
+        repair["augmented"] = len(sched.series) - placed_before
+        progress(
+            ProgressEvent(
+                "repair", "done", f"{repair['augmented']} more pairs placed by first fit and chains"
+            )
+        )
     timings["schedule"] = time.perf_counter() - t
 
     # The final pairs are exactly the scheduled ones.
