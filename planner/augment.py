@@ -216,6 +216,7 @@ def augment(
     # slot given up); independent of the chained pair (other people), remembered until a chain
     # changes the calendars
     moves: dict[PairKey, SlotOption | None] = {}
+    chained: list[PairKey] = []  # the placed pairs a chain moved
 
     def move_of(pair: PairKey) -> SlotOption | None:
         if pair not in moves:
@@ -250,12 +251,14 @@ def augment(
                     if moved is not None:
                         put(moved)
                         moves.pop(pair)
+                        chained.append(pair)
                         return True
                     if free(m):  # a free seat: the pair may keep its mentor with another slot
                         again = _first_fit(options(pair), calendars)
                         if again is not None:
                             put(again)
                             moves.pop(pair, None)
+                            chained.append(pair)
                             return True
                     take((m, e))
                 restore(pair, old)  # the chain fails: the pair keeps its slot
@@ -277,6 +280,54 @@ def augment(
         key=lambda ev: (ev.mentor_id, ev.mentee_id, ev.start, ev.kind),
     )
     stats = dict(schedule.stats)
-    stats.update(placed=len(series), augmented=len(series) - len(schedule.series))
+    stats.update(placed=len(series), augmented=len(series) - len(schedule.series), moved=len(chained))
     added = sorted(set(placed) - old_keys)
     return replace(schedule, series=tuple(series), events=tuple(events), stats=stats), added
+
+
+def binding_reasons(
+    cohort: Cohort,
+    cs: CandidateSet,
+    pairs: Iterable[PairKey],
+    *,
+    capacity: Mapping[PersonId, int],
+    banned: Iterable[PairKey],
+) -> dict[PersonId, str]:
+    """The reason that binds for each unmatched mentee with at least one eligible mentor, after
+    ``augment``: eligible mentors with a free seat (all named) whose free hours meet none of the
+    mentee's -- true by construction, as the first fit tried every slot of each of them -- or,
+    when there is none, every eligible mentor full (all named)."""
+    banned = set(banned)
+    pairs = list(pairs)
+    used = Counter(m for m, _ in pairs)
+    matched = {e for _, e in pairs}
+    formed = set(pairs)
+    enc = cs.encoder
+    out: dict[PersonId, str] = {}
+    for mentee in cohort.mentees:
+        e = mentee.id
+        if e in matched:
+            continue
+        mentors = sorted(
+            {
+                m
+                for k in cs.of_mentee(e).tolist()
+                if (m := enc.mentor_ids[cs.mentor[k]]) != e
+                and (m, e) not in banned
+                and (e, m) not in banned
+                and (e, m) not in formed
+            }
+        )
+        if not mentors:
+            continue
+        free = [m for m in mentors if used[m] < capacity.get(m, 0)]
+        if free:
+            out[e] = (
+                f"eligible mentor(s) {', '.join(free)} have a free seat, but none of their free hours "
+                "meets yours: every recurring slot of each pair collides with meetings already placed "
+                "(with the buffer) or a weekly limit (more availability on either side, or a less "
+                "frequent cadence, would open one)"
+            )
+        else:
+            out[e] = f"all {len(mentors)} eligible mentor(s) are full: {', '.join(mentors)}"
+    return out

@@ -63,6 +63,7 @@ def test_no_unmatched_mentee_fits_a_free_seat(
     matched = {e for _, e in pairs}
     ctx, cs = slot_aware_candidates(cohort, program)
     addable = []
+    tried: dict[str, list[str]] = {}
     for mentee in cohort.mentees:
         if mentee.id in matched:
             continue
@@ -70,6 +71,7 @@ def test_no_unmatched_mentee_fits_a_free_seat(
             m = c.mentor_id
             if c.mentee_id != mentee.id or used[m] >= cap[m] or (mentee.id, m) in set(pairs):
                 continue
+            tried.setdefault(mentee.id, []).append(m)
             people_of = {m, mentee.id}
             around = Schedule(
                 tuple(s for s in sched.series if people_of & {s.mentor_id, s.mentee_id}),
@@ -84,3 +86,11 @@ def test_no_unmatched_mentee_fits_a_free_seat(
             if addable and addable[-1][1] == mentee.id:
                 break
     assert addable == []
+    # true reasons: a mentee told "free seat but no common hour" names exactly the free-seat
+    # mentors the brute force just found no slot with (so forcing any of those pairs fails)
+    reasons = {u.id: u.reason for u in result.match.unmatched if u.role == "mentee"}
+    for mentee, free_mentors in tried.items():
+        if free_mentors:
+            named = reasons[mentee].removeprefix("eligible mentor(s) ").split(" have a free seat")[0]
+            assert reasons[mentee].startswith("eligible mentor(s) "), reasons[mentee]
+            assert sorted(named.split(", ")) == sorted(free_mentors)
