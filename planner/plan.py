@@ -45,6 +45,7 @@ from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
+from planner.augment import augment, binding_reasons
 from planner.continuity import Continuity
 from planner.joint import match_and_schedule
 from planner.tiebreak import TieBreak
@@ -271,11 +272,33 @@ def plan(
         )
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
+    # nobody left out who fits: every unmatched mentee tries every free seat around what is placed
+    placed_before = len(sched.series)
+    sched, _ = augment(
+        cohort,
+        program,
+        ctx,
+        cs,
+        sched,
+        capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+        banned=continuity.forbidden,  # the repairs' own bans are guesses: the exact test decides
+        uid_salt=uid_salt,
+        protected=[*cs.pins, *continuity.slots],  # kept, pinned and continuing pairs never move
+    )
+    if len(sched.series) > placed_before:
+        repair["augmented"] = len(sched.series) - placed_before
+        repair["moved_by_chains"] = sched.stats.get("moved", 0)
+        progress(
+            ProgressEvent(
+                "repair", "done", f"{repair['augmented']} more pairs placed by first fit and chains"
+            )
+        )
     timings["schedule"] = time.perf_counter() - t
 
     # The final pairs are exactly the scheduled ones.
     t = time.perf_counter()
     final = sorted((s.mentor_id, s.mentee_id) for s in sched.series)
+    banned -= set(final) - set(continuity.forbidden)  # a repair's ban the final pass placed after all
     pairs, unmatched = describe(
         cohort,
         program,
@@ -285,6 +308,17 @@ def plan(
         mentor_capacity=mentor_capacity,
     )
     unmatched = _with_schedule_reasons(unmatched, unplaceable_reason, cohort)
+    binding = binding_reasons(
+        cohort,
+        cs,
+        final,
+        capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+        banned=continuity.forbidden,
+    )
+    unmatched = tuple(
+        Unmatched(u.id, u.role, binding[u.id]) if u.role == "mentee" and u.id in binding else u
+        for u in unmatched
+    )
     repair["unplaceable_final"] = len(sched.unplaceable)
     score = sum(p.score for p in pairs)
     match = replace(

@@ -19,6 +19,7 @@ ALLOWED: dict[str, str] = {
     "parse_program": "every section and key checked in one pass so all problems come at once",
     "block_candidates": "the sequence of named block steps sharing the block arrays and rule counts",
     "match_and_schedule": "one CP-SAT model: variables, constraints and objective share the pair-slot index",
+    "augment": "first fit and chains share one set of calendars, seats and placed pairs (closures)",
     "plan": "match, schedule, repair and explain share the candidate set, bans and timings of one plan",
     "test_three_cycles_with_feedback_churn_and_a_mid_cycle_departure": "one scenario across three cycles",
 }
