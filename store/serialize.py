@@ -191,32 +191,8 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
 _FAST_PERSON = (
     not hasattr(Person, "__post_init__")
     and "__slots__" not in Person.__dict__
-    and set(Person.__dataclass_fields__)
-    == {
-        "id",
-        "name",
-        "email",
-        "role",
-        "timezone",
-        "availability",
-        "goals",
-        "expertise",
-        "interests",
-        "languages",
-        "department",
-        "manager_id",
-        "level",
-        "capacity",
-        "cadence",
-        "avoid",
-        "prefer",
-        "unavailable",
-        "max_meetings_per_week",
-        "line",
-        "ranks",
-        "calendar",
-        "format",
-    }
+    # every stored column is a field (``person_id`` is ``id``; ``ord`` is the row's position)
+    and set(Person.__dataclass_fields__) == {"id", *PERSON_COLUMNS} - {"person_id", "ord"}
 )
 
 
