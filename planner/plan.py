@@ -43,7 +43,7 @@ from cohort.progress import Progress, ProgressEvent, null_progress
 from matcher import ranks as rank_choices
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import Alternative, alternatives, describe
-from matcher.model import MatchResult, Unmatched
+from matcher.model import MatchResult, Pair, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
 from planner.augment import augment, binding_reasons
 from planner.continuity import Continuity
@@ -320,17 +320,8 @@ def plan(
         for u in unmatched
     )
     repair["unplaceable_final"] = len(sched.unplaceable)
-    score = sum(p.score for p in pairs)
-    match = replace(
-        result,
-        pairs=pairs,
-        unmatched=unmatched,
-        matched=len(pairs),
-        objective=float(score),
-        bound=float(bound),
-        gap=abs(bound - score) / max(1.0, abs(bound)),
-        method=first_method if repair["method"] == "none" else f"{first_method}+{repair['method']}",
-    )
+    method = first_method if repair["method"] == "none" else f"{first_method}+{repair['method']}"
+    match = _final_match(result, pairs, unmatched, bound, method)
     sched = replace(sched, unplaceable=())
     timings["explain"] = time.perf_counter() - t
     assert_sound(cohort, program, final, sched, cs.pins, banned, mentor_capacity)  # checks every hard rule
@@ -390,17 +381,12 @@ def schedule_pairs(
     described, unmatched = describe(cohort, program, cs, final, forbidden_pairs=banned)
     reasons = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
     unmatched = _with_schedule_reasons(unmatched, reasons, cohort)
-    score = sum(p.score for p in described)
-    bound = bound_result.bound
-    match = replace(
+    match = _final_match(
         bound_result,
-        pairs=described,
-        unmatched=unmatched,
-        matched=len(described),
-        objective=float(score),
-        bound=float(bound),
-        gap=abs(bound - score) / max(1.0, abs(bound)),
-        method=f"{bound_result.method}, pairs stored by match",
+        described,
+        unmatched,
+        bound_result.bound,
+        f"{bound_result.method}, pairs stored by match",
     )
     timings["explain"] = time.perf_counter() - t
     unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
@@ -426,6 +412,24 @@ def alternatives_for(
     return (
         alternatives(cohort, program, cs, chosen, person_id, top=top),
         rank_choices.first_choice_note(cohort, program, cs, chosen, person_id),
+    )
+
+
+def _final_match(
+    result: MatchResult, pairs: Sequence[Pair], unmatched: Sequence[Unmatched], bound: float, method: str
+) -> MatchResult:
+    """``result`` describing the pairs that were finally placed: their total score against the
+    schedule-free ``bound``, and the gap between them."""
+    score = sum(p.score for p in pairs)
+    return replace(
+        result,
+        pairs=tuple(pairs),
+        unmatched=tuple(unmatched),
+        matched=len(pairs),
+        objective=float(score),
+        bound=float(bound),
+        gap=abs(bound - score) / max(1.0, abs(bound)),
+        method=method,
     )
 
 
