@@ -247,10 +247,8 @@ def test_finding_10_read_only_workspace_serves_lists_and_explains():
             str(ws),
         ]
         env = {**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
-        probe = subprocess.run(
-            [*as_nobody[:5], "-c", "import click, cohort"], cwd=ROOT, capture_output=True, text=True, env=env
-        )
-        if probe.returncode != 0:  # e.g. a virtual environment inside a 0700 folder
+        probe = subprocess.run([*as_nobody[:6], "--help"], capture_output=True, text=True, env=env)
+        if probe.returncode != 0:  # e.g. the checkout or its virtual environment in a 0700 folder
             pytest.skip(f"another user cannot run this checkout's Python here: {probe.stderr.strip()[-200:]}")
         listed = subprocess.run(
             [*as_nobody, "cycle", "list"], capture_output=True, text=True, env=env, timeout=120
