@@ -46,6 +46,7 @@ from cohort.solving import configure
 from matcher.candidates import reporting_pairs
 from scheduler.circle_slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
 from scheduler.model import Schedule
+from scheduler.recurrence import Pattern
 from scheduler.slots import Meeting, SlotContext
 
 EXHAUSTIVE_LIMIT = 200_000  # search nodes up to which every candidate circle is enumerated
@@ -94,6 +95,37 @@ class CirclePlan:
     candidates: int
     seconds: float
     stats: Mapping[str, object] = field(default_factory=dict)
+    continued: tuple[str, ...] = ()  # continuing circles that continue (their ids)
+    same_slot: tuple[str, ...] = ()  # ... of them in their old slot
+    dissolved: tuple[str, ...] = ()  # continuing circles that could not continue
+
+
+@dataclass(frozen=True)
+class KeptCircle:
+    """A circle of the previous cycle that continues (``planner.circle_continuity`` decides which)."""
+
+    id: str
+    mentor_id: PersonId | None
+    member_ids: tuple[PersonId, ...]  # the members who stay (said yes, still in the roster)
+    pattern: Pattern | None = None  # its slot placed in this cycle, kept when still valid
+
+
+@dataclass(frozen=True)
+class CircleContinuity:
+    """What forming circles must respect from earlier cycles; empty for a first cycle."""
+
+    kept: tuple[KeptCircle, ...] = ()
+    """Continuing circles: each keeps its id, gets free places filled or shrinks (above
+    ``min_size``), or dissolves when neither is possible."""
+    barred: frozenset[tuple[str, PersonId]] = frozenset()
+    """(circle id, person): the person said no to that circle and never rejoins it."""
+    ended: frozenset[frozenset[PersonId]] = frozenset()
+    """{person, other}: someone said no to a circle they were both in: never in one circle again."""
+    used_ids: frozenset[str] = frozenset()
+    """Circle ids of earlier cycles: a new circle never takes one."""
+
+
+NO_CONTINUITY = CircleContinuity()
 
 
 @dataclass(frozen=True)
@@ -103,6 +135,8 @@ class _Candidate:
     goals: tuple[str, ...]
     languages: tuple[str, ...]
     score: int
+    keep: str | None = None  # the continuing circle this candidate is a continuation of
+    same_slot: bool = False  # the continuing circle's slot is still valid for this group
 
 
 EMPTY = CirclePlan((), (), 0, 0, 0.0, 0.0, 0.0, "none", 0, 0.0)
@@ -128,9 +162,10 @@ def pair_cohort(cohort: Cohort) -> Cohort:
 class Rules:
     """The catalogue's pair rules between any two circle people (names from ``cohort.rules``)."""
 
-    def __init__(self, cohort: Cohort, program: Program):
+    def __init__(self, cohort: Cohort, program: Program, ended: Iterable[frozenset[PersonId]] = ()):
         self.cohort = cohort
         self.program = program
+        self.ended = frozenset(ended)  # people of a circle one of them said no to
         r = program.rules
         self.reporting: set[frozenset[PersonId]] = set()
         if r.reporting_line == "forbid":
@@ -146,6 +181,8 @@ class Rules:
             return "forbid"
         if b.id in a.avoid or a.id in b.avoid:
             return "avoid"
+        if self.ended and frozenset((a.id, b.id)) in self.ended:
+            return "history"
         if frozenset((a.id, b.id)) in self.reporting:
             return "reporting_line"
         if r.same_department == "forbid" and a.department and a.department == b.department:
@@ -215,10 +252,11 @@ class _Search:
         self.fits: dict[tuple[PersonId | None, frozenset[PersonId]], bool] = {}
         self.by_goal: dict[str, list[PersonId]] = {}
         self.masks: dict[PersonId, int] = {}
-        self.seen: set[tuple[PersonId | None, frozenset[PersonId]]] = set()
+        self.seen: set[tuple[str | None, PersonId | None, frozenset[PersonId]]] = set()
         self.out: list[_Candidate] = []
         self.nodes = 0
         self.complete = True
+        self.keep: KeptCircle | None = None  # set while searching a continuing circle's continuations
 
     def compatible(self, pid: PersonId) -> set[PersonId]:
         """Pool members who share a goal with ``pid`` and break no pair rule with them (cached)."""
@@ -243,9 +281,12 @@ class _Search:
         seeds: Sequence[Person] | None = None,
         budget: int = 0,
         per_seed: int = 0,
+        core: Sequence[Person] = (),
     ) -> None:
         """Emit every valid circle of ``members`` (with ``leader``), or with ``seeds``: circles
-        containing each seed, at most ``per_seed`` of them and ``budget`` nodes per seed."""
+        containing each seed, at most ``per_seed`` of them and ``budget`` nodes per seed, or with
+        ``core``: circles containing all of ``core`` (a continuing circle: its members who stay,
+        plus replacements), at most ``per_seed`` of them in ``budget`` nodes (0: every one)."""
         c = self.program.circles
         need_lang = self.program.rules.common_language
         base_goals = frozenset(leader.expertise) if leader else None
@@ -261,14 +302,20 @@ class _Search:
             return (leader.id if leader else None, frozenset(m.id for m in chosen))
 
         def emit(chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None) -> None:
+            keep = self.keep
             key = (leader.id if leader else None, frozenset(m.id for m in chosen))
-            if key in self.seen:
+            if (keep.id if keep else None, *key) in self.seen:
                 return
-            self.seen.add(key)
+            self.seen.add((keep.id if keep else None, *key))
             everyone = ([leader] if leader else []) + chosen
             if not _exists(self.test, everyone, self.busy, leader):
                 return
             score = c.goal_overlap_weight * len(goals)
+            same = bool(
+                keep is not None
+                and keep.pattern is not None
+                and circle_slot_options(self.ctx, everyone, busy=self.busy, only=keep.pattern)
+            )
             self.out.append(
                 _Candidate(
                     leader.id if leader else None,
@@ -276,6 +323,8 @@ class _Search:
                     tuple(sorted(goals)),
                     tuple(sorted(langs or ())),
                     score,
+                    keep.id if keep else None,
+                    same,
                 )
             )
             state["emitted"] += 1
@@ -320,6 +369,22 @@ class _Search:
                     continue
                 grow(chosen + [p], nxt, g, lang, mk)
 
+        if core:
+            g, lang, mk = base_goals, base_langs, base_mask
+            for p in core:
+                g = frozenset(p.goals) if g is None else g & frozenset(p.goals)
+                lang = frozenset(p.languages) if lang is None else lang & frozenset(p.languages)
+                mk &= self.mask(p)
+            if not g or (need_lang and not lang) or not mk:
+                return
+            mine = {p.id for p in core}
+            rest = sorted(
+                (m for m in members if m.id not in mine and all(m.id in ok(p.id) for p in core)),
+                key=lambda q: (-len(set(q.goals) & g), -(mk & self.mask(q)).bit_count(), q.id),
+            )
+            state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
+            grow(list(core), rest, g, lang, mk)
+            return
         if seeds is None:
             grow([], list(members), base_goals, base_langs, base_mask)
             return
@@ -379,14 +444,19 @@ def candidate_circles(
     ctx: SlotContext,
     busy: Busy,
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
+    continuity: CircleContinuity = NO_CONTINUITY,
 ) -> tuple[list[_Candidate], bool]:
-    """Every valid candidate circle (complete enumeration, True) or a bounded search per person."""
-    rules = Rules(cohort, program)
+    """Every valid candidate circle (complete enumeration, True) or a bounded search per person;
+    first the continuations of the continuing circles (``continuity.kept``)."""
+    rules = Rules(cohort, program, continuity.ended)
     search = _Search(cohort, program, ctx, rules, busy)
     for m in members:
         for g in m.goals:
             search.by_goal.setdefault(g, []).append(m.id)
     c = program.circles
+    complete = True
+    for kept in continuity.kept:
+        complete &= _continuations(search, kept, members, leaders, continuity, exhaustive_limit)
     if program.circles.kind == "peer":
         groups: list[tuple[Person | None, list[Person]]] = [(None, list(members))]
     else:
@@ -398,7 +468,7 @@ def candidate_circles(
     if estimate <= exhaustive_limit:
         for head, group in groups:
             search.run(head, group)
-        return search.out, search.complete
+        return search.out, search.complete and complete
     if program.circles.kind == "peer":
         search.run(None, members, seeds=members, budget=SEED_NODES, per_seed=PER_SEED)
         return search.out, False
@@ -421,6 +491,54 @@ def candidate_circles(
     return search.out, False
 
 
+def _continuations(
+    search: _Search,
+    kept: KeptCircle,
+    members: Sequence[Person],
+    leaders: Mapping[PersonId, int],
+    continuity: CircleContinuity,
+    exhaustive_limit: int,
+) -> bool:
+    """Candidate continuations of one continuing circle: the members who stay, plus replacements
+    from the pool (never someone who said no to it), within the sizes. Nothing when its mentor has
+    no seat left or the members who stay no longer keep every rule together (it dissolves).
+    Returns whether the search was complete."""
+    cohort, c = search.cohort, search.program.circles
+    pool = {m.id: m for m in members}
+    core = [pool[m] for m in kept.member_ids if m in pool]
+    if (
+        not core
+        or len(core) > c.max_size
+        or (kept.mentor_id is not None and leaders.get(kept.mentor_id, 0) < 1)
+    ):
+        return True
+    leader = cohort[kept.mentor_id] if kept.mentor_id is not None else None
+    everyone = ([leader] if leader else []) + core
+    for a, b in combinations(everyone, 2):
+        if search.rules.broken(a, b, leader=leader if leader in (a, b) else None):
+            return True
+    others = [
+        m
+        for m in members
+        if (kept.id, m.id) not in continuity.barred
+        and (leader is None or set(leader.expertise) & set(m.goals))
+    ]
+    room = c.max_size - len(core)
+    exhaustive = room <= 0 or _count_nodes_estimate(len(others), room) <= exhaustive_limit
+    search.keep = kept
+    try:
+        search.run(
+            leader,
+            others,
+            core=core,
+            budget=0 if exhaustive else SEED_NODES * 4,
+            per_seed=0 if exhaustive else PER_SEED * 4,
+        )
+    finally:
+        search.keep = None
+    return exhaustive
+
+
 def pack(
     candidates: Sequence[_Candidate],
     leaders: Mapping[PersonId, int],
@@ -428,7 +546,12 @@ def pack(
     *,
     time_limit: float | None = None,
 ) -> tuple[list[int], float, float, float]:
-    """CP-SAT set packing: chosen candidate indices, people placed, bound on people placed, objective."""
+    """CP-SAT set packing: chosen candidate indices, people placed, bound on people placed, objective.
+
+    Lexicographic: most continuing circles continued (candidates with ``keep``), then most of them
+    in their old slot (the members who stay keep their hour; a replacement joins it), then most
+    people placed, then the circle scores. Without continuing circles only the last two remain.
+    """
     if not candidates:
         return [], 0.0, 0.0, 0.0
     model = cp_model.CpModel()
@@ -445,9 +568,17 @@ def pack(
     for lid, idx in by_leader.items():
         if leaders.get(lid, 0) < len(idx):
             model.add(sum(x[i] for i in idx) <= leaders.get(lid, 0))
-    big = sum(cand.score for cand in candidates) + 1
+    kept_ids = {cand.keep for cand in candidates if cand.keep is not None}
+    big = sum(cand.score for cand in candidates) + 1  # one person placed outweighs every score
+    slot_w = big * (len(by_member) + 1)  # one old slot kept outweighs everyone placed
+    keep_w = slot_w * (len(kept_ids) + 1)  # one circle continued outweighs every slot kept
     placed = sum(len(cand.member_ids) * x[i] for i, cand in enumerate(candidates))
-    model.maximize(big * placed + sum(cand.score * x[i] for i, cand in enumerate(candidates)))
+    model.maximize(
+        keep_w * sum(x[i] for i, cand in enumerate(candidates) if cand.keep is not None)
+        + big * placed
+        + slot_w * sum(x[i] for i, cand in enumerate(candidates) if cand.same_slot)
+        + sum(cand.score * x[i] for i, cand in enumerate(candidates))
+    )
     solver = cp_model.CpSolver()
     settings = program.matching
     configure(
@@ -462,8 +593,14 @@ def pack(
         return [], 0.0, float(len(by_member)), 0.0
     chosen = [i for i in range(len(candidates)) if solver.boolean_value(x[i])]
     got = float(sum(len(candidates[i].member_ids) for i in chosen))
+    continued = sum(1 for i in chosen if candidates[i].keep is not None)
+    same = sum(1 for i in chosen if candidates[i].same_slot)
     bound = (
-        got if status == cp_model.OPTIMAL else min(float(len(by_member)), solver.best_objective_bound // big)
+        got
+        if status == cp_model.OPTIMAL
+        else min(
+            float(len(by_member)), (solver.best_objective_bound - keep_w * continued - slot_w * same) // big
+        )
     )
     return chosen, got, float(bound), float(solver.objective_value)
 
@@ -511,19 +648,31 @@ def form_circles(
     busy: Busy | None = None,
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
     time_limit: float | None = None,
+    continuity: CircleContinuity = NO_CONTINUITY,
 ) -> CirclePlan:
     """Form and schedule circles for ``cohort`` after its pairs (``paired``: people in a pair,
-    ``pairs_led``: each mentor's pairs, ``busy``: everyone's pair meetings); see the module doc."""
+    ``pairs_led``: each mentor's pairs, ``busy``: everyone's pair meetings, ``continuity``: the
+    previous cycle's continuing circles and the boundaries from feedback); see the module doc."""
+    # Long on purpose: one pass from the pool to the placed circles, the pack-and-slot rounds
+    # sharing their state (active candidates, dropped people, the trial calendars).
     if not uses_circles(cohort):
         return EMPTY
     t0 = time.perf_counter()
     busy_now: dict[PersonId, list[Meeting]] = {k: list(v) for k, v in (busy or {}).items()}
     members, leaders = circle_pool(cohort, program, paired, pairs_led or {})
     ctx = circle_context(cohort, program)
-    rules = Rules(cohort, program)
+    rules = Rules(cohort, program, continuity.ended)
     cands, complete = candidate_circles(
-        cohort, program, members, leaders, ctx=ctx, busy=busy_now, exhaustive_limit=exhaustive_limit
+        cohort,
+        program,
+        members,
+        leaders,
+        ctx=ctx,
+        busy=busy_now,
+        exhaustive_limit=exhaustive_limit,
+        continuity=continuity,
     )
+    kept_by_id = {k.id: k for k in continuity.kept}
     t_cand = time.perf_counter() - t0
     allowed = dict(leaders)
     active = list(cands)
@@ -537,17 +686,23 @@ def form_circles(
             first_bound = bound
         circles, failed = [], []
         trial = {k: list(v) for k, v in busy_now.items()}
-        for i in sorted(chosen, key=lambda i: (active[i].mentor_id or "", active[i].member_ids)):
+        for i in sorted(
+            chosen, key=lambda i: (active[i].keep is None, active[i].mentor_id or "", active[i].member_ids)
+        ):
             cand = active[i]
             everyone = [cohort[p] for p in ((cand.mentor_id,) if cand.mentor_id else ()) + cand.member_ids]
-            options = circle_slot_options(ctx, everyone, busy=trial, limit=1)
+            kept = kept_by_id.get(cand.keep) if cand.keep else None
+            options = []
+            if kept is not None and kept.pattern is not None:  # a continuing circle keeps its slot
+                options = circle_slot_options(ctx, everyone, busy=trial, limit=1, only=kept.pattern)
+            options = options or circle_slot_options(ctx, everyone, busy=trial, limit=1)
             if not options:
                 failed.append(i)
                 continue
             slot = options[0]
             for p in everyone:
                 trial.setdefault(p.id, []).extend(slot.meetings)
-            circles.append(_circle(cand, slot, cohort))
+            circles.append(_circle(cand, slot, cohort, kept))
         if not failed:
             break
         for i in failed:
@@ -555,7 +710,7 @@ def form_circles(
         active = [cand for k, cand in enumerate(active) if k not in set(failed)]
     placed_ids = {m for circle in circles for m in circle.member_ids}
     dropped_people -= placed_ids
-    circles = [replace(circle, id=f"C{n:03d}") for n, circle in enumerate(circles, start=1)]
+    circles = _numbered(circles, continuity)
     unplaced = tuple(
         Unplaced(p.id, _reason(p, cands, members, leaders, program, rules, dropped_people))
         for p in members
@@ -575,15 +730,58 @@ def form_circles(
         len(cands),
         time.perf_counter() - t0,
         {"candidate_seconds": t_cand},
+        continued=tuple(sorted(c.id for c in circles if c.id in kept_by_id)),
+        same_slot=tuple(
+            sorted(
+                c.id
+                for c in circles
+                if c.id in kept_by_id and _same_pattern(c.slot.pattern, kept_by_id[c.id].pattern)
+            )
+        ),
+        dissolved=tuple(sorted(set(kept_by_id) - {c.id for c in circles})),
     )
 
 
-def _circle(cand: _Candidate, slot: CircleSlot, cohort: Cohort) -> Circle:
+def _same_pattern(a: Pattern, b: Pattern | None) -> bool:
+    return b is not None and a == replace(b, duration_minutes=a.duration_minutes)
+
+
+def _numbered(circles: Sequence[Circle], continuity: CircleContinuity) -> list[Circle]:
+    """Continuing circles keep their id; new ones take ``C001``, ``C002``, ... skipping every id
+    of an earlier cycle (a circle id names one circle across cycles). Sorted by id."""
+    taken = set(continuity.used_ids) | {c.id for c in circles if c.id}
+    out = [c for c in circles if c.id]
+    n = 0
+    for circle in circles:
+        if circle.id:
+            continue
+        n += 1
+        while f"C{n:03d}" in taken:
+            n += 1
+        out.append(replace(circle, id=f"C{n:03d}"))
+    return sorted(out, key=lambda c: (len(c.id), c.id))
+
+
+def _circle(cand: _Candidate, slot: CircleSlot, cohort: Cohort, kept: KeptCircle | None = None) -> Circle:
     reasons = "shared goals: " + ", ".join(cand.goals)
     if cand.languages:
         reasons += "; common language: " + ", ".join(cand.languages)
     reasons += f"; meets {slot.pattern.describe()}"
-    return Circle("", cand.mentor_id, cand.member_ids, cand.goals, cand.languages, cand.score, reasons, slot)
+    if kept is not None:
+        new = [m for m in cand.member_ids if m not in kept.member_ids]
+        reasons += "; continues from the last cycle" + (f" (joined: {', '.join(new)})" if new else "")
+        if _same_pattern(slot.pattern, kept.pattern):
+            reasons += ", same slot"
+    return Circle(
+        kept.id if kept else "",
+        cand.mentor_id,
+        cand.member_ids,
+        cand.goals,
+        cand.languages,
+        cand.score,
+        reasons,
+        slot,
+    )
 
 
 def busy_of(schedule: Schedule) -> dict[PersonId, list[Meeting]]:
@@ -600,13 +798,20 @@ def busy_of(schedule: Schedule) -> dict[PersonId, list[Meeting]]:
 
 
 def plan_circles(
-    cohort: Cohort, program: Program, pairs: Sequence[tuple[PersonId, PersonId]], schedule: Schedule
+    cohort: Cohort,
+    program: Program,
+    pairs: Sequence[tuple[PersonId, PersonId]],
+    schedule: Schedule,
+    continuity: CircleContinuity = NO_CONTINUITY,
 ) -> CirclePlan:
-    """Circles for ``cohort`` after its pairs (``pairs``: (mentor, mentee), ``schedule``: theirs)."""
+    """Circles for ``cohort`` after its pairs (``pairs``: (mentor, mentee), ``schedule``: theirs;
+    ``continuity``: from the previous cycle, ``planner.circle_continuity.next_cycle_circles``)."""
     if not uses_circles(cohort):
         return EMPTY
     paired = {p for pair in pairs for p in pair}
     led: dict[PersonId, int] = {}
     for mentor, _ in pairs:
         led[mentor] = led.get(mentor, 0) + 1
-    return form_circles(cohort, program, paired=paired, pairs_led=led, busy=busy_of(schedule))
+    return form_circles(
+        cohort, program, paired=paired, pairs_led=led, busy=busy_of(schedule), continuity=continuity
+    )

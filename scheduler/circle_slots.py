@@ -215,15 +215,28 @@ def circle_slot_options(
     busy: Busy | None = None,
     limit: int = 1,
     cadence: str | None = None,
+    only: Pattern | None = None,
 ) -> list[CircleSlot]:
     """The best ``limit`` diverse valid slots for the group (best first) that fit around ``busy``.
 
-    ``ctx`` must be built with the circles' meeting length (``circle_context``).
+    ``ctx`` must be built with the circles' meeting length (``circle_context``). ``only``: just
+    that pattern (weekday, local time, anchor zone, rhythm; its length is the circles'), when it is
+    still valid for the group (a continuing circle keeps its slot).
     """
     cadence = cadence or circle_cadence(people, ctx.program)
     found: list[tuple] = []
-    for anchor in _anchors(ctx, people):
-        found.extend(_valid_patterns(ctx, people, cadence, anchor))
+    if only is not None:
+        if only.cadence != cadence:
+            return []
+        want = dataclasses.replace(only, duration_minutes=ctx.duration)
+        found = [
+            t
+            for t in _valid_patterns(ctx, people, cadence, only.timezone)
+            if ctx.pattern_of(t[1], cadence, only.timezone) == want
+        ]
+    else:
+        for anchor in _anchors(ctx, people):
+            found.extend(_valid_patterns(ctx, people, cadence, anchor))
     if not found:
         return []
     first = people[0].timezone

@@ -1,0 +1,124 @@
+"""Circles across cycles: which circles of the last cycle continue, and the boundaries feedback sets.
+
+Feedback about a circle is a feedback row whose ``partner_id`` is the circle's id (a member of a
+mentor-led circle may name the circle's mentor instead; ``cohort.feedback`` turns that into the
+circle's id). The policy, analogue of the pairs' (``planner.continuity``):
+
+* **who stays**: a member stays in their circle when they said yes, are still in the roster and
+  still want a circle (``format`` ``circle`` or ``either``; a mentor-led circle's members are
+  mentees). Members who said no, did not answer, or left, leave it: continuing needs a yes, as a
+  pair continues only when both sides said yes. Someone who did not answer may come back as a
+  replacement, like anyone in the pool.
+* **which circles continue**: a mentor-led circle when its mentor said yes (and still leads
+  circles) and at least one member stays; a peer circle when at least two members stay. A
+  continuing circle keeps its id; its free places (up to ``max_size``) are filled from the pool
+  (replacements), or it shrinks, as long as it keeps ``min_size`` members and every rule between
+  every two of them; it keeps its slot (weekday, local time, anchor zone, rhythm) when that slot is
+  still valid for every member in the new cycle's dates, DST weeks included, or else gets a new one.
+  When it cannot reach ``min_size`` it dissolves and the members who stayed go back to the pool.
+* **boundaries** (every earlier cycle, as a pair where someone said no is never formed again):
+  someone who said no to a circle never rejoins it (its id stays with its continuation) and is never
+  again in a circle with any of its people (its mentor, its other members): saying no to a circle is
+  saying no to meeting those people in a circle, so a dissolved circle is not re-formed under a new
+  id either. A mentor's no does the same for every member. A circle's no does not bar a one-to-one
+  pair, and a pair's no does not bar a circle.
+* **ids**: a new circle never takes the id of a circle of an earlier cycle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+from cohort.feedback import FeedbackRow
+from cohort.model import Cohort, PersonId
+from cohort.program import Program
+from planner.circles import Circle, CircleContinuity, KeptCircle, wants_circle
+from scheduler.circle_slots import CircleSlot
+from scheduler.recurrence import Pattern, week_parity, zone
+
+CycleCircles = tuple[Sequence[Circle], Iterable[FeedbackRow]]
+"""One closed cycle's circles and its circle feedback rows (``partner_id``: the circle id)."""
+
+
+def placed_pattern(slot: CircleSlot, program: Program) -> Pattern | None:
+    """The pattern ``slot`` followed, placed in ``program``'s cycle (its biweekly parity counted from
+    the new cycle's first Monday); None when the circles' rhythm changed or it never met."""
+    pattern = slot.pattern
+    starts = [*slot.occurrences, *(m.start for m in slot.events)]
+    if pattern.cadence != program.circles.cadence or not starts:
+        return None
+    parity = 0
+    if pattern.cadence == "biweekly":
+        day = min(starts).astimezone(zone(pattern.timezone)).date()
+        parity = week_parity(day, program.cycle.start)
+    return dataclasses.replace(pattern, duration_minutes=program.circles.duration_minutes, parity=parity)
+
+
+def _stays(cohort: Cohort, pid: PersonId, *, led: bool) -> bool:
+    if pid not in cohort:
+        return False
+    person = cohort[pid]
+    return wants_circle(person) and (not led or (person.is_mentee and person.role != "mentor"))
+
+
+def continuing(
+    previous: Sequence[Circle], rows: Iterable[FeedbackRow], cohort: Cohort, program: Program
+) -> tuple[KeptCircle, ...]:
+    """The circles of ``previous`` that continue, each with the members who stay (module doc)."""
+    said = {(r.person_id, r.partner_id): r.wants_continue for r in rows}
+    kind = program.circles.kind
+    out: list[KeptCircle] = []
+    for circle in previous:
+        mentor = circle.mentor_id
+        if (kind == "peer") != (mentor is None):
+            continue  # the program changed kind: no circle of the other kind continues
+        if mentor is not None:
+            lead = cohort[mentor] if mentor in cohort else None
+            if not (said.get((mentor, circle.id)) and lead and lead.role == "mentor" and wants_circle(lead)):
+                continue
+        stay = tuple(
+            m
+            for m in circle.member_ids
+            if said.get((m, circle.id)) and _stays(cohort, m, led=mentor is not None)
+        )
+        if len(stay) < (1 if mentor is not None else 2):
+            continue
+        out.append(KeptCircle(circle.id, mentor, stay, placed_pattern(circle.slot, program)))
+    return tuple(out)
+
+
+def boundaries(
+    history: Iterable[CycleCircles],
+) -> tuple[frozenset[tuple[str, PersonId]], frozenset[frozenset[PersonId]], frozenset[str]]:
+    """From every earlier cycle: (circle id, person) for each no, {person, other} for the no-sayer
+    and every other person of that circle, and every circle id used."""
+    barred: set[tuple[str, PersonId]] = set()
+    ended: set[frozenset[PersonId]] = set()
+    used: set[str] = set()
+    for circles, rows in history:
+        by_id = {c.id: c for c in circles}
+        used |= set(by_id)
+        for r in rows:
+            circle = by_id.get(r.partner_id)
+            if r.wants_continue or circle is None:
+                continue
+            barred.add((circle.id, r.person_id))
+            ended |= {frozenset((r.person_id, q)) for q in circle.people if q != r.person_id}
+    return frozenset(barred), frozenset(ended), frozenset(used)
+
+
+def next_cycle_circles(
+    previous: Sequence[Circle],
+    rows: Iterable[FeedbackRow],
+    cohort: Cohort,
+    program: Program,
+    *,
+    earlier: Iterable[CycleCircles] = (),
+) -> CircleContinuity:
+    """What forming the next cycle's circles must respect: ``previous`` (the last closed cycle's
+    circles) and ``rows`` (its circle feedback) decide which continue; ``earlier`` (the cycles
+    before it) add their boundaries and ids."""
+    rows = tuple(rows)
+    barred, ended, used = boundaries([*earlier, (previous, rows)])
+    return CircleContinuity(continuing(previous, rows, cohort, program), barred, ended, used)
