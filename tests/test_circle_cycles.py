@@ -128,7 +128,7 @@ def check_second_cycle(
         stay = {m for m in before.member_ids if said.get((m, circle.id)) is True and m in pool}
         assert stay <= set(circle.member_ids)
         assert len(stay) >= (1 if circle.mentor_id else 2)
-    for pid, ms in busy.items():  # nobody's meetings overlap
+    for ms in busy.values():  # nobody's meetings overlap
         ms = sorted(ms, key=lambda m: m.start)
         for x, y in zip(ms, ms[1:], strict=False):
             assert x.start + timedelta(minutes=x.duration_minutes + nxt.cycle.buffer_minutes) <= y.start
