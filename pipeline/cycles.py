@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -65,7 +65,7 @@ from planner import Plan, plan
 from planner import continuity as policy
 from planner.circles import pair_cohort
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
-from scheduler.model import Schedule, Series
+from scheduler.model import CircleRecord, Schedule, Series
 from store import (
     CycleInfo,
     Workspace,
@@ -329,8 +329,10 @@ def _write_all(
     before: CycleSnapshot,
     ended: Mapping[str, Any] | None,
     kind: str,
+    circles: Sequence[CircleRecord] = (),
 ) -> RunOutcome:
-    """Store and write everything, like ``run``: one transaction and one staged output directory."""
+    """Store and write everything, like ``run``: one transaction and one staged output directory
+    (``circles``: the cycle's circles, stored with its pairs)."""
     program, cohort = ctx.program, ctx.cohort
     with staged_output(ws, out_dir) as stage:
         cycle_id = import_cohort(
@@ -366,6 +368,7 @@ def _write_all(
             started=started,
             kind=kind,
             extra=changes,
+            circles=circles,
         )
         files.append("changes.csv")
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +32,12 @@ from pipeline.progress import Progress, ProgressEvent, null_progress, publish_cl
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
-from planner.circle_outputs import circle_record
+from planner.circle_outputs import circle_record, circle_records
 from planner.circles import pair_cohort, plan_circles
 from planner.continuity import StoredPlan
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report
-from scheduler.model import Schedule
+from scheduler.model import CircleRecord, Schedule
 from scheduler.outputs import dst_notes, write_schedule_json
 from store import (
     Workspace,
@@ -51,6 +51,7 @@ from store import (
     load_run_summaries,
     load_schedule,
     remember_out_dir,
+    save_circles,
     save_match,
     save_run_summary,
     save_schedule,
@@ -189,13 +190,17 @@ def write_outputs(
     started: float,
     kind: str = "run",
     extra: Callable[[Path], dict[str, Any]] | None = None,
+    circles: Sequence[CircleRecord] = (),
 ) -> tuple[PublishResult, dict[str, Any], list[str]]:
     """Store a plan and write every output of interface §4 into ``stage`` (inside the caller's
     transaction). Feeds hold the history too (``pipeline.history.feed_view``);
-    ``extra(stage)`` writes further files and returns additions to the summary."""
+    ``extra(stage)`` writes further files and returns additions to the summary. ``circles``:
+    the cycle's circles, stored with the pairs (same transaction)."""
     cohort, program = plan.cohort, plan.program
-    save_match(ws, cycle_id, plan.match)
+    save_match(ws, cycle_id, plan.match)  # drops the cycle's earlier schedule and circles
     save_schedule(ws, cycle_id, plan.schedule)
+    if circles:
+        save_circles(ws, cycle_id, circles)
     files = write_match_files(stage, plan.cohort, plan.match, plan.candidates.rows())
     write_schedule_json(plan.schedule, stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
@@ -284,6 +289,7 @@ def run(
                 timings=timings,
                 started=started,
                 extra=circle_writer(cohort, program, planned.match, circles, salt) if circles.pool else None,
+                circles=circle_records(circles, program, salt),
             )
             if circles.pool:
                 files += ["circles.csv", "circles/"]

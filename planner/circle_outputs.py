@@ -28,7 +28,10 @@ from matcher.model import Unmatched
 from planner.circles import Circle, CirclePlan
 from scheduler.calendar import vtimezone
 from scheduler.codec import rrule_parts, rrule_text
+from scheduler.model import CircleRecord, Series
+from scheduler.model import Event as Milestone
 from scheduler.recurrence import UTC, recurrence_of, zone
+from scheduler.recurrence import dtstart as recurrence_dtstart
 
 CIRCLE_AGENDA = {
     "regular": "Circle meeting on {goals}",
@@ -77,6 +80,64 @@ def circle_series(circle: Circle, program: Program, salt: str) -> dict[str, Any]
             for n, m in enumerate(slot.events)
         ],
     }
+
+
+def stored_circle(circle: Circle, program: Program, salt: str) -> CircleRecord:
+    """One circle as the store and the feeds keep it (``scheduler.model.CircleRecord``): its
+    series and milestones as ``Series``/``Event`` values with ``circle_id`` and ``member_ids``
+    (same UIDs and texts as ``circle_series``)."""
+    slot, start, last = circle.slot, program.cycle.start, program.cycle.last_day
+    pattern = slot.pattern
+    goals = ", ".join(circle.goals)
+    mentor = circle.mentor_id or ""
+    series = Series(
+        mentor_id=mentor,
+        mentee_id="",
+        uid=circle_uid(salt, circle, program, "series"),
+        timezone=pattern.timezone,
+        dtstart=recurrence_dtstart(pattern, start, last),
+        duration_minutes=pattern.duration_minutes,
+        recurrence=recurrence_of(pattern, start, last),
+        exdates=tuple(sorted(slot.exdates)),
+        occurrences=tuple(sorted(t.astimezone(UTC) for t in slot.occurrences)),
+        cadence=pattern.cadence,
+        agenda=CIRCLE_AGENDA["regular"].format(goals=goals),
+        circle_id=circle.id,
+        member_ids=circle.member_ids,
+    )
+    events = tuple(
+        Milestone(
+            mentor,
+            "",
+            circle_uid(salt, circle, program, f"{m.kind}|{n}"),
+            m.kind,
+            m.start.astimezone(UTC),
+            m.duration_minutes,
+            timezone=pattern.timezone,
+            agenda=CIRCLE_AGENDA.get(m.kind, CIRCLE_AGENDA["checkin"]).format(goals=goals),
+            circle_id=circle.id,
+            member_ids=circle.member_ids,
+        )
+        for n, m in enumerate(slot.events)
+    )
+    kind = "mentor-led" if circle.mentor_id else "peer"
+    return CircleRecord(
+        circle.id,
+        kind,
+        circle.mentor_id,
+        circle.member_ids,
+        circle.score,
+        circle.reasons,
+        circle.goals,
+        circle.languages,
+        series,
+        events,
+    )
+
+
+def circle_records(plan: CirclePlan, program: Program, salt: str) -> tuple[CircleRecord, ...]:
+    """Every circle of the plan as ``stored_circle`` gives it, in the plan's order."""
+    return tuple(stored_circle(c, program, salt) for c in plan.circles)
 
 
 def _local(t: datetime, tzid: str) -> datetime:

@@ -50,6 +50,15 @@ class Series:
     cadence: str = "biweekly"
     agenda: str = ""
     sequence: int = 0
+    # A circle's series (``CircleRecord``): its id and members besides the mentor; ``mentor_id``
+    # is the circle's mentor ("" for a peer circle) and ``mentee_id`` is "".
+    circle_id: str = ""
+    member_ids: tuple[PersonId, ...] = ()
+
+    @property
+    def people(self) -> tuple[PersonId, ...]:
+        """Everyone who meets: mentor and mentee, or a circle's mentor (if any) and members."""
+        return tuple(p for p in (self.mentor_id, self.mentee_id, *self.member_ids) if p)
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,12 @@ class Event:
     timezone: str = "UTC"  # the zone to show it in (the series' anchor)
     agenda: str = ""
     sequence: int = 0
+    circle_id: str = ""  # a circle's milestone: as in ``Series``
+    member_ids: tuple[PersonId, ...] = ()
+
+    @property
+    def people(self) -> tuple[PersonId, ...]:
+        return tuple(p for p in (self.mentor_id, self.mentee_id, *self.member_ids) if p)
 
 
 @dataclass(frozen=True)
@@ -82,3 +97,26 @@ class Schedule:
     events: tuple[Event, ...]
     unplaceable: tuple[Unplaceable, ...] = ()
     stats: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CircleRecord:
+    """A formed circle as the store keeps it (``store.repo.save_circles``): who meets, why, and
+    every meeting. ``series`` and ``events`` carry ``circle_id`` and ``member_ids``; their
+    ``mentor_id`` is the circle's mentor ("" for a peer circle) and ``mentee_id`` is ""."""
+
+    circle_id: str
+    kind: str  # "mentor-led" | "peer"
+    mentor_id: PersonId | None
+    member_ids: tuple[PersonId, ...]  # besides the mentor, in the circle's order
+    score: int
+    reasons: str
+    goals: tuple[str, ...]
+    languages: tuple[str, ...]
+    series: Series
+    events: tuple[Event, ...] = ()
+
+    @property
+    def people(self) -> tuple[PersonId, ...]:
+        """Everyone who meets: the mentor first (when there is one), then the members."""
+        return ((self.mentor_id,) if self.mentor_id else ()) + self.member_ids

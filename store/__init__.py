@@ -1,5 +1,6 @@
 """The workspace store: an embedded SQLite database holding the program and its history."""
 
+from store.circles import circles_of_person, load_circles, save_circles
 from store.db import DB_NAME, ReadOnlyWorkspace, Workspace, workspace_secret
 from store.repo import (
     CycleInfo,
@@ -40,6 +41,7 @@ __all__ = [
     "ReadOnlyWorkspace",
     "RunInfo",
     "Workspace",
+    "circles_of_person",
     "close_cycle",
     "continuing_pairs",
     "current_cycle",
@@ -51,6 +53,7 @@ __all__ = [
     "latest_cycle",
     "list_cycles",
     "load_checkins",
+    "load_circles",
     "load_cohort",
     "load_feedback",
     "load_match",
@@ -64,6 +67,7 @@ __all__ = [
     "previous_cycle",
     "remember_out_dir",
     "save_checkin",
+    "save_circles",
     "save_feedback",
     "save_match",
     "save_run_summary",

@@ -43,6 +43,7 @@ from store.db import Workspace, workspace_secret
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
 
+_CIRCLE_TABLES = ("circle_events", "circle_series", "circle_members", "circles")  # store.circles
 CHUNK = 5000  # rows per executemany batch; progress is reported between batches
 
 
@@ -241,7 +242,15 @@ def import_cohort(
                         f"cycle {cycle_id} is open and already matched; close it first with "
                         "`mentorsync cycle close --feedback FILE`, then import the next roster"
                     )
-                for table in ("feedback", "events", "series", "unplaceable", "unmatched", "pairs"):
+                for table in (
+                    "feedback",
+                    *_CIRCLE_TABLES,
+                    "events",
+                    "series",
+                    "unplaceable",
+                    "unmatched",
+                    "pairs",
+                ):
                     con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cycle_id,))
                 con.execute("DELETE FROM results WHERE cycle_id = ?", (cycle_id,))
             _check_after_history(con, start, last_day)
@@ -364,7 +373,8 @@ def save_match(
     """
     with _write(ws, f"save the match of cycle {cycle_id}") as con:
         _require_open(con, cycle_id, "save a match")
-        for table in ("events", "series", "unplaceable", "unmatched", "pairs"):
+        # circles were placed around the old pairs' meetings: they go too (save them after)
+        for table in (*_CIRCLE_TABLES, "events", "series", "unplaceable", "unmatched", "pairs"):
             con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cycle_id,))
         con.execute("DELETE FROM results WHERE cycle_id = ?", (cycle_id,))
         con.executemany(
