@@ -33,26 +33,24 @@ from collections.abc import Iterable, Sequence
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
-from planner.circles import Circle, CircleContinuity, KeptCircle, wants_circle
-from scheduler.circle_slots import CircleSlot
-from scheduler.recurrence import Pattern, week_parity, zone
+from planner.circles import CircleContinuity, KeptCircle, wants_circle
+from scheduler.assign import pattern_of_series
+from scheduler.model import CircleRecord, Series
+from scheduler.recurrence import Pattern
 
-CycleCircles = tuple[Sequence[Circle], Iterable[FeedbackRow]]
-"""One closed cycle's circles and its circle feedback rows (``partner_id``: the circle id)."""
+CycleCircles = tuple[Sequence[CircleRecord], Iterable[FeedbackRow]]
+"""One closed cycle's circles (as stored) and its circle feedback rows (``partner_id``: the
+circle id)."""
 
 
-def placed_pattern(slot: CircleSlot, program: Program) -> Pattern | None:
-    """The pattern ``slot`` followed, placed in ``program``'s cycle (its biweekly parity counted from
-    the new cycle's first Monday); None when the circles' rhythm changed or it never met."""
-    pattern = slot.pattern
-    starts = [*slot.occurrences, *(m.start for m in slot.events)]
-    if pattern.cadence != program.circles.cadence or not starts:
+def placed_pattern(series: Series, program: Program) -> Pattern | None:
+    """The pattern a circle's ``series`` followed, placed in ``program``'s cycle (same weekday,
+    local time and anchor zone; a biweekly rhythm's parity counted from the new cycle's first
+    Monday); None when the circles' rhythm changed."""
+    if series.cadence != program.circles.cadence:
         return None
-    parity = 0
-    if pattern.cadence == "biweekly":
-        day = min(starts).astimezone(zone(pattern.timezone)).date()
-        parity = week_parity(day, program.cycle.start)
-    return dataclasses.replace(pattern, duration_minutes=program.circles.duration_minutes, parity=parity)
+    pattern = pattern_of_series(series, program)
+    return dataclasses.replace(pattern, duration_minutes=program.circles.duration_minutes)
 
 
 def _stays(cohort: Cohort, pid: PersonId, *, led: bool) -> bool:
@@ -63,7 +61,7 @@ def _stays(cohort: Cohort, pid: PersonId, *, led: bool) -> bool:
 
 
 def continuing(
-    previous: Sequence[Circle], rows: Iterable[FeedbackRow], cohort: Cohort, program: Program
+    previous: Sequence[CircleRecord], rows: Iterable[FeedbackRow], cohort: Cohort, program: Program
 ) -> tuple[KeptCircle, ...]:
     """The circles of ``previous`` that continue, each with the members who stay (module doc)."""
     said = {(r.person_id, r.partner_id): r.wants_continue for r in rows}
@@ -75,16 +73,18 @@ def continuing(
             continue  # the program changed kind: no circle of the other kind continues
         if mentor is not None:
             lead = cohort[mentor] if mentor in cohort else None
-            if not (said.get((mentor, circle.id)) and lead and lead.role == "mentor" and wants_circle(lead)):
+            if not (
+                said.get((mentor, circle.circle_id)) and lead and lead.role == "mentor" and wants_circle(lead)
+            ):
                 continue
         stay = tuple(
             m
             for m in circle.member_ids
-            if said.get((m, circle.id)) and _stays(cohort, m, led=mentor is not None)
+            if said.get((m, circle.circle_id)) and _stays(cohort, m, led=mentor is not None)
         )
         if len(stay) < (1 if mentor is not None else 2):
             continue
-        out.append(KeptCircle(circle.id, mentor, stay, placed_pattern(circle.slot, program)))
+        out.append(KeptCircle(circle.circle_id, mentor, stay, placed_pattern(circle.series, program)))
     return tuple(out)
 
 
@@ -97,19 +97,19 @@ def boundaries(
     ended: set[frozenset[PersonId]] = set()
     used: set[str] = set()
     for circles, rows in history:
-        by_id = {c.id: c for c in circles}
+        by_id = {c.circle_id: c for c in circles}
         used |= set(by_id)
         for r in rows:
             circle = by_id.get(r.partner_id)
             if r.wants_continue or circle is None:
                 continue
-            barred.add((circle.id, r.person_id))
+            barred.add((circle.circle_id, r.person_id))
             ended |= {frozenset((r.person_id, q)) for q in circle.people if q != r.person_id}
     return frozenset(barred), frozenset(ended), frozenset(used)
 
 
 def next_cycle_circles(
-    previous: Sequence[Circle],
+    previous: Sequence[CircleRecord],
     rows: Iterable[FeedbackRow],
     cohort: Cohort,
     program: Program,
