@@ -705,7 +705,12 @@ def cycle_close(ctx: Context, feedback_file: Path | None, as_json: bool) -> None
                     "verdicts": dict(result.verdicts),
                     "from_file": result.from_file,
                     "from_checkins": result.from_checkins,
-                },
+                }
+                | (
+                    {"circles": result.circles, "circle_answers": dict(result.circle_answers)}
+                    if result.circles
+                    else {}
+                ),
                 indent=2,
             )
         )
@@ -715,6 +720,12 @@ def cycle_close(ctx: Context, feedback_file: Path | None, as_json: bool) -> None
     click.echo(
         f"cycle {result.cycle_id} closed: "
         f"{result.rows} feedback rows{source} on {result.pairs} pairs ({verdicts})"
+        + (
+            f"; {sum(result.circle_answers.values())} answers about {result.circles} circles "
+            f"({result.circle_answers['yes']} yes, {result.circle_answers['no']} no)"
+            if result.circles
+            else ""
+        )
     )
     click.echo("move [cycle] start forward in program.toml, then run `mentorsync rematch FILE --out DIR`")
 

@@ -51,19 +51,22 @@ from typing import Any
 from cohort.checkins import feedback_rows as checkin_feedback
 from cohort.checkins import merge_feedback
 from cohort.errors import Problem, UsageError
-from cohort.feedback import FeedbackRow, load_feedback, pair_verdicts
+from cohort.feedback import FeedbackRow, pair_verdicts, read_feedback
 from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
 from cohort.text import write_csv
 from cycles.changes import all_person_changes
 from cycles.diff import CycleDiff, CycleSnapshot, diff_cycles
+from pipeline.circles import circle_writer
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program, write_outputs
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
-from planner.circles import pair_cohort
+from planner.circle_continuity import CycleCircles, next_cycle_circles
+from planner.circle_outputs import circle_record, circle_records
+from planner.circles import CirclePlan, pair_cohort, plan_circles
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
 from scheduler.model import CircleRecord, Schedule, Series
 from store import (
@@ -75,10 +78,13 @@ from store import (
     import_cohort,
     list_cycles,
     load_checkins,
+    load_circle_feedback,
+    load_circles,
     load_cohort,
     load_pairs,
     load_schedule,
     remember_out_dir,
+    save_circle_feedback,
     save_feedback,
     save_run_summary,
     workspace_secret,
@@ -103,6 +109,8 @@ class CloseResult:
     warnings: tuple[Problem, ...] = ()
     from_file: int = 0  # rows taken from the feedback file
     from_checkins: int = 0  # rows taken from the stored check-ins (people the file does not answer for)
+    circles: int = 0  # the cycle's circles
+    circle_answers: Mapping[str, int] = field(default_factory=dict)  # yes / no -> answers about circles
 
 
 def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResult:
@@ -126,14 +134,19 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
             raise UsageError(f"{feedback_file}: no such file")
         cohort = load_cohort(ws, cycle.id)
         pairs = {(p.mentor_id, p.mentee_id) for p in load_pairs(ws, cycle.id)}
+        circles = {c.circle_id: (c.mentor_id, c.member_ids) for c in load_circles(ws, cycle.id)}
         file_rows: tuple[FeedbackRow, ...] = ()
+        circle_rows: tuple[FeedbackRow, ...] = ()
         warnings: list[Problem] = []
         if feedback_file is not None:
-            file_rows, warnings = load_feedback(feedback_file, cohort, pairs)
+            read = read_feedback(feedback_file, cohort, pairs, circles)
+            file_rows, circle_rows, warnings = read.rows, read.circle_rows, list(read.warnings)
         from_checkins = checkin_feedback(load_checkins(ws, cycle.id), pairs)
         rows = merge_feedback(file_rows, from_checkins)
         with ws.transaction():
             save_feedback(ws, cycle.id, rows)
+            if circle_rows:
+                save_circle_feedback(ws, cycle.id, circle_rows)
             store_close_cycle(ws, cycle.id)
     verdicts = Counter(pair_verdicts(rows, pairs).values())
     return CloseResult(
@@ -144,6 +157,13 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
         tuple(warnings),
         len(file_rows),
         len(rows) - len(file_rows),
+        len(circles),
+        {
+            "yes": sum(r.wants_continue for r in circle_rows),
+            "no": sum(not r.wants_continue for r in circle_rows),
+        }
+        if circles
+        else {},
     )
 
 
@@ -244,11 +264,40 @@ def _next_cycle(
     continuity = policy.next_cycle(
         verdicts, prev_sched, sorted(ended_pairs(ws, cohort.by_id)), rerun_of=rerun_of, reuse=reuse
     )
-    planned = plan(pair_cohort(cohort), program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    earlier: list[CycleCircles] = [
+        (load_circles(ws, c.id), load_circle_feedback(ws, c.id))
+        for c in list_cycles(ws)
+        if c.status == "closed" and c.id != prev.id
+    ]
+    circle_continuity = next_cycle_circles(
+        load_circles(ws, prev.id), load_circle_feedback(ws, prev.id), cohort, program, earlier=earlier
+    )
+    staying = {m for k in circle_continuity.kept for m in k.member_ids}  # not paired: their circle goes on
+    planned = plan(
+        pair_cohort(cohort, staying), program, continuity, uid_salt=workspace_secret(ws), progress=progress
+    )
+    circles = plan_circles(
+        cohort,
+        program,
+        [(p.mentor_id, p.mentee_id) for p in planned.match.pairs],
+        planned.schedule,
+        circle_continuity,
+    )
     timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
     return _write_all(
-        ws, ctx, planned, out_dir, progress, now, started, timings, before=before, ended=None, kind="rematch"
+        ws,
+        ctx,
+        planned,
+        out_dir,
+        progress,
+        now,
+        started,
+        timings,
+        before=before,
+        ended=None,
+        kind="rematch",
+        circle_plan=circles,
     )
 
 
@@ -330,10 +379,15 @@ def _write_all(
     ended: Mapping[str, Any] | None,
     kind: str,
     circles: Sequence[CircleRecord] = (),
+    circle_plan: CirclePlan | None = None,
 ) -> RunOutcome:
     """Store and write everything, like ``run``: one transaction and one staged output directory
-    (``circles``: the cycle's circles, stored with its pairs)."""
+    (``circles``: the cycle's circles, stored with its pairs; ``circle_plan``: the circles planned
+    here, stored and written like ``run``'s)."""
     program, cohort = ctx.program, ctx.cohort
+    salt = workspace_secret(ws)
+    if circle_plan is not None and not circles:
+        circles = circle_records(circle_plan, program, salt)
     with staged_output(ws, out_dir) as stage:
         cycle_id = import_cohort(
             ws, cohort, program, ctx.program_text, ctx.source or cohort.source, replace_matched=True
@@ -346,7 +400,10 @@ def _write_all(
             after = CycleSnapshot.of(cohort, plan.match.pairs, plan.schedule.series, f"cycle {cycle_id}")
             change = diff_cycles(before, after)
             write_changes(stage_dir / "changes.csv", cohort, change, plan.schedule.series)
-            return {
+            more: dict[str, Any] = {}
+            if circle_plan is not None and circle_plan.pool:
+                more = circle_writer(cohort, program, plan.match, circle_plan, salt)(stage_dir)
+            return more | {
                 "changes": {
                     "kept": len(change.kept),
                     "ended": len(change.ended),
@@ -371,6 +428,9 @@ def _write_all(
             circles=circles,
         )
         files.append("changes.csv")
+        if circle_plan is not None and circle_plan.pool:
+            files += ["circles.csv", "circles/"]
+            save_run_summary(ws, cycle_id, "circles", circle_record(circle_plan))
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
 
 

@@ -151,12 +151,16 @@ def uses_circles(cohort: Cohort) -> bool:
     return any(p.format != "one-to-one" for p in cohort.people)
 
 
-def pair_cohort(cohort: Cohort) -> Cohort:
-    """The people who may be matched one-to-one (everyone but ``format = circle``); the cohort
-    itself when nobody chose a circle."""
-    if not any(p.format == "circle" for p in cohort.people):
+def pair_cohort(cohort: Cohort, in_circles: Iterable[PersonId] = ()) -> Cohort:
+    """The people who may be matched one-to-one (everyone but ``format = circle``, and but
+    ``in_circles``: members who stay in a continuing circle); the cohort itself when nobody chose a
+    circle."""
+    out = set(in_circles)
+    if not any(p.format == "circle" or p.id in out for p in cohort.people):
         return cohort
-    return Cohort(tuple(p for p in cohort.people if p.format != "circle"), source=cohort.source)
+    return Cohort(
+        tuple(p for p in cohort.people if p.format != "circle" and p.id not in out), source=cohort.source
+    )
 
 
 class Rules:
@@ -370,20 +374,10 @@ class _Search:
                 grow(chosen + [p], nxt, g, lang, mk)
 
         if core:
-            g, lang, mk = base_goals, base_langs, base_mask
-            for p in core:
-                g = frozenset(p.goals) if g is None else g & frozenset(p.goals)
-                lang = frozenset(p.languages) if lang is None else lang & frozenset(p.languages)
-                mk &= self.mask(p)
-            if not g or (need_lang and not lang) or not mk:
-                return
-            mine = {p.id for p in core}
-            rest = sorted(
-                (m for m in members if m.id not in mine and all(m.id in ok(p.id) for p in core)),
-                key=lambda q: (-len(set(q.goals) & g), -(mk & self.mask(q)).bit_count(), q.id),
-            )
-            state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
-            grow(list(core), rest, g, lang, mk)
+            start = self._from_core(core, members, base_goals, base_langs, base_mask)
+            if start is not None:
+                state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
+                grow(*start)
             return
         if seeds is None:
             grow([], list(members), base_goals, base_langs, base_mask)
@@ -402,6 +396,30 @@ class _Search:
                 key=lambda q: (-len(set(q.goals) & g), -(mk & self.mask(q)).bit_count(), q.id),
             )
             grow([s], rest, g, lang, mk)
+
+    def _from_core(
+        self,
+        core: Sequence[Person],
+        members: Sequence[Person],
+        goals: frozenset[str] | None,
+        langs: frozenset[str] | None,
+        mask: int,
+    ) -> tuple[list[Person], list[Person], frozenset[str], frozenset[str] | None, int] | None:
+        """Where a search from ``core`` starts: the core, the people who may join all of it (best
+        first), and the goals, languages and minutes common to the core (None: no circle holds it)."""
+        for p in core:
+            goals = frozenset(p.goals) if goals is None else goals & frozenset(p.goals)
+            langs = frozenset(p.languages) if langs is None else langs & frozenset(p.languages)
+            mask &= self.mask(p)
+        if not goals or (self.program.rules.common_language and not langs) or not mask:
+            return None
+        mine = {p.id for p in core}
+        shared, common = goals, mask
+        rest = sorted(
+            (m for m in members if m.id not in mine and all(m.id in self.compatible(p.id) for p in core)),
+            key=lambda q: (-len(set(q.goals) & shared), -(common & self.mask(q)).bit_count(), q.id),
+        )
+        return list(core), rest, goals, langs, mask
 
 
 def _count_nodes_estimate(n: int, k: int) -> int:
@@ -653,8 +671,6 @@ def form_circles(
     """Form and schedule circles for ``cohort`` after its pairs (``paired``: people in a pair,
     ``pairs_led``: each mentor's pairs, ``busy``: everyone's pair meetings, ``continuity``: the
     previous cycle's continuing circles and the boundaries from feedback); see the module doc."""
-    # Long on purpose: one pass from the pool to the placed circles, the pack-and-slot rounds
-    # sharing their state (active candidates, dropped people, the trial calendars).
     if not uses_circles(cohort):
         return EMPTY
     t0 = time.perf_counter()

@@ -1,5 +1,6 @@
 """The workspace store: an embedded SQLite database holding the program and its history."""
 
+from store.circle_feedback import load_circle_feedback, save_circle_feedback
 from store.circles import circles_of_person, load_circles, save_circles
 from store.db import DB_NAME, ReadOnlyWorkspace, Workspace, workspace_secret
 from store.repo import (
@@ -53,6 +54,7 @@ __all__ = [
     "latest_cycle",
     "list_cycles",
     "load_checkins",
+    "load_circle_feedback",
     "load_circles",
     "load_cohort",
     "load_feedback",
@@ -67,6 +69,7 @@ __all__ = [
     "previous_cycle",
     "remember_out_dir",
     "save_checkin",
+    "save_circle_feedback",
     "save_circles",
     "save_feedback",
     "save_match",

@@ -339,6 +339,24 @@ CATALOGUE: tuple[TableSpec, ...] = (
         neutral={"rating": None, "comment": None},
         cycle_column="cycle_id",
     ),
+    # Answers about circles (``partner_id`` of the file is the circle's id): private like the
+    # pairs' feedback; a "no" is kept (never back in that circle, never again with its people).
+    TableSpec(
+        "circle_feedback",
+        {
+            "cycle_id": N,
+            "person_id": ID,
+            "circle_id": N,
+            "ord": N,
+            "wants_continue": N,
+            "rating": PERSONAL,
+            "comment": PRIVATE,
+            "line": N,
+        },
+        subject=("person_id",),
+        neutral={"rating": None, "comment": None},
+        cycle_column="cycle_id",
+    ),
     # Check-ins from the participant's page: the note is private to the coordinator (retention
     # clears it); a check-in about an erased partner stays with the partner's id pseudonymised.
     TableSpec(

@@ -244,6 +244,7 @@ def import_cohort(
                     )
                 for table in (
                     "feedback",
+                    "circle_feedback",
                     *_CIRCLE_TABLES,
                     "events",
                     "series",

@@ -14,7 +14,7 @@ LIMIT = 120
 ALLOWED: dict[str, str] = {
     "schedule": "options, components and one CP-SAT model per component share per-pair state",
     "solve": "pins, forbidden pairs, flow and CP-SAT share the candidate indices",
-    "load_feedback": "collects every problem of a file at once",
+    "read_feedback": "collects every problem of a file at once",
     "publish": "one database transaction for tokens, history and feeds",
     "parse_program": "every section and key checked in one pass so all problems come at once",
     "block_candidates": "the sequence of named block steps sharing the block arrays and rule counts",
