@@ -230,6 +230,17 @@ def circle_rows(plan: CirclePlan) -> list[dict[str, Any]]:
 
 
 def circle_summary(plan: CirclePlan) -> dict[str, Any]:
+    """``summary.json``'s circle figures; after a cycle with circles, which of them continued (in
+    their old slot) and which dissolved."""
+    across = (
+        {
+            "continued": list(plan.continued),
+            "same_slot": list(plan.same_slot),
+            "dissolved": list(plan.dissolved),
+        }
+        if plan.continued or plan.dissolved
+        else {}
+    )
     return {
         "circles": {
             "count": len(plan.circles),
@@ -241,6 +252,7 @@ def circle_summary(plan: CirclePlan) -> dict[str, Any]:
             "candidates": plan.candidates,
             "seconds": round(plan.seconds, 3),
         }
+        | across
     }
 
 
