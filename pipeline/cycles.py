@@ -64,7 +64,7 @@ from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program,
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
-from planner.circle_continuity import CycleCircles, next_cycle_circles
+from planner.circle_continuity import CycleCircles, next_cycle_circles, rejoined
 from planner.circle_outputs import circle_record, circle_records
 from planner.circles import CirclePlan, pair_cohort, plan_circles
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
@@ -91,6 +91,7 @@ from store import (
 )
 from store import close_cycle as store_close_cycle
 from store import load_feedback as stored_feedback
+from store.privacy import is_erased, pseudonym_of
 
 PairKey = tuple[PersonId, PersonId]
 
@@ -272,6 +273,10 @@ def _next_cycle(
     circle_continuity = next_cycle_circles(
         load_circles(ws, prev.id), load_circle_feedback(ws, prev.id), cohort, program, earlier=earlier
     )
+    if any(is_erased(p) for two in circle_continuity.ended for p in two):
+        secret = workspace_secret(ws)
+        back = {pseudonym_of(secret, p.id): p.id for p in cohort.people}
+        circle_continuity = rejoined(circle_continuity, back)
     staying = {m for k in circle_continuity.kept for m in k.member_ids}  # not paired: their circle goes on
     planned = plan(
         pair_cohort(cohort, staying), program, continuity, uid_salt=workspace_secret(ws), progress=progress

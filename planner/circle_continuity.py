@@ -28,7 +28,7 @@ circle's id). The policy, analogue of the pairs' (``planner.continuity``):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, PersonId
@@ -122,3 +122,14 @@ def next_cycle_circles(
     rows = tuple(rows)
     barred, ended, used = boundaries([*earlier, (previous, rows)])
     return CircleContinuity(continuing(previous, rows, cohort, program), barred, ended, used)
+
+
+def rejoined(continuity: CircleContinuity, back: Mapping[PersonId, PersonId]) -> CircleContinuity:
+    """The boundaries with erased people's pseudonyms (``back``: pseudonym -> id of someone in the
+    new roster) turned back into ids, so a no still holds when an erased person joins again (as
+    ``store.repo.ended_pairs`` does for pairs)."""
+    if not back:
+        return continuity
+    barred = {(c, back.get(p, p)) for c, p in continuity.barred}
+    ended = {frozenset(back.get(p, p) for p in two) for two in continuity.ended}
+    return dataclasses.replace(continuity, barred=continuity.barred | barred, ended=continuity.ended | ended)
