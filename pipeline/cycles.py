@@ -64,7 +64,7 @@ from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program,
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
-from planner.circle_continuity import CycleCircles, next_cycle_circles, rejoined
+from planner.circle_continuity import CycleCircles, next_cycle_circles, rejoined, reserve_seats
 from planner.circle_outputs import circle_record, circle_records
 from planner.circles import CirclePlan, pair_cohort, plan_circles
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
@@ -278,9 +278,8 @@ def _next_cycle(
         back = {pseudonym_of(secret, p.id): p.id for p in cohort.people}
         circle_continuity = rejoined(circle_continuity, back)
     staying = {m for k in circle_continuity.kept for m in k.member_ids}  # not paired: their circle goes on
-    planned = plan(
-        pair_cohort(cohort, staying), program, continuity, uid_salt=workspace_secret(ws), progress=progress
-    )
+    pairs_cohort = reserve_seats(pair_cohort(cohort, staying), circle_continuity, program)
+    planned = plan(pairs_cohort, program, continuity, uid_salt=workspace_secret(ws), progress=progress)
     circles = plan_circles(
         cohort,
         program,

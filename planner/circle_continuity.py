@@ -31,7 +31,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 from cohort.feedback import FeedbackRow
-from cohort.model import Cohort, PersonId
+from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
 from planner.circles import CircleContinuity, KeptCircle, wants_circle
 from scheduler.assign import pattern_of_series
@@ -133,3 +133,25 @@ def rejoined(continuity: CircleContinuity, back: Mapping[PersonId, PersonId]) ->
     barred = {(c, back.get(p, p)) for c, p in continuity.barred}
     ended = {frozenset(back.get(p, p) for p in two) for two in continuity.ended}
     return dataclasses.replace(continuity, barred=continuity.barred | barred, ended=continuity.ended | ended)
+
+
+def reserve_seats(pairs: Cohort, continuity: CircleContinuity, program: Program) -> Cohort:
+    """The cohort to pair one-to-one with the seats of continuing circles' mentors held back
+    (``mentor_capacity_per_circle`` per circle they lead), so that pairs, planned first, do not
+    take the seat a continuing circle needs (``pairs`` itself when nothing is held back)."""
+    per = program.circles.mentor_capacity_per_circle
+    leads: dict[PersonId, int] = {}
+    for kept in continuity.kept:
+        if kept.mentor_id is not None and kept.mentor_id in pairs:
+            leads[kept.mentor_id] = leads.get(kept.mentor_id, 0) + 1
+    if not per or not leads:
+        return pairs
+    default = program.rules.default_capacity
+
+    def held(p: Person) -> Person:
+        if p.id not in leads:
+            return p
+        seats = p.capacity if p.capacity is not None else default
+        return dataclasses.replace(p, capacity=max(0, seats - per * leads[p.id]))
+
+    return Cohort(tuple(held(p) for p in pairs.people), source=pairs.source)

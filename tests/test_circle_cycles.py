@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person
 from cohort.program import Program
-from planner.circle_continuity import next_cycle_circles, placed_pattern
+from planner.circle_continuity import next_cycle_circles, placed_pattern, reserve_seats
 from planner.circle_outputs import circle_records
-from planner.circles import CirclePlan, circle_pool, form_circles
+from planner.circles import CircleContinuity, CirclePlan, circle_pool, form_circles, pair_cohort
 from scheduler.circle_slots import circle_context, circle_slot_options, has_common_slot
 from scheduler.slots import Meeting
 from tests.factories import make_cohort, make_person
@@ -305,3 +305,21 @@ def test_a_mentor_led_circle_needs_its_mentor_and_a_no_ends_the_mentor_member_re
     plan = form_circles(roster, nxt, continuity=continuity)
     assert [x.id for x in plan.circles] == [circle.id]  # c did not answer: back as a replacement
     assert set(plan.circles[0].member_ids) == {b, c} and a in {u.id for u in plan.unplaced}
+
+
+def test_a_continuing_circles_mentor_keeps_its_seats_from_the_pairs() -> None:
+    prog = cycle(program("mentor-led", min_size=2, max_size=3, per_circle=2), FIRST)
+    mentor = make_person(
+        "m0", role="mentor", expertise=("writing",), availability=HOURS_ALL, capacity=3, format="either"
+    )
+    roster = make_cohort(mentor, *people(2, availability=HOURS_ALL))
+    first = form_circles(roster, prog)
+    (circle,) = first.circles
+    rows = tuple(FeedbackRow(p, circle.id, True) for p in circle.people)
+    nxt = cycle(prog, FIRST + timedelta(weeks=8))
+    continuity = next_cycle_circles(circle_records(first, prog, SALT), rows, roster, nxt)
+    held = reserve_seats(
+        pair_cohort(roster, {m for k in continuity.kept for m in k.member_ids}), continuity, nxt
+    )
+    assert [p.id for p in held.people] == ["m0"] and held["m0"].capacity == 1  # 3 seats, 2 for the circle
+    assert reserve_seats(roster, CircleContinuity(), nxt) is roster
