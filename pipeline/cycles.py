@@ -369,6 +369,7 @@ def _write_all(
             kind=kind,
             extra=changes,
             circles=circles,
+            roster=cohort,
         )
         files.append("changes.csv")
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
