@@ -9,8 +9,10 @@ page_url``: the private page ``/p/<token>``, same token) and the coordinator's f
 ``OUT/feeds/coordinator-<token>.ics``, listed in the index under the id ``*coordinator*``.
 Whoever's feed is revoked (the coordinator's too) gets no file and no index row. Stored feeds of
 people no longer in the cohort are dropped (their address then answers 404). A person on
-``calendar = invite`` gets a feed without the meetings (they come as email invitations from
-``mentorsync notify``); everyone else's feed is unchanged by that column.
+``calendar = invite`` gets a feed without their pair meetings (they come as email invitations
+from ``mentorsync notify``); everyone else's feed is unchanged by that column. Circle meetings
+(items with a ``circle_id``) are in the feed of the circle's mentor and of every member, and in
+the coordinator's, listing the circle's people by name only.
 
 All database changes happen in one transaction: a failure leaves the workspace as it was.
 """
@@ -100,7 +102,7 @@ def _index_items(series: Iterable[Series], events: Iterable[Event]) -> dict[Pers
     by_person: dict[PersonId, list] = {}
     every: list[Series | Event] = [*series, *events]
     for item in every:
-        for pid in {item.mentor_id, item.mentee_id}:
+        for pid in item.people:  # mentor and mentee, or a circle's mentor and members
             by_person.setdefault(pid, []).append(item)
     return by_person
 
@@ -199,8 +201,11 @@ def publish(
                 continue
             # People on `calendar = invite` get their meetings as email invitations (notify/):
             # their feed leaves them out, so nobody sees a meeting twice.
+            # Circle meetings stay in the feed: invitations are sent for pairs only.
             invited = person.calendar == "invite"
-            mine = [] if invited else by_person.get(person.id, [])
+            mine = by_person.get(person.id, [])
+            if invited:
+                mine = [i for i in mine if i.circle_id]
             owner = (person.id, person.name, person.email, *(("invite",) if invited else ()))
             inputs = inputs_hash(owner, mine, state, program)
             body = reuse(person.id, inputs) or feed_writer.feed(

@@ -1,23 +1,19 @@
 """Circle outputs of a run (``planner.circle_outputs``), written only when someone asked for a
-circle: ``circles.csv``, ``circles`` in ``schedule.json``, circle reasons in ``unmatched.csv``, each
-circle person's calendar ``circles/<id>.ics``, the circles section of ``report.html`` and the
-``circles`` figures of ``summary.json``."""
+circle: ``circles.csv``, circle reasons in ``unmatched.csv``, the circles section of
+``report.html`` and the ``circles`` figures of ``summary.json``. The circles' meetings are in
+``schedule.json`` and in their people's feeds, from the store (``pipeline.run.write_outputs``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from cohort.model import Cohort, PersonId
-from cohort.program import Program
 from matcher.model import MatchResult
 from matcher.outputs import write_unmatched
 from planner.circle_outputs import (
-    circle_calendar,
     circle_summary,
-    schedule_with_circles,
     unmatched_with_circles,
     write_circles_csv,
 )
@@ -25,29 +21,15 @@ from planner.circles import CirclePlan
 from report.circles import with_circles
 
 
-def circle_writer(
-    cohort: Cohort, program: Program, match: MatchResult, plan: CirclePlan, salt: str
-) -> Callable[[Path], dict[str, Any]]:
+def circle_writer(cohort: Cohort, match: MatchResult, plan: CirclePlan) -> Callable[[Path], dict[str, Any]]:
     """``write_outputs``'s ``extra``: writes the circle outputs into the stage, returns the
     summary's additions."""
 
     def write(stage: Path) -> dict[str, Any]:
         write_circles_csv(stage / "circles.csv", plan.circles)
-        path = stage / "schedule.json"
-        document = json.loads(path.read_text(encoding="utf-8"))
-        document = schedule_with_circles(document, plan, program, salt)
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_unmatched(stage / "unmatched.csv", unmatched_with_circles(match.unmatched, plan))
         report = stage / "report.html"
         report.write_text(with_circles(report.read_text(encoding="utf-8"), cohort, plan), encoding="utf-8")
-        folder = stage / "circles"
-        folder.mkdir(exist_ok=True)
-        folder.chmod(0o700)
-        for circle in plan.circles:
-            for pid in circle.people:
-                (folder / f"{pid}.ics").write_bytes(
-                    circle_calendar(pid, plan, cohort, program, salt).to_ical()
-                )
         return circle_summary(plan)
 
     return write

@@ -430,6 +430,7 @@ def _write_all(
             kind=kind,
             extra=changes,
             circles=circles,
+            roster=cohort,
         )
         files.append("changes.csv")
         if circle_plan is not None and circle_plan.pool:

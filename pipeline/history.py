@@ -1,6 +1,6 @@
 """What a person's feed holds: their history plus the current cycle, and who it names.
 
-Feeds across cycles keep every earlier meeting: closed cycles' schedules (each series stops at
+Feeds across cycles keep every earlier meeting: closed cycles' schedules and circles (each series stops at
 its own cycle's last day) and series cut short by a mid-cycle re-match (stored as ``ENDED_KIND``
 run records, since the cycle's schedule holds its current pairs). ``feed_view`` is the one place
 that assembles this, for ``run``, ``rematch`` and ``publish`` alike.
@@ -14,8 +14,8 @@ from typing import Any
 
 from cohort.model import Cohort, Person, PersonId
 from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, series_to_dict
-from scheduler.model import Event, Schedule, Series
-from store import Workspace, former_people, list_cycles, load_run_summaries, load_schedule
+from scheduler.model import CircleRecord, Event, Schedule, Series
+from store import Workspace, former_people, list_cycles, load_circles, load_run_summaries, load_schedule
 from store import serialize as sz
 
 ENDED_KIND = "ended-series"  # run records holding series cut short by a mid-cycle re-match
@@ -63,6 +63,9 @@ def history(ws: Workspace, people: Iterable[PersonId], *, before: int | None = N
             continue
         series.update({s.uid: s for s in sched.series})
         events.update({e.uid: e for e in sched.events})
+        for circle in load_circles(ws, cycle.id):
+            series[circle.series.uid] = circle.series
+            events.update({e.uid: e for e in circle.events})
     decode = sz.person_decoder()
     left: dict[PersonId, Person] = {}
     for run in load_run_summaries(ws, kind=ENDED_KIND):
@@ -71,8 +74,8 @@ def history(ws: Workspace, people: Iterable[PersonId], *, before: int | None = N
         left.update({row[0]: decode(tuple(row)) for row in run.summary.get("people", [])})
     return History(
         Schedule(
-            tuple(s for s in series.values() if {s.mentor_id, s.mentee_id} & who),
-            tuple(e for e in events.values() if {e.mentor_id, e.mentee_id} & who),
+            tuple(s for s in series.values() if set(s.people) & who),
+            tuple(e for e in events.values() if set(e.people) & who),
         ),
         left,
     )
@@ -101,12 +104,26 @@ class FeedView:
     former: Mapping[PersonId, Person]
 
 
+def with_circles(schedule: Schedule, circles: Iterable[CircleRecord]) -> Schedule:
+    """``schedule`` plus the circles' series and milestones (what feeds hold of a cycle)."""
+    records = list(circles)
+    if not records:
+        return schedule
+    return Schedule(
+        schedule.series + tuple(c.series for c in records),
+        schedule.events + tuple(e for c in records for e in c.events),
+        schedule.unplaceable,
+        schedule.stats,
+    )
+
+
 def feed_view(ws: Workspace, cohort: Cohort, current: Schedule, cycle_id: int) -> FeedView:
-    """The feeds' content for ``cohort`` in cycle ``cycle_id`` with its ``current`` schedule."""
+    """The feeds' content for ``cohort`` in cycle ``cycle_id`` with its ``current`` schedule and
+    the cycle's stored circles (``store.load_circles``)."""
     past = history(ws, (p.id for p in cohort.people), before=cycle_id)
-    items = combined(past.schedule, current)
-    gone = {pid for s in items.series for pid in (s.mentor_id, s.mentee_id) if pid not in cohort}
-    gone |= {pid for e in items.events for pid in (e.mentor_id, e.mentee_id) if pid not in cohort}
+    items = combined(past.schedule, with_circles(current, load_circles(ws, cycle_id)))
+    gone = {pid for s in items.series for pid in s.people if pid not in cohort}
+    gone |= {pid for e in items.events for pid in e.people if pid not in cohort}
     # a stored roster's record, or (the latest) one kept when its person left mid-cycle
     former = former_people(ws, gone)
     former.update({pid: p for pid, p in past.left_mid_cycle.items() if pid in gone})

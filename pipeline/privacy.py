@@ -111,7 +111,7 @@ def _fingerprints(ws: Workspace, who: PersonId) -> dict[str, str]:
     view = feed_view(ws, cohort, schedule, cycle.id)
     people = {**view.former, **cohort.by_id}
     items: list[Series | Event] = [*view.schedule.series, *view.schedule.events]
-    return {it.uid: fingerprint(it, people) for it in items if who in (it.mentor_id, it.mentee_id)}
+    return {it.uid: fingerprint(it, people) for it in items if who in it.people}
 
 
 def _scrub_file(path: Path, subject: Subject) -> bool:

@@ -27,7 +27,7 @@ from matcher.model import MatchResult
 from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
 from pipeline.circles import circle_writer
-from pipeline.history import feed_view
+from pipeline.history import feed_view, with_circles
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, choices, plan
@@ -191,23 +191,26 @@ def write_outputs(
     kind: str = "run",
     extra: Callable[[Path], dict[str, Any]] | None = None,
     circles: Sequence[CircleRecord] = (),
+    roster: Cohort | None = None,
 ) -> tuple[PublishResult, dict[str, Any], list[str]]:
     """Store a plan and write every output of interface §4 into ``stage`` (inside the caller's
     transaction). Feeds hold the history too (``pipeline.history.feed_view``);
     ``extra(stage)`` writes further files and returns additions to the summary. ``circles``:
-    the cycle's circles, stored with the pairs (same transaction)."""
+    the cycle's circles, stored with the pairs (same transaction); ``roster``: everyone imported
+    (the plan's cohort leaves out people who chose only a circle), who all get a feed."""
     cohort, program = plan.cohort, plan.program
     save_match(ws, cycle_id, plan.match)  # drops the cycle's earlier schedule and circles
     save_schedule(ws, cycle_id, plan.schedule)
     if circles:
         save_circles(ws, cycle_id, circles)
     files = write_match_files(stage, plan.cohort, plan.match, plan.candidates.rows())
-    write_schedule_json(plan.schedule, stage / "schedule.json")
+    write_schedule_json(with_circles(plan.schedule, circles), stage / "schedule.json")
     write_local_time_notes(stage / "local_times.csv", cohort, plan.schedule)
     t = time.perf_counter()
-    view = feed_view(ws, cohort, plan.schedule, cycle_id)
+    everyone = roster if roster is not None else cohort
+    view = feed_view(ws, everyone, plan.schedule, cycle_id)
     published = publish(
-        ws, cohort, view.schedule, program, stage, now=now, progress=progress, former=view.former
+        ws, everyone, view.schedule, program, stage, now=now, progress=progress, former=view.former
     )
     timings["publish"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -288,11 +291,12 @@ def run(
                 progress=progress,
                 timings=timings,
                 started=started,
-                extra=circle_writer(cohort, program, planned.match, circles, salt) if circles.pool else None,
+                extra=circle_writer(cohort, planned.match, circles) if circles.pool else None,
                 circles=circle_records(circles, program, salt),
+                roster=cohort,
             )
             if circles.pool:
-                files += ["circles.csv", "circles/"]
+                files += ["circles.csv"]
                 save_run_summary(ws, cycle_id, "circles", circle_record(circles))
     finally:
         ws.close()

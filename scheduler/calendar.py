@@ -361,6 +361,8 @@ def _texts(
     item: Series | Event, owner: Person | None, people: Mapping[PersonId, Person], program: Program
 ) -> tuple[str, str]:
     """SUMMARY and DESCRIPTION of ``item`` as seen by ``owner`` (None: the coordinator)."""
+    if item.circle_id:
+        return _circle_texts(item, people, program)
     label = "" if isinstance(item, Series) else KIND_LABELS.get(item.kind, item.kind) + " "
     # Pieces are cleaned before joining: a trailing CR must not merge with the joining LF.
     mentor, mentee = (tuple(map(_clean, _person(people, pid))) for pid in (item.mentor_id, item.mentee_id))
@@ -372,6 +374,23 @@ def _texts(
         partner = mentee if is_mentor else mentor
         summary = f"Mentoring {label}with {partner[0]}"
         lines = [f"Your {'mentee' if is_mentor else 'mentor'}: {_who(*partner)}"]
+    lines.append(f"Program: {_clean(program.program.name)}")
+    body = "\n".join(lines)
+    agenda = _clean(item.agenda)
+    return summary, f"{agenda}\n\n{body}" if agenda.strip() else body
+
+
+def _circle_texts(
+    item: Series | Event, people: Mapping[PersonId, Person], program: Program
+) -> tuple[str, str]:
+    """SUMMARY and DESCRIPTION of a circle meeting, the same in every feed holding it: the circle's
+    members by name only (members opt in by choosing a circle; nothing else about each other)."""
+    label = "" if isinstance(item, Series) else ": " + KIND_LABELS.get(item.kind, item.kind)
+    summary = f"Mentoring circle {_clean(item.circle_id)}{label}"
+    lines = []
+    if item.mentor_id:
+        lines.append(f"Mentor: {_clean(_person(people, item.mentor_id)[0])}")
+    lines.append("Members: " + ", ".join(_clean(_person(people, pid)[0]) for pid in item.member_ids))
     lines.append(f"Program: {_clean(program.program.name)}")
     body = "\n".join(lines)
     agenda = _clean(item.agenda)
@@ -406,6 +425,13 @@ def fingerprint(item: Series | Event, people: Mapping[PersonId, Person]) -> str:
         "mentor": [item.mentor_id, *mentor],
         "mentee": [item.mentee_id, *mentee],
     }
+    if item.circle_id:  # a circle's feeds show its id and everyone's name (names only)
+        content |= {
+            "circle": item.circle_id,
+            "mentor": [item.mentor_id, _person(people, item.mentor_id)[0] if item.mentor_id else ""],
+            "mentee": [],
+            "members": [[pid, _person(people, pid)[0]] for pid in item.member_ids],
+        }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -482,13 +508,14 @@ def _vevent(
 def select_items(
     owner_id: PersonId | None, series: Iterable[Series], events: Iterable[Event]
 ) -> list[Series | Event]:
-    """The series (with at least one occurrence) and events of ``owner_id`` (None: all)."""
+    """The series (with at least one occurrence) and events of ``owner_id`` (None: all), circle
+    meetings included (``owner_id`` the circle's mentor or one of its members)."""
     items: list[Series | Event] = []
     every: list[Series | Event] = [*series, *events]
     for item in every:
         if isinstance(item, Series) and not item.occurrences:
             continue
-        if owner_id is None or owner_id in (item.mentor_id, item.mentee_id):
+        if owner_id is None or owner_id in item.people:
             items.append(item)
     return items
 

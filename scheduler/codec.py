@@ -115,12 +115,23 @@ def _utc_second(t: datetime) -> str:
 # --------------------------------------------------------------------------- series and events
 
 
+def _circle_keys(item: Series | Event) -> dict[str, Any]:
+    """``circle_id`` and ``member_ids`` of a circle's meeting; nothing for a pair's (so pairs'
+    records and ``schedule.json`` are as they always were)."""
+    if not item.circle_id:
+        return {}
+    return {"circle_id": item.circle_id, "member_ids": list(item.member_ids)}
+
+
 def series_to_dict(s: Series, *, contract: bool = False) -> dict[str, Any]:
-    """A series as a record (lossless), or with ``contract=True`` as ``schedule.json`` holds it."""
+    """A series as a record (lossless), or with ``contract=True`` as ``schedule.json`` holds it.
+
+    A circle's series (``circle_id`` set) also carries ``circle_id`` and ``member_ids``; in the
+    contract form its ``mentor_id`` is the circle's mentor or null and ``mentee_id`` is null."""
     if contract:
-        return {
-            "mentor_id": s.mentor_id,
-            "mentee_id": s.mentee_id,
+        return _circle_keys(s) | {
+            "mentor_id": (s.mentor_id or None) if s.circle_id else s.mentor_id,
+            "mentee_id": None if s.circle_id else s.mentee_id,
             "uid": s.uid,
             "timezone": s.timezone,
             "dtstart": s.dtstart.isoformat(timespec="seconds"),
@@ -144,7 +155,7 @@ def series_to_dict(s: Series, *, contract: bool = False) -> dict[str, Any]:
         "cadence": s.cadence,
         "agenda": s.agenda,
         "sequence": s.sequence,
-    }
+    } | _circle_keys(s)
 
 
 def series_from_dict(d: Mapping[str, Any]) -> Series:
@@ -162,15 +173,18 @@ def series_from_dict(d: Mapping[str, Any]) -> Series:
         d["cadence"],
         d["agenda"],
         d["sequence"],
+        d.get("circle_id", ""),
+        tuple(d.get("member_ids", ())),
     )
 
 
 def event_to_dict(e: Event, *, contract: bool = False) -> dict[str, Any]:
-    """An event as a record (lossless), or with ``contract=True`` as ``schedule.json`` holds it."""
+    """An event as a record (lossless), or with ``contract=True`` as ``schedule.json`` holds it
+    (a circle's milestone as in ``series_to_dict``)."""
     if contract:
-        return {
-            "mentor_id": e.mentor_id,
-            "mentee_id": e.mentee_id,
+        return _circle_keys(e) | {
+            "mentor_id": (e.mentor_id or None) if e.circle_id else e.mentor_id,
+            "mentee_id": None if e.circle_id else e.mentee_id,
             "uid": e.uid,
             "kind": e.kind,
             "start": _utc_second(e.start),
@@ -188,7 +202,7 @@ def event_to_dict(e: Event, *, contract: bool = False) -> dict[str, Any]:
         "timezone": e.timezone,
         "agenda": e.agenda,
         "sequence": e.sequence,
-    }
+    } | _circle_keys(e)
 
 
 def event_from_dict(d: Mapping[str, Any]) -> Event:
@@ -203,4 +217,6 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
         d["timezone"],
         d["agenda"],
         d["sequence"],
+        d.get("circle_id", ""),
+        tuple(d.get("member_ids", ())),
     )

@@ -15,14 +15,20 @@ from scheduler.recurrence import zone
 
 
 def schedule_dict(schedule: Schedule) -> dict[str, Any]:
-    """The JSON document: series then events, in a deterministic order (``scheduler.codec``)."""
+    """The JSON document: series then events, in a deterministic order (``scheduler.codec``):
+    the pairs' by mentor and mentee, then circles' (``circle_id`` set) by circle."""
     series = [
         series_to_dict(s, contract=True)
-        for s in sorted(schedule.series, key=lambda s: (s.mentor_id, s.mentee_id))
+        for s in sorted(
+            schedule.series, key=lambda s: (bool(s.circle_id), s.circle_id, s.mentor_id, s.mentee_id)
+        )
     ]
     events = [
         event_to_dict(e, contract=True)
-        for e in sorted(schedule.events, key=lambda e: (e.mentor_id, e.mentee_id, e.start, e.kind))
+        for e in sorted(
+            schedule.events,
+            key=lambda e: (bool(e.circle_id), e.circle_id, e.mentor_id, e.mentee_id, e.start, e.kind),
+        )
     ]
     return {"series": series, "events": events}
 

@@ -5,7 +5,8 @@ re-expands every series from its ``dtstart``/``rrule``/``exdates`` text with ``d
 and ``zoneinfo``, adds the milestone events, and returns violations named by the rule catalogue
 (``cohort.rules``, scope "schedule"): occurrences that do not match the RRULE, meetings outside
 the cycle, on holidays or blackout dates, outside either person's availability (local time,
-start and end), overlaps and buffers per person, and weekly limits.
+start and end), overlaps and buffers per person, and weekly limits. A circle's meetings
+(``circle_id``) are checked for its mentor and every member alike.
 
 It reads the ``schedule.json`` document (interface section 4, ``docs/interface.md``), so it
 checks what users receive; a ``Schedule`` is first rendered by ``scheduler.outputs``.
@@ -74,14 +75,24 @@ def inside_availability(person: Person, start: datetime, minutes: int) -> bool:
     return all(((s + i) % MINUTES_PER_WEEK) in covered for i in range(span))
 
 
-Meeting = tuple[str, str, datetime, int, str]  # mentor, mentee, UTC start, minutes, kind
+# mentor, mentee (a circle: its mentor or "", and its id), UTC start, minutes, kind, who meets
+Meeting = tuple[str, str, datetime, int, str, tuple[str, ...]]
+
+
+def _who(item: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """``(mentor, mentee, people)`` of a series or event; a circle's is ``(mentor or "",
+    circle_id, mentor and members)``."""
+    if item.get("circle_id"):
+        people = tuple(p for p in (item.get("mentor_id"), *item.get("member_ids", ())) if p)
+        return item.get("mentor_id") or "", item["circle_id"], people
+    return item["mentor_id"], item["mentee_id"], (item["mentor_id"], item["mentee_id"])
 
 
 def _meetings(doc: dict[str, Any], out: list[Violation]) -> list[Meeting]:
     """Every meeting of the document; a series whose occurrences differ from its RRULE is flagged."""
     meetings: list[Meeting] = []
     for item in doc["series"]:
-        m, e = item["mentor_id"], item["mentee_id"]
+        m, e, people = _who(item)
         expanded = expand_series(item)
         listed = [_parse_utc(t) for t in item["occurrences"]]
         if expanded != listed:
@@ -94,21 +105,20 @@ def _meetings(doc: dict[str, Any], out: list[Violation]) -> list[Meeting]:
                 )
             )
         for t in listed:
-            meetings.append((m, e, t, item["duration_minutes"], "series"))
+            meetings.append((m, e, t, item["duration_minutes"], "series", people))
     for ev in doc["events"]:
-        meetings.append(
-            (ev["mentor_id"], ev["mentee_id"], _parse_utc(ev["start"]), ev["duration_minutes"], ev["kind"])
-        )
+        m, e, people = _who(ev)
+        meetings.append((m, e, _parse_utc(ev["start"]), ev["duration_minutes"], ev["kind"], people))
     return meetings
 
 
 def _check_meeting(meeting: Meeting, cohort: Cohort, program: Program, out: list[Violation]) -> None:
     """The rules of one meeting on its own: cycle dates, holidays, blackouts, availability."""
-    m, e, t, minutes, kind = meeting
+    m, e, t, minutes, kind, people = meeting
     cycle = program.cycle
     if not (cycle.start - timedelta(days=1) <= t.date() <= cycle.last_day + timedelta(days=1)):
         out.append(Violation("inside_cycle", m, e, f"{m}/{e} {kind} at {t}"))
-    for pid in (m, e):
+    for pid in people:
         person = cohort[pid]
         local_day: date = t.astimezone(ZoneInfo(person.timezone)).date()
         if local_day in cycle.holidays:
@@ -129,8 +139,8 @@ def check_schedule(schedule: Schedule | dict[str, Any], cohort: Cohort, program:
     per_person: dict[str, list[tuple[datetime, datetime, str, str, str]]] = {}
     for meeting in meetings:
         _check_meeting(meeting, cohort, program, out)
-        m, e, t, minutes, kind = meeting
-        for pid in (m, e):
+        m, e, t, minutes, kind, people = meeting
+        for pid in people:
             per_person.setdefault(pid, []).append(
                 (t, t + timedelta(minutes=minutes), f"{m}/{e} {kind}", m, e)
             )

@@ -13,12 +13,14 @@ import numpy as np
 import recurring_ical_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from icalendar import Calendar
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cohort.model import Cohort, Person
 from cohort.program import Circles, CycleSettings, Matching, Program, Rules
-from planner.circle_outputs import circle_calendar
+from planner.circle_outputs import circle_records
 from planner.circles import circle_pool, form_circles, pair_cohort, uses_circles
+from scheduler.calendar import EventState, build_feed, build_feed_icalendar
 from scheduler.circle_slots import circle_context, has_common_slot
 from scheduler.recurrence import UTC
 from scheduler.slots import Meeting
@@ -196,9 +198,18 @@ def check_plan(cohort: Cohort, prog: Program, busy: dict[str, list[Meeting]] | N
                 assert inside(p, meeting.start, meeting.duration_minutes)
                 assert not p.is_away(meeting.start.astimezone(UTC).date()) or p.unavailable
                 meetings.setdefault(pid, []).append(meeting)
-    for circle in plan.circles:  # every member's calendar expands to exactly the circle's meetings
+    # every member's feed expands to exactly the circle's meetings (fast writer == icalendar's)
+    records = circle_records(plan, prog, "salt")
+    series = [r.series for r in records]
+    events = [e for r in records for e in r.events]
+    state = {
+        it.uid: EventState(it.uid, "-", 0, datetime(2027, 1, 1, tzinfo=UTC)) for it in [*series, *events]
+    }
+    for circle in plan.circles:
         for pid in circle.people:
-            assert expanded(circle_calendar(pid, plan, cohort, prog, "salt")) == sorted(
+            body = build_feed(cohort[pid], series, events, cohort.by_id, prog, state)
+            assert body == build_feed_icalendar(cohort[pid], series, events, cohort.by_id, prog, state)
+            assert expanded(Calendar.from_ical(body)) == sorted(
                 (m.start, m.duration_minutes) for m in circle.slot.meetings
             )
     buffer = timedelta(minutes=prog.cycle.buffer_minutes)

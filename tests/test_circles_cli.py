@@ -1,21 +1,21 @@
 """`mentorsync run` with circle members (sample_data/participants_circles.csv): circles.csv,
-the circles in schedule.json, unmatched reasons, the members' calendars and the report section."""
+the circles' series and milestones in schedule.json, unmatched reasons, explain and the report
+section (the members' feeds: tests/test_circles_feeds.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
-
-from icalendar import Calendar
 
 from cohort.load import load_participants
 from cohort.program import load_program
 from planner.circles import Rules, circle_problems
+from scheduler.validate import check_schedule
 from store import Workspace, latest_cycle, load_cohort
 from tests.cli_helpers import invoke, rows
 from tests.test_circle_slots import inside
-from tests.test_circles import expanded
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "participants_circles.csv"
@@ -30,7 +30,10 @@ def test_run_writes_circles_and_keeps_every_rule(tmp_path: Path) -> None:
     circles = rows(tmp_path / "out" / "circles.csv")
     assert circles, "the sample's circle members form a circle"
     schedule = json.loads((tmp_path / "out" / "schedule.json").read_text(encoding="utf-8"))
-    by_id = {c["circle_id"]: c for c in schedule["circles"]}
+    assert "circles" not in schedule  # circle meetings are series and events like the pairs'
+    assert check_schedule(schedule, cohort, program) == []  # every member's hours, buffers, limits
+    by_id = {s["circle_id"]: s for s in schedule["series"] if s.get("circle_id")}
+    milestones = [e for e in schedule["events"] if e.get("circle_id")]
     rules = Rules(cohort, program)
     placed: set[str] = set()
     for row in circles:
@@ -39,22 +42,18 @@ def test_run_writes_circles_and_keeps_every_rule(tmp_path: Path) -> None:
         assert circle_problems([cohort[m] for m in members], leader, program, rules) == []
         series = by_id[row["circle_id"]]
         assert series["member_ids"] == members and series["mentor_id"] == (row["mentor_id"] or None)
-        assert {m["kind"] for m in series["milestones"]} >= {"kickoff", "closing"}
+        assert series["mentee_id"] is None and series["occurrences"]
+        mine = [e for e in milestones if e["circle_id"] == row["circle_id"]]
+        assert {e["kind"] for e in mine} >= {"kickoff", "closing"}
+        assert all(e["member_ids"] == members and e["mentee_id"] is None for e in mine)
         everyone = ([row["mentor_id"]] if row["mentor_id"] else []) + members
-        meetings = sorted(
-            [(o, series["duration_minutes"]) for o in series["occurrences"]]
-            + [(m["start"], m["duration_minutes"]) for m in series["milestones"]]
-        )
-        for pid in everyone:
-            cal = Calendar.from_ical((tmp_path / "out" / "circles" / f"{pid}.ics").read_bytes())
-            got = [(t.strftime("%Y-%m-%dT%H:%M:%SZ"), n) for t, n in expanded(cal)]
-            assert got == meetings
-            text = (tmp_path / "out" / "circles" / f"{pid}.ics").read_text(encoding="utf-8")
-            assert all(cohort[q].name.split()[0] in text.replace("\r\n ", "") for q in everyone)
-            assert "@northwind" not in text  # names only
-            for start, minutes in expanded(cal):
-                assert inside(cohort[pid], start, minutes)
+        for start, minutes in [(o, series["duration_minutes"]) for o in series["occurrences"]] + [
+            (e["start"], e["duration_minutes"]) for e in mine
+        ]:
+            t = datetime.fromisoformat(start.replace("Z", "+00:00"))
+            assert all(inside(cohort[pid], t, minutes) for pid in everyone)
         placed |= set(members)
+    assert not (tmp_path / "out" / "circles").exists()  # the meetings are in the private feeds
     unmatched = {r["id"]: r for r in rows(tmp_path / "out" / "unmatched.csv")}
     circle_people = {p.id for p in cohort.people if p.format == "circle" and p.role == "mentee"}
     for pid in circle_people - placed:
