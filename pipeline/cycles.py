@@ -406,7 +406,7 @@ def _write_all(
             write_changes(stage_dir / "changes.csv", cohort, change, plan.schedule.series)
             more: dict[str, Any] = {}
             if circle_plan is not None and circle_plan.pool:
-                more = circle_writer(cohort, program, plan.match, circle_plan, salt)(stage_dir)
+                more = circle_writer(cohort, plan.match, circle_plan)(stage_dir)
             return more | {
                 "changes": {
                     "kept": len(change.kept),
@@ -434,7 +434,7 @@ def _write_all(
         )
         files.append("changes.csv")
         if circle_plan is not None and circle_plan.pool:
-            files += ["circles.csv", "circles/"]
+            files += ["circles.csv"]
             save_run_summary(ws, cycle_id, "circles", circle_record(circle_plan))
     return RunOutcome(cycle_id, plan, published, summary, ctx.warnings, out_dir, tuple(files))
 

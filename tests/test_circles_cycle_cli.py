@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from icalendar import Calendar
@@ -44,7 +45,8 @@ def test_run_close_with_circle_feedback_then_rematch_continues_the_circle(tmp_pa
     members = circle["member_ids"].split(";")
     assert mentor and len(members) == 3, "the sample's circle: a mentor and three members"
     leaver, *stay = members
-    old = {c["circle_id"]: c for c in json.loads((tmp_path / "c1" / "schedule.json").read_text())["circles"]}
+    first = json.loads((tmp_path / "c1" / "schedule.json").read_text(encoding="utf-8"))["series"]
+    old = {s["circle_id"]: s for s in first if s.get("circle_id")}
 
     bad = write_feedback(
         tmp_path / "bad.csv",
@@ -103,19 +105,26 @@ def test_run_close_with_circle_feedback_then_rematch_continues_the_circle(tmp_pa
     assert "continues from the last cycle (joined: c2007), same slot" in after["reasons"]
     rules = Rules(cohort, program)
     assert circle_problems([cohort[m] for m in now], cohort[mentor], program, rules) == []
-    series = {
-        c["circle_id"]: c for c in json.loads((tmp_path / "c2" / "schedule.json").read_text())["circles"]
-    }
-    new = series[cid]
+    document = json.loads((tmp_path / "c2" / "schedule.json").read_text(encoding="utf-8"))
+    (new,) = [s for s in document["series"] if s.get("circle_id")]
+    assert new["circle_id"] == cid and new["member_ids"] == now
     assert (new["timezone"], new["rrule"].split(";UNTIL")[0]) == (
         old[cid]["timezone"],
         old[cid]["rrule"].split(";UNTIL")[0],
     )
     assert new["dtstart"][11:] == old[cid]["dtstart"][11:]  # same local time
-    for pid in [mentor, *now]:
-        cal = (tmp_path / "c2" / "circles" / f"{pid}.ics").read_bytes()
-        for start, minutes in expanded(Calendar.from_ical(cal)):
-            assert inside(cohort[pid], start, minutes)
+    meetings = [(t, new["duration_minutes"]) for t in new["occurrences"]] + [
+        (e["start"], e["duration_minutes"]) for e in document["events"] if e.get("circle_id") == cid
+    ]
+    urls = {r["id"]: r["url"] for r in rows(tmp_path / "c2" / "feeds" / "index.csv")}
+    for pid in [mentor, *now]:  # inside everyone's hours, and in everyone's feed
+        for start, minutes in meetings:
+            assert inside(cohort[pid], datetime.fromisoformat(start.replace("Z", "+00:00")), minutes)
+        feed = tmp_path / "c2" / "feeds" / urls[pid].rsplit("/feeds/", 1)[1]
+        got = {
+            (t.strftime("%Y-%m-%dT%H:%M:%SZ"), n) for t, n in expanded(Calendar.from_ical(feed.read_bytes()))
+        }
+        assert set(meetings) <= got
     unmatched = {r["id"]: r for r in rows(tmp_path / "c2" / "unmatched.csv")}
     assert unmatched[leaver]["role"] == "circle"  # never with that mentor's circle again
     summary = json.loads((tmp_path / "c2" / "summary.json").read_text(encoding="utf-8"))
