@@ -64,7 +64,13 @@ from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program,
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
-from planner.circle_continuity import CycleCircles, next_cycle_circles, rejoined, reserve_seats
+from planner.circle_continuity import (
+    CycleCircles,
+    mid_cycle_circles,
+    next_cycle_circles,
+    rejoined,
+    reserve_seats,
+)
 from planner.circle_outputs import circle_record, circle_records
 from planner.circles import CirclePlan, pair_cohort, plan_circles
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
@@ -341,7 +347,11 @@ def _mid_cycle(
     gone = set(old) - set(new)
     keys = [(p.mentor_id, p.mentee_id) for p in old_pairs]
     continuity = policy.mid_cycle(keys, old_sched, gone, sorted(ended_pairs(ws, cohort.by_id)))
-    planned = plan(pair_cohort(cohort), program, continuity, uid_salt=workspace_secret(ws), progress=progress)
+    circles, _ = mid_cycle_circles(load_circles(ws, cycle.id), cohort)  # they go on, minus who left
+    in_circles = {p for c in circles for p in c.member_ids}
+    planned = plan(
+        pair_cohort(cohort, in_circles), program, continuity, uid_salt=workspace_secret(ws), progress=progress
+    )
     timings.update(planned.timings)
 
     mid = continue_mid_cycle(planned, old_sched, cohort, now)
@@ -366,6 +376,7 @@ def _mid_cycle(
         before=snapshot,
         ended=ended,
         kind="rematch-mid-cycle",
+        circles=circles,
     )
 
 

@@ -155,3 +155,32 @@ def reserve_seats(pairs: Cohort, continuity: CircleContinuity, program: Program)
         return dataclasses.replace(p, capacity=max(0, seats - per * leads[p.id]))
 
     return Cohort(tuple(held(p) for p in pairs.people), source=pairs.source)
+
+
+def mid_cycle_circles(
+    records: Sequence[CircleRecord], roster: Cohort
+) -> tuple[tuple[CircleRecord, ...], tuple[str, ...]]:
+    """The open cycle's circles after people left it (``rematch --mid-cycle``): each circle goes on
+    with the members still in ``roster``, same id, slot and UIDs (the group finishes the cycle,
+    below ``min_size`` too: no replacement is brought into a running cycle); a mentor-led circle
+    whose mentor left, or a circle left with fewer than two people, stops. Returns the circles that
+    go on and the ids of those that stop."""
+    out: list[CircleRecord] = []
+    stopped: list[str] = []
+    for c in records:
+        members = tuple(m for m in c.member_ids if m in roster)
+        if (c.mentor_id is not None and c.mentor_id not in roster) or len(members) + bool(c.mentor_id) < 2:
+            stopped.append(c.circle_id)
+            continue
+        if members == c.member_ids:
+            out.append(c)
+            continue
+        out.append(
+            dataclasses.replace(
+                c,
+                member_ids=members,
+                series=dataclasses.replace(c.series, member_ids=members),
+                events=tuple(dataclasses.replace(e, member_ids=members) for e in c.events),
+            )
+        )
+    return tuple(out), tuple(stopped)

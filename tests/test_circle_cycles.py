@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person
 from cohort.program import Program
-from planner.circle_continuity import next_cycle_circles, placed_pattern, reserve_seats
+from planner.circle_continuity import mid_cycle_circles, next_cycle_circles, placed_pattern, reserve_seats
 from planner.circle_outputs import circle_records
 from planner.circles import CircleContinuity, CirclePlan, circle_pool, form_circles, pair_cohort
 from scheduler.circle_slots import circle_context, circle_slot_options, has_common_slot
@@ -323,3 +323,20 @@ def test_a_continuing_circles_mentor_keeps_its_seats_from_the_pairs() -> None:
     )
     assert [p.id for p in held.people] == ["m0"] and held["m0"].capacity == 1  # 3 seats, 2 for the circle
     assert reserve_seats(roster, CircleContinuity(), nxt) is roster
+
+
+def test_mid_cycle_circles_go_on_without_who_left_and_stop_without_their_mentor() -> None:
+    prog = cycle(program("mentor-led", min_size=2, max_size=3, per_circle=1), FIRST)
+    mentor = make_person(
+        "m0", role="mentor", expertise=("writing",), availability=HOURS_ALL, capacity=2, format="circle"
+    )
+    roster = make_cohort(mentor, *people(3, availability=HOURS_ALL))
+    (record,) = circle_records(form_circles(roster, prog), prog, SALT)
+    a = record.member_ids[0]
+    without_a = make_cohort(*(p for p in roster.people if p.id != a))
+    (kept,), stopped = mid_cycle_circles((record,), without_a)
+    assert stopped == () and kept.member_ids == record.member_ids[1:]
+    assert kept.series.member_ids == kept.member_ids and kept.series.uid == record.series.uid
+    assert all(e.member_ids == kept.member_ids for e in kept.events)
+    assert mid_cycle_circles((record,), roster) == ((record,), ())
+    assert mid_cycle_circles((record,), make_cohort(*people(3))) == ((), (record.circle_id,))

@@ -134,3 +134,29 @@ def test_run_close_with_circle_feedback_then_rematch_continues_the_circle(tmp_pa
             assert b"SECRET-CIRCLE-NOTE" not in path.read_bytes(), path
     with Workspace(tmp_path, create=False) as ws:
         assert [c.circle_id for c in load_circles(ws, list_cycles(ws)[-1].id)] == [cid]
+
+
+def test_mid_cycle_a_circle_goes_on_without_the_member_who_left(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "sample_data" / "program.toml", tmp_path / "program.toml")
+    code, _, err = invoke(tmp_path, "-q", "run", str(SAMPLE), "--out", "c1")
+    assert code == 0, err
+    with Workspace(tmp_path, create=False) as ws:
+        (cycle,) = list_cycles(ws)
+        (before,) = load_circles(ws, cycle.id)
+    gone = before.member_ids[0]
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "p2.csv").write_text("".join(x for x in lines if not x.startswith(gone + ",")), "utf-8")
+    code, _, err = invoke(tmp_path, "-q", "rematch", str(tmp_path / "p2.csv"), "--mid-cycle", "--out", "c2")
+    assert code == 0, err
+    with Workspace(tmp_path, create=False) as ws:
+        (after,) = load_circles(ws, cycle.id)
+    assert after.circle_id == before.circle_id and after.member_ids == before.member_ids[1:]
+    assert after.series.uid == before.series.uid and after.series.occurrences == before.series.occurrences
+    document = json.loads((tmp_path / "c2" / "schedule.json").read_text(encoding="utf-8"))
+    (series,) = [s for s in document["series"] if s.get("circle_id")]
+    assert series["member_ids"] == list(after.member_ids)
+    urls = {r["id"]: r["url"] for r in rows(tmp_path / "c2" / "feeds" / "index.csv")}
+    assert gone not in urls
+    for pid in after.people:
+        feed = tmp_path / "c2" / "feeds" / urls[pid].rsplit("/feeds/", 1)[1]
+        assert series["uid"] in feed.read_text(encoding="utf-8")
