@@ -27,6 +27,13 @@ circle scores (``goal_overlap_weight`` per goal shared by every member). The rep
 CP-SAT's over the candidate circles, exact when the enumeration was complete (``method`` says).
 Slots are then given circle by circle around everyone's other meetings; a circle whose leader has
 no hour left is dropped and the packing solved again without it.
+
+Across cycles (``CircleContinuity``, decided by ``planner.circle_continuity``): each continuing
+circle adds candidates of its own, its members who stay plus replacements from the pool (never
+someone barred from it), searched from that core; a pair rule ``history`` keeps apart people of a
+circle one of them said no to. The packing then puts continuing circles first, their old slot
+(``same_slot``: the slot still valid for the group) second, people placed third, scores last; a
+continuing circle keeps its id and is slotted first, in its old pattern when that still fits.
 """
 
 from __future__ import annotations
