@@ -36,6 +36,12 @@ words what changed for each person; it is for the coordinator, like ``feeds/inde
 
 Ratings and comments are stored with the feedback and never leave the coordinator's views:
 ``cycle_show`` gives counts only.
+
+Circles: ``cycle close`` stores the answers about the cycle's circles (``partner_id``: the circle
+id) apart from the pairs'; ``rematch`` continues circles by ``planner.circle_continuity`` (the last
+closed cycle's stored circles and answers, every earlier cycle's no's), pairing first everyone but
+the members who stay (their mentors' circle seats held back), then forming circles around the pairs;
+``--mid-cycle`` keeps the open cycle's circles without the members who left.
 """
 
 from __future__ import annotations
