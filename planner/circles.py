@@ -244,9 +244,16 @@ def _mask(ctx: SlotContext, person: Person) -> int:
     return int.from_bytes(np.packbits(out).tobytes(), "big")
 
 
-def _exists(test: GroupSlotTest, people: Sequence[Person], busy: Busy, leader: Person | None) -> bool:
-    """The exact slot test (around the leader's pair meetings when they have some)."""
-    if not test.exists(people):
+def _exists(
+    test: GroupSlotTest,
+    people: Sequence[Person],
+    busy: Busy,
+    leader: Person | None,
+    known: bool | None = None,
+) -> bool:
+    """The exact slot test (around the leader's pair meetings when they have some); ``known``:
+    the result of ``test.exists(people)`` when it was computed already."""
+    if not (test.exists(people) if known is None else known):
         return False
     if leader is not None and busy.get(leader.id):
         return bool(circle_slot_options(test.ctx, people, busy=busy, limit=1))
@@ -319,7 +326,7 @@ class _Search:
                 return
             self.seen.add((keep.id if keep else None, *key))
             everyone = ([leader] if leader else []) + chosen
-            if not _exists(self.test, everyone, self.busy, leader):
+            if not _exists(self.test, everyone, self.busy, leader, self.fits.get(key)):
                 return
             score = c.goal_overlap_weight * len(goals)
             same = bool(
@@ -366,6 +373,9 @@ class _Search:
             if len(chosen) >= c.max_size:
                 return
             for i, p in enumerate(rest):
+                if state["limit"] and (state["nodes"] > state["limit"] or state["emitted"] >= state["per"]):
+                    self.complete = False  # out of budget: every further child would return at once
+                    return
                 g = frozenset(p.goals) if goals is None else goals & frozenset(p.goals)
                 if not g:
                     continue
@@ -375,7 +385,8 @@ class _Search:
                 mk = mask & self.mask(p)
                 if not mk:
                     continue
-                nxt = [q for q in rest[i + 1 :] if q.id in ok(p.id)]
+                near = ok(p.id)
+                nxt = [q for q in rest[i + 1 :] if q.id in near]
                 if len(chosen) + 1 + len(nxt) < c.min_size:
                     continue
                 grow(chosen + [p], nxt, g, lang, mk)
@@ -398,9 +409,11 @@ class _Search:
             mk = base_mask & self.mask(s)
             if not g or (need_lang and not lang) or not mk:
                 continue
+            # a total order (ids break ties), so building it from the seed's compatible set
+            # gives the same list as filtering every member
             rest = sorted(
-                (q for q in members if q.id in ok(s.id)),
-                key=lambda q: (-len(set(q.goals) & g), -(mk & self.mask(q)).bit_count(), q.id),
+                (members[index[q]] for q in ok(s.id) if q in index),
+                key=lambda q: (-len(g.intersection(q.goals)), -(mk & self.mask(q)).bit_count(), q.id),
             )
             grow([s], rest, g, lang, mk)
 
