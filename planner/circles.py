@@ -320,32 +320,8 @@ class _Search:
             return (leader.id if leader else None, frozenset(m.id for m in chosen))
 
         def emit(chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None) -> None:
-            keep = self.keep
-            key = (leader.id if leader else None, frozenset(m.id for m in chosen))
-            if (keep.id if keep else None, *key) in self.seen:
-                return
-            self.seen.add((keep.id if keep else None, *key))
-            everyone = ([leader] if leader else []) + chosen
-            if not _exists(self.test, everyone, self.busy, leader, self.fits.get(key)):
-                return
-            score = c.goal_overlap_weight * len(goals)
-            same = bool(
-                keep is not None
-                and keep.pattern is not None
-                and circle_slot_options(self.ctx, everyone, busy=self.busy, only=keep.pattern)
-            )
-            self.out.append(
-                _Candidate(
-                    leader.id if leader else None,
-                    tuple(m.id for m in chosen),
-                    tuple(sorted(goals)),
-                    tuple(sorted(langs or ())),
-                    score,
-                    keep.id if keep else None,
-                    same,
-                )
-            )
-            state["emitted"] += 1
+            if self._emit(leader, chosen, goals, langs):
+                state["emitted"] += 1
 
         def grow(
             chosen: list[Person],
@@ -416,6 +392,38 @@ class _Search:
                 key=lambda q: (-len(g.intersection(q.goals)), -(mk & self.mask(q)).bit_count(), q.id),
             )
             grow([s], rest, g, lang, mk)
+
+    def _emit(
+        self, leader: Person | None, chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None
+    ) -> bool:
+        """Record a candidate circle (once, and once more per continuing circle it may continue)
+        when it has a common slot; whether it was recorded."""
+        keep = self.keep
+        key = (leader.id if leader else None, frozenset(m.id for m in chosen))
+        tagged = (keep.id if keep else None, *key)
+        if tagged in self.seen:
+            return False
+        self.seen.add(tagged)
+        everyone = ([leader] if leader else []) + chosen
+        if not _exists(self.test, everyone, self.busy, leader, self.fits.get(key)):
+            return False
+        same = bool(
+            keep is not None
+            and keep.pattern is not None
+            and circle_slot_options(self.ctx, everyone, busy=self.busy, only=keep.pattern)
+        )
+        self.out.append(
+            _Candidate(
+                key[0],
+                tuple(m.id for m in chosen),
+                tuple(sorted(goals)),
+                tuple(sorted(langs or ())),
+                self.program.circles.goal_overlap_weight * len(goals),
+                keep.id if keep else None,
+                same,
+            )
+        )
+        return True
 
     def _from_core(
         self,
