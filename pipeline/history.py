@@ -1,9 +1,9 @@
 """What a person's feed holds: their history plus the current cycle, and who it names.
 
-Feeds across cycles keep every earlier meeting: closed cycles' schedules and circles (each series stops at
-its own cycle's last day) and series cut short by a mid-cycle re-match (stored as ``ENDED_KIND``
-run records, since the cycle's schedule holds its current pairs). ``feed_view`` is the one place
-that assembles this, for ``run``, ``rematch`` and ``publish`` alike.
+Feeds across cycles keep every earlier meeting: closed cycles' schedules and circles (each series
+stops at its own cycle's last day) and series cut short by a mid-cycle re-match (stored as
+``ENDED_KIND`` run records, since the cycle's schedule holds its current pairs). ``feed_view`` is
+the one place that assembles this, for ``run``, ``rematch`` and ``publish`` alike.
 """
 
 from __future__ import annotations

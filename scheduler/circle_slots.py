@@ -269,13 +269,28 @@ class GroupSlotTest:
     def __init__(self, ctx: SlotContext):
         self.ctx = ctx
         self._arrays: dict[tuple[str, PersonId], tuple[np.ndarray, np.ndarray]] = {}
+        self._distinct: dict[tuple[tuple[int, ...], str, bytes], np.ndarray] = {}
+
+    def _intern(self, arr: np.ndarray) -> np.ndarray:
+        """One shared read-only copy per distinct array (people with the same hours and zone, and
+        everyone's all-false skip days, share theirs: thousands of people stay small)."""
+        key = (arr.shape, arr.dtype.str, arr.tobytes())
+        hit = self._distinct.get(key)
+        if hit is None:
+            arr.flags.writeable = False
+            self._distinct[key] = hit = arr
+        return hit
 
     def _person(self, anchor: str, person: Person) -> tuple[np.ndarray, np.ndarray]:
+        """``ctx.grid(anchor, (person,))``'s ``ok`` and ``skip`` arrays, without the rest."""
         key = (anchor, person.id)
         hit = self._arrays.get(key)
         if hit is None:
-            grid = self.ctx.grid(anchor, (person,))
-            hit = (grid.ok[person.id], grid.skip[person.id])
+            ctx = self.ctx
+            _, straddle = ctx.zone_view(anchor, person.timezone)
+            wm, day_idx, *_ = ctx.zone_derived(anchor, person.timezone)
+            data = ctx.person(person.id)
+            hit = (self._intern(data.covers[wm] & ~straddle), self._intern(data.skip_days[day_idx]))
             self._arrays[key] = hit
         return hit
 
