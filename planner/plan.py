@@ -45,6 +45,7 @@ from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Pair, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
+from planner import lns
 from planner.augment import augment, binding_reasons
 from planner.continuity import Continuity
 from planner.joint import match_and_schedule
@@ -294,6 +295,24 @@ def plan(
             )
         )
     timings["schedule"] = time.perf_counter() - t
+    if repair["unplaceable_first"] and lns.applies(
+        program, len(cs), JOINT_LIMIT, score_objective=match_solve is solve
+    ):
+        t = time.perf_counter()  # above the joint model's size: pairs and slots improved together
+        sched, repair["lns"] = lns.improve(
+            cohort,
+            program,
+            ctx,
+            cs,
+            sched,
+            capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+            banned=continuity.forbidden,
+            uid_salt=uid_salt,
+            protected=[*cs.pins, *continuity.slots],
+            scores=tie.apply(cs).score,
+            progress=progress,
+        )
+        timings["lns"] = time.perf_counter() - t
 
     # The final pairs are exactly the scheduled ones.
     t = time.perf_counter()
