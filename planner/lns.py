@@ -40,7 +40,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -65,18 +65,21 @@ MAX_MENTEES = 20  # mentees in one neighbourhood
 SEED_MENTORS = 3  # of the seed mentee's eligible mentors: the best half, then at random
 MORE_MENTORS = 1  # other candidate mentors drawn per mentee of the neighbourhood
 GUESTS = 6  # other unmatched mentees of the neighbourhood's mentors, drawn at random
+PAIRS_PER_MENTEE = 4  # of a mentee's mentors in the neighbourhood, the best (and the current one)
 OPTIONS_PER_PAIR = 6  # best diverse slot options per pair (as ``planner.joint``)
 NEIGHBOURHOOD_SECONDS = 0.2  # CP-SAT limit per neighbourhood
-CHARGE_PER_PAIR = 0.002  # budget charged per candidate pair modelled (slot options, checks)
+CHARGE_PER_PAIR = 0.003  # budget charged per candidate pair modelled (slot options, checks)
 
 
 @dataclass(frozen=True)
 class _Choice:
-    """One way to place a pair: a new slot option, or (``option`` None) the slot it has now."""
+    """One way to place a pair: a new slot option, or (``option`` None) the slot it has now, with
+    its meetings as minutes since the grid epoch and the cells they cover with the buffer."""
 
     option: SlotOption | None
     occ: _Occupancy
-    penalty: int  # 0: the current slot; else 1 + the option's rank (keep slots where they are)
+    cells: np.ndarray
+    weeks: dict[PersonId, tuple[list[int], list[int]]] = field(default_factory=dict)  # local weeks, counts
 
 
 @dataclass
@@ -200,7 +203,8 @@ class _Search:
             self._put((s.mentor_id, s.mentee_id), (s, tuple(events.get((s.mentor_id, s.mentee_id), ()))))
         self._mentors: dict[PersonId, list[PersonId]] = {}
         self._scores: dict[PairKey, int] = {}
-        self._options: dict[PairKey, list[SlotOption]] = {}
+        self._options: dict[PairKey, list[_Choice]] = {}
+        self._current: dict[PairKey, tuple[Series, _Choice]] = {}
         self._waiting_of: dict[PersonId, list[PersonId]] | None = None
         self.tried = self.improved = self.rejected = 0
 
@@ -450,11 +454,33 @@ class _Search:
         self.improved += 1
         return True
 
-    def options(self, pair: PairKey) -> list[SlotOption]:
+    def options(self, pair: PairKey) -> list[_Choice]:
+        """The pair's best diverse slot options (``OPTIONS_PER_PAIR``), computed once."""
         if pair not in self._options:
             m, e = self.cohort[pair[0]], self.cohort[pair[1]]
-            self._options[pair] = pair_slot_options(m, e, self.program, ctx=self.ctx, limit=OPTIONS_PER_PAIR)
+            found = pair_slot_options(m, e, self.program, ctx=self.ctx, limit=OPTIONS_PER_PAIR)
+            self._options[pair] = [
+                self.choice(o, self.occupancy((mt.start, mt.duration_minutes) for mt in o.meetings))
+                for o in found
+            ]
         return self._options[pair]
+
+    def current(self, pair: PairKey) -> _Choice:
+        """The placed pair's slot as it is now."""
+        item = self.placed[pair]
+        if pair not in self._current or self._current[pair][0] is not item[0]:
+            self._current[pair] = (item[0], self.choice(None, self.occupancy_of(item)))
+        return self._current[pair][1]
+
+    def choice(self, option: SlotOption | None, occ: _Occupancy) -> _Choice:
+        return _Choice(option, occ, occupied_cells(occ, self.buffer, self.cell))
+
+    def weeks(self, choice: _Choice, pid: PersonId) -> tuple[list[int], list[int]]:
+        """``pid``'s local weeks of a choice's meetings and the meetings in each."""
+        if pid not in choice.weeks:
+            weeks, counts = np.unique(local_weeks(self.ctx, pid, choice.occ), return_counts=True)
+            choice.weeks[pid] = (weeks.tolist(), counts.tolist())
+        return choice.weeks[pid]
 
     def occupancy(self, items: Iterable[tuple[Any, int]]) -> _Occupancy:
         """Meetings (UTC start, minutes) as minutes since the grid epoch."""
@@ -499,36 +525,45 @@ class _Neighbourhood:
                 weeks: Counter[int] = Counter()
                 for k in fixed:
                     if pid in k:
-                        weeks.update(
-                            local_weeks(search.ctx, pid, search.occupancy_of(search.placed[k])).tolist()
-                        )
+                        ws, counts = search.weeks(search.current(k), pid)
+                        weeks.update(dict(zip(ws, counts, strict=True)))
                 self.fixed_weeks[pid] = weeks
         taken = {e for _, e in fixed}
         self.pairs: list[PairKey] = []
         self.choices: list[list[_Choice]] = []
+        self.penalties: list[list[int]] = []
         for e in sorted(es - taken):
-            for m in search.mentors_of(e):
-                if m in ms and (e, m) not in self.fixed_pairs and self.seats[m] < search.capacity.get(m, 0):
-                    choices = self._choices((m, e))
-                    if choices:
-                        self.pairs.append((m, e))
-                        self.choices.append(choices)
+            now = search.partner(e)
+            mine = [
+                m
+                for m in search.mentors_of(e)
+                if m in ms and (e, m) not in self.fixed_pairs and self.seats[m] < search.capacity.get(m, 0)
+            ]
+            # the mentee's best few mentors here (and the current one): the others rarely pay
+            for m in [m for n, m in enumerate(mine) if n < PAIRS_PER_MENTEE or m == now]:
+                choices, penalties = self._choices((m, e))
+                if choices:
+                    self.pairs.append((m, e))
+                    self.choices.append(choices)
+                    self.penalties.append(penalties)
 
-    def _choices(self, pair: PairKey) -> list[_Choice]:
-        """The pair's current slot (if placed) and its options that fit around the fixed meetings."""
+    def _choices(self, pair: PairKey) -> tuple[list[_Choice], list[int]]:
+        """The pair's current slot (if placed) and its options that fit around the fixed
+        meetings, with their penalties (0: the current slot, else 1 + the option's rank)."""
         search = self.search
         out: list[_Choice] = []
         current = None
         if pair in search.placed:
-            current = search.occupancy_of(search.placed[pair])
-            out.append(_Choice(None, current, 0))
-        for option in search.options(pair):
-            occ = search.occupancy((mt.start, mt.duration_minutes) for mt in option.meetings)
-            if current is not None and np.array_equal(np.sort(occ.starts), np.sort(current.starts)):
+            current = search.current(pair)
+            out.append(current)
+        for choice in search.options(pair):
+            assert choice.option is not None
+            if current is not None and np.array_equal(choice.cells, current.cells):
                 continue  # the slot it has now
-            if self.calendars.fits(option):
-                out.append(_Choice(option, occ, len(out) + 1))
-        return out
+            if self.calendars.fits(choice.option):
+                out.append(choice)
+        start = 0 if current is not None else 1
+        return out, list(range(start, start + len(out)))
 
     def solve(self, program: Program) -> tuple[float, list[int | None] | None]:
         """CP-SAT on the neighbourhood; returns the work done and the chosen option per pair, or
@@ -563,7 +598,7 @@ class _Neighbourhood:
             model.add(sum(vs) <= search.capacity.get(m, 0) - self.seats[m])
         for pid, rs in refs.items():
             if len({i for i, _ in rs}) >= 2:  # Hard: no_overlap_with_buffer, exact on the cell grid
-                cells = [occupied_cells(choices[i][j].occ, search.buffer, search.cell) for i, j in rs]
+                cells = [choices[i][j].cells for i, j in rs]
                 for group in conflict_groups(cells, [i for i, _ in rs]):
                     model.add_at_most_one([x[rs[k][0]][rs[k][1]] for k in group])
             limit = search.cohort[pid].max_meetings_per_week
@@ -571,22 +606,20 @@ class _Neighbourhood:
                 fixed = self.fixed_weeks.get(pid, Counter())
                 per_week: dict[int, list[tuple[int, Any]]] = {}
                 for i, j in rs:
-                    weeks, counts = np.unique(
-                        local_weeks(search.ctx, pid, choices[i][j].occ), return_counts=True
-                    )
-                    for w, c in zip(weeks.tolist(), counts.tolist(), strict=True):
+                    weeks, counts = search.weeks(choices[i][j], pid)
+                    for w, c in zip(weeks, counts, strict=True):
                         per_week.setdefault(w, []).append((c, x[i][j]))
                 for w, terms in sorted(per_week.items()):
                     if sum(c for c, _ in terms) + fixed[w] > limit:
                         model.add(sum(c * v for c, v in terms) <= limit - fixed[w])
         # Lexicographic weights sized to this model: matched >> score >> slots kept where they are.
         score = [search._score(k) for k in pairs]
-        w2 = sum(max(c.penalty for c in cs) for cs in choices) + 1
+        w2 = sum(max(ps) for ps in self.penalties) + 1
         w1 = w2 * (sum(abs(s) for s in score) + 1)
         model.maximize(
             sum((w1 + w2 * s) * v for s, xs in zip(score, x, strict=True) for v in xs)
             - sum(
-                c.penalty * v for cs, xs in zip(choices, x, strict=True) for c, v in zip(cs, xs, strict=True)
+                p * v for ps, xs in zip(self.penalties, x, strict=True) for p, v in zip(ps, xs, strict=True)
             )
         )
         for i, k in enumerate(pairs):
