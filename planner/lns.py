@@ -5,33 +5,35 @@ The exact joint model (``planner.joint``) chooses pairs and slots together, but 
 (matched, scheduled, repaired, augmented) and, until its budget is spent or a whole round of
 neighbourhoods finds nothing:
 
-1. picks a neighbourhood with a seeded RNG: around an unmatched mentee with eligible mentors
-   (some of those mentors, their mentees, those mentees' other candidate mentors and their
-   mentees, up to ``MAX_MENTORS`` and ``MAX_MENTEES``, and a few other unmatched mentees of those
-   mentors), or, once no such neighbourhood improves, the same grown around one mentor;
-2. models the neighbourhood alone in CP-SAT, as ``planner.joint`` does the whole cohort: every
-   candidate pair between its mentors and mentees with its best slot options
+1. picks a neighbourhood around one mentee, in turn an unmatched one with eligible mentors (more
+   matched) and a matched one with a better-scoring eligible mentor (more score, the largest
+   difference first): some of the mentee's (better) mentors -- the best, and more drawn by an RNG
+   seeded with ``[matching] seed`` --, their mentees, one more mentor of each of those mentees and
+   that mentor's mentees, up to ``MAX_MENTORS`` and ``MAX_MENTEES``, and a few unmatched mentees
+   of those mentors;
+2. models the neighbourhood alone in CP-SAT, as ``planner.joint`` does the whole cohort: each
+   mentee's best few candidate mentors there with each pair's best diverse slot options
    (``scheduler.slots.pair_slot_options``) and, for a placed pair, its current slot; everything
-   else is fixed and is busy time for the people involved (an option that collides with it --
-   buffer and weekly limit included -- is dropped). Per person, options whose meetings (with the
-   buffer) share a cell of the cycle exclude each other, and weekly limits count the fixed
-   meetings. A matched mentee stays matched (possibly with another mentor or slot);
+   else is fixed and is busy time and taken seats for the people involved (an option that
+   collides with it exactly -- buffer and weekly limit included -- is dropped). Per person,
+   options whose meetings (with the buffer) share a cell of the cycle exclude each other (exact:
+   starts, lengths and buffers are multiples of the cell), and weekly limits count the fixed
+   meetings;
 3. solves it warm-started from the current plan (``AddHint``) with a short limit, objective
    lexicographic: matched, then score, then slots kept where they are;
 4. accepts the answer when the neighbourhood has more matched mentees, or as many with a higher
-   score. The changed pairs' series come from the scheduler's own builder
-   (``scheduler.assign.build_series``) and the independent ``scheduler.validate`` checks every
-   meeting of the people involved before they replace the old ones.
+   score (a placed mentee may then give way to one who scores higher). The changed pairs' series
+   come from the scheduler's own builder (``scheduler.assign.build_series``), and the
+   independent ``scheduler.validate`` checks every meeting of the people involved before they
+   replace the old ones.
 
-Protected pairs (kept, pinned, continuing with an earlier slot) never move. Deterministic: the RNG
-is seeded with ``[matching] seed``, sets are visited in sorted order, CP-SAT runs one worker as
-``cohort.solving`` configures it, and with ``deterministic = true`` the budget
-(``[matching] lns_seconds``) counts CP-SAT's deterministic time plus a fixed charge per pair
-modelled (about a second of work a second on a typical core), so machine load does not change
-the answer; a wall-clock cap of ``WALL_CLOCK_FACTOR`` times the budget guards against runaway.
-
-After a search that changed the plan, ``planner.augment`` runs again (a moved series may free an
-hour someone else can take), so the plan stays maximal.
+Protected pairs (kept, pinned, continuing with an earlier slot) never move. Deterministic: sets
+are visited in sorted order, CP-SAT runs one worker as ``cohort.solving`` configures it, and with
+``deterministic = true`` the budget (``[matching] lns_seconds``) counts CP-SAT's deterministic time
+plus a fixed charge per pair modelled (about the CPU seconds it takes), so machine load does not
+change the answer; a wall-clock cap of ``WALL_CLOCK_FACTOR`` times the budget guards against
+runaway. After a search that changed the plan, the final pass's first fit runs again on what it
+changed (``_Search.refill``), so no unmatched mentee can still be added by a first fit.
 """
 
 from __future__ import annotations
@@ -122,8 +124,10 @@ def improve(
     progress: Progress | None = None,
 ) -> tuple[Schedule, dict[str, object]]:
     """``schedule`` improved by the search (see the module doc), and its figures: neighbourhoods
-    tried and improved, matched mentees and score gained (``augmented`` of them by the final pass
-    after it), placed pairs moved, and the budget spent in ``seconds``.
+    tried and improved, matched mentees and score gained (``augmented``: pairs the first fit
+    added after it), mentees placed before with another partner or slot (``moved``) or unmatched
+    for one who scores higher (``dropped``), the checks that refused an answer (never expected),
+    and the budget spent in ``seconds``.
 
     ``scores``: the objective's score per candidate of ``cs`` (ties folded in; default
     ``cs.score``); the reported score gain is in ``cs.score``. ``seconds``: the budget (default
@@ -146,6 +150,7 @@ def improve(
         "score_gained": 0,
         "augmented": len(added),
         "moved": _moved(schedule, result),
+        "dropped": len({s.mentee_id for s in schedule.series} - {s.mentee_id for s in result.series}),
         "rejected_by_check": search.rejected,
         "seconds": round(budget.spent, 2),
     }
@@ -323,7 +328,7 @@ class _Search:
         return [p.id for p in self.cohort.mentees if not self.matched(p.id) and self.mentors_of(p.id)]
 
     def waiting_of(self, m: PersonId) -> list[PersonId]:
-        """The unmatched mentees (when the search began) who have ``m`` as an eligible mentor."""
+        """The unmatched mentees (when the round began) who have ``m`` as an eligible mentor."""
         if self._waiting_of is None:
             self._waiting_of = {}
             for e in self.waiting():
@@ -343,6 +348,7 @@ class _Search:
         matched mentee who has a better-scoring eligible mentor (more score)."""
         while not budget.exhausted():
             found = False
+            self._waiting_of = None
             waiting = self.waiting()
             self.rng.shuffle(waiting)
             regrets = self.regrets()
