@@ -184,7 +184,7 @@ def test_continuing_pairs_keep_their_series(monkeypatch: pytest.MonkeyPatch) -> 
     without = plan(cohort, program, continuity, uid_salt="t")
     with_lns = plan(cohort, _mid_program(2.0), continuity, uid_salt="t")
     figures = with_lns.repair["lns"]
-    assert isinstance(figures, dict) and figures["neighbourhoods"] > 0
+    assert isinstance(figures, dict) and figures["improved"] > 0  # it did move other pairs
     old = {(s.mentor_id, s.mentee_id): s for s in without.schedule.series}
     new = {(s.mentor_id, s.mentee_id): s for s in with_lns.schedule.series}
     assert all(new[k] == old[k] for k in kept if k in old)
