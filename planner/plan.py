@@ -16,7 +16,10 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
    to the free capacity, schedule the new pairs around the placed ones" up to
    ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor whenever one is free. Placed
    pairs are pinned, so a round never loses a placed pair and moves nobody else; it schedules
-   only the conflict components a new pair joins (``scheduler.assign.reschedule``).
+   only the conflict components a new pair joins (``scheduler.assign.reschedule``);
+5. on cohorts above ``JOINT_LIMIT`` (score objective), a large-neighbourhood search over pairs and
+   slots (``planner.lns``, budget ``[matching] lns_seconds``) after the final pass: more matched,
+   then more score; protected pairs never move.
 
 What earlier runs and cycles impose arrives as one ``planner.continuity.Continuity``: ``keep``
 pins pairs that both sides want to continue (those still allowed by every rule and a mentor's
