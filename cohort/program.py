@@ -103,6 +103,13 @@ class Matching:
         "same input, same answer: CP-SAT workers search in lockstep and time limits count "
         "CP-SAT's deterministic time (false: free-running workers, wall-clock limits)",
     )
+    lns_seconds: float = _opt(
+        5.0,
+        "above the exact joint model's size: seconds of large-neighbourhood search improving pairs "
+        "and slots together, matched first, then score (counted like the time limits; 0: off)",
+        min=0.0,
+        max=1_000_000.0,
+    )
     max_candidates_per_mentee: int = _opt(
         0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
     )

@@ -16,7 +16,10 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
    to the free capacity, schedule the new pairs around the placed ones" up to
    ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor whenever one is free. Placed
    pairs are pinned, so a round never loses a placed pair and moves nobody else; it schedules
-   only the conflict components a new pair joins (``scheduler.assign.reschedule``).
+   only the conflict components a new pair joins (``scheduler.assign.reschedule``);
+5. on cohorts above ``JOINT_LIMIT`` (score objective), a large-neighbourhood search over pairs and
+   slots (``planner.lns``, budget ``[matching] lns_seconds``) after the final pass: more matched,
+   then more score; protected pairs never move.
 
 What earlier runs and cycles impose arrives as one ``planner.continuity.Continuity``: ``keep``
 pins pairs that both sides want to continue (those still allowed by every rule and a mentor's
@@ -45,6 +48,7 @@ from matcher.candidates import CandidateSet, build_candidates
 from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Pair, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
+from planner import lns
 from planner.augment import augment, binding_reasons
 from planner.continuity import Continuity
 from planner.joint import match_and_schedule
@@ -294,6 +298,24 @@ def plan(
             )
         )
     timings["schedule"] = time.perf_counter() - t
+    if repair["unplaceable_first"] and lns.applies(
+        program, len(cs), JOINT_LIMIT, score_objective=match_solve is solve
+    ):
+        t = time.perf_counter()  # above the joint model's size: pairs and slots improved together
+        sched, repair["lns"] = lns.improve(
+            cohort,
+            program,
+            ctx,
+            cs,
+            sched,
+            capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+            banned=continuity.forbidden,
+            uid_salt=uid_salt,
+            protected=[*cs.pins, *continuity.slots],
+            scores=tie.apply(cs).score,
+            progress=progress,
+        )
+        timings["lns"] = time.perf_counter() - t
 
     # The final pairs are exactly the scheduled ones.
     t = time.perf_counter()
