@@ -27,7 +27,8 @@ whose old slot collides first gets a new slot, and is only given up when it cann
 
 The final pairs are exactly the scheduled ones: ``matches.csv`` and ``schedule.json`` always
 describe the same pairs. The reported bound is the matcher's schedule-free optimum, so the gap
-says what the calendars cost.
+says what the calendars cost; ``Plan.time_bound`` (``planner.bound``) bounds what any plan could
+match with time counted, and ``planner.reasons`` gives each unmatched mentee the tested reason.
 """
 
 from __future__ import annotations
