@@ -8,9 +8,10 @@ binds, as ``unmatched.csv`` and ``explain`` say it:
 - **free seats but no common hour**: eligible mentors with a free seat (named), none of whose
   recurring slots with the mentee fits the meetings already placed (with the buffer) and the
   weekly limits. For the best-scoring few: the hours the pair shares (in the mentee's time), whose
-  meetings take them, and what would fix it, found by running the slot search again: another
-  cadence, or one more hour of the mentee's availability (the hours where the mentor is free
-  first), each kept only when a slot of the changed pair fits the calendars as they stand;
+  meetings take them or whose weekly limit; and, for the best one or two, what would fix it, found
+  by running the slot search again: a less frequent cadence, else one more hour of the mentee's
+  availability (a few hours in which the mentor is free of meetings), kept only when a slot of the
+  changed pair fits the calendars as they stand (else the reason says what was tried);
 - **a slot fits now**: a free-seat mentor with whom a slot fits as things stand (only when the
   pairs were not placed by ``planner.augment``, which leaves no such mentor: ``schedule`` of
   stored pairs).
@@ -40,13 +41,9 @@ PairKey = tuple[PersonId, PersonId]
 
 DETAILED = 3  # free-seat mentors described with their hours, blockers and fixes
 FIXES_FOR = 2  # of those, the ones for which fixes are searched
-HOURS_TRIED = 6  # one-hour additions tried per mentor
+HOURS_TRIED = 4  # one-hour additions tried per mentor (those clear of the mentor's meetings)
 NAMED = 5  # mentors named before "and N more"
-LESS_OFTEN = {
-    "weekly": ("biweekly", "monthly"),
-    "biweekly": ("monthly", "weekly"),
-    "monthly": ("biweekly", "weekly"),
-}
+LESS_OFTEN = {"weekly": ("biweekly", "monthly"), "biweekly": ("monthly",), "monthly": ()}
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAYS_PLURAL = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
@@ -229,45 +226,36 @@ class Reasons:
             f"your time, and every {cadence} recurring slot there {taken}"
         )
 
-    def fixes(self, mentor_id: PersonId, mentee_id: PersonId) -> tuple[list[Fix], int]:
-        """Changes tested to make the pair placeable: the first cadence that fits, the first added
-        hour that fits; and how many hours were tried."""
+    def fix(self, mentor_id: PersonId, mentee_id: PersonId) -> tuple[Fix | None, int, int]:
+        """A change tested to make the pair placeable: a less frequent cadence, else one more hour
+        of the mentee's; and how many cadences and hours were tried."""
         mentor, mentee = self.cohort[mentor_id], self.cohort[mentee_id]
         cadence = pair_cadence(mentor, mentee, self.ctx.program)
-        out: list[Fix] = []
         for other in LESS_OFTEN[cadence]:
-            if any(
-                self.calendars.fits(o) for o in iter_slot_options(mentor, mentee, self.ctx, cadence=other)
-            ):
-                out.append(Fix(mentor_id, other))
-                break
+            options = iter_slot_options(mentor, mentee, self.ctx, cadence=other)
+            if any(self.calendars.fits(o) for o in options):
+                return Fix(mentor_id, other), len(LESS_OFTEN[cadence]), 0
         hours = self._hours(mentor, mentee)[:HOURS_TRIED]
         for hour in hours:
             relaxed = with_hour(mentee, hour)
             what_if = self.ctx.with_people((mentor, relaxed))
             options = iter_slot_options(mentor, relaxed, what_if, besides=self.ctx)
             if any(self.calendars.fits(o) for o in options):
-                out.append(Fix(mentor_id, cadence, hour))
-                break
-        return out, len(hours)
+                return Fix(mentor_id, cadence, hour), len(LESS_OFTEN[cadence]), len(hours)
+        return None, len(LESS_OFTEN[cadence]), len(hours)
 
     def _hours(self, mentor: Person, mentee: Person) -> list[int]:
-        """One-hour blocks of the mentee's week (week-minutes, on the hour) where the mentor is
-        available and the mentee is not yet, the ones the mentor's placed meetings touch least
-        first."""
+        """One-hour blocks of the mentee's week (week-minutes, on the hour) that the mentee lacks
+        and in which a meeting would fit the mentor's hours clear of every placed meeting of
+        theirs (projected on the week, buffer included): the blocks worth testing."""
         ctx = self.ctx
         utc0 = np.array([2 * 1440], dtype=np.int64)  # the cycle's first local midnight, about
         shift = int(
             ctx.zone_table(mentee.timezone).offset(utc0)[0] - ctx.zone_table(mentor.timezone).offset(utc0)[0]
         )
-        theirs = np.zeros(MINUTES_PER_WEEK, dtype=bool)
+        free = np.zeros(2 * MINUTES_PER_WEEK, dtype=bool)
         for a, b in mentor.availability:
-            idx = (np.arange(a, b) + shift) % MINUTES_PER_WEEK
-            theirs[idx] = True
-        mine = np.zeros(MINUTES_PER_WEEK, dtype=bool)
-        for a, b in mentee.availability:
-            mine[a:b] = True
-        busy = np.zeros(MINUTES_PER_WEEK, dtype=np.int64)
+            free[(np.arange(a, b) + shift) % MINUTES_PER_WEEK] = True
         got = self.placed.by_person.get(mentor.id)
         if got is not None:
             starts, ends, _ = got
@@ -275,14 +263,19 @@ class Reasons:
             local = (starts + off + ctx.epoch_wd * 1440) % MINUTES_PER_WEEK
             buffer = ctx.program.cycle.buffer_minutes
             for s, n in zip(local.tolist(), (ends - starts).tolist(), strict=True):
-                busy[(np.arange(s - buffer, s + n + buffer)) % MINUTES_PER_WEEK] += 1
-        scored = []
+                free[(np.arange(s - buffer, s + n + buffer)) % MINUTES_PER_WEEK] = False
+        free[MINUTES_PER_WEEK:] = free[:MINUTES_PER_WEEK]
+        mine = np.zeros(MINUTES_PER_WEEK, dtype=bool)
+        for a, b in mentee.availability:
+            mine[a:b] = True
+        prefix = np.concatenate([[0], np.cumsum(free)])
+        d = ctx.duration
+        starts_ok = prefix[np.arange(MINUTES_PER_WEEK) + d] - prefix[np.arange(MINUTES_PER_WEEK)] == d
+        out = []
         for h in range(0, MINUTES_PER_WEEK, 60):
-            block = slice(h, h + 60)
-            if mine[block].all() or theirs[block].sum() == 0:
-                continue
-            scored.append((int(busy[block].sum()), -int(theirs[block].sum()), h))
-        return [h for *_, h in sorted(scored)]
+            if not mine[h : h + 60].all() and starts_ok[h : h + 60 - d + 1 : ctx.gran].any():
+                out.append(h)
+        return out
 
 
 def unmatched_reasons(
@@ -348,21 +341,23 @@ def _no_common_hour(tests: Reasons, mentee: Person, free: Sequence[PersonId]) ->
     """The reason of a mentee whose free-seat eligible mentors (best score first) have no slot that
     fits: the mentors, the hours, what takes them, and what would fix it."""
     details = [tests.describe(m, mentee.id) for m in free[:DETAILED]]
-    fixes: list[str] = []
-    tried: list[str] = []
-    for m in free[:FIXES_FOR]:
-        found, hours = tests.fixes(m, mentee.id)
-        fixes += [f.words(mentee) for f in found]
-        if not found and hours:
-            tried.append(f"{m} (every other cadence and {hours} added hour(s) of yours tested)")
-        elif not found:
-            tried.append(f"{m} (every other cadence tested; all of {m}'s hours are already yours)")
     text = (
         f"eligible mentor(s) with a free seat: {named(list(free))}; none of their free hours meets yours "
         f"({mentee.timezone}, free {describe_availability(mentee)}): " + "; ".join(details)
     )
-    if fixes:
-        text += "; what would fix it: " + "; or ".join(fixes)
+    tried: list[str] = []
+    for m in free[:FIXES_FOR]:
+        found, cadences, hours = tests.fix(m, mentee.id)
+        if found is not None:
+            text += f"; what would fix it: {found.words(mentee)}"
+            break
+        what = ["a less frequent cadence"] if cadences else []
+        what += [f"{hours} added hour(s) of yours"] if hours else []
+        tried.append(
+            f"{m} ({' and '.join(what)} tested)"
+            if what
+            else f"{m} (no less frequent cadence, and no hour outside yours where {m} is free of meetings)"
+        )
     if tried:
         text += "; no single change found for " + ", ".join(tried)
     return text
