@@ -78,6 +78,8 @@ def one(people: int) -> dict[str, object]:
         "augmented": result.repair.get("augmented", 0),
         "repair": result.repair.get("method"),
         "seconds": round(seconds, 1),
+        "explain_seconds": round(result.timings.get("explain", 0.0), 1),  # the unmatched reasons
+        "bound_seconds": round(result.timings.get("bound", 0.0), 1),
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 

@@ -329,7 +329,9 @@ def plan(
     sched = replace(sched, unplaceable=())
     timings["explain"] = time.perf_counter() - t
     assert_sound(cohort, program, final, sched, cs.pins, banned, mentor_capacity)  # checks every hard rule
+    t = time.perf_counter()
     bound_t = time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=continuity.forbidden)
+    timings["bound"] = time.perf_counter() - t
     return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair, bound_t)
 
 
@@ -405,6 +407,9 @@ def schedule_pairs(
         f"{bound_result.method}, pairs stored by match",
     )
     timings["explain"] = time.perf_counter() - t
+    t = time.perf_counter()
+    bound_t = time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=banned)
+    timings["bound"] = time.perf_counter() - t
     unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
     repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
     return Plan(
@@ -416,7 +421,7 @@ def schedule_pairs(
         frozenset(continuity.forbidden),
         timings,
         repair,
-        time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=banned),
+        bound_t,
     )
 
 
