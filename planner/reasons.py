@@ -39,7 +39,7 @@ from scheduler.slots import SlotContext, SlotOption, describe_availability, iter
 
 PairKey = tuple[PersonId, PersonId]
 
-DETAILED = 3  # free-seat mentors described with their hours, blockers and fixes
+DETAILED = 2  # free-seat mentors described with their hours and what takes them
 FIXES_FOR = 2  # of those, the ones for which fixes are searched
 HOURS_TRIED = 4  # one-hour additions tried per mentor (those clear of the mentor's meetings)
 NAMED = 5  # mentors named before "and N more"
@@ -236,10 +236,14 @@ class Reasons:
             if any(self.calendars.fits(o) for o in options):
                 return Fix(mentor_id, other), len(LESS_OFTEN[cadence]), 0
         hours = self._hours(mentor, mentee)[:HOURS_TRIED]
+        before = {
+            a: self.ctx.evaluate(mentor, mentee, cadence, a)["valid"]
+            for a in (self.ctx.anchors(mentor, mentee) if hours else ())
+        }
         for hour in hours:
             relaxed = with_hour(mentee, hour)
             what_if = self.ctx.with_people((mentor, relaxed))
-            options = iter_slot_options(mentor, relaxed, what_if, besides=self.ctx)
+            options = iter_slot_options(mentor, relaxed, what_if, besides=before)
             if any(self.calendars.fits(o) for o in options):
                 return Fix(mentor_id, cadence, hour), len(LESS_OFTEN[cadence]), len(hours)
         return None, len(LESS_OFTEN[cadence]), len(hours)

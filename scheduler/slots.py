@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import copy
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypedDict
@@ -754,21 +754,20 @@ def iter_slot_options(
     ctx: SlotContext,
     *,
     cadence: str | None = None,
-    besides: SlotContext | None = None,
+    besides: Mapping[str, np.ndarray] | None = None,
 ) -> Iterator[SlotOption]:
     """Every valid recurring pattern for the pair at its cadence (or ``cadence``), best first,
     materialised one at a time (a caller that stops at the first usable option pays for no more).
 
-    ``besides``: a context of the same program where these people have other hours
-    (``SlotContext.with_people``): only the patterns valid here and not there."""
+    ``besides``: per anchor zone, the patterns already known valid (``evaluate(...)["valid"]``
+    where these people have other hours, ``SlotContext.with_people``): only the others."""
     cadence = cadence or pair_cadence(mentor, mentee, ctx.program)
     found: list[tuple[int, int, str, Evaluation]] = []
     for anchor in ctx.anchors(mentor, mentee):
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
         valid = ev["valid"]
-        if besides is not None:
-            before = besides.cohort
-            valid = valid & ~besides.evaluate(before[mentor.id], before[mentee.id], cadence, anchor)["valid"]
+        if besides is not None and anchor in besides:
+            valid = valid & ~besides[anchor]
         for i in np.flatnonzero(valid):
             found.append((int(ev["cost"][i]), int(i), anchor, ev))
     found.sort(key=lambda t: (t[0], t[2] != mentee.timezone, t[1]))
