@@ -7,9 +7,12 @@
 Each size runs in its own process: ``sample_data/generate.py``-style cohort (mentors = 30% of the
 people, seed 1) under ``sample_data/program.toml``, then ``planner.plan`` (what ``run`` does).
 Printed: matched mentees, the schedule-free bound (``summary.json``'s ``bound``, a score), the
-gap, how many unmatched mentees a plain first fit could still add (a free seat among their
-candidate mentors and a slot option that fits both calendars with buffers and weekly limits:
-must be 0), the augmentation's share (``repair.augmented``), seconds and peak memory (RSS), and
+gap, the most mentees any plan could match without time and with time counted
+(``bound_matched_schedule_free``, ``bound_time_aware``: ``planner.bound``) and the gap of the
+matched count to the latter, the time-aware bound on the score, how many unmatched mentees a
+plain first fit could still add (a free seat among their candidate mentors and a slot option that
+fits both calendars with buffers and weekly limits: must be 0), the augmentation's share
+(``repair.augmented``), seconds and peak memory (RSS), and
 what the large-neighbourhood search (``planner.lns``) gained: ``lns`` is ``repair.lns``
 (neighbourhoods tried and improved, matched and score gained against the same plan without it,
 budget spent) and ``lns_wall`` its wall-clock seconds; ``--lns 0`` runs without it.
@@ -48,6 +51,7 @@ def one(people: int, lns: float | None) -> dict[str, object]:
     result = plan(cohort, program, Continuity(), uid_salt="bench")
     seconds = time.perf_counter() - t
     m = result.match
+    tb = result.time_bound
     pairs = [(p.mentor_id, p.mentee_id) for p in m.pairs]
     cap = capacities(cohort, program)
     used = Counter(mentor for mentor, _ in pairs)
@@ -74,12 +78,18 @@ def one(people: int, lns: float | None) -> dict[str, object]:
         "matched": m.matched,
         "bound": m.bound,
         "gap": round(m.gap, 4),
+        "bound_matched_schedule_free": tb.schedule_free_matched if tb else None,
+        "bound_time_aware": tb.matched if tb else None,
+        "gap_time_aware": round((tb.matched - m.matched) / max(1, tb.matched), 4) if tb else None,
+        "bound_score_time_aware": tb.score if tb else None,
         "addable_by_first_fit": addable,
         "augmented": result.repair.get("augmented", 0),
         "repair": result.repair.get("method"),
         "lns": result.repair.get("lns"),
         "lns_wall": round(result.timings.get("lns", 0.0), 1),
         "seconds": round(seconds, 1),
+        "explain_seconds": round(result.timings.get("explain", 0.0), 1),  # the unmatched reasons
+        "bound_seconds": round(result.timings.get("bound", 0.0), 1),
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 

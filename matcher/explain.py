@@ -176,8 +176,8 @@ def _group_reason(
     free = [enc.mentor_ids[m] for m in g_m[seats_used[g_m] < cap[g_m]]]
     if free:
         return (
-            f"compatible mentor(s) {_list(free)} still have a free seat, but the pair was left out "
-            "(for example, no meeting slot could be kept)"
+            f"compatible mentor(s) {_list(free)} still have a free seat, but the pair was not formed "
+            "by the matching"
         )
     topics = Counter(t for i in g_e.tolist() for t in arr.mentees[i].goals)
     need = f" needing {topics.most_common(1)[0][0]}" if topics else ""
@@ -298,7 +298,7 @@ def describe(
             if left:
                 reason = (
                     f"{elsewhere} compatible mentee(s) matched elsewhere, {left} left unmatched "
-                    "(for example, no meeting slot could be kept)"
+                    "(each one's own reason says why)"
                 )
             unmatched.append(Unmatched(person.id, "mentor", reason))
     return tuple(pairs), tuple(unmatched)
@@ -356,9 +356,7 @@ def alternatives(
                     "(it matches more mentees or scores more in total)"
                 )
             else:
-                why = (
-                    f"{m} has a free seat; the pair was left out (for example, no meeting slot could be kept)"
-                )
+                why = f"{m} has a free seat, but the pair was not formed"
             out.append(Alternative(m, "mentor", s, _components(cs, k), why))
     if enc.mentor(person_id) is not None:
         taken = mentees_of.get(person_id, [])

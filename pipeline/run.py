@@ -155,8 +155,24 @@ def summarise(
         "repair": dict(plan.repair),
         "feeds": {"dir": "feeds", "count": len(published.feeds) if published else 0},
         **match_summary(match),
+        **time_bound_summary(plan),
         **choices.rank_summary(plan),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def time_bound_summary(plan: Plan) -> dict[str, Any]:
+    """The bounds that count time (``planner.bound``): mentees matched at most (and the gap of the
+    matched count to it), the total score at most, and the mentees matched at most without time."""
+    bound = plan.time_bound
+    if bound is None:
+        return {}
+    matched = plan.match.matched
+    return {
+        "bound_time_aware": bound.matched,
+        "gap_time_aware": round((bound.matched - matched) / max(1, bound.matched), 4),
+        "bound_score_time_aware": bound.score,
+        "bound_matched_schedule_free": bound.schedule_free_matched,
     }
 
 
@@ -229,6 +245,7 @@ def write_outputs(
         dst_notes=dst_notes(plan.schedule, cohort),
         generated_at=now,
         checkins=checkins,
+        bounds=time_bound_summary(plan),
     )
     (stage / "report.html").write_text(html, encoding="utf-8")
     additions = extra(stage) if extra else {}

@@ -229,7 +229,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         circle_runs = load_run_summaries(ws, cycle.id, "circles")
     person = cohort[person_id]
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
-    alts, first = alternatives_for(cohort, program, chosen, person_id, top=top)
+    alts, first = alternatives_for(cohort, program, chosen, person_id, top=top, schedule=schedule)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
     mine: list[Pair] = [p for p in pairs if person_id in (p.mentor_id, p.mentee_id)]
     data: dict[str, Any] = {

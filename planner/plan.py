@@ -30,7 +30,8 @@ whose old slot collides first gets a new slot, and is only given up when it cann
 
 The final pairs are exactly the scheduled ones: ``matches.csv`` and ``schedule.json`` always
 describe the same pairs. The reported bound is the matcher's schedule-free optimum, so the gap
-says what the calendars cost.
+says what the calendars cost; ``Plan.time_bound`` (``planner.bound``) bounds what any plan could
+match with time counted, and ``planner.reasons`` gives each unmatched mentee the tested reason.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ from matcher.explain import Alternative, alternatives, describe
 from matcher.model import MatchResult, Pair, Unmatched
 from matcher.solve import CANDIDATES_IN_RESULT, solve
 from planner import lns
-from planner.augment import augment, binding_reasons
+from planner.augment import augment
+from planner.bound import TimeBound, time_aware_bound
 from planner.continuity import Continuity
 from planner.joint import match_and_schedule
+from planner.reasons import Reasons, free_seat_note, unmatched_reasons
 from planner.tiebreak import TieBreak
 from planner.validate import assert_sound
 from scheduler.assign import pattern_of_series, reschedule, schedule
@@ -76,6 +79,7 @@ class Plan:
     forbidden: frozenset[PairKey] = frozenset()
     timings: Mapping[str, float] = field(default_factory=dict)
     repair: Mapping[str, object] = field(default_factory=dict)
+    time_bound: TimeBound | None = None  # upper bounds that count time (``planner.bound``)
 
 
 def slot_aware_candidates(
@@ -157,8 +161,11 @@ def plan(
         kept_match = replace(
             reuse.match, candidates=tie.apply(cs).candidates() if len(cs) <= CANDIDATES_IN_RESULT else ()
         )
+        seats = capacities(cohort, program) | dict(mentor_capacity or {})
+        bound_t = time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=banned)
+        repaired = dict(reuse.repair)
         return Plan(
-            cohort, program, cs, kept_match, reuse.schedule, frozenset(banned), timings, dict(reuse.repair)
+            cohort, program, cs, kept_match, reuse.schedule, frozenset(banned), timings, repaired, bound_t
         )
 
     t = time.perf_counter()
@@ -330,12 +337,9 @@ def plan(
         mentor_capacity=mentor_capacity,
     )
     unmatched = _with_schedule_reasons(unmatched, unplaceable_reason, cohort)
-    binding = binding_reasons(
-        cohort,
-        cs,
-        final,
-        capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
-        banned=continuity.forbidden,
+    seats = capacities(cohort, program) | dict(mentor_capacity or {})
+    binding = unmatched_reasons(
+        cohort, program, ctx, cs, sched, capacity=seats, banned=continuity.forbidden, augmented=True
     )
     unmatched = tuple(
         Unmatched(u.id, u.role, binding[u.id]) if u.role == "mentee" and u.id in binding else u
@@ -347,7 +351,10 @@ def plan(
     sched = replace(sched, unplaceable=())
     timings["explain"] = time.perf_counter() - t
     assert_sound(cohort, program, final, sched, cs.pins, banned, mentor_capacity)  # checks every hard rule
-    return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair)
+    t = time.perf_counter()
+    bound_t = time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=continuity.forbidden)
+    timings["bound"] = time.perf_counter() - t
+    return Plan(cohort, program, cs, match, sched, frozenset(banned), timings, repair, bound_t)
 
 
 def match_only(
@@ -403,6 +410,17 @@ def schedule_pairs(
     described, unmatched = describe(cohort, program, cs, final, forbidden_pairs=banned)
     reasons = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
     unmatched = _with_schedule_reasons(unmatched, reasons, cohort)
+    seats = capacities(cohort, program)
+    binding = unmatched_reasons(
+        cohort, program, ctx, cs, sched, capacity=seats, banned=banned, augmented=False
+    )
+    for m, e in reasons:  # the stored pair first, then what binds now
+        if e in binding:
+            binding[e] = f"no common recurring slot could be kept with the stored mentor {m}; {binding[e]}"
+    unmatched = tuple(
+        Unmatched(u.id, u.role, binding[u.id]) if u.role == "mentee" and u.id in binding else u
+        for u in unmatched
+    )
     match = _final_match(
         bound_result,
         described,
@@ -411,6 +429,9 @@ def schedule_pairs(
         f"{bound_result.method}, pairs stored by match",
     )
     timings["explain"] = time.perf_counter() - t
+    t = time.perf_counter()
+    bound_t = time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=banned)
+    timings["bound"] = time.perf_counter() - t
     unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
     repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
     return Plan(
@@ -422,19 +443,41 @@ def schedule_pairs(
         frozenset(continuity.forbidden),
         timings,
         repair,
+        bound_t,
     )
 
 
 def alternatives_for(
-    cohort: Cohort, program: Program, chosen: Sequence[PairKey], person_id: PersonId, *, top: int = 5
+    cohort: Cohort,
+    program: Program,
+    chosen: Sequence[PairKey],
+    person_id: PersonId,
+    *,
+    top: int = 5,
+    schedule: Schedule | None = None,
 ) -> tuple[tuple[Alternative, ...], str | None]:
     """``person_id``'s best other partners among the slot-aware candidates and why not each, and
-    for a ranking mentee why they missed their first choice (None when they did not)."""
-    _, cs = slot_aware_candidates(cohort, program)
-    return (
-        alternatives(cohort, program, cs, chosen, person_id, top=top),
-        rank_choices.first_choice_note(cohort, program, cs, chosen, person_id),
-    )
+    for a ranking mentee why they missed their first choice (None when they did not).
+
+    With the placed ``schedule``, an unmatched mentee's free-seat mentor (or a free-seat mentor's
+    unmatched mentee) is tested against the calendars: whether a recurring slot fits, or what every
+    slot in the hours the two share collides with (``planner.reasons``)."""
+    ctx, cs = slot_aware_candidates(cohort, program)
+    alts = alternatives(cohort, program, cs, chosen, person_id, top=top)
+    if schedule is not None:
+        seats = capacities(cohort, program)
+        load = Counter(m for m, _ in chosen)
+        matched = {e for _, e in chosen}
+        tests: Reasons | None = None
+        out = []
+        for a in alts:
+            pair = (a.partner_id, person_id) if a.partner_role == "mentor" else (person_id, a.partner_id)
+            if pair[1] not in matched and load[pair[0]] < seats.get(pair[0], 0):
+                tests = tests or Reasons(ctx, cs, schedule)
+                a = replace(a, why_not=free_seat_note(tests, *pair, person_id))
+            out.append(a)
+        alts = tuple(out)
+    return alts, rank_choices.first_choice_note(cohort, program, cs, chosen, person_id)
 
 
 def _final_match(

@@ -403,12 +403,16 @@ def render_report(
     dst_notes: Mapping[PersonId, list[str]] | None = None,
     generated_at: datetime | None = None,
     checkins: CheckInSummary | None = None,
+    bounds: Mapping[str, Any] | None = None,
 ) -> str:
     """The whole ``report.html`` as a string; the same input and ``generated_at`` give the same bytes.
 
     ``dst_notes`` (from the scheduler) are shown beside each pair, next to the local-time shifts the
-    report computes itself. Without ``generated_at`` the page carries no timestamp.
+    report computes itself. Without ``generated_at`` the page carries no timestamp. ``bounds``:
+    ``summary.json``'s time-aware bounds (``bound_time_aware``, ``gap_time_aware``), shown with
+    the solver's figures when given.
     """
     context = _context(cohort, program, match, schedule, dst_notes or {}, generated_at)
     context["checkins"] = _checkin_context(cohort, checkins)
+    context["bounds"] = dict(bounds or {})
     return _environment().get_template("report.html.j2").render(**context)

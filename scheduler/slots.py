@@ -35,8 +35,9 @@ and, across pairs in ``scheduler.assign``, 5. a mentor's meetings spread over di
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypedDict
@@ -284,6 +285,16 @@ class SlotContext:
                 mat[i, : len(r)] = r
             self.labels[cadence] = labels
             self.day_matrix[cadence] = mat
+
+    def with_people(self, people: Sequence[Person]) -> SlotContext:
+        """This context for ``people`` alone (one of them with other hours, say), sharing every
+        table: they are keyed by content (zones, weekly hours, away days), never by person."""
+        view = copy.copy(self)
+        view.cohort = Cohort(tuple(people))
+        view._sig = None
+        view._memo = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+        view._strict = {}
+        return view
 
     # ----- tables --------------------------------------------------------------------------
     def zone_table(self, name: str) -> ZoneTable:
@@ -737,14 +748,27 @@ def pair_slot_options(
     return [_materialise(ctx, mentor, mentee, cadence, found[k]) for k in chosen]
 
 
-def iter_slot_options(mentor: Person, mentee: Person, ctx: SlotContext) -> Iterator[SlotOption]:
-    """Every valid recurring pattern for the pair at its cadence, best first, materialised one at
-    a time (a caller that stops at the first usable option pays for no more)."""
-    cadence = pair_cadence(mentor, mentee, ctx.program)
+def iter_slot_options(
+    mentor: Person,
+    mentee: Person,
+    ctx: SlotContext,
+    *,
+    cadence: str | None = None,
+    besides: Mapping[str, np.ndarray] | None = None,
+) -> Iterator[SlotOption]:
+    """Every valid recurring pattern for the pair at its cadence (or ``cadence``), best first,
+    materialised one at a time (a caller that stops at the first usable option pays for no more).
+
+    ``besides``: per anchor zone, the patterns already known valid (``evaluate(...)["valid"]``
+    where these people have other hours, ``SlotContext.with_people``): only the others."""
+    cadence = cadence or pair_cadence(mentor, mentee, ctx.program)
     found: list[tuple[int, int, str, Evaluation]] = []
     for anchor in ctx.anchors(mentor, mentee):
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
-        for i in np.flatnonzero(ev["valid"]):
+        valid = ev["valid"]
+        if besides is not None and anchor in besides:
+            valid = valid & ~besides[anchor]
+        for i in np.flatnonzero(valid):
             found.append((int(ev["cost"][i]), int(i), anchor, ev))
     found.sort(key=lambda t: (t[0], t[2] != mentee.timezone, t[1]))
     for item in found:
