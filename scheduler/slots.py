@@ -36,7 +36,7 @@ and, across pairs in ``scheduler.assign``, 5. a mentor's meetings spread over di
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypedDict
@@ -737,14 +737,20 @@ def pair_slot_options(
     return [_materialise(ctx, mentor, mentee, cadence, found[k]) for k in chosen]
 
 
-def iter_slot_options(mentor: Person, mentee: Person, ctx: SlotContext) -> Iterator[SlotOption]:
+def iter_slot_options(
+    mentor: Person, mentee: Person, ctx: SlotContext, *, among: Mapping[str, np.ndarray] | None = None
+) -> Iterator[SlotOption]:
     """Every valid recurring pattern for the pair at its cadence, best first, materialised one at
-    a time (a caller that stops at the first usable option pays for no more)."""
+    a time (a caller that stops at the first usable option pays for no more). ``among``: only
+    these pattern indices (per anchor zone), in the same order."""
     cadence = pair_cadence(mentor, mentee, ctx.program)
     found: list[tuple[int, int, str, Evaluation]] = []
     for anchor in ctx.anchors(mentor, mentee):
+        if among is not None and anchor not in among:
+            continue
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
-        for i in np.flatnonzero(ev["valid"]):
+        idx = np.flatnonzero(ev["valid"]) if among is None else among[anchor][ev["valid"][among[anchor]]]
+        for i in idx:
             found.append((int(ev["cost"][i]), int(i), anchor, ev))
     found.sort(key=lambda t: (t[0], t[2] != mentee.timezone, t[1]))
     for item in found:
