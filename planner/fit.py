@@ -43,6 +43,7 @@ from scheduler.slots import SlotContext, SlotOption, iter_slot_options, pair_cad
 PairKey = tuple[PersonId, PersonId]
 
 NEVER = 1 << 40  # a start far after the cycle: the padding of a pattern's missing dates
+NEARLY = 4  # patterns failing on up to this many more dates than someone is away stay exact
 
 
 @dataclass
@@ -247,6 +248,22 @@ class _ZoneDates:
     straddles: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Fails:
+    """One person's side of step 1 in one anchor zone and cadence, per pattern: on how many clear
+    dates they cannot meet (outside their hours, across their clock change, or in collision with
+    their placed meetings), on how many clear dates they are away, the patterns on which they
+    fail no more than they are away (``open``), whether they could meet on the day of the first
+    week, and whether a meeting then would collide."""
+
+    bad: np.ndarray
+    away: np.ndarray
+    any_away: bool
+    open: np.ndarray
+    kick: np.ndarray
+    kick_busy: np.ndarray
+
+
 class PairFit:
     """``first_fit`` and ``blockers`` of pairs against ``calendars`` (see the module doc).
 
@@ -269,8 +286,8 @@ class PairFit:
         self._dates: dict[tuple[str, str], _Dates] = {}
         self._zones: dict[tuple[str, str, str], _ZoneDates] = {}
         self._rejected: dict[PairKey, tuple[int, int]] = {}
-        self._blocked: dict[tuple[PersonId, str, str], tuple[int, tuple[np.ndarray, np.ndarray]]] = {}
-        self._counts: dict[tuple[PersonId, str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._blocked: dict[tuple[PersonId, str, str], tuple[int, _Fails]] = {}
+        self._counts: dict[tuple[PersonId, str, str], _Fails] = {}
         self._data: dict[PersonId, tuple[np.ndarray, np.ndarray]] = {}
 
     def _patterns(self, anchor: str, cadence: str) -> _Dates:
@@ -322,24 +339,6 @@ class PairFit:
             self._zones[key] = _ZoneDates(weekminute, strad, day_index, week, base, values, count, straddles)
         return self._zones[key]
 
-    def _busy(self, p: Person, anchor: str, cadence: str) -> tuple[np.ndarray, np.ndarray]:
-        """Per pattern: on how many of its clear dates a meeting would collide with ``p``'s
-        placed meetings or fall in a week in which they reached their weekly limit, and whether
-        one on the day of the first week would (remembered until their meetings change)."""
-        key = (p.id, anchor, cadence)
-        now = self.calendars.changes[p.id]
-        hit = self._blocked.get(key)
-        if hit is None or hit[0] != now:  # (recomputed on change: ``self.calendars.changes``)
-            dates = self._patterns(anchor, cadence)
-            blocked = self.calendars.collisions(p.id, dates.utc, self.shortest)
-            limit = p.max_meetings_per_week
-            full = [w for w, n in self.calendars.busy[p.id].weeks.items() if limit is not None and n >= limit]
-            if full:
-                blocked |= np.isin(self._zone(anchor, p.timezone, cadence).week, full)
-            count = (blocked[:, :-1] & dates.clear).sum(axis=1).astype(np.uint8)
-            hit = self._blocked[key] = (now, (count, blocked[:, -1]))
-        return hit[1]
-
     def _hours(self, pid: PersonId) -> tuple[np.ndarray, np.ndarray]:
         """``pid``'s week-minutes a regular meeting fits from, and days skipped."""
         hit = self._data.get(pid)
@@ -348,13 +347,9 @@ class PairFit:
             hit = self._data[pid] = (data.covers, data.skip_days)
         return hit
 
-    def _person(
-        self, p: Person, anchor: str, cadence: str, *, busy: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per pattern: on how many clear dates ``p`` cannot meet (outside their hours or across
-        their clock change, away or not; with ``busy``, at least as many as collide with their
-        placed meetings), on how many clear dates they are away, whether they could meet on the
-        day of the first week, and (with ``busy``) whether a meeting then would collide."""
+    def _person(self, p: Person, anchor: str, cadence: str, *, busy: bool = False) -> _Fails:
+        """``p``'s ``_Fails`` in one anchor zone and cadence; with ``busy``, counting their placed
+        meetings and weekly limit too (remembered until their meetings change)."""
         key = (p.id, anchor, cadence)
         hit = self._counts.get(key)
         if hit is None:
@@ -367,12 +362,31 @@ class PairFit:
             if p.unavailable:
                 away = (skip_days[z.day_index[:, :-1]] & self._patterns(anchor, cadence).clear).sum(axis=1)
             kick = covers[z.weekminute[:, -1]] & ~z.straddle[:, -1] & ~skip_days[z.day_index[:, -1]]
-            hit = self._counts[key] = (bad.astype(np.uint8), away.astype(np.uint8), kick)
+            none = np.zeros(bad.size, dtype=bool)
+            hit = _Fails(bad, away, bool(away.any()), np.flatnonzero(bad <= away), kick, none)
+            self._counts[key] = hit
         placed = self.calendars.busy.get(p.id)
-        if busy and placed is not None and placed.starts.size:
-            blocked, kick_blocked = self._busy(p, anchor, cadence)
-            return np.maximum(hit[0], blocked), hit[1], hit[2], kick_blocked
-        return (*hit, np.zeros(hit[2].size, dtype=bool))
+        if not busy or placed is None or not placed.starts.size:
+            return hit
+        now = self.calendars.changes[p.id]
+        seen = self._blocked.get(key)
+        if seen is None or seen[0] != now:
+            # only patterns nearly open without the placed meetings can be closed by them (the
+            # others keep their count: a lower bound, so the superset stays a superset)
+            rows = np.flatnonzero(hit.bad <= hit.away + NEARLY)
+            dates = self._patterns(anchor, cadence)
+            blocked = self.calendars.collisions(p.id, dates.utc[rows], self.shortest)
+            limit = p.max_meetings_per_week
+            full = [w for w, n in placed.weeks.items() if limit is not None and n >= limit]
+            if full:
+                blocked |= np.isin(self._zone(anchor, p.timezone, cadence).week[rows], full)
+            bad = hit.bad.copy()
+            bad[rows] = np.maximum(bad[rows], (blocked[:, :-1] & dates.clear[rows]).sum(axis=1))
+            kick_busy = hit.kick_busy.copy()
+            kick_busy[rows] = blocked[:, -1]
+            fails = _Fails(bad, hit.away, hit.any_away, np.flatnonzero(bad <= hit.away), hit.kick, kick_busy)
+            seen = self._blocked[key] = (now, fails)
+        return seen[1]
 
     def valid(
         self, mentor: Person, mentee: Person, *, busy: tuple[bool, bool] = (False, False)
@@ -385,15 +399,26 @@ class PairFit:
         out = []
         for anchor in ctx.anchors(mentor, mentee):
             dates = self._patterns(anchor, cadence)
-            bad_m, skip_m, kick_m, late_m = self._person(mentor, anchor, cadence, busy=busy[0])
-            bad_e, skip_e, kick_e, late_e = self._person(mentee, anchor, cadence, busy=busy[1])
-            # a clear date on which one person fails must be a date one of the two is away; an
-            # extra kickoff in the first week must not collide
-            either = skip_m + skip_e
-            ok = (bad_m <= either) & (bad_e <= either) & ~dates.gap_any
+            fm = self._person(mentor, anchor, cadence, busy=busy[0])
+            fe = self._person(mentee, anchor, cadence, busy=busy[1])
+            # a clear date on which one person fails must be a date one of the two is away
+            if fm.any_away or fe.any_away:
+                either = fm.away + fe.away
+                cand = np.flatnonzero((fm.bad <= either) & (fe.bad <= either))
+            elif fm.open.size and fe.open.size:
+                cand = np.intersect1d(fm.open, fe.open, assume_unique=True)
+            else:
+                continue
+            # no DST gap; an extra kickoff in the first week must not collide
+            ok = ~dates.gap_any[cand]
             if ctx.program.milestones.kickoff:
-                ok &= ~(dates.extra & kick_m & kick_e & (late_m | late_e))
-            cand = np.flatnonzero(ok)
+                ok &= ~(
+                    dates.extra[cand]
+                    & fm.kick[cand]
+                    & fe.kick[cand]
+                    & (fm.kick_busy[cand] | fe.kick_busy[cand])
+                )
+            cand = cand[ok]
             if not cand.size:
                 continue
             good = np.ones((cand.size, dates.day.shape[1]), dtype=bool)
