@@ -57,7 +57,7 @@ from scheduler.slots import SlotContext
 PairKey = tuple[PersonId, PersonId]
 
 JOINT_LIMIT = 3000  # candidates up to which unplaceable pairs trigger the exact joint model
-MAX_REPAIR_ROUNDS = 4
+MAX_REPAIR_ROUNDS: int | None = None  # no cap: rounds go on while each places more pairs
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,8 @@ def plan(
         repair.update(method="joint", rounds=1)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     rounds = 0
-    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or rematch_only):
+    cap = MAX_REPAIR_ROUNDS  # (tests set a number to exercise the final pass alone)
+    while sched.unplaceable and (cap is None or rounds < cap) and (len(cs) > JOINT_LIMIT or rematch_only):
         rounds += 1
         progress(
             ProgressEvent(
@@ -267,11 +268,14 @@ def plan(
             progress(ProgressEvent("repair", "done", "no other partner is free"))
             break
         # placed pairs keep their slots; only the components a new pair joins are scheduled again
+        before = len(sched.series)
         sched = reschedule(
             cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, progress=progress
         )
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
+        if len(sched.series) <= before:  # a round that placed nobody more: the final pass goes on
+            break
     # nobody left out who fits: every unmatched mentee tries every free seat around what is placed
     placed_before = len(sched.series)
     sched, _ = augment(
@@ -352,10 +356,15 @@ def schedule_pairs(
 ) -> Plan:
     """The calendars of given pairs (``mentorsync schedule`` of the pairs ``match`` stored).
 
-    No pair is replaced and none is added: a pair that can no longer be placed is left out of the
-    plan, its mentee is unmatched with the scheduler's reason, and ``repair["unplaceable"]`` lists
-    it (``[mentor_id, mentee_id, reason]``) so the caller can say so. ``continuity.slots`` are kept
-    where still valid; the bound is the matcher's schedule-free optimum, as for ``plan``.
+    No pair is replaced: a pair that can no longer be placed is left out of the plan, its mentee
+    is unmatched with the scheduler's reason, and ``repair["unplaceable"]`` lists it
+    (``[mentor_id, mentee_id, reason]``) so the caller can say so. Then the final pass
+    (``planner.augment``) gives every mentee left without a partner the first candidate mentor
+    with a free seat and a slot that fits both calendars around the scheduled pairs, which never
+    move (first fit only: a chain would move a stored pair); ``repair["added"]`` lists those pairs
+    (``[mentor_id, mentee_id]``), so that no unmatched mentee could still be placed when the step
+    ends, as after ``run``. ``continuity.slots`` are kept where still valid; the bound is the
+    matcher's schedule-free optimum, as for ``plan``.
     """
     progress = progress or null_progress
     timings: dict[str, float] = {}
@@ -372,6 +381,18 @@ def schedule_pairs(
         fixed=dict(continuity.slots),
         required=[k for k in cs.pins if k in set(pairs)],
         progress=progress,
+    )
+    # nobody left out who fits: the stored pairs stay where they are, free seats take the rest
+    sched, added = augment(
+        cohort,
+        program,
+        ctx,
+        cs,
+        sched,
+        capacity=capacities(cohort, program) | dict(continuity.capacities or {}),
+        banned=continuity.forbidden,
+        uid_salt=uid_salt,
+        protected=[(s.mentor_id, s.mentee_id) for s in sched.series],
     )
     timings["schedule"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -390,7 +411,9 @@ def schedule_pairs(
     )
     timings["explain"] = time.perf_counter() - t
     unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
-    repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
+    repair: dict[str, object] = {"method": "none (the stored pairs)", "unplaceable": unplaced}
+    if added:
+        repair.update(method="the stored pairs, then first fit", added=[[m, e] for m, e in added])
     return Plan(
         cohort,
         program,
