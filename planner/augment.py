@@ -16,6 +16,13 @@ adds nobody:
    with a free seat; only when both fit (the matched count grows by one).
 
 Protected pairs (kept, pinned, continuing with their earlier slot) never move.
+
+Every "does this pair fit, and with which option" is ``planner.fit.PairFit.first_fit``: the same
+answer as trying ``iter_slot_options`` in order against the calendars, without scoring every
+pattern of every pair. A chain only tries the placed pairs whose meetings alone stand in the
+way of one of the waiting pair's options (``PairFit.blockers``; any pair of the mentor when an
+option collides with nobody, as a seat or a weekly limit may be what is missing), and a pair
+whose mentee has nowhere else to go frees no seat.
 """
 
 from __future__ import annotations

@@ -301,7 +301,7 @@ class PairFit:
             rows = np.repeat(rows, ctx.cols, axis=0)
             col = np.tile(np.arange(ctx.cols), matrix.shape[0])
             inside = rows < ctx.days
-            day = np.minimum(rows, ctx.days - 1)
+            day = np.minimum(rows, ctx.days - 1).astype(np.int16)
             near = np.zeros(ctx.days + 5, dtype=bool)  # [day + 2]: within two days of a holiday
             for h in ctx.holidays:
                 k = (h - ctx.start).days
@@ -335,7 +335,7 @@ class PairFit:
                 count[k] = ((d[:, :-1] == v) & main).sum(axis=1)
             straddles = (strad[:, :-1] & dates.clear).sum(axis=1)
             local = dates.utc + ctx.zone_table(zone_name).offset(dates.utc)
-            week = ((local + ctx.epoch_wd * 1440) // MINUTES_PER_WEEK).astype(np.int64)
+            week = ((local + ctx.epoch_wd * 1440) // MINUTES_PER_WEEK).astype(np.int16)
             self._zones[key] = _ZoneDates(weekminute, strad, day_index, week, base, values, count, straddles)
         return self._zones[key]
 
