@@ -205,6 +205,11 @@ class Calendars:
         return np.where(several | (hit.any(axis=1) & (top != bottom)), -2, out)
 
 
+def _indices(mask: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero`` in 32 bits (pattern indices), to keep many in memory."""
+    return np.flatnonzero(mask).astype(np.int32)
+
+
 @dataclass(frozen=True)
 class _Valid:
     """A pair's valid patterns in one anchor zone: pattern indices and, per pattern, the UTC
@@ -229,6 +234,8 @@ class _Dates:
     gap: np.ndarray  # (patterns, dates + 1) the anchor-local time does not exist (DST gap)
     gap_any: np.ndarray  # (patterns,) one of the dates falls in a DST gap
     extra: np.ndarray  # (patterns,) the first date is after the first week, whose day is usable
+    none: np.ndarray  # (patterns,) False everywhere
+    zero: np.ndarray  # (patterns,) 0 everywhere (uint8)
 
 
 @dataclass(frozen=True)
@@ -311,7 +318,16 @@ class PairFit:
             g = gap[day, col[:, None]] & inside
             extra = (rows[:, 0] >= 7) & inside[:, -1] & ~g[:, -1]
             self._dates[key] = _Dates(
-                day, col, inside, clear, utc[day, col[:, None]], g, g[:, :-1].any(axis=1), extra
+                day,
+                col,
+                inside,
+                clear,
+                utc[day, col[:, None]],
+                g,
+                g[:, :-1].any(axis=1),
+                extra,
+                np.zeros(col.size, dtype=bool),
+                np.zeros(col.size, dtype=np.uint8),
             )
         return self._dates[key]
 
@@ -333,7 +349,8 @@ class PairFit:
             count = np.zeros((len(values), base.size), dtype=np.int64)
             for k, v in enumerate(values):
                 count[k] = ((d[:, :-1] == v) & main).sum(axis=1)
-            straddles = (strad[:, :-1] & dates.clear).sum(axis=1)
+            straddles = (strad[:, :-1] & dates.clear).sum(axis=1).astype(np.int16)
+            count = count.astype(np.int16)
             local = dates.utc + ctx.zone_table(zone_name).offset(dates.utc)
             week = ((local + ctx.epoch_wd * 1440) // MINUTES_PER_WEEK).astype(np.int16)
             self._zones[key] = _ZoneDates(weekminute, strad, day_index, week, base, values, count, straddles)
@@ -358,12 +375,13 @@ class PairFit:
             bad = z.straddles.copy()
             for k, v in enumerate(z.deltas):
                 bad += z.count[k] * ~covers[(z.base + v) % MINUTES_PER_WEEK]
-            away = np.zeros(bad.size, dtype=np.int64)
+            away = self._patterns(anchor, cadence).zero
             if p.unavailable:
                 away = (skip_days[z.day_index[:, :-1]] & self._patterns(anchor, cadence).clear).sum(axis=1)
             kick = covers[z.weekminute[:, -1]] & ~z.straddle[:, -1] & ~skip_days[z.day_index[:, -1]]
-            none = np.zeros(bad.size, dtype=bool)
-            hit = _Fails(bad, away, bool(away.any()), np.flatnonzero(bad <= away), kick, none)
+            none = self._patterns(anchor, cadence).none
+            bad, away = bad.astype(np.uint8), away.astype(np.uint8)  # at most 27 dates a pattern
+            hit = _Fails(bad, away, bool(away.any()), _indices(bad <= away), kick, none)
             self._counts[key] = hit
         placed = self.calendars.busy.get(p.id)
         if not busy or placed is None or not placed.starts.size:
@@ -384,7 +402,7 @@ class PairFit:
             bad[rows] = np.maximum(bad[rows], (blocked[:, :-1] & dates.clear[rows]).sum(axis=1))
             kick_busy = hit.kick_busy.copy()
             kick_busy[rows] = blocked[:, -1]
-            fails = _Fails(bad, hit.away, hit.any_away, np.flatnonzero(bad <= hit.away), hit.kick, kick_busy)
+            fails = _Fails(bad, hit.away, hit.any_away, _indices(bad <= hit.away), hit.kick, kick_busy)
             seen = self._blocked[key] = (now, fails)
         return seen[1]
 
