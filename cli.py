@@ -315,10 +315,23 @@ def schedule(ctx: Context, out_dir: Path, as_json: bool) -> None:
         )
         return
     unplaceable: list[list[str]] = plan.repair.get("unplaceable", [])  # type: ignore[assignment]
+    added: list[list[str]] = plan.repair.get("added", [])  # type: ignore[assignment]
+    now_with = {mentee: mentor for mentor, mentee in added}
     for mentor, mentee, reason in unplaceable:
+        instead = (
+            f"{mentee} now meets {now_with[mentee]}, whose free seat and hours fit"
+            if mentee in now_with
+            else "run `mentorsync match` again to find other partners"
+        )
         click.echo(
             f"warning: the stored pair {mentor} - {mentee} can no longer be placed ({reason}); "
-            "it is not scheduled: run `mentorsync match` again to find other partners",
+            f"it is not scheduled: {instead}",
+            err=True,
+        )
+    if added:
+        click.echo(
+            f"{len(added)} pairs added for mentees without a partner: a mentor's free seat and a "
+            "slot that fit both calendars around the stored pairs (listed in summary.json)",
             err=True,
         )
     click.echo(

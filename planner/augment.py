@@ -16,112 +16,30 @@ adds nobody:
    with a free seat; only when both fit (the matched count grows by one).
 
 Protected pairs (kept, pinned, continuing with their earlier slot) never move.
+
+Every "does this pair fit, and with which option" is ``planner.fit.PairFit.first_fit``: the same
+answer as trying ``iter_slot_options`` in order against the calendars, without scoring every
+pattern of every pair. A chain only tries the placed pairs whose meetings alone stand in the
+way of one of the waiting pair's options (``PairFit.blockers``; any pair of the mentor when an
+option collides with nobody, as a seat or a weekly limit may be what is missing), and a pair
+whose mentee has nowhere else to go frees no seat.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-
-import numpy as np
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from matcher.candidates import CandidateSet
-from scheduler.assign import _Occupancy, build_series, local_weeks
+from planner.fit import Calendars, PairFit, meetings_of
+from scheduler.assign import build_series
 from scheduler.model import Event, Schedule, Series
-from scheduler.slots import SlotContext, SlotOption, iter_slot_options
+from scheduler.slots import SlotContext, SlotOption
 
 PairKey = tuple[PersonId, PersonId]
-
-
-@dataclass
-class _Busy:
-    """One person's placed meetings: sorted starts and ends (minutes since the grid epoch, UTC)
-    and meetings per local week."""
-
-    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    weeks: Counter[int] = field(default_factory=Counter)
-
-
-class Calendars:
-    """Every person's placed meetings, to test one more pair's option against them exactly."""
-
-    def __init__(self, ctx: SlotContext, schedule: Schedule):
-        self.ctx = ctx
-        self.buffer = ctx.program.cycle.buffer_minutes
-        self.busy: dict[PersonId, _Busy] = {}
-        per_person: dict[PersonId, list[tuple[datetime, int]]] = {}
-        for s in schedule.series:
-            for pid in dict.fromkeys((s.mentor_id, s.mentee_id)):
-                per_person.setdefault(pid, []).extend((t, s.duration_minutes) for t in s.occurrences)
-        for ev in schedule.events:
-            for pid in dict.fromkeys((ev.mentor_id, ev.mentee_id)):
-                per_person.setdefault(pid, []).append((ev.start, ev.duration_minutes))
-        for pid, items in per_person.items():
-            self._add(pid, self.occupancy(items))
-
-    def occupancy(self, items: Iterable[tuple[datetime, int]]) -> _Occupancy:
-        """Meetings (UTC start, minutes) as minutes since the grid epoch."""
-        items = list(items)
-        epoch = self.ctx.epoch_utc
-        starts = np.array([int((t - epoch).total_seconds() // 60) for t, _ in items], dtype=np.int64)
-        lengths = np.array([n for _, n in items], dtype=np.int64)
-        return _Occupancy(starts, lengths)
-
-    def _add(self, pid: PersonId, occ: _Occupancy) -> None:
-        b = self.busy.setdefault(pid, _Busy())
-        starts = np.concatenate([b.starts, occ.starts])
-        ends = np.concatenate([b.ends, occ.starts + occ.lengths])
-        order = np.argsort(starts, kind="stable")
-        b.starts, b.ends = starts[order], ends[order]
-        if self.ctx.cohort[pid].max_meetings_per_week is not None:
-            b.weeks.update(int(w) for w in local_weeks(self.ctx, pid, occ))
-
-    def add(self, pair: PairKey, occ: _Occupancy) -> None:
-        for pid in dict.fromkeys(pair):
-            self._add(pid, occ)
-
-    def remove(self, pair: PairKey, occ: _Occupancy) -> None:
-        """Take a placed pair's meetings (``occ``) off both people's calendars."""
-        for pid in dict.fromkeys(pair):
-            b = self.busy[pid]
-            keep = np.ones(b.starts.size, dtype=bool)
-            for start, length in zip(occ.starts.tolist(), occ.lengths.tolist(), strict=True):
-                hit = np.flatnonzero(keep & (b.starts == start) & (b.ends == start + length))
-                keep[hit[0]] = False
-            b.starts, b.ends = b.starts[keep], b.ends[keep]
-            if self.ctx.cohort[pid].max_meetings_per_week is not None:
-                b.weeks.subtract(int(w) for w in local_weeks(self.ctx, pid, occ))
-
-    def fits(self, option: SlotOption) -> bool:
-        """Whether the option's meetings keep the buffer from, and the weekly limits with, every
-        placed meeting of both people."""
-        occ = self.occupancy((m.start, m.duration_minutes) for m in option.meetings)
-        ends = occ.starts + occ.lengths
-        for pid in dict.fromkeys((option.mentor_id, option.mentee_id)):
-            b = self.busy.get(pid)
-            if b is not None and b.starts.size:
-                # placed meetings are disjoint, so among those starting before a new meeting's end
-                # (plus buffer) the last one ends latest
-                idx = np.searchsorted(b.starts, ends + self.buffer, side="left")
-                has = idx > 0
-                if np.any(b.ends[np.maximum(idx - 1, 0)][has] + self.buffer > occ.starts[has]):
-                    return False
-            limit = self.ctx.cohort[pid].max_meetings_per_week
-            if limit is not None:
-                own = Counter(int(w) for w in local_weeks(self.ctx, pid, occ))
-                placed = b.weeks if b is not None else Counter()
-                if any(n + placed[w] > limit for w, n in own.items()):
-                    return False
-        return True
-
-
-def _first_fit(options: Iterable[SlotOption], calendars: Calendars) -> SlotOption | None:
-    return next((o for o in options if calendars.fits(o)), None)
 
 
 def _key(s: Series | Event) -> PairKey:
@@ -157,27 +75,30 @@ def augment(
     if not waiting or not any(used[p.id] < capacity.get(p.id, 0) for p in cohort.mentors):
         return schedule, []
     calendars = Calendars(ctx, schedule)
+    fit = PairFit(ctx, calendars)
     enc = cs.encoder
     by_mentor: dict[PersonId, set[PairKey]] = {}
     for k in placed:
         by_mentor.setdefault(k[0], set()).add(k)
+    ranked: dict[PersonId, list[PersonId]] = {}
 
     def free(m: PersonId) -> bool:
         return used[m] < capacity.get(m, 0)
 
     def mentors_of(e: PersonId) -> list[PersonId]:
         """``e``'s candidate mentors allowed now, best score first."""
-        ks = cs.of_mentee(e).tolist()
-        ks.sort(key=lambda k: (-int(cs.score[k]), enc.mentor_ids[cs.mentor[k]]))
-        out = []
-        for k in ks:
-            m = enc.mentor_ids[cs.mentor[k]]
-            if m != e and (m, e) not in banned and (e, m) not in banned and (e, m) not in placed:
-                out.append(m)
-        return out
+        if e not in ranked:
+            ks = cs.of_mentee(e).tolist()
+            ks.sort(key=lambda k: (-int(cs.score[k]), enc.mentor_ids[cs.mentor[k]]))
+            ranked[e] = [
+                m
+                for k in ks
+                if (m := enc.mentor_ids[cs.mentor[k]]) != e and (m, e) not in banned and (e, m) not in banned
+            ]
+        return [m for m in ranked[e] if (e, m) not in placed]
 
-    def options(pair: PairKey) -> Iterator[SlotOption]:
-        return iter_slot_options(cohort[pair[0]], cohort[pair[1]], ctx)
+    def first_fit_of(pair: PairKey) -> SlotOption | None:
+        return fit.first_fit(cohort[pair[0]], cohort[pair[1]])
 
     def put(option: SlotOption) -> None:
         pair = (option.mentor_id, option.mentee_id)
@@ -188,25 +109,22 @@ def augment(
         used[pair[0]] += 1
 
     def take(pair: PairKey) -> tuple[Series, list[Event]]:
-        s, evs = placed.pop(pair)
+        item = placed.pop(pair)
         by_mentor[pair[0]].discard(pair)
-        items = [(t, s.duration_minutes) for t in s.occurrences]
-        calendars.remove(pair, calendars.occupancy(items + [(ev.start, ev.duration_minutes) for ev in evs]))
+        calendars.remove(pair)
         used[pair[0]] -= 1
-        return s, evs
+        return item
 
     def restore(pair: PairKey, item: tuple[Series, list[Event]]) -> None:
-        s, evs = item
         placed[pair] = item
         by_mentor[pair[0]].add(pair)
-        items = [(t, s.duration_minutes) for t in s.occurrences]
-        calendars.add(pair, calendars.occupancy(items + [(ev.start, ev.duration_minutes) for ev in evs]))
+        calendars.add(pair, calendars.occupancy(meetings_of(*item)))
         used[pair[0]] += 1
 
     def first_fit(e: PersonId) -> bool:
         for m in mentors_of(e):
             if free(m):
-                option = _first_fit(options((m, e)), calendars)
+                option = first_fit_of((m, e))
                 if option is not None:
                     put(option)
                     return True
@@ -225,7 +143,7 @@ def augment(
             found = None
             if others:
                 old = take(pair) if pair in placed else None
-                found = next((o for m2 in others if (o := _first_fit(options((m2, x)), calendars))), None)
+                found = next((o for m2 in others if (o := first_fit_of((m2, x)))), None)
                 if old is not None:
                     restore(pair, old)
             moves[pair] = found
@@ -234,17 +152,22 @@ def augment(
     def chain(e: PersonId) -> bool:
         for m in mentors_of(e):
             mine = sorted(k for k in by_mentor.get(m, ()) if k not in protected)
-            if not free(m):  # a seat must be freed: the mentee of one of the pairs moves
+            full = not free(m)
+            if full:  # a seat must be freed: the mentee of one of the pairs moves
                 mine = [k for k in mine if move_of(k) is not None]
             if not mine:
                 continue
-            new_options = list(options((m, e)))
+            # only a pair whose meetings alone stand in the way of an option of (m, e) can make
+            # room by moving (any pair, when an option collides with nothing: seat or limit)
+            blocking = fit.blockers(cohort[m], cohort[e])
+            if blocking is not None:
+                mine = [k for k in mine if calendars.owner_id(k) in blocking]
             for pair in mine:
                 old = take(pair)
-                new = _first_fit(new_options, calendars)
+                new = first_fit_of((m, e))
                 if new is not None:
+                    moved = move_of(pair) if full else None
                     put(new)
-                    moved = move_of(pair) if not free(m) else None
                     if moved is not None and not (calendars.fits(moved) and free(moved.mentor_id)):
                         moves.pop(pair)  # a chain took that seat or hour: look again
                         moved = move_of(pair)
@@ -254,7 +177,7 @@ def augment(
                         chained.append(pair)
                         return True
                     if free(m):  # a free seat: the pair may keep its mentor with another slot
-                        again = _first_fit(options(pair), calendars)
+                        again = first_fit_of(pair)
                         if again is not None:
                             put(again)
                             moves.pop(pair, None)

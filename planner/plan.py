@@ -11,13 +11,17 @@ one mentee, or that a pair's only common hour moves outside someone's day after 
 4. if some pairs could not be placed together (they compete for the same hours of one person):
    with the ``"joint"`` strategy on cohorts small enough (``JOINT_LIMIT`` candidates) re-solves
    matching and slots jointly in one CP-SAT model, which is exact with respect to the weekly
-   grid; on larger ones, and always with the ``"rematch"`` strategy, repeats
-   "forbid the unplaceable pairs, keep every placed pair with its slot, match the unplaced mentees
-   to the free capacity, schedule the new pairs around the placed ones" up to
-   ``MAX_REPAIR_ROUNDS`` times, so the mentee gets another mentor whenever one is free. Placed
-   pairs are pinned, so a round never loses a placed pair and moves nobody else; it schedules
-   only the conflict components a new pair joins (``scheduler.assign.reschedule``);
-5. on cohorts above ``JOINT_LIMIT`` (score objective), a large-neighbourhood search over pairs and
+   grid; with the ``"rematch"`` strategy (rank levels, kept pairs) repeats "forbid the
+   unplaceable pairs, keep every placed pair with its slot, match the unplaced mentees to the
+   free capacity, schedule the new pairs around the placed ones" while a round places more pairs
+   than the one before (no fixed number of rounds). Placed pairs are pinned, so a round never
+   loses a placed pair and moves nobody else; it schedules only the conflict components a new
+   pair joins (``scheduler.assign.reschedule``);
+5. the final pass (``planner.augment``): every unmatched mentee tries every candidate mentor with
+   a free seat and every slot around what is placed (first fit), then augmenting chains of
+   length one, so that nobody is left out who could be placed. Above ``JOINT_LIMIT`` with the
+   ``"joint"`` strategy this pass is the repair.
+6. on cohorts above ``JOINT_LIMIT`` (score objective), a large-neighbourhood search over pairs and
    slots (``planner.lns``, budget ``[matching] lns_seconds``) after the final pass: more matched,
    then more score; protected pairs never move.
 
@@ -64,7 +68,7 @@ from scheduler.slots import SlotContext
 PairKey = tuple[PersonId, PersonId]
 
 JOINT_LIMIT = 3000  # candidates up to which unplaceable pairs trigger the exact joint model
-MAX_REPAIR_ROUNDS = 4
+MAX_REPAIR_ROUNDS: int | None = None  # no cap: rounds go on while each places more pairs
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,11 @@ def plan(
         repair.update(method="joint", rounds=1)
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
     rounds = 0
-    while sched.unplaceable and rounds < MAX_REPAIR_ROUNDS and (len(cs) > JOINT_LIMIT or rematch_only):
+    cap = MAX_REPAIR_ROUNDS  # (tests set a number to exercise the final pass alone)
+    # above JOINT_LIMIT the "joint" strategy leaves the repair to the final pass (first fit and
+    # chains): on generated 2,000/4,000-person cohorts rounds placed 0 and 1 more pair for 40% and
+    # 60% more time; rank levels and kept pairs (whose old slot may need a new one) re-match
+    while sched.unplaceable and (cap is None or rounds < cap) and rematch_only:
         rounds += 1
         progress(
             ProgressEvent(
@@ -278,11 +286,14 @@ def plan(
             progress(ProgressEvent("repair", "done", "no other partner is free"))
             break
         # placed pairs keep their slots; only the components a new pair joins are scheduled again
+        before = len(sched.series)
         sched = reschedule(
             cohort, program, sched, chosen, uid_salt=uid_salt, ctx=ctx, fixed=fixed, progress=progress
         )
         unplaceable_reason.update({(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable})
         progress(ProgressEvent("repair", "done", f"{len(sched.series)} pairs placed"))
+        if len(sched.series) <= before:  # a round that placed nobody more: the final pass goes on
+            break
     # nobody left out who fits: every unmatched mentee tries every free seat around what is placed
     placed_before = len(sched.series)
     sched, _ = augment(
@@ -381,10 +392,15 @@ def schedule_pairs(
 ) -> Plan:
     """The calendars of given pairs (``mentorsync schedule`` of the pairs ``match`` stored).
 
-    No pair is replaced and none is added: a pair that can no longer be placed is left out of the
-    plan, its mentee is unmatched with the scheduler's reason, and ``repair["unplaceable"]`` lists
-    it (``[mentor_id, mentee_id, reason]``) so the caller can say so. ``continuity.slots`` are kept
-    where still valid; the bound is the matcher's schedule-free optimum, as for ``plan``.
+    No pair is replaced: a pair that can no longer be placed is left out of the plan, its mentee
+    is unmatched with the scheduler's reason, and ``repair["unplaceable"]`` lists it
+    (``[mentor_id, mentee_id, reason]``) so the caller can say so. Then the final pass
+    (``planner.augment``) gives every mentee left without a partner the first candidate mentor
+    with a free seat and a slot that fits both calendars around the scheduled pairs, which never
+    move (first fit only: a chain would move a stored pair); ``repair["added"]`` lists those pairs
+    (``[mentor_id, mentee_id]``), so that no unmatched mentee could still be placed when the step
+    ends, as after ``run``. ``continuity.slots`` are kept where still valid; the bound is the
+    matcher's schedule-free optimum, as for ``plan``.
     """
     progress = progress or null_progress
     timings: dict[str, float] = {}
@@ -402,6 +418,19 @@ def schedule_pairs(
         required=[k for k in cs.pins if k in set(pairs)],
         progress=progress,
     )
+    seats = capacities(cohort, program) | dict(continuity.capacities or {})
+    # nobody left out who fits: the stored pairs stay where they are, free seats take the rest
+    sched, added = augment(
+        cohort,
+        program,
+        ctx,
+        cs,
+        sched,
+        capacity=seats,
+        banned=continuity.forbidden,
+        uid_salt=uid_salt,
+        protected=[(s.mentor_id, s.mentee_id) for s in sched.series],
+    )
     timings["schedule"] = time.perf_counter() - t
     t = time.perf_counter()
     banned = sorted(continuity.forbidden)
@@ -410,7 +439,6 @@ def schedule_pairs(
     described, unmatched = describe(cohort, program, cs, final, forbidden_pairs=banned)
     reasons = {(u.mentor_id, u.mentee_id): u.reason for u in sched.unplaceable}
     unmatched = _with_schedule_reasons(unmatched, reasons, cohort)
-    seats = capacities(cohort, program)
     binding = unmatched_reasons(
         cohort, program, ctx, cs, sched, capacity=seats, banned=banned, augmented=False
     )
@@ -433,7 +461,9 @@ def schedule_pairs(
     bound_t = time_aware_bound(cohort, program, ctx, cs, capacity=seats, banned=banned)
     timings["bound"] = time.perf_counter() - t
     unplaced = [[m, e, r] for (m, e), r in sorted(reasons.items())]
-    repair = {"method": "none (the stored pairs)", "unplaceable": unplaced}
+    repair: dict[str, object] = {"method": "none (the stored pairs)", "unplaceable": unplaced}
+    if added:
+        repair.update(method="the stored pairs, then first fit", added=[[m, e] for m, e in added])
     return Plan(
         cohort,
         program,

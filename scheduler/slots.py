@@ -755,20 +755,25 @@ def iter_slot_options(
     *,
     cadence: str | None = None,
     besides: Mapping[str, np.ndarray] | None = None,
+    among: Mapping[str, np.ndarray] | None = None,
 ) -> Iterator[SlotOption]:
     """Every valid recurring pattern for the pair at its cadence (or ``cadence``), best first,
     materialised one at a time (a caller that stops at the first usable option pays for no more).
 
     ``besides``: per anchor zone, the patterns already known valid (``evaluate(...)["valid"]``
-    where these people have other hours, ``SlotContext.with_people``): only the others."""
+    where these people have other hours, ``SlotContext.with_people``): only the others.
+    ``among``: only these pattern indices (per anchor zone), in the same order."""
     cadence = cadence or pair_cadence(mentor, mentee, ctx.program)
     found: list[tuple[int, int, str, Evaluation]] = []
     for anchor in ctx.anchors(mentor, mentee):
+        if among is not None and anchor not in among:
+            continue
         ev = ctx.evaluate(mentor, mentee, cadence, anchor)
         valid = ev["valid"]
         if besides is not None and anchor in besides:
             valid = valid & ~besides[anchor]
-        for i in np.flatnonzero(valid):
+        idx = np.flatnonzero(valid) if among is None else among[anchor][valid[among[anchor]]]
+        for i in idx:
             found.append((int(ev["cost"][i]), int(i), anchor, ev))
     found.sort(key=lambda t: (t[0], t[2] != mentee.timezone, t[1]))
     for item in found:
