@@ -122,7 +122,9 @@ def test_all_full_and_no_eligible_mentor_are_true(planned: Plan) -> None:
 
 def test_explain_and_unmatched_csv_say_the_same(tmp_path: Path) -> None:
     program_text = (ROOT / "sample_data" / "program.toml").read_text(encoding="utf-8")
-    program_text += "\n[matching]\nworkers = 1\n"  # one worker: deterministic
+    program_text += (
+        "\n[matching]\nworkers = 1\ntime_limit_seconds = 3\n"  # one worker: deterministic; short joint model
+    )
     (tmp_path / "program.toml").write_text(program_text, encoding="utf-8")
     write_rows(generate_rows(300, 90, 2), tmp_path / "people.csv")
     code, _, err = invoke(tmp_path, "run", "people.csv", "--out", "out")
