@@ -104,7 +104,7 @@ class Matching:
         "CP-SAT's deterministic time (false: free-running workers, wall-clock limits)",
     )
     lns_seconds: float = _opt(
-        5.0,
+        2.0,
         "above the exact joint model's size: seconds of large-neighbourhood search improving pairs "
         "and slots together, matched first, then score (counted like the time limits; 0: off)",
         min=0.0,
