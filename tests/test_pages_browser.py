@@ -84,6 +84,7 @@ def next_meeting(built: Built, person_id: str, zone: str) -> datetime:
 
 def test_participant_page_in_chromium(driver, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     built = build(tmp_path, people=24, mentors=8)
     people = {r["id"]: r for r in built.people}
@@ -112,7 +113,10 @@ def test_participant_page_in_chromium(driver, tmp_path):
         form.find_element(By.CSS_SELECTOR, "input[name=continue][value=no]").click()
         form.find_element(By.NAME, "note").send_keys("We keep missing each other <b>")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        assert "your check-in is saved" in driver.find_element(By.TAG_NAME, "body").text
+        # the click only starts the POST: wait for the answer page (the old page is still there)
+        WebDriverWait(driver, 20).until(
+            lambda d: "your check-in is saved" in d.find_element(By.TAG_NAME, "body").text
+        )
 
         driver.get(base + built.page_path(mentee))  # reload: the answer is kept
         form = driver.find_element(By.CSS_SELECTOR, "#checkin form")
