@@ -296,16 +296,18 @@ def plan(
             break
     # nobody left out who fits: every unmatched mentee tries every free seat around what is placed
     placed_before = len(sched.series)
+    seats = capacities(cohort, program) | dict(mentor_capacity or {})
+    protected = [*cs.pins, *continuity.slots]  # kept, pinned and continuing pairs never move
     sched, _ = augment(
         cohort,
         program,
         ctx,
         cs,
         sched,
-        capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+        capacity=seats,
         banned=continuity.forbidden,  # the repairs' own bans are guesses: the exact test decides
         uid_salt=uid_salt,
-        protected=[*cs.pins, *continuity.slots],  # kept, pinned and continuing pairs never move
+        protected=protected,
     )
     if len(sched.series) > placed_before:
         repair["augmented"] = len(sched.series) - placed_before
@@ -326,10 +328,10 @@ def plan(
             ctx,
             cs,
             sched,
-            capacity=capacities(cohort, program) | dict(mentor_capacity or {}),
+            capacity=seats,
             banned=continuity.forbidden,
             uid_salt=uid_salt,
-            protected=[*cs.pins, *continuity.slots],
+            protected=protected,
             scores=tie.apply(cs).score,
             progress=progress,
         )
@@ -348,7 +350,6 @@ def plan(
         mentor_capacity=mentor_capacity,
     )
     unmatched = _with_schedule_reasons(unmatched, unplaceable_reason, cohort)
-    seats = capacities(cohort, program) | dict(mentor_capacity or {})
     binding = unmatched_reasons(
         cohort, program, ctx, cs, sched, capacity=seats, banned=continuity.forbidden, augmented=True
     )
