@@ -83,6 +83,7 @@ def next_meeting(built: Built, person_id: str, zone: str) -> datetime:
 
 
 def test_participant_page_in_chromium(driver, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -114,7 +115,7 @@ def test_participant_page_in_chromium(driver, tmp_path):
         form.find_element(By.NAME, "note").send_keys("We keep missing each other <b>")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         # the click only starts the POST: wait for the answer page (the old page is still there)
-        WebDriverWait(driver, 20).until(
+        WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: "your check-in is saved" in d.find_element(By.TAG_NAME, "body").text
         )
 
