@@ -80,38 +80,13 @@ def save_circles(ws: Workspace, cycle_id: int, circles: Iterable[CircleRecord]) 
             f"INSERT INTO circle_series (cycle_id, uid, circle_id, timezone, dtstart, duration_minutes, "
             f"rrule, exdates, occurrences, cadence, agenda, sequence) "
             f"VALUES ({cid}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    d["uid"],
-                    circle,
-                    d["timezone"],
-                    d["dtstart"],
-                    d["duration_minutes"],
-                    d["rrule"],
-                    sz.dumps(d["exdates"]),
-                    sz.dumps(d["occurrences"]),
-                    d["cadence"],
-                    d["agenda"],
-                    d["sequence"],
-                )
-                for circle, d in series
-            ),
+            ((d["uid"], circle, *sz.series_columns(d)) for circle, d in series),
         )
         con.executemany(
             f"INSERT INTO circle_events (cycle_id, uid, circle_id, ord, kind, start, duration_minutes, "
             f"timezone, agenda, sequence) VALUES ({cid}, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (
-                    d["uid"],
-                    c.circle_id,
-                    i,
-                    d["kind"],
-                    d["start"],
-                    d["duration_minutes"],
-                    d["timezone"],
-                    d["agenda"],
-                    d["sequence"],
-                )
+                (d["uid"], c.circle_id, i, *sz.event_columns(d))
                 for c in records
                 for i, d in enumerate(map(event_to_dict, c.events))
             ),

@@ -485,36 +485,11 @@ def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
         raise StoreError(f"save the schedule of cycle {cycle_id}: UID {dup!r} is used twice")
     cid = int(cycle_id)
     series_rows = [
-        (
-            d["uid"],
-            d["mentor_id"],
-            d["mentee_id"],
-            i,
-            d["timezone"],
-            d["dtstart"],
-            d["duration_minutes"],
-            d["rrule"],
-            sz.dumps(d["exdates"]),
-            sz.dumps(d["occurrences"]),
-            d["cadence"],
-            d["agenda"],
-            d["sequence"],
-        )
+        (d["uid"], d["mentor_id"], d["mentee_id"], i, *sz.series_columns(d))
         for i, d in enumerate(map(series_to_dict, schedule.series))
     ]
     event_rows = [
-        (
-            d["uid"],
-            d["mentor_id"],
-            d["mentee_id"],
-            i,
-            d["kind"],
-            d["start"],
-            d["duration_minutes"],
-            d["timezone"],
-            d["agenda"],
-            d["sequence"],
-        )
+        (d["uid"], d["mentor_id"], d["mentee_id"], i, *sz.event_columns(d))
         for i, d in enumerate(map(event_to_dict, schedule.events))
     ]
     with _write(ws, f"save the schedule of cycle {cycle_id}") as con:

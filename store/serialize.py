@@ -57,6 +57,28 @@ def loads(text: str) -> Any:
     return _decode(text)
 
 
+def series_columns(d: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A series' stored columns after its owner's (``series_to_dict``'s form): timezone, dtstart,
+    duration_minutes, rrule, exdates, occurrences, cadence, agenda, sequence."""
+    return (
+        d["timezone"],
+        d["dtstart"],
+        d["duration_minutes"],
+        d["rrule"],
+        dumps(d["exdates"]),
+        dumps(d["occurrences"]),
+        d["cadence"],
+        d["agenda"],
+        d["sequence"],
+    )
+
+
+def event_columns(d: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An event's stored columns after its owner's (``event_to_dict``'s form): kind, start,
+    duration_minutes, timezone, agenda, sequence."""
+    return (d["kind"], d["start"], d["duration_minutes"], d["timezone"], d["agenda"], d["sequence"])
+
+
 def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
     """A function ``(ord, person) -> row`` with its own memo of encoded list fields."""
     memo: dict[Any, str] = {(): "[]", frozenset(): "[]"}
