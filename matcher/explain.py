@@ -27,6 +27,7 @@ from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
 from cohort.rules import RULES
 from matcher.candidates import RULE_NAMES, CandidateSet
+from matcher.encode import seats
 from matcher.model import COMPONENTS, Pair, Unmatched
 
 
@@ -112,15 +113,6 @@ def _components(cs: CandidateSet, k: int) -> dict[str, int]:
     return dict(zip(COMPONENTS, (int(c) for c in cs.components[k]), strict=True))
 
 
-def _capacities(cs: CandidateSet, mentor_capacity: Mapping[PersonId, int] | None) -> np.ndarray:
-    cap = cs.arrays.capacity.copy()
-    for pid, c in (mentor_capacity or {}).items():
-        i = cs.encoder.mentor(pid)
-        if i is not None:
-            cap[i] = c
-    return cap
-
-
 def bottlenecks(
     cs: CandidateSet, chosen: np.ndarray, active: np.ndarray
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -201,7 +193,7 @@ def describe(
     idx = [cs.index_of(m, e) for m, e in chosen_list]
     pairs = _described_pairs(cohort, cs, chosen_list, idx)
     chosen = np.array([k for k in idx if k is not None], dtype=np.int64)
-    left = _Left(cs, chosen, _capacities(cs, mentor_capacity), forbidden_pairs)
+    left = _Left(cs, chosen, seats(cs.arrays, mentor_capacity), forbidden_pairs)
     return pairs, (*left.mentees(program), *left.mentors(program))
 
 
@@ -349,7 +341,7 @@ def alternatives(
 ) -> tuple[Alternative, ...]:
     """The best other candidates of ``person_id`` (either side) and why each was not chosen."""
     enc = cs.encoder
-    cap = _capacities(cs, mentor_capacity)
+    cap = seats(cs.arrays, mentor_capacity)
     chosen = [(m, e) for m, e in chosen_pairs]
     mentor_of = {e: m for m, e in chosen}
     mentees_of: dict[PersonId, list[PersonId]] = {}

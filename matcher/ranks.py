@@ -50,7 +50,7 @@ from cohort.progress import Progress, improved
 from cohort.ranks import has_ranks, split_ranks
 from cohort.rules import RULES, Violation
 from matcher.candidates import CandidateSet
-from matcher.encode import pair_keys
+from matcher.encode import pair_keys, seats
 from matcher.model import COMPONENTS, MatchResult
 from matcher.solve import Assignment, assignment_model, mutual_conflicts
 
@@ -400,10 +400,7 @@ def solve_ranked(
     del warm_start  # the flow stages are exact; CP-SAT starts from their levels
     t0 = time.perf_counter()
     arr, enc = cs.arrays, cs.encoder
-    capacity = arr.capacity.astype(np.int64).copy()
-    for pid, cap in (mentor_capacity or {}).items():
-        if enc.mentor(pid) is not None:
-            capacity[enc.mentor(pid)] = cap
+    capacity = seats(arr, mentor_capacity)
     act = np.arange(len(cs), dtype=np.int64)
     forbidden_list = list(forbidden_pairs)
     banned = {

@@ -45,7 +45,7 @@ from cohort.progress import Progress, improved
 from cohort.solving import configure
 from matcher.candidates import CandidateSet, build_candidates
 from matcher.constraints import PairVars, capacity, mutual_mentoring, one_mentor, pin
-from matcher.encode import pair_keys
+from matcher.encode import pair_keys, seats
 from matcher.model import MatchResult, Pair
 
 
@@ -238,15 +238,6 @@ def _levels(
     return values, obj, bound, stats
 
 
-def _seats(cs: CandidateSet, mentor_capacity: Mapping[PersonId, int] | None) -> np.ndarray:
-    """Every mentor's seats by mentor index: the candidate set's, overridden by ``mentor_capacity``."""
-    capacity = cs.arrays.capacity.copy()
-    for pid, cap in (mentor_capacity or {}).items():
-        if cs.encoder.mentor(pid) is not None:
-            capacity[cs.encoder.mentor(pid)] = cap
-    return capacity
-
-
 def _allowed(cs: CandidateSet, forbidden: Sequence[tuple[PersonId, PersonId]]) -> np.ndarray:
     """The candidate indices no forbidden pair (either direction) excludes."""
     enc = cs.encoder
@@ -338,7 +329,7 @@ def solve(
     forbidden_list = [(a, b) for a, b in forbidden_pairs]
     active = _allowed(cs, forbidden_list)
     pinned = _pinned(cs, active)
-    a = Assignment(cs, active, _seats(cs, mentor_capacity), pinned, mutual_conflicts(cs, active))
+    a = Assignment(cs, active, seats(cs.arrays, mentor_capacity), pinned, mutual_conflicts(cs, active))
     chosen, worst, method = _flow_choice(a, program)
     objective = bound = float(cs.score[chosen].sum())
     extra: dict[str, object] = {}
