@@ -49,7 +49,7 @@ from matcher.encode import pair_keys, seats
 from matcher.model import MatchResult, Pair
 
 
-def _flow(cs: CandidateSet, active: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+def flow_assignment(cs: CandidateSet, active: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Max-cardinality, then max-score assignment over candidates ``active``; chosen indices."""
     if len(active) == 0:
         return active
@@ -87,7 +87,7 @@ def _flow_fair(
     cs: CandidateSet, active: np.ndarray, capacity: np.ndarray, floor: int | None
 ) -> tuple[np.ndarray, int]:
     """Fairness by threshold search over flows; returns (chosen, best worst-off score)."""
-    best = _flow(cs, active, capacity)
+    best = flow_assignment(cs, active, capacity)
     target = len(best)
     if target == 0:
         return best, 0
@@ -96,12 +96,12 @@ def _flow_fair(
     while lo < hi:
         mid = (lo + hi + 1) // 2
         sub = active[cs.score[active] >= values[mid]]
-        if len(_flow(cs, sub, capacity)) == target:
+        if len(flow_assignment(cs, sub, capacity)) == target:
             lo = mid
         else:
             hi = mid - 1
     threshold = int(values[lo]) if floor is None else min(int(values[lo]), floor)
-    chosen = _flow(cs, active[cs.score[active] >= threshold], capacity)
+    chosen = flow_assignment(cs, active[cs.score[active] >= threshold], capacity)
     return chosen, threshold
 
 
@@ -296,7 +296,7 @@ def _flow_choice(a: Assignment, program: Program) -> tuple[np.ndarray, int | Non
         floor = int(cs.score[pinned].min()) if len(pinned) else None
         chosen, worst = _flow_fair(cs, rest, free_cap, floor)
         return np.concatenate([pinned, chosen]), worst, "min-cost flow + fairness threshold search (exact)"
-    return np.concatenate([pinned, _flow(cs, rest, free_cap)]), None, "min-cost flow (exact)"
+    return np.concatenate([pinned, flow_assignment(cs, rest, free_cap)]), None, "min-cost flow (exact)"
 
 
 def solve(

@@ -47,7 +47,7 @@ def weekly_cells(ctx: SlotContext, option: SlotOption, buffer: int, cell: int) -
     return np.unique((absolute // per_week) % 2 * per_week + absolute % per_week)
 
 
-def _live(
+def live_options(
     inst: PlanInstance, candidates: Sequence[Candidate], options_per_pair: int
 ) -> tuple[list[Candidate], list[list[SlotOption]]]:
     """The candidates (one per pair, sorted) that have slot options, with their best diverse
@@ -152,7 +152,7 @@ def match_and_schedule(
     m = inst.program.matching
     effort = effort or Effort(time_limit=m.time_limit_seconds, workers=m.workers, seed=m.seed)
     k = inst.limits.joint_options if options_per_pair is None else options_per_pair
-    live, opts = _live(inst, candidates, k)
+    live, opts = live_options(inst, candidates, k)
     slots, _, all_pins = joint_model(inst, live, opts)
     solver = cp_model.CpSolver()
     configure(

@@ -18,7 +18,7 @@ from matcher.solve import Assignment, assignment_model, mutual_conflicts
 from planner import lns
 from planner.circles import candidate_circles, circle_pool, pack_model
 from planner.instance import PlanInstance
-from planner.joint import _live, joint_model
+from planner.joint import joint_model, live_options
 from scheduler import constraints as calendar_rules
 from scheduler.assign import Component, component_model, schedule
 from scheduler.circle_slots import circle_context
@@ -90,7 +90,7 @@ def test_the_schedule_model_holds_every_calendar_rule() -> None:
 def test_the_joint_model_holds_the_matching_and_the_calendar_rules() -> None:
     cohort, program = _cohort(), _program(pins=[["m", "e"]])
     inst = PlanInstance.build(cohort, program)
-    live, opts = _live(inst, inst.candidates.candidates(), 3)
+    live, opts = live_options(inst, inst.candidates.candidates(), 3)
     slots, pairs, assumption = joint_model(inst, live, opts)
     assert slots.built == ["one_slot_per_pair", "no_overlap_with_buffer", "weekly_limit"]
     assert pairs.built == ["one_mentor", "capacity", "pin"] and assumption is not None
