@@ -100,7 +100,7 @@ def joint_model(
     capacity(pairs, ((vs, inst.seats[m]) for m, vs in by_mentor.items()))
     refs: dict[PersonId, list[tuple[int, int]]] = {}
     for i, c in enumerate(live):
-        for pid in {c.mentor_id, c.mentee_id}:
+        for pid in dict.fromkeys((c.mentor_id, c.mentee_id)):  # in pair order, never by string hash
             refs.setdefault(pid, []).extend((i, j) for j in range(len(opts[i])))
     for pid, rs in refs.items():  # on the weekly-equivalent grid (module doc)
         if len({i for i, _ in rs}) >= 2:
