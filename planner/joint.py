@@ -25,7 +25,7 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, PersonId
 from cohort.solving import configure
-from matcher.constraints import PairVars, capacity, one_mentor, pin
+from matcher.constraints import PairVars, capacity, mutual_mentoring, one_mentor, pin
 from matcher.model import Candidate
 from planner.instance import PlanInstance
 from scheduler.assign import Effort, Keep, cell_size, local_weeks, occupancy, schedule
@@ -98,6 +98,9 @@ def joint_model(
         by_mentor.setdefault(c.mentor_id, []).append(v)
     one_mentor(pairs, by_mentee.values())
     capacity(pairs, ((vs, inst.seats[m]) for m, vs in by_mentor.items()))
+    index = {(c.mentor_id, c.mentee_id): i for i, c in enumerate(live)}
+    both_ways = [(i, index[(e, m)]) for (m, e), i in index.items() if m < e and (e, m) in index]
+    mutual_mentoring(pairs, (([pairs.x[i]], [pairs.x[j]]) for i, j in both_ways))
     refs: dict[PersonId, list[tuple[int, int]]] = {}
     for i, c in enumerate(live):
         for pid in dict.fromkeys((c.mentor_id, c.mentee_id)):  # in pair order, never by string hash

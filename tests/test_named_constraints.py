@@ -93,7 +93,7 @@ def test_the_joint_model_holds_the_matching_and_the_calendar_rules() -> None:
     live, opts = live_options(inst, inst.candidates.candidates(), 3)
     slots, pairs, assumption = joint_model(inst, live, opts)
     assert slots.built == ["one_slot_per_pair", "no_overlap_with_buffer", "weekly_limit"]
-    assert pairs.built == ["one_mentor", "capacity", "pin"] and assumption is not None
+    assert pairs.built == ["one_mentor", "capacity", "mutual_mentoring", "pin"] and assumption is not None
 
 
 def test_a_neighbourhood_model_holds_the_matching_and_the_calendar_rules() -> None:

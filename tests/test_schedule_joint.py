@@ -151,3 +151,14 @@ def test_pair_without_slot_is_never_chosen_and_mentee_gets_another_mentor() -> N
     inst = _instance(cohort, prog, {"far": 1, "near": 1})
     chosen, sched = match_and_schedule(inst, cands, effort=Effort(time_limit=30, workers=2, seed=0))
     assert chosen == [("near", "e")] and len(sched.series) == 1
+
+
+def test_two_people_never_mentor_each_other_in_the_joint_model() -> None:
+    """``a`` and ``b`` (role ``both``) could each mentor the other and have the hours for both
+    series: the joint model forms one direction only (``mutual_mentoring``)."""
+    cohort = make_cohort(make_person("a", "both", capacity=1), make_person("b", "both", capacity=1))
+    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=6, cadence="weekly"))
+    cands = [Candidate("a", "b", 10), Candidate("b", "a", 10)]
+    inst = _instance(cohort, prog, {"a": 1, "b": 1})
+    chosen, sched = match_and_schedule(inst, cands, effort=Effort(time_limit=10, workers=1, seed=0))
+    assert len(chosen) == 1 and len(sched.series) == 1
