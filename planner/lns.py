@@ -1,9 +1,9 @@
 """A large-neighbourhood search over the (pair, slot) assignment, above the exact joint model's size.
 
 The exact joint model (``planner.joint``) chooses pairs and slots together, but only up to
-``planner.plan.JOINT_LIMIT`` candidates. Above that, ``improve`` starts from the finished plan
-(matched, scheduled, repaired, augmented) and, until its budget is spent or a whole round of
-neighbourhoods finds nothing:
+``Limits.joint_limit`` candidates. Above ``Limits.search_above`` (the same size by default),
+``improve`` starts from the finished plan (matched, scheduled, repaired, augmented) and, until
+its budget is spent or a whole round of neighbourhoods finds nothing:
 
 1. picks a neighbourhood around one mentee, in turn an unmatched one with eligible mentors (more
    matched) and a matched one with a better-scoring eligible mentor (more score, the largest
