@@ -308,14 +308,15 @@ def schedule(ctx: Context, out_dir: Path, as_json: bool) -> None:
                     "series": len(sched.series),
                     "events": len(sched.events),
                     "pairs": len(plan.match.pairs),
-                    "repair": dict(plan.repair),
+                    "repair": plan.repair.as_dict(),
                 },
                 indent=2,
             )
         )
         return
-    unplaceable: list[list[str]] = plan.repair.get("unplaceable", [])  # type: ignore[assignment]
-    added: list[list[str]] = plan.repair.get("added", [])  # type: ignore[assignment]
+    figures = plan.repair.as_dict()
+    unplaceable: list[list[str]] = figures.get("unplaceable", [])
+    added: list[list[str]] = figures.get("added", [])
     now_with = {mentee: mentor for mentor, mentee in added}
     for mentor, mentee, reason in unplaceable:
         instead = (

@@ -37,9 +37,10 @@ def one(people: int, lns: float | None) -> dict[str, object]:
     from dataclasses import replace
 
     from cohort.program import load_program
-    from planner.augment import Calendars
     from planner.continuity import Continuity
-    from planner.plan import capacities, plan
+    from planner.fit import Calendars
+    from planner.instance import capacities
+    from planner.plan import plan
     from sample_data.generate import generate_cohort
     from scheduler.slots import SlotContext, iter_slot_options
 
@@ -83,9 +84,9 @@ def one(people: int, lns: float | None) -> dict[str, object]:
         "gap_time_aware": round((tb.matched - m.matched) / max(1, tb.matched), 4) if tb else None,
         "bound_score_time_aware": tb.score if tb else None,
         "addable_by_first_fit": addable,
-        "augmented": result.repair.get("augmented", 0),
-        "repair": result.repair.get("method"),
-        "lns": result.repair.get("lns"),
+        "augmented": result.repair.as_dict().get("augmented", 0),
+        "repair": result.repair.as_dict().get("method"),
+        "lns": result.repair.as_dict().get("lns"),
         "lns_wall": round(result.timings.get("lns", 0.0), 1),
         "seconds": round(seconds, 1),
         "explain_seconds": round(result.timings.get("explain", 0.0), 1),  # the unmatched reasons

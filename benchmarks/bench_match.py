@@ -59,7 +59,7 @@ def run_one(people: int, mentors: int, seed: int, method: str, exhaustive: bool)
 
     from cohort.program import Program
     from matcher.candidates import build_candidates
-    from matcher.solve import _flow, solve
+    from matcher.solve import flow_assignment, solve
     from sample_data.generate import generate_cohort
 
     program = Program()
@@ -75,7 +75,7 @@ def run_one(people: int, mentors: int, seed: int, method: str, exhaustive: bool)
     t_total, c_total = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
-    flow = _flow(cs, np.arange(len(cs)), cs.arrays.capacity)
+    flow = flow_assignment(cs, np.arange(len(cs)), cs.arrays.capacity)
     t_flow = time.perf_counter() - t0
     t0 = time.perf_counter()
     g_matched, g_total = greedy(cs, cs.arrays.capacity)
@@ -89,7 +89,7 @@ def run_one(people: int, mentors: int, seed: int, method: str, exhaustive: bool)
         every = build_candidates(cohort, no_limit)
         t_every = time.perf_counter() - t0
         t0 = time.perf_counter()
-        best = _flow(every, np.arange(len(every)), every.arrays.capacity)
+        best = flow_assignment(every, np.arange(len(every)), every.arrays.capacity)
         full = {
             "candidates": len(every),
             "matched": int(len(best)),

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cohort.program import Program  # noqa: E402
-from scheduler.assign import schedule  # noqa: E402
+from scheduler.assign import Effort, schedule  # noqa: E402
 from scheduler.slots import SlotContext  # noqa: E402
 
 
@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     t_match = time.perf_counter() - t1
     cpu_match = time.process_time() - cpu1
     t2, cpu2 = time.perf_counter(), time.process_time()
-    sched = schedule(cohort, program, pairs, uid_salt="bench", ctx=ctx, time_limit=args.time_limit)
+    sched = schedule(
+        cohort, program, pairs, uid_salt="bench", ctx=ctx, effort=Effort(time_limit=args.time_limit)
+    )
     t_sched = time.perf_counter() - t2
     cpu_sched = time.process_time() - cpu2
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -93,6 +93,17 @@ class CohortArrays:
     interests: tuple[str, ...]
 
 
+def seats(arrays: CohortArrays, overrides: Mapping[PersonId, int] | None = None) -> np.ndarray:
+    """Every mentor's seats by mentor index: their capacity this cycle (``CohortArrays.capacity``),
+    overridden by id (``overrides``)."""
+    out = arrays.capacity.astype(np.int64).copy()
+    for pid, n in (overrides or {}).items():
+        i = arrays.encoder.mentor(pid)
+        if i is not None:
+            out[i] = n
+    return out
+
+
 def encode(
     cohort: Cohort, program: Program, mentor_capacity: Mapping[PersonId, int] | None = None
 ) -> CohortArrays:

@@ -16,7 +16,7 @@ computed with ``scipy.sparse.csgraph`` (linear time); the tests check it against
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +27,7 @@ from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
 from cohort.rules import RULES
 from matcher.candidates import RULE_NAMES, CandidateSet
+from matcher.encode import seats
 from matcher.model import COMPONENTS, Pair, Unmatched
 
 
@@ -112,15 +113,6 @@ def _components(cs: CandidateSet, k: int) -> dict[str, int]:
     return dict(zip(COMPONENTS, (int(c) for c in cs.components[k]), strict=True))
 
 
-def _capacities(cs: CandidateSet, mentor_capacity: Mapping[PersonId, int] | None) -> np.ndarray:
-    cap = cs.arrays.capacity.copy()
-    for pid, c in (mentor_capacity or {}).items():
-        i = cs.encoder.mentor(pid)
-        if i is not None:
-            cap[i] = c
-    return cap
-
-
 def bottlenecks(
     cs: CandidateSet, chosen: np.ndarray, active: np.ndarray
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -197,13 +189,21 @@ def describe(
     forbidden_pairs: Iterable[tuple[PersonId, PersonId]] = (),
 ) -> tuple[tuple[Pair, ...], tuple[Unmatched, ...]]:
     """Pairs with reasons, and every unmatched mentee and mentor with the binding reason."""
-    _enc, arr = cs.encoder, cs.arrays
-    cap = _capacities(cs, mentor_capacity)
     chosen_list = list(chosen_pairs)
     idx = [cs.index_of(m, e) for m, e in chosen_list]
+    pairs = _described_pairs(cohort, cs, chosen_list, idx)
+    chosen = np.array([k for k in idx if k is not None], dtype=np.int64)
+    left = _Left(cs, chosen, seats(cs.arrays, mentor_capacity), forbidden_pairs)
+    return pairs, (*left.mentees(program), *left.mentors(program))
+
+
+def _described_pairs(
+    cohort: Cohort, cs: CandidateSet, chosen: Sequence[tuple[PersonId, PersonId]], idx: Sequence[int | None]
+) -> tuple[Pair, ...]:
+    """The chosen pairs with their scores and reasons (a pair that is no candidate says so)."""
     pins = set(cs.pins)
     pairs = []
-    for (mid, eid), k in zip(chosen_list, idx, strict=False):
+    for (mid, eid), k in zip(chosen, idx, strict=False):
         if k is None:
             pairs.append(
                 Pair(mid, eid, 0, {c: 0 for c in COMPONENTS}, "not a candidate pair: breaks a hard rule")
@@ -218,90 +218,115 @@ def describe(
                 pair_reasons(cohort[mid], cohort[eid], int(cs.common_minutes[k]), (mid, eid) in pins),
             )
         )
-    chosen = np.array([k for k in idx if k is not None], dtype=np.int64)
-    # candidates removed after candidate generation (history) count as excluded
-    active = np.arange(len(cs), dtype=np.int64)
-    history: Counter[int] = Counter()
-    history_m: Counter[int] = Counter()
-    banned = set()
-    for a, b in forbidden_pairs:
-        for x, y in ((a, b), (b, a)):
-            k = cs.index_of(x, y)
-            if k is not None:
-                banned.add(k)
-    if banned:
-        mask = np.ones(len(cs), dtype=bool)
-        mask[list(banned)] = False
-        active = active[mask]
-        for k in banned:
-            history[int(cs.mentee[k])] += 1
-            history_m[int(cs.mentor[k])] += 1
+    return tuple(pairs)
 
-    groups = bottlenecks(cs, chosen, active)
-    matched_e = set(cs.mentee[chosen].tolist())
-    seats_used = np.bincount(cs.mentor[chosen], minlength=len(arr.mentors))
-    with_cands = np.zeros(len(arr.mentees), dtype=bool)
-    with_cands[cs.mentee[active]] = True
-    unmatched: list[Unmatched] = []
-    group_reason: dict[int, str] = {}
-    for e, person in enumerate(arr.mentees):
-        if e in matched_e:
-            continue
-        dropped = int(cs.dropped_by_mentee[e])
-        note = (
-            f"; {dropped} weaker candidate(s) left out by the best-{cs.kept_per_mentee} limit"
-            if dropped
-            else ""
-        )
-        if not with_cands[e]:
-            counts = cs.exclusions(person.id, "mentee")
-            if history[e]:
-                counts["history"] = history[e]
-            unmatched.append(
-                Unmatched(person.id, "mentee", _exclusion_summary(counts, person, "mentee", program) + note)
-            )
-            continue
-        group = groups.get(e)
-        if group is None:
-            unmatched.append(Unmatched(person.id, "mentee", "candidates exist but none was chosen" + note))
-            continue
-        key = id(group[0])
-        if key not in group_reason:
-            group_reason[key] = _group_reason(cs, group, seats_used, cap)
-        reason = group_reason[key]
-        unmatched.append(Unmatched(person.id, "mentee", reason + note))
 
-    mentor_has = np.zeros(len(arr.mentors), dtype=bool)
-    mentor_has[cs.mentor[active]] = True
-    is_matched = np.zeros(len(arr.mentees), dtype=bool)
-    is_matched[list(matched_e)] = True
-    by_mentor = np.argsort(cs.mentor[active], kind="stable")
-    starts = np.searchsorted(cs.mentor[active][by_mentor], np.arange(len(arr.mentors) + 1))
-    for m, person in enumerate(arr.mentors):
-        if seats_used[m]:
-            continue
-        if cap[m] <= 0:
-            unmatched.append(Unmatched(person.id, "mentor", "capacity 0 this cycle"))
-        elif not mentor_has[m]:
-            counts = cs.exclusions(person.id, "mentor")
-            counts.pop("capacity", None)
-            if history_m[m]:
-                counts["history"] = history_m[m]
-            unmatched.append(
-                Unmatched(person.id, "mentor", _exclusion_summary(counts, person, "mentor", program))
+class _Left:
+    """Who is left unmatched by the chosen candidates, and why: the candidates still allowed
+    (those removed after candidate generation, by history, count as excluded), the seats used,
+    and the min-cut bottlenecks."""
+
+    def __init__(
+        self,
+        cs: CandidateSet,
+        chosen: np.ndarray,
+        cap: np.ndarray,
+        forbidden_pairs: Iterable[tuple[PersonId, PersonId]],
+    ):
+        arr = cs.arrays
+        self.cs, self.chosen, self.cap = cs, chosen, cap
+        active = np.arange(len(cs), dtype=np.int64)
+        self.history: Counter[int] = Counter()
+        self.history_m: Counter[int] = Counter()
+        banned = set()
+        for a, b in forbidden_pairs:
+            for x, y in ((a, b), (b, a)):
+                k = cs.index_of(x, y)
+                if k is not None:
+                    banned.add(k)
+        if banned:
+            mask = np.ones(len(cs), dtype=bool)
+            mask[list(banned)] = False
+            active = active[mask]
+            for k in banned:
+                self.history[int(cs.mentee[k])] += 1
+                self.history_m[int(cs.mentor[k])] += 1
+        self.active = active
+        self.matched_e = set(cs.mentee[chosen].tolist())
+        self.seats_used = np.bincount(cs.mentor[chosen], minlength=len(arr.mentors))
+
+    def mentees(self, program: Program) -> list[Unmatched]:
+        """Every unmatched mentee: the rules that exclude all their candidates, or the bottleneck
+        group they compete in."""
+        cs, arr, active = self.cs, self.cs.arrays, self.active
+        groups = bottlenecks(cs, self.chosen, active)
+        with_cands = np.zeros(len(arr.mentees), dtype=bool)
+        with_cands[cs.mentee[active]] = True
+        unmatched: list[Unmatched] = []
+        group_reason: dict[int, str] = {}
+        for e, person in enumerate(arr.mentees):
+            if e in self.matched_e:
+                continue
+            dropped = int(cs.dropped_by_mentee[e])
+            note = (
+                f"; {dropped} weaker candidate(s) left out by the best-{cs.kept_per_mentee} limit"
+                if dropped
+                else ""
             )
-        else:
-            cands = active[by_mentor[starts[m] : starts[m + 1]]]
-            elsewhere = int(is_matched[cs.mentee[cands]].sum())
-            left = len(cands) - elsewhere
-            reason = f"all {elsewhere} compatible mentee(s) were matched with other mentors"
-            if left:
-                reason = (
-                    f"{elsewhere} compatible mentee(s) matched elsewhere, {left} left unmatched "
-                    "(each one's own reason says why)"
+            if not with_cands[e]:
+                counts = cs.exclusions(person.id, "mentee")
+                if self.history[e]:
+                    counts["history"] = self.history[e]
+                summary = _exclusion_summary(counts, person, "mentee", program)
+                unmatched.append(Unmatched(person.id, "mentee", summary + note))
+                continue
+            group = groups.get(e)
+            if group is None:
+                unmatched.append(
+                    Unmatched(person.id, "mentee", "candidates exist but none was chosen" + note)
                 )
-            unmatched.append(Unmatched(person.id, "mentor", reason))
-    return tuple(pairs), tuple(unmatched)
+                continue
+            key = id(group[0])
+            if key not in group_reason:
+                group_reason[key] = _group_reason(cs, group, self.seats_used, self.cap)
+            unmatched.append(Unmatched(person.id, "mentee", group_reason[key] + note))
+        return unmatched
+
+    def mentors(self, program: Program) -> list[Unmatched]:
+        """Every mentor without a mentee: no seats, no candidate (the rules that exclude them), or
+        every candidate mentee matched elsewhere."""
+        cs, arr, active, cap = self.cs, self.cs.arrays, self.active, self.cap
+        mentor_has = np.zeros(len(arr.mentors), dtype=bool)
+        mentor_has[cs.mentor[active]] = True
+        is_matched = np.zeros(len(arr.mentees), dtype=bool)
+        is_matched[list(self.matched_e)] = True
+        by_mentor = np.argsort(cs.mentor[active], kind="stable")
+        starts = np.searchsorted(cs.mentor[active][by_mentor], np.arange(len(arr.mentors) + 1))
+        unmatched: list[Unmatched] = []
+        for m, person in enumerate(arr.mentors):
+            if self.seats_used[m]:
+                continue
+            if cap[m] <= 0:
+                unmatched.append(Unmatched(person.id, "mentor", "capacity 0 this cycle"))
+            elif not mentor_has[m]:
+                counts = cs.exclusions(person.id, "mentor")
+                counts.pop("capacity", None)
+                if self.history_m[m]:
+                    counts["history"] = self.history_m[m]
+                summary = _exclusion_summary(counts, person, "mentor", program)
+                unmatched.append(Unmatched(person.id, "mentor", summary))
+            else:
+                cands = active[by_mentor[starts[m] : starts[m + 1]]]
+                elsewhere = int(is_matched[cs.mentee[cands]].sum())
+                left = len(cands) - elsewhere
+                reason = f"all {elsewhere} compatible mentee(s) were matched with other mentors"
+                if left:
+                    reason = (
+                        f"{elsewhere} compatible mentee(s) matched elsewhere, {left} left unmatched "
+                        "(each one's own reason says why)"
+                    )
+                unmatched.append(Unmatched(person.id, "mentor", reason))
+        return unmatched
 
 
 def alternatives(
@@ -316,7 +341,7 @@ def alternatives(
 ) -> tuple[Alternative, ...]:
     """The best other candidates of ``person_id`` (either side) and why each was not chosen."""
     enc = cs.encoder
-    cap = _capacities(cs, mentor_capacity)
+    cap = seats(cs.arrays, mentor_capacity)
     chosen = [(m, e) for m, e in chosen_pairs]
     mentor_of = {e: m for m, e in chosen}
     mentees_of: dict[PersonId, list[PersonId]] = {}

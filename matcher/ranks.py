@@ -50,8 +50,9 @@ from cohort.progress import Progress, improved
 from cohort.ranks import has_ranks, split_ranks
 from cohort.rules import RULES, Violation
 from matcher.candidates import CandidateSet
-from matcher.encode import pair_keys
+from matcher.encode import pair_keys, seats
 from matcher.model import COMPONENTS, MatchResult
+from matcher.solve import Assignment, assignment_model, mutual_conflicts
 
 PairKey = tuple[PersonId, PersonId]
 RANK_MODES = ("rank-maximal", "worst-rank")
@@ -335,37 +336,18 @@ def flow_levels(
 
 
 def cp_sat_levels(
-    cs: CandidateSet,
-    act: np.ndarray,
-    capacity: np.ndarray,
-    pinned: np.ndarray,
-    conflicts: np.ndarray,
-    mode: str,
-    ra: RankArrays,
-    score: np.ndarray,
-    program: Program,
+    a: Assignment, mode: str, ra: RankArrays, score: np.ndarray, program: Program
 ) -> tuple[np.ndarray, list[Level], bool]:
     """The same levels in CP-SAT (for "no two people mentoring each other"); (chosen, levels, optimal)."""
-    model = cp_model.CpModel()
-    pos = {int(k): i for i, k in enumerate(act)}
-    x = [model.new_bool_var(f"x{k}") for k in act]
-    mentor, mentee = cs.mentor[act], cs.mentee[act]
-    for m in np.unique(mentor):
-        model.add(sum(x[i] for i in np.nonzero(mentor == m)[0]) <= int(capacity[m]))
-    for e in np.unique(mentee):
-        model.add_at_most_one(x[i] for i in np.nonzero(mentee == e)[0])
-    for a, b in conflicts:  # Hard: no two people mentoring each other
-        model.add_bool_or([x[pos[int(a)]].negated(), x[pos[int(b)]].negated()])
-    for k in pinned:
-        if int(k) in pos:
-            model.add(x[pos[int(k)]] == 1)
+    v, _ = assignment_model(a)
+    model, x, act, cs = v.model, v.x, a.active, a.cs
     levels: list[tuple[str, cp_model.LinearExprT, int]] = [("matched", sum(x), 1)]
     if mode == "worst-rank" and ra.depth:
         worst = _worst(ra, cs, act)
         w = model.new_int_var(0, ra.depth + 1, "worst")
-        for i, v in enumerate(worst.tolist()):
-            if v:
-                model.add(w >= v).only_enforce_if(x[i])
+        for i, value in enumerate(worst.tolist()):
+            if value:
+                model.add(w >= value).only_enforce_if(x[i])
         levels.append(("worst_rank", w, -1))
     for name, gain in _levels(mode, ra, act):
         levels.append((name, sum(int(g) * x[i] for i, g in enumerate(gain.tolist()) if g), 1))
@@ -414,15 +396,11 @@ def solve_ranked(
     """``matcher.solve.solve`` for the rank modes: same arguments, same result type; the levels'
     optima are in ``stats["rank_levels"]`` and the profile in ``stats["rank_profile"]``."""
     from matcher.explain import describe
-    from matcher.solve import _mutual_conflicts
 
     del warm_start  # the flow stages are exact; CP-SAT starts from their levels
     t0 = time.perf_counter()
     arr, enc = cs.arrays, cs.encoder
-    capacity = arr.capacity.astype(np.int64).copy()
-    for pid, cap in (mentor_capacity or {}).items():
-        if enc.mentor(pid) is not None:
-            capacity[enc.mentor(pid)] = cap
+    capacity = seats(arr, mentor_capacity)
     act = np.arange(len(cs), dtype=np.int64)
     forbidden_list = list(forbidden_pairs)
     banned = {
@@ -438,14 +416,13 @@ def solve_ranked(
     ra = rank_arrays(cohort, cs)
     chosen, levels = flow_levels(cs, act, capacity, pinned, mode, ra, cs.score, progress)
     method = f"{mode}: lexicographic min-cost flow levels (exact)"
-    conflicts = _mutual_conflicts(cs, act)
+    conflicts = mutual_conflicts(cs, act)
     chosen_set = set(chosen.tolist())
     binding = [(a, b) for a, b in conflicts.tolist() if a in chosen_set and b in chosen_set]
     optimal = True
     if binding:
-        chosen, levels, optimal = cp_sat_levels(
-            cs, act, capacity, pinned, conflicts, mode, ra, cs.score, program
-        )
+        problem = Assignment(cs, act, capacity, pinned, conflicts)
+        chosen, levels, optimal = cp_sat_levels(problem, mode, ra, cs.score, program)
         method = f"{mode}: lexicographic CP-SAT levels (no two people mentoring each other binds)"
     objective = float(cs.score[chosen].sum())
     chosen_pairs = [(enc.mentor_ids[cs.mentor[k]], enc.mentee_ids[cs.mentee[k]]) for k in chosen.tolist()]

@@ -30,7 +30,9 @@ candidates per mentee were kept, the optimum is over the kept candidates (``stat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -42,11 +44,12 @@ from cohort.program import Program
 from cohort.progress import Progress, improved
 from cohort.solving import configure
 from matcher.candidates import CandidateSet, build_candidates
-from matcher.encode import pair_keys
-from matcher.model import MatchResult
+from matcher.constraints import PairVars, capacity, mutual_mentoring, one_mentor, pin
+from matcher.encode import pair_keys, seats
+from matcher.model import MatchResult, Pair
 
 
-def _flow(cs: CandidateSet, active: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+def flow_assignment(cs: CandidateSet, active: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Max-cardinality, then max-score assignment over candidates ``active``; chosen indices."""
     if len(active) == 0:
         return active
@@ -84,7 +87,7 @@ def _flow_fair(
     cs: CandidateSet, active: np.ndarray, capacity: np.ndarray, floor: int | None
 ) -> tuple[np.ndarray, int]:
     """Fairness by threshold search over flows; returns (chosen, best worst-off score)."""
-    best = _flow(cs, active, capacity)
+    best = flow_assignment(cs, active, capacity)
     target = len(best)
     if target == 0:
         return best, 0
@@ -93,16 +96,16 @@ def _flow_fair(
     while lo < hi:
         mid = (lo + hi + 1) // 2
         sub = active[cs.score[active] >= values[mid]]
-        if len(_flow(cs, sub, capacity)) == target:
+        if len(flow_assignment(cs, sub, capacity)) == target:
             lo = mid
         else:
             hi = mid - 1
     threshold = int(values[lo]) if floor is None else min(int(values[lo]), floor)
-    chosen = _flow(cs, active[cs.score[active] >= threshold], capacity)
+    chosen = flow_assignment(cs, active[cs.score[active] >= threshold], capacity)
     return chosen, threshold
 
 
-def _mutual_conflicts(cs: CandidateSet, active: np.ndarray) -> np.ndarray:
+def mutual_conflicts(cs: CandidateSet, active: np.ndarray) -> np.ndarray:
     """(k, 2) candidate index pairs that are the two directions between the same two people."""
     arr = cs.arrays
     n = len(arr.mentee_person) + len(arr.mentor_person) + 1
@@ -130,35 +133,49 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         improved(self.progress, "match", self.stage, obj, bound, abs(bound - obj) / max(1.0, abs(bound)))
 
 
-def _cp_sat(
-    cs: CandidateSet,
-    active: np.ndarray,
-    capacity: np.ndarray,
-    pinned: np.ndarray,
-    conflicts: np.ndarray,
-    hint: np.ndarray,
-    program: Program,
-    progress: Progress | None,
-) -> tuple[np.ndarray, float, float, dict[str, object]]:
-    """Lexicographic CP-SAT: count, (fairness,) total; each level fixed before the next."""
+@dataclass(frozen=True)
+class Assignment:
+    """An assignment problem over candidate indices: the candidates that may be chosen
+    (``active``), each mentor's seats (by mentor index), the pinned candidates, and the pairs of
+    candidates that are the two directions between two people (``mutual_conflicts``)."""
+
+    cs: CandidateSet
+    active: np.ndarray
+    capacity: np.ndarray
+    pinned: np.ndarray
+    conflicts: np.ndarray
+
+
+def assignment_model(a: Assignment) -> tuple[PairVars, dict[int, list[int]]]:
+    """A CP-SAT model with one Boolean per active candidate (``x{k}``) and every matching rule:
+    ``capacity``, ``one_mentor``, ``mutual_mentoring``, ``pin``; and the variables' indices per
+    mentee (the levels of ``matcher.solve`` and ``matcher.ranks`` are built on it)."""
     model = cp_model.CpModel()
+    cs, active = a.cs, a.active
     pos = {int(k): i for i, k in enumerate(active)}
-    x = [model.new_bool_var(f"x{k}") for k in active]
-    for m in np.unique(cs.mentor[active]):
-        model.add(sum(x[i] for i in np.nonzero(cs.mentor[active] == m)[0]) <= int(capacity[m]))
+    v = PairVars(model, [model.new_bool_var(f"x{k}") for k in active])
+    x = v.x
+    mentor = cs.mentor[active]
+    capacity(v, (([x[i] for i in np.nonzero(mentor == m)[0]], int(a.capacity[m])) for m in np.unique(mentor)))
     by_mentee: dict[int, list[int]] = {}
     for i, e in enumerate(cs.mentee[active].tolist()):
         by_mentee.setdefault(e, []).append(i)
-    for idx in by_mentee.values():
-        model.add_at_most_one(x[i] for i in idx)
-    for a, b in conflicts:  # Hard: mutual_mentoring (cohort.rules)
-        model.add_bool_or([x[pos[int(a)]].negated(), x[pos[int(b)]].negated()])
-    for k in pinned:
-        model.add(x[pos[int(k)]] == 1)
+    one_mentor(v, ([x[i] for i in idx] for idx in by_mentee.values()))
+    mutual_mentoring(v, (([x[pos[int(k)]]], [x[pos[int(j)]]]) for k, j in a.conflicts))
+    pin(v, (x[pos[int(k)]] for k in a.pinned if int(k) in pos))
+    return v, by_mentee
+
+
+def _cp_sat(
+    a: Assignment, hint: np.ndarray, program: Program, progress: Progress | None
+) -> tuple[np.ndarray, float, float, dict[str, object]]:
+    """Lexicographic CP-SAT: count, (fairness,) total; each level fixed before the next."""
+    v, by_mentee = assignment_model(a)
+    model, x, active = v.model, v.x, a.active
     hinted = set(int(k) for k in hint)
     for i, k in enumerate(active):
         model.add_hint(x[i], int(k) in hinted)
-    score = [int(s) for s in cs.score[active]]
+    score = [int(s) for s in a.cs.score[active]]
     count = sum(x)
     total = sum(s * v for s, v in zip(score, x, strict=False))
     levels: list[tuple[str, cp_model.LinearExprT]] = [("count", count)]
@@ -170,6 +187,20 @@ def _cp_sat(
             model.add(worst <= sum(score[i] * x[i] for i in idx) + top * (1 - matched))
         levels.append(("fairness", worst))
     levels.append(("total", total))
+    values, obj, bound, stats = _levels(model, x, levels, program, progress)
+    chosen = active[np.array(values, dtype=bool)]
+    return chosen, obj, bound, stats
+
+
+def _levels(
+    model: cp_model.CpModel,
+    x: Sequence[Any],
+    levels: Sequence[tuple[str, cp_model.LinearExprT]],
+    program: Program,
+    progress: Progress | None,
+) -> tuple[list[int], float, float, dict[str, object]]:
+    """Maximise each level in turn, fixing its optimum before the next, warm-started from the
+    level before; the last level's values, objective and bound, and each level's status."""
     solver = cp_model.CpSolver()
     deterministic = program.matching.deterministic
     deadline = time.perf_counter() + program.matching.time_limit_seconds
@@ -204,53 +235,24 @@ def _cp_sat(
         if stage != "total":
             model.add(expr >= int(round(obj)))
     assert values is not None
-    chosen = active[np.array(values, dtype=bool)]
-    return chosen, obj, bound, stats
+    return values, obj, bound, stats
 
 
-def solve(
-    cohort: Cohort,
-    program: Program,
-    candidates: CandidateSet | None = None,
-    *,
-    progress: Progress | None = None,
-    forbidden_pairs: Iterable[tuple[PersonId, PersonId]] = (),
-    mentor_capacity: Mapping[PersonId, int] | None = None,
-    warm_start: Iterable[tuple[PersonId, PersonId]] | None = None,
-) -> MatchResult:
-    """Match ``cohort`` optimally under ``program``; explanations included.
-
-    ``forbidden_pairs`` (either direction) are never formed (e.g. pairs a feedback said no to);
-    ``mentor_capacity`` overrides capacities by id; ``warm_start`` pairs are CP-SAT hints.
-    ``MatchResult.candidates`` holds every candidate as a domain value unless there are more than
-    ``CANDIDATES_IN_RESULT`` (then it is empty: write candidates.csv from the ``CandidateSet``).
-    """
-    # Long on purpose: pins, forbidden pairs, the exact flow and the CP-SAT model with its side
-    # constraints share the candidate indices; the steps are marked by comments below.
-    from matcher.explain import describe
-
-    t0 = time.perf_counter()
-    cs = (
-        candidates
-        if candidates is not None
-        else build_candidates(cohort, program, mentor_capacity=mentor_capacity)
-    )
-    t_candidates = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    arr, enc = cs.arrays, cs.encoder
-    capacity = arr.capacity.copy()
-    for pid, cap in (mentor_capacity or {}).items():
-        if enc.mentor(pid) is not None:
-            capacity[enc.mentor(pid)] = cap
+def _allowed(cs: CandidateSet, forbidden: Sequence[tuple[PersonId, PersonId]]) -> np.ndarray:
+    """The candidate indices no forbidden pair (either direction) excludes."""
+    enc = cs.encoder
     active = np.arange(len(cs), dtype=np.int64)
-    forbidden_list = [(a, b) for a, b in forbidden_pairs]
-    forbidden = [(enc.mentor(a), enc.mentee(b)) for x, y in forbidden_list for a, b in ((x, y), (y, x))]
-    forbidden = [(m, e) for m, e in forbidden if m is not None and e is not None]
-    n_e = len(arr.mentees)
-    keys = pair_keys(cs.mentor, cs.mentee, n_e)
-    if forbidden:
-        fk = pair_keys(np.array([m for m, _ in forbidden]), np.array([e for _, e in forbidden]), n_e)
-        active = active[~np.isin(keys, fk)]
+    both = [(enc.mentor(a), enc.mentee(b)) for x, y in forbidden for a, b in ((x, y), (y, x))]
+    both = [(m, e) for m, e in both if m is not None and e is not None]
+    if both:
+        n_e = len(cs.arrays.mentees)
+        fk = pair_keys(np.array([m for m, _ in both]), np.array([e for _, e in both]), n_e)
+        active = active[~np.isin(pair_keys(cs.mentor, cs.mentee, n_e), fk)]
+    return active
+
+
+def _pinned(cs: CandidateSet, active: np.ndarray) -> np.ndarray:
+    """The pinned candidate indices; ``InputError`` naming every pin that is not an active candidate."""
     pinned = np.array([k for k in (cs.index_of(m, e) for m, e in cs.pins) if k is not None], dtype=np.int64)
     still = set(active.tolist()) if cs.pins else set()
     lost = [
@@ -271,73 +273,85 @@ def solve(
                 for p in lost
             ]
         )
-    conflicts = _mutual_conflicts(cs, active)
-    pin_mentees = set(cs.mentee[pinned].tolist())
-    free_cap = capacity.copy()
+    return pinned
+
+
+def _flow_choice(a: Assignment, program: Program) -> tuple[np.ndarray, int | None, str]:
+    """The exact flow's choice (pins formed up front, their mentees and reverse pairs left out),
+    the fairness threshold (None without fairness) and the method's words."""
+    cs, arr, pinned = a.cs, a.cs.arrays, a.pinned
+    free_cap = a.capacity.copy()
     np.subtract.at(free_cap, cs.mentor[pinned], 1)
     pin_people = {
         (int(arr.mentor_person[cs.mentor[k]]), int(arr.mentee_person[cs.mentee[k]])) for k in pinned
     }
-    rest = active[~np.isin(cs.mentee[active], list(pin_mentees))]
-    # the reverse of a pinned pair can never be formed
-    rest = (
-        rest[
-            [
-                (int(arr.mentee_person[cs.mentee[k]]), int(arr.mentor_person[cs.mentor[k]])) not in pin_people
-                for k in rest
-            ]
+    rest = a.active[~np.isin(cs.mentee[a.active], list(set(cs.mentee[pinned].tolist())))]
+    if pin_people and len(rest):  # the reverse of a pinned pair can never be formed
+        reverse = [
+            (int(arr.mentee_person[cs.mentee[k]]), int(arr.mentor_person[cs.mentor[k]])) not in pin_people
+            for k in rest
         ]
-        if pin_people and len(rest)
-        else rest
-    )
-    fairness = program.matching.objective == "fairness"
-    floor = int(cs.score[pinned].min()) if len(pinned) else None
-    if fairness:
+        rest = rest[reverse]
+    if program.matching.objective == "fairness":
+        floor = int(cs.score[pinned].min()) if len(pinned) else None
         chosen, worst = _flow_fair(cs, rest, free_cap, floor)
-        method = "min-cost flow + fairness threshold search (exact)"
-    else:
-        chosen, worst = _flow(cs, rest, free_cap), None
-        method = "min-cost flow (exact)"
-    chosen = np.concatenate([pinned, chosen])
+        return np.concatenate([pinned, chosen]), worst, "min-cost flow + fairness threshold search (exact)"
+    return np.concatenate([pinned, flow_assignment(cs, rest, free_cap)]), None, "min-cost flow (exact)"
+
+
+def solve(
+    cohort: Cohort,
+    program: Program,
+    candidates: CandidateSet | None = None,
+    *,
+    progress: Progress | None = None,
+    forbidden_pairs: Iterable[tuple[PersonId, PersonId]] = (),
+    mentor_capacity: Mapping[PersonId, int] | None = None,
+    warm_start: Iterable[tuple[PersonId, PersonId]] | None = None,
+) -> MatchResult:
+    """Match ``cohort`` optimally under ``program``; explanations included.
+
+    ``forbidden_pairs`` (either direction) are never formed (e.g. pairs a feedback said no to);
+    ``mentor_capacity`` overrides capacities by id; ``warm_start`` pairs are CP-SAT hints.
+    ``MatchResult.candidates`` holds every candidate as a domain value unless there are more than
+    ``CANDIDATES_IN_RESULT`` (then it is empty: write candidates.csv from the ``CandidateSet``).
+    """
+    from matcher.explain import describe
+
+    t0 = time.perf_counter()
+    cs = (
+        candidates
+        if candidates is not None
+        else build_candidates(cohort, program, mentor_capacity=mentor_capacity)
+    )
+    t_candidates = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    forbidden_list = [(a, b) for a, b in forbidden_pairs]
+    active = _allowed(cs, forbidden_list)
+    pinned = _pinned(cs, active)
+    a = Assignment(cs, active, seats(cs.arrays, mentor_capacity), pinned, mutual_conflicts(cs, active))
+    chosen, worst, method = _flow_choice(a, program)
     objective = bound = float(cs.score[chosen].sum())
     extra: dict[str, object] = {}
     chosen_set = set(chosen.tolist())
-    binding = [(a, b) for a, b in conflicts.tolist() if a in chosen_set and b in chosen_set]
+    binding = [(k, j) for k, j in a.conflicts.tolist() if k in chosen_set and j in chosen_set]
     if binding:
         hint = chosen
         if warm_start:
             ws = [cs.index_of(m, e) for m, e in warm_start]
             hint = np.array([k for k in ws if k is not None], dtype=np.int64)
-        chosen, objective, bound, extra = _cp_sat(
-            cs, active, capacity, pinned, conflicts, hint, program, progress
-        )
+        chosen, objective, bound, extra = _cp_sat(a, hint, program, progress)
         method = "CP-SAT (no two people mentoring each other binds), warm-started from the flow"
     elif progress:
         improved(progress, "match", "total", objective, bound, 0.0)
     solve_seconds = time.perf_counter() - t1
-    gap = abs(bound - objective) / max(1.0, abs(bound))
+    enc = cs.encoder
     chosen_pairs = [(enc.mentor_ids[cs.mentor[k]], enc.mentee_ids[cs.mentee[k]]) for k in chosen.tolist()]
     t2 = time.perf_counter()
     pairs, unmatched = describe(
         cohort, program, cs, chosen_pairs, mentor_capacity=mentor_capacity, forbidden_pairs=forbidden_list
     )
-    scores = [p.score for p in pairs]
-    stats: dict[str, object] = {
-        "candidates": len(cs),
-        "candidates_dropped": cs.dropped,
-        "kept_per_mentee": cs.kept_per_mentee,
-        "optimal_over": "kept candidates" if cs.dropped else "all candidates",
-        "mentors": len(arr.mentors),
-        "mentees": len(arr.mentees),
-        "mutual_conflicts": int(len(conflicts)),
-        "mutual_conflicts_binding": len(binding),
-        "worst_score": min(scores) if scores else None,
-        "pins": len(pinned),
-        "candidates_seconds": round(t_candidates, 3),
-        "explain_seconds": round(time.perf_counter() - t2, 3),
-        **dict(cs.stats),
-        **extra,
-    }
+    stats = _stats(a, pairs, len(binding), (t_candidates, time.perf_counter() - t2), extra)
     if worst is not None:
         stats["fairness_threshold"] = worst
     return MatchResult(
@@ -347,11 +361,39 @@ def solve(
         matched=len(pairs),
         objective=objective,
         bound=bound,
-        gap=gap,
+        gap=abs(bound - objective) / max(1.0, abs(bound)),
         method=method,
         solve_seconds=solve_seconds,
         stats=stats,
     )
+
+
+def _stats(
+    a: Assignment,
+    pairs: Sequence[Pair],
+    binding: int,
+    seconds: tuple[float, float],
+    extra: Mapping[str, object],
+) -> dict[str, object]:
+    """The matching's figures (``MatchResult.stats``); ``seconds``: candidates and explanations."""
+    cs = a.cs
+    scores = [p.score for p in pairs]
+    return {
+        "candidates": len(cs),
+        "candidates_dropped": cs.dropped,
+        "kept_per_mentee": cs.kept_per_mentee,
+        "optimal_over": "kept candidates" if cs.dropped else "all candidates",
+        "mentors": len(cs.arrays.mentors),
+        "mentees": len(cs.arrays.mentees),
+        "mutual_conflicts": int(len(a.conflicts)),
+        "mutual_conflicts_binding": binding,
+        "worst_score": min(scores) if scores else None,
+        "pins": len(a.pinned),
+        "candidates_seconds": round(seconds[0], 3),
+        "explain_seconds": round(seconds[1], 3),
+        **dict(cs.stats),
+        **extra,
+    }
 
 
 CANDIDATES_IN_RESULT = 200_000

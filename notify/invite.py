@@ -20,7 +20,7 @@ from cohort.model import Person, PersonId
 from cohort.program import Program
 
 # The feed's VEVENT builder and VTIMEZONE writer: invitations never build events a second way.
-from scheduler.calendar import PRODID, EventState, _vevent, _zone_in_feed, vtimezone
+from scheduler.calendar import PRODID, EventState, vevent, vtimezone, zone_in_feed
 from scheduler.model import Event, Series
 
 
@@ -57,11 +57,11 @@ def request(
     state: EventState,
 ) -> bytes:
     """``METHOD:REQUEST`` for ``item`` as ``person`` sees it in their feed."""
-    ev, tzid, span = _vevent(item, person, people, program, state)
+    ev, tzid, span = vevent(item, person, people, program, state)
     ev.add("ORGANIZER", _organizer(program))
     ev.add("ATTENDEE", _attendee(person))
     cal = _calendar("REQUEST")
-    if _zone_in_feed(tzid):
+    if zone_in_feed(tzid):
         cal.add_component(vtimezone(tzid, min(d.year for d in span) - 1, max(d.year for d in span) + 1))
     cal.add_component(ev)
     return cal.to_ical()

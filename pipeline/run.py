@@ -152,7 +152,7 @@ def summarise(
         "milestone_events": len(sched.events),
         "weeks_with_dst_exceptions": len(exception_weeks),
         "people_with_dst_exceptions": len(notes),
-        "repair": dict(plan.repair),
+        "repair": plan.repair.as_dict(),
         "feeds": {"dir": "feeds", "count": len(published.feeds) if published else 0},
         **match_summary(match),
         **time_bound_summary(plan),

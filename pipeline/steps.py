@@ -26,6 +26,7 @@ from pipeline.staging import staged_output
 from planner import Continuity, Plan, plan
 from planner.circles import pair_cohort
 from planner.continuity import series_by_pair
+from planner.instance import PlanInstance
 from planner.plan import alternatives_for, match_only, schedule_pairs
 from report.analysis import capacity_of, series_view
 from scheduler.model import Schedule
@@ -98,7 +99,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
 
 def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = None) -> Plan:
     """Schedule the pairs ``match`` stored, as they are: none is replaced. A pair that can no longer
-    be placed is left unscheduled and listed in ``plan.repair["unplaceable"]`` (its mentee is
+    be placed is left unscheduled and listed in ``plan.repair.unplaceable`` (its mentee is
     unmatched, with the reason); ``match`` again finds other partners. Run again on a scheduled
     cycle with the same program and roster, it keeps the stored plan whole (same bytes)."""
     program, text = workspace_program(workspace)
@@ -121,14 +122,10 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
         else:
             continuity = Continuity(slots=series_by_pair(previous.series) if previous else {})
             keys = [(p.mentor_id, p.mentee_id) for p in stored]
-            planned = schedule_pairs(
-                pair_cohort(cohort),
-                program,
-                keys,
-                continuity,
-                uid_salt=workspace_secret(ws),
-                progress=progress,
+            inst = PlanInstance.build(
+                pair_cohort(cohort), program, continuity, uid_salt=workspace_secret(ws), progress=progress
             )
+            planned = schedule_pairs(inst, keys)
         with staged_output(ws, out_dir) as stage:
             save_match(ws, cycle.id, planned.match)
             save_schedule(ws, cycle.id, planned.schedule)
@@ -229,7 +226,8 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
         circle_runs = load_run_summaries(ws, cycle.id, "circles")
     person = cohort[person_id]
     chosen = [(p.mentor_id, p.mentee_id) for p in pairs]
-    alts, first = alternatives_for(cohort, program, chosen, person_id, top=top, schedule=schedule)
+    inst = PlanInstance.build(cohort, program)
+    alts, first = alternatives_for(inst, chosen, person_id, top=top, schedule=schedule)
     notes = dst_notes(schedule, cohort).get(person_id, []) if schedule else []
     mine: list[Pair] = [p for p in pairs if person_id in (p.mentor_id, p.mentee_id)]
     data: dict[str, Any] = {

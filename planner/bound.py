@@ -57,9 +57,9 @@ from datetime import date, timedelta
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
-from cohort.model import MINUTES_PER_DAY, MINUTES_PER_WEEK, Cohort, Person, PersonId
-from cohort.program import Program
+from cohort.model import MINUTES_PER_DAY, MINUTES_PER_WEEK, Person, PersonId
 from matcher.candidates import CandidateSet
+from planner.instance import PlanInstance
 from scheduler.slots import CADENCE_RANK, SlotContext
 
 PairKey = tuple[PersonId, PersonId]
@@ -264,28 +264,20 @@ def _flows(
     return matched(seats), float(-mcf.optimal_cost()), matched(plain)
 
 
-def time_aware_bound(
-    cohort: Cohort,
-    program: Program,
-    ctx: SlotContext,
-    cs: CandidateSet,
-    *,
-    capacity: Mapping[PersonId, int],
-    banned: Iterable[PairKey] = (),
-) -> TimeBound:
-    """Upper bounds on the mentees matched and the total score of any plan over ``cs`` (pairs in
-    ``banned`` excluded, either direction) with ``capacity`` seats; see the module doc for the
-    proof. ``ctx`` is the plan's slot context for ``cohort`` and ``program``."""
-    banned = set(banned)
+def time_aware_bound(inst: PlanInstance) -> TimeBound:
+    """Upper bounds on the mentees matched and the total score of any plan over the instance's
+    candidates (its banned pairs excluded, either direction) with its seats; see the module doc
+    for the proof."""
+    cohort, cs, capacity = inst.cohort, inst.candidates, inst.seats
     enc = cs.encoder
     keep = np.ones(len(cs), dtype=bool)
-    for a, b in banned:
+    for a, b in inst.banned:
         for m, e in ((a, b), (b, a)):
             k = cs.index_of(m, e) if m in cohort and e in cohort else None
             if k is not None:
                 keep[k] = False
     active = np.flatnonzero(keep)
-    seats = mentor_time_caps(ctx, cs, active, capacity)
+    seats = mentor_time_caps(inst.ctx, cs, active, capacity)
     caps = np.array([seats[m] for m in enc.mentor_ids], dtype=np.int64)
     plain = np.array([capacity.get(m, 0) for m in enc.mentor_ids], dtype=np.int64)
     if active.size == 0:

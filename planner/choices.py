@@ -19,7 +19,8 @@ from cohort.ranks import has_ranks
 from matcher.model import MatchResult
 from matcher.ranks import ineligible_warnings, mentee_ranks, rank_profile
 from matcher.suggest import Suggestion, appearance_limits, shortlists, spread_ratio
-from planner.plan import Plan, slot_aware_candidates
+from planner.instance import slot_aware_candidates
+from planner.plan import Plan
 
 __all__ = ["Shortlists", "mentee_rank_column", "rank_summary", "rank_warnings", "suggest"]
 

@@ -51,6 +51,7 @@ from cohort.program import Program
 from cohort.rules import rule
 from cohort.solving import configure
 from matcher.candidates import reporting_pairs
+from matcher.constraints import PairVars, capacity, one_mentor
 from scheduler.circle_slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
 from scheduler.model import Schedule
 from scheduler.recurrence import Pattern
@@ -585,6 +586,40 @@ def _continuations(
     return exhaustive
 
 
+def pack_model(
+    candidates: Sequence[_Candidate], leaders: Mapping[PersonId, int]
+) -> tuple[PairVars, tuple[int, int, int, int]]:
+    """The set-packing model of ``pack``: a Boolean per candidate circle (``c{i}``), one circle
+    per member (``one_mentor``), a leader's seats (``capacity``), and the lexicographic objective;
+    with the objective's weights ``(keep, slot, person)`` and the members counted."""
+    model = cp_model.CpModel()
+    v = PairVars(model, [model.new_bool_var(f"c{i}") for i in range(len(candidates))])
+    x = v.x
+    by_member: dict[PersonId, list[int]] = {}
+    by_leader: dict[PersonId, list[int]] = {}
+    for i, cand in enumerate(candidates):
+        for m in cand.member_ids:
+            by_member.setdefault(m, []).append(i)
+        if cand.mentor_id:
+            by_leader.setdefault(cand.mentor_id, []).append(i)
+    one_mentor(v, ([x[i] for i in idx] for idx in by_member.values()))  # one circle per member
+    # a leader's seats, where they could be exceeded at all
+    seats = [([x[i] for i in idx], leaders.get(lid, 0)) for lid, idx in by_leader.items()]
+    capacity(v, ((vs, n) for vs, n in seats if n < len(vs)))
+    kept_ids = {cand.keep for cand in candidates if cand.keep is not None}
+    big = sum(cand.score for cand in candidates) + 1  # one person placed outweighs every score
+    slot_w = big * (len(by_member) + 1)  # one old slot kept outweighs everyone placed
+    keep_w = slot_w * (len(kept_ids) + 1)  # one circle continued outweighs every slot kept
+    placed = sum(len(cand.member_ids) * x[i] for i, cand in enumerate(candidates))
+    model.maximize(
+        keep_w * sum(x[i] for i, cand in enumerate(candidates) if cand.keep is not None)
+        + big * placed
+        + slot_w * sum(x[i] for i, cand in enumerate(candidates) if cand.same_slot)
+        + sum(cand.score * x[i] for i, cand in enumerate(candidates))
+    )
+    return v, (keep_w, slot_w, big, len(by_member))
+
+
 def pack(
     candidates: Sequence[_Candidate],
     leaders: Mapping[PersonId, int],
@@ -600,31 +635,8 @@ def pack(
     """
     if not candidates:
         return [], 0.0, 0.0, 0.0
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"c{i}") for i in range(len(candidates))]
-    by_member: dict[PersonId, list[int]] = {}
-    by_leader: dict[PersonId, list[int]] = {}
-    for i, cand in enumerate(candidates):
-        for m in cand.member_ids:
-            by_member.setdefault(m, []).append(i)
-        if cand.mentor_id:
-            by_leader.setdefault(cand.mentor_id, []).append(i)
-    for idx in by_member.values():
-        model.add_at_most_one(x[i] for i in idx)
-    for lid, idx in by_leader.items():
-        if leaders.get(lid, 0) < len(idx):
-            model.add(sum(x[i] for i in idx) <= leaders.get(lid, 0))
-    kept_ids = {cand.keep for cand in candidates if cand.keep is not None}
-    big = sum(cand.score for cand in candidates) + 1  # one person placed outweighs every score
-    slot_w = big * (len(by_member) + 1)  # one old slot kept outweighs everyone placed
-    keep_w = slot_w * (len(kept_ids) + 1)  # one circle continued outweighs every slot kept
-    placed = sum(len(cand.member_ids) * x[i] for i, cand in enumerate(candidates))
-    model.maximize(
-        keep_w * sum(x[i] for i, cand in enumerate(candidates) if cand.keep is not None)
-        + big * placed
-        + slot_w * sum(x[i] for i, cand in enumerate(candidates) if cand.same_slot)
-        + sum(cand.score * x[i] for i, cand in enumerate(candidates))
-    )
+    v, (keep_w, slot_w, big, members) = pack_model(candidates, leaders)
+    x = v.x
     solver = cp_model.CpSolver()
     settings = program.matching
     configure(
@@ -634,9 +646,9 @@ def pack(
         workers=settings.workers,
         seed=settings.seed,
     )
-    status = solver.solve(model)
+    status = solver.solve(v.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return [], 0.0, float(len(by_member)), 0.0
+        return [], 0.0, float(members), 0.0
     chosen = [i for i in range(len(candidates)) if solver.boolean_value(x[i])]
     got = float(sum(len(candidates[i].member_ids) for i in chosen))
     continued = sum(1 for i in chosen if candidates[i].keep is not None)
@@ -644,9 +656,7 @@ def pack(
     bound = (
         got
         if status == cp_model.OPTIMAL
-        else min(
-            float(len(by_member)), (solver.best_objective_bound - keep_w * continued - slot_w * same) // big
-        )
+        else min(float(members), (solver.best_objective_bound - keep_w * continued - slot_w * same) // big)
     )
     return chosen, got, float(bound), float(solver.objective_value)
 

@@ -31,7 +31,7 @@ PairKey = tuple[PersonId, PersonId]
 Repair = Literal["joint", "rematch"]
 """How a plan repairs pairs the first schedule could not place.
 
-``"joint"``: on cohorts of at most ``planner.plan.JOINT_LIMIT`` candidates, matching and slots are
+``"joint"``: on cohorts of at most ``Limits.joint_limit`` candidates, matching and slots are
 solved again together in one CP-SAT model; on larger ones, forbid-and-rematch rounds.
 ``"rematch"``: always forbid-and-rematch rounds (placed pairs pinned, unplaced mentees matched to
 the free capacity). The joint model knows neither kept pairs' old slots nor tie-break preferences,

@@ -36,7 +36,8 @@ from datetime import datetime
 import numpy as np
 
 from cohort.model import MINUTES_PER_WEEK, Person, PersonId
-from scheduler.assign import _Occupancy, local_weeks
+from scheduler.assign import local_weeks
+from scheduler.constraints import Occupancy, over_weekly_limit, overlap_with_placed, week_counts
 from scheduler.model import Event, Schedule, Series
 from scheduler.slots import SlotContext, SlotOption, iter_slot_options, pair_cadence
 
@@ -87,13 +88,13 @@ class Calendars:
             if pair not in series:
                 self.add(pair, self.occupancy((ev.start, ev.duration_minutes) for ev in evs))
 
-    def occupancy(self, items: Iterable[tuple[datetime, int]]) -> _Occupancy:
+    def occupancy(self, items: Iterable[tuple[datetime, int]]) -> Occupancy:
         """Meetings (UTC start, minutes) as minutes since the grid epoch."""
         items = list(items)
         epoch = self.ctx.epoch_utc
         starts = np.array([int((t - epoch).total_seconds() // 60) for t, _ in items], dtype=np.int64)
         lengths = np.array([n for _, n in items], dtype=np.int64)
-        return _Occupancy(starts, lengths)
+        return Occupancy(starts, lengths)
 
     def owner_id(self, pair: PairKey) -> int:
         return self._ids.setdefault(pair, len(self._ids))
@@ -106,7 +107,7 @@ class Calendars:
         b.starts, b.ends, b.owner = starts[order], ends[order], owner[order]
         b.latest = np.maximum.accumulate(b.ends) if b.ends.size else b.ends
 
-    def add(self, pair: PairKey, occ: _Occupancy) -> None:
+    def add(self, pair: PairKey, occ: Occupancy) -> None:
         """Put a pair's meetings (``occ``) on both people's calendars."""
         oid = self.owner_id(pair)
         for pid in dict.fromkeys(pair):
@@ -128,7 +129,7 @@ class Calendars:
             b = self.busy[pid]
             mine = b.owner == oid
             if self.ctx.cohort[pid].max_meetings_per_week is not None:
-                gone = _Occupancy(b.starts[mine], b.ends[mine] - b.starts[mine])
+                gone = Occupancy(b.starts[mine], b.ends[mine] - b.starts[mine])
                 b.weeks.subtract(int(w) for w in local_weeks(self.ctx, pid, gone))
             self._set(b, b.starts[~mine], b.ends[~mine], b.owner[~mine])
             self.removals[pid] += 1
@@ -142,17 +143,12 @@ class Calendars:
         for pid in dict.fromkeys((option.mentor_id, option.mentee_id)):
             b = self.busy.get(pid)
             if b is not None and b.starts.size:
-                # among the placed meetings starting before a new meeting's end (plus buffer), the
-                # latest end (running maximum) decides
-                idx = np.searchsorted(b.starts, ends + self.buffer, side="left")
-                has = idx > 0
-                if np.any(b.latest[np.maximum(idx - 1, 0)][has] + self.buffer > occ.starts[has]):
+                if overlap_with_placed(b.starts, b.latest, self.buffer, occ.starts, ends).any():
                     return False
             limit = self.ctx.cohort[pid].max_meetings_per_week
             if limit is not None:
-                own = Counter(int(w) for w in local_weeks(self.ctx, pid, occ))
                 placed = b.weeks if b is not None else Counter()
-                if any(n + placed[w] > limit for w, n in own.items()):
+                if over_weekly_limit(week_counts(local_weeks(self.ctx, pid, occ)), placed, limit):
                     return False
         return True
 
@@ -162,9 +158,7 @@ class Calendars:
         b = self.busy.get(pid)
         if b is None or not b.starts.size:
             return np.zeros(starts.shape, dtype=bool)
-        idx = np.searchsorted(b.starts, starts + minutes + self.buffer, side="left")
-        hit: np.ndarray = (idx > 0) & (b.latest[np.maximum(idx - 1, 0)] + self.buffer > starts)
-        return hit
+        return overlap_with_placed(b.starts, b.latest, self.buffer, starts, starts + minutes)
 
     def collides(self, pid: PersonId, starts: np.ndarray, minutes: int) -> np.ndarray:
         """Per row of ``starts``: whether one of its meetings collides (``collisions``)."""
@@ -177,11 +171,11 @@ class Calendars:
         b = self.busy.get(pid)
         if limit is None or b is None:
             return np.zeros(starts.shape[0], dtype=bool)
-        full = [w for w, n in b.weeks.items() if n >= limit]
+        full = [w for w in b.weeks if over_weekly_limit({w: 1}, b.weeks, limit)]  # one more breaks it
         if not full:
             return np.zeros(starts.shape[0], dtype=bool)
         real = starts < NEVER
-        weeks = local_weeks(self.ctx, pid, _Occupancy(np.where(real, starts, 0), starts))
+        weeks = local_weeks(self.ctx, pid, Occupancy(np.where(real, starts, 0), starts))
         return np.asarray((np.isin(weeks, full) & real).any(axis=1))
 
     def blockers(self, pid: PersonId, starts: np.ndarray, minutes: int) -> np.ndarray:
@@ -395,7 +389,7 @@ class PairFit:
             dates = self._patterns(anchor, cadence)
             blocked = self.calendars.collisions(p.id, dates.utc[rows], self.shortest)
             limit = p.max_meetings_per_week
-            full = [w for w, n in placed.weeks.items() if limit is not None and n >= limit]
+            full = [w for w in placed.weeks if over_weekly_limit({w: 1}, placed.weeks, limit)]
             if full:
                 blocked |= np.isin(self._zone(anchor, p.timezone, cadence).week[rows], full)
             bad = hit.bad.copy()

@@ -16,18 +16,20 @@ combinations, e.g. two monthly series in the same weekly cell); the chosen pairs
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from cohort.model import MINUTES_PER_WEEK, Cohort, PersonId
-from cohort.program import Program
-from cohort.progress import Progress
+from cohort.model import MINUTES_PER_WEEK, PersonId
 from cohort.solving import configure
+from matcher.constraints import PairVars, capacity, mutual_mentoring, one_mentor, pin
 from matcher.model import Candidate
-from scheduler.assign import cell_size, conflict_groups, local_weeks, occupancy, schedule
+from planner.instance import PlanInstance
+from scheduler.assign import Effort, Keep, cell_size, local_weeks, occupancy, schedule
+from scheduler.constraints import SlotVars, no_overlap_with_buffer, one_slot_per_pair, weekly_limit
 from scheduler.model import Schedule
 from scheduler.slots import SlotContext, SlotOption, pair_slot_options
 
@@ -45,34 +47,12 @@ def weekly_cells(ctx: SlotContext, option: SlotOption, buffer: int, cell: int) -
     return np.unique((absolute // per_week) % 2 * per_week + absolute % per_week)
 
 
-def match_and_schedule(
-    cohort: Cohort,
-    program: Program,
-    candidates: Sequence[Candidate],
-    *,
-    uid_salt: str,
-    capacity: Mapping[PersonId, int],
-    progress: Progress | None = None,
-    time_limit: float = 30.0,
-    workers: int = 2,
-    seed: int = 0,
-    options_per_pair: int = 6,
-    ctx: SlotContext | None = None,
-    pins: Sequence[tuple[PersonId, PersonId]] = (),
-) -> tuple[list[tuple[PersonId, PersonId]], Schedule]:
-    """Pairs and slots chosen together; returns the chosen (mentor, mentee) pairs and their schedule.
-
-    ``options_per_pair=0`` keeps every valid option (small cohorts, tests). ``pins`` are formed
-    and placed first (hard, as one assumption: if they cannot all be placed together, the model
-    is solved again without them and the best plan decides).
-
-    Long on purpose: one CP-SAT model whose variables, constraints and objective share the
-    pair-slot index built at its top.
-    """
-    t0 = _time.perf_counter()
-    ctx = ctx or SlotContext(cohort, program)
-    buffer = program.cycle.buffer_minutes
-    cell = cell_size(program)
+def live_options(
+    inst: PlanInstance, candidates: Sequence[Candidate], options_per_pair: int
+) -> tuple[list[Candidate], list[list[SlotOption]]]:
+    """The candidates (one per pair, sorted) that have slot options, with their best diverse
+    options (``options_per_pair``; 0: every valid option)."""
+    cohort, ctx = inst.cohort, inst.ctx
     cands = sorted(
         {(c.mentor_id, c.mentee_id): c for c in candidates}.values(), key=lambda c: (c.mentor_id, c.mentee_id)
     )
@@ -83,98 +63,130 @@ def match_and_schedule(
     opts: list[list[SlotOption]] = []
     for c in cands:
         o = pair_slot_options(
-            cohort[c.mentor_id], cohort[c.mentee_id], program, ctx=ctx, limit=options_per_pair
+            cohort[c.mentor_id], cohort[c.mentee_id], inst.program, ctx=ctx, limit=options_per_pair
         )
         if o:
             live.append(c)
             opts.append(o)
+    return live, opts
+
+
+def joint_model(
+    inst: PlanInstance, live: Sequence[Candidate], opts: Sequence[Sequence[SlotOption]]
+) -> tuple[SlotVars, PairVars, Any]:
+    """The joint CP-SAT model (module doc): a Boolean per pair and option (``SlotVars``) and per
+    pair (``PairVars``), every rule, the lexicographic objective; and the pins' assumption
+    literal (None without pins)."""
+    cohort, ctx, program = inst.cohort, inst.ctx, inst.program
+    buffer, cell = program.cycle.buffer_minutes, cell_size(program)
     model = cp_model.CpModel()
-    x = [
-        [model.new_bool_var(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
-        for c, o in zip(live, opts, strict=True)
-    ]
-    y = []
-    for c, xs in zip(live, x, strict=True):
-        v = model.new_bool_var(f"pair[{c.mentor_id},{c.mentee_id}]")
-        model.add(sum(xs) == v)
-        y.append(v)
+    slots = SlotVars(
+        model,
+        [
+            [model.new_bool_var(f"slot[{c.mentor_id},{c.mentee_id},{j}]") for j in range(len(o))]
+            for c, o in zip(live, opts, strict=True)
+        ],
+    )
+    pairs = PairVars(model)
+    for i, c in enumerate(live):
+        pairs.x.append(model.new_bool_var(f"pair[{c.mentor_id},{c.mentee_id}]"))
+        one_slot_per_pair(slots, i, chosen=pairs.x[i])
     by_mentee: dict[PersonId, list[Any]] = {}
     by_mentor: dict[PersonId, list[Any]] = {}
-    for c, v in zip(live, y, strict=True):
+    for c, v in zip(live, pairs.x, strict=True):
         by_mentee.setdefault(c.mentee_id, []).append(v)
         by_mentor.setdefault(c.mentor_id, []).append(v)
-    for vs in by_mentee.values():
-        model.add_at_most_one(vs)  # Hard: one mentor per mentee
-    for m, vs in by_mentor.items():  # Hard: mentor capacity
-        cap = capacity.get(
-            m, cohort[m].capacity if cohort[m].capacity is not None else program.rules.default_capacity
-        )
-        model.add(sum(vs) <= cap)
+    one_mentor(pairs, by_mentee.values())
+    capacity(pairs, ((vs, inst.seats[m]) for m, vs in by_mentor.items()))
+    index = {(c.mentor_id, c.mentee_id): i for i, c in enumerate(live)}
+    both_ways = [(i, index[(e, m)]) for (m, e), i in index.items() if m < e and (e, m) in index]
+    mutual_mentoring(pairs, (([pairs.x[i]], [pairs.x[j]]) for i, j in both_ways))
     refs: dict[PersonId, list[tuple[int, int]]] = {}
     for i, c in enumerate(live):
-        for pid in {c.mentor_id, c.mentee_id}:
+        for pid in dict.fromkeys((c.mentor_id, c.mentee_id)):  # in pair order, never by string hash
             refs.setdefault(pid, []).extend((i, j) for j in range(len(opts[i])))
-    for pid, rs in refs.items():  # Hard: the person's meetings fit their time together
+    for pid, rs in refs.items():  # on the weekly-equivalent grid (module doc)
         if len({i for i, _ in rs}) >= 2:
-            cells = [weekly_cells(ctx, opts[i][j], buffer, cell) for i, j in rs]
-            for group in conflict_groups(cells, [i for i, _ in rs]):
-                model.add_at_most_one([x[rs[k][0]][rs[k][1]] for k in group])
+            no_overlap_with_buffer(slots, rs, [weekly_cells(ctx, opts[i][j], buffer, cell) for i, j in rs])
         limit = cohort[pid].max_meetings_per_week
-        if limit is not None:  # Hard: weekly limit, with each option's busiest week
+        if limit is not None:  # each option counted with its busiest week
             terms = []
             for i, j in rs:
                 weeks = local_weeks(ctx, pid, occupancy(ctx, opts[i][j]))
-                terms.append(int(np.bincount(weeks - weeks.min()).max()) * x[i][j])
-            model.add(sum(terms) <= limit)
+                terms.append((int(np.bincount(weeks - weeks.min()).max()), slots.x[i][j]))
+            weekly_limit(slots, [(terms, limit)])
     # Lexicographic weights sized to this model: one more mentee matched outweighs any total score,
     # one more point of score outweighs any total slot cost (``max_cost`` exceeds the largest sum
     # of chosen options' costs, ``max_score`` the largest weighted score).
+    y = pairs.x
     max_cost = sum(max(o.cost for o in os) for os in opts) + 1
     max_score = sum(abs(c.score) for c in live) * max_cost + max_cost
     model.maximize(
         max_score * 2 * sum(y)
         + max_cost * sum(c.score * v for c, v in zip(live, y, strict=True))
-        - sum(o.cost * v for os, xs in zip(opts, x, strict=True) for o, v in zip(os, xs, strict=True))
+        - sum(o.cost * v for os, xs in zip(opts, slots.x, strict=True) for o, v in zip(os, xs, strict=True))
     )
-    pinned = {(m, e) for m, e in pins}
+    pinned = set(inst.candidates.pins)
     pin_vars = [v for c, v in zip(live, y, strict=True) if (c.mentor_id, c.mentee_id) in pinned]
-    if pin_vars:
-        all_pins = model.new_bool_var("pins_placed")
-        for v in pin_vars:
-            model.add(v == 1).only_enforce_if(all_pins)
-        model.add_assumptions([all_pins])
+    if not pin_vars:
+        return slots, pairs, None
+    all_pins = model.new_bool_var("pins_placed")
+    pin(pairs, pin_vars, enforce=all_pins)
+    model.add_assumptions([all_pins])
+    return slots, pairs, all_pins
+
+
+def match_and_schedule(
+    inst: PlanInstance,
+    candidates: Sequence[Candidate],
+    *,
+    effort: Effort | None = None,
+    options_per_pair: int | None = None,
+) -> tuple[list[tuple[PersonId, PersonId]], Schedule]:
+    """Pairs and slots chosen together among ``candidates``; returns the chosen (mentor, mentee)
+    pairs and their schedule.
+
+    ``options_per_pair`` (default ``inst.limits.joint_options``; 0 keeps every valid option: small
+    cohorts, tests). The instance's pins are formed and placed first (hard, as one assumption: if
+    they cannot all be placed together, the model is solved again without them and the best plan
+    decides). ``effort``: CP-SAT's limits (default: the program's ``[matching]``).
+    """
+    t0 = _time.perf_counter()
+    m = inst.program.matching
+    effort = effort or Effort(time_limit=m.time_limit_seconds, workers=m.workers, seed=m.seed)
+    k = inst.limits.joint_options if options_per_pair is None else options_per_pair
+    live, opts = live_options(inst, candidates, k)
+    slots, _, all_pins = joint_model(inst, live, opts)
     solver = cp_model.CpSolver()
     configure(
         solver.parameters,
-        deterministic=program.matching.deterministic,
-        time_limit=time_limit,
-        workers=workers,
-        seed=seed,
+        deterministic=m.deterministic,
+        time_limit=effort.time_limit if effort.time_limit is not None else m.time_limit_seconds,
+        workers=effort.workers if effort.workers is not None else m.workers,
+        seed=effort.seed if effort.seed is not None else m.seed,
     )
-    status = solver.Solve(model)
-    if pin_vars and status == cp_model.INFEASIBLE:
-        model.clear_assumptions()
-        status = solver.Solve(model)
+    status = solver.Solve(slots.model)
+    if all_pins is not None and status == cp_model.INFEASIBLE:
+        slots.model.clear_assumptions()
+        status = solver.Solve(slots.model)
     chosen: list[tuple[PersonId, PersonId]] = []
     hints = {}
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for c, xs, os in zip(live, x, opts, strict=True):
+        for c, xs, os in zip(live, slots.x, opts, strict=True):
             for v, opt in zip(xs, os, strict=True):
                 if solver.BooleanValue(v):
                     chosen.append((c.mentor_id, c.mentee_id))
                     hints[(c.mentor_id, c.mentee_id)] = opt.pattern
+    pinned = set(inst.candidates.pins)
     sched = schedule(
-        cohort,
-        program,
+        inst.cohort,
+        inst.program,
         chosen,
-        uid_salt=uid_salt,
-        progress=progress,
-        hints=hints,
-        ctx=ctx,
-        time_limit=time_limit,
-        workers=workers,
-        seed=seed,
-        required=[k for k in chosen if k in pinned],
+        uid_salt=inst.uid_salt,
+        ctx=inst.ctx,
+        keep=Keep(hints=hints, required=[k for k in chosen if k in pinned]),
+        effort=replace(effort, options_per_pair=None),
+        progress=inst.progress,
     )
     sched.stats.update(
         {

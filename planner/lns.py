@@ -1,9 +1,9 @@
 """A large-neighbourhood search over the (pair, slot) assignment, above the exact joint model's size.
 
 The exact joint model (``planner.joint``) chooses pairs and slots together, but only up to
-``planner.plan.JOINT_LIMIT`` candidates. Above that, ``improve`` starts from the finished plan
-(matched, scheduled, repaired, augmented) and, until its budget is spent or a whole round of
-neighbourhoods finds nothing:
+``Limits.joint_limit`` candidates. Above ``Limits.search_above`` (the same size by default),
+``improve`` starts from the finished plan (matched, scheduled, repaired, augmented) and, until
+its budget is spent or a whole round of neighbourhoods finds nothing:
 
 1. picks a neighbourhood around one mentee, in turn an unmatched one with eligible mentors (more
    matched) and a matched one with a better-scoring eligible mentor (more score, the largest
@@ -41,22 +41,32 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from cohort.model import Cohort, PersonId
+from cohort.model import PersonId
 from cohort.program import Program
-from cohort.progress import Progress, ProgressEvent, null_progress
+from cohort.progress import ProgressEvent
 from cohort.solving import WALL_CLOCK_FACTOR, configure
-from matcher.candidates import CandidateSet
-from planner.augment import Calendars
-from scheduler.assign import _Occupancy, build_series, cell_size, conflict_groups, local_weeks, occupied_cells
+from matcher.constraints import PairVars, capacity, mutual_mentoring, one_mentor
+from planner.fit import Calendars
+from planner.instance import PlanInstance
+from planner.repair import SearchFigures
+from scheduler.assign import build_series, cell_size, local_weeks
+from scheduler.constraints import (
+    Occupancy,
+    SlotVars,
+    no_overlap_with_buffer,
+    occupied_cells,
+    one_slot_per_pair,
+    weekly_limit,
+)
 from scheduler.model import Event, Schedule, Series
-from scheduler.slots import SlotContext, SlotOption, iter_slot_options, pair_slot_options
+from scheduler.slots import SlotOption, iter_slot_options, pair_slot_options
 from scheduler.validate import check_schedule
 
 PairKey = tuple[PersonId, PersonId]
@@ -79,7 +89,7 @@ class _Choice:
     its meetings as minutes since the grid epoch and the cells they cover with the buffer."""
 
     option: SlotOption | None
-    occ: _Occupancy
+    occ: Occupancy
     cells: np.ndarray
     weeks: dict[PersonId, tuple[list[int], list[int]]] = field(default_factory=dict)  # local weeks, counts
 
@@ -101,70 +111,64 @@ class _Budget:
         return self.spent >= self.seconds or wall >= self.seconds * WALL_CLOCK_FACTOR
 
 
-def applies(program: Program, n_candidates: int, joint_limit: int, *, score_objective: bool) -> bool:
-    """Whether the search runs: a budget, a cohort above the exact joint model's size, and the
-    score objective (rank levels and the fairness objective are not what it improves)."""
-    m = program.matching
-    return m.lns_seconds > 0 and n_candidates > joint_limit and score_objective and m.objective == "total"
+def applies(inst: PlanInstance) -> bool:
+    """Whether the search runs: a budget, an instance above ``Limits.search_above`` candidates,
+    and the score objective (rank levels and the fairness objective are not what it improves)."""
+    m = inst.program.matching
+    return (
+        m.lns_seconds > 0
+        and len(inst.candidates) > inst.limits.search_above
+        and not inst.ranked
+        and m.objective == "total"
+    )
 
 
 def improve(
-    cohort: Cohort,
-    program: Program,
-    ctx: SlotContext,
-    cs: CandidateSet,
-    schedule: Schedule,
-    *,
-    capacity: Mapping[PersonId, int],
-    banned: Iterable[PairKey],
-    uid_salt: str,
-    protected: Iterable[PairKey] = (),
-    scores: np.ndarray | None = None,
-    seconds: float | None = None,
-    progress: Progress | None = None,
-) -> tuple[Schedule, dict[str, object]]:
-    """``schedule`` improved by the search (see the module doc), and its figures: neighbourhoods
-    tried and improved, matched mentees and score gained (``augmented``: pairs the first fit
-    added after it), mentees placed before with another partner or slot (``moved``) or unmatched
-    for one who scores higher (``dropped``), the checks that refused an answer (never expected),
-    and the budget spent in ``seconds``.
+    inst: PlanInstance, schedule: Schedule, *, seconds: float | None = None
+) -> tuple[Schedule, SearchFigures]:
+    """``schedule`` improved by the search (see the module doc), and its figures.
 
-    ``scores``: the objective's score per candidate of ``cs`` (ties folded in; default
-    ``cs.score``); the reported score gain is in ``cs.score``. ``seconds``: the budget (default
-    ``[matching] lns_seconds``).
+    The objective's score is ``inst.scores`` (ties folded in); the reported score gain is in the
+    candidates' own scores. ``seconds``: the budget (default ``[matching] lns_seconds``).
     """
-    progress = progress or null_progress
+    program, progress = inst.program, inst.progress
     budget = _Budget(
         program.matching.lns_seconds if seconds is None else seconds, program.matching.deterministic
     )
-    search = _Search(cohort, program, ctx, cs, schedule, capacity, banned, protected, scores, uid_salt)
+    search = _Search(inst, schedule)
     progress(ProgressEvent("lns", "start", f"searching neighbourhoods for up to {budget.seconds:g} s"))
     budget.started = time.perf_counter()
     search.run(budget)
     added = search.refill(schedule) if search.improved else []
     result = search.schedule(schedule)
-    figures: dict[str, object] = {
-        "neighbourhoods": search.tried,
-        "improved": search.improved,
-        "matched_gained": 0,
-        "score_gained": 0,
-        "augmented": len(added),
-        "moved": _moved(schedule, result),
-        "dropped": len({s.mentee_id for s in schedule.series} - {s.mentee_id for s in result.series}),
-        "rejected_by_check": search.rejected,
-        "seconds": round(budget.spent, 2),
-    }
-    figures["matched_gained"] = len(result.series) - len(schedule.series)
-    figures["score_gained"] = search.total(result) - search.total(schedule)
+    figures = SearchFigures(
+        neighbourhoods=search.tried,
+        improved=search.improved,
+        matched_gained=len(result.series) - len(schedule.series),
+        score_gained=search.total(result) - search.total(schedule),
+        augmented=len(added),
+        moved=_moved(schedule, result),
+        dropped=len({s.mentee_id for s in schedule.series} - {s.mentee_id for s in result.series}),
+        rejected_by_check=search.rejected,
+        seconds=round(budget.spent, 2),
+    )
     progress(
         ProgressEvent(
             "lns",
             "done",
             f"{search.improved} of {search.tried} neighbourhoods improved: "
-            f"{figures['matched_gained']} more matched, score +{figures['score_gained']}",
+            f"{figures.matched_gained} more matched, score +{figures.score_gained}",
         )
     )
     return result, figures
+
+
+def neighbourhood_model(
+    inst: PlanInstance, schedule: Schedule, mentors: Iterable[PersonId], mentees: Iterable[PersonId]
+) -> tuple[SlotVars, PairVars]:
+    """The CP-SAT model the search solves for the neighbourhood of ``mentors`` and ``mentees`` in
+    ``schedule`` (everything else fixed)."""
+    return _Neighbourhood(_Search(inst, schedule), sorted(mentors), sorted(mentees)).model()
 
 
 def _moved(before: Schedule, after: Schedule) -> int:
@@ -177,25 +181,14 @@ def _moved(before: Schedule, after: Schedule) -> int:
 class _Search:
     """The search's state: the placed pairs, who is in which, and the cached slot options."""
 
-    def __init__(
-        self,
-        cohort: Cohort,
-        program: Program,
-        ctx: SlotContext,
-        cs: CandidateSet,
-        schedule: Schedule,
-        capacity: Mapping[PersonId, int],
-        banned: Iterable[PairKey],
-        protected: Iterable[PairKey],
-        scores: np.ndarray | None,
-        uid_salt: str,
-    ):
-        self.cohort, self.program, self.ctx, self.cs = cohort, program, ctx, cs
-        self.capacity = capacity
-        self.banned = frozenset(banned)
-        self.protected = frozenset(protected)
-        self.scores = cs.score if scores is None else scores
-        self.uid_salt = uid_salt
+    def __init__(self, inst: PlanInstance, schedule: Schedule):
+        self.inst = inst
+        self.cohort, self.program, self.ctx, self.cs = inst.cohort, inst.program, inst.ctx, inst.candidates
+        self.capacity = inst.seats
+        self.protected = inst.protected
+        self.scores = inst.scores
+        self.uid_salt = inst.uid_salt
+        program = inst.program
         self.rng = random.Random(program.matching.seed)
         self.buffer = program.cycle.buffer_minutes
         self.cell = cell_size(program)
@@ -309,15 +302,9 @@ class _Search:
     def mentors_of(self, e: PersonId) -> list[PersonId]:
         """``e``'s candidate mentors that no ban excludes, best score first."""
         if e not in self._mentors:
-            cs, enc = self.cs, self.cs.encoder
-            ks = cs.of_mentee(e).tolist()
-            ranked = sorted((-int(self.scores[k]), enc.mentor_ids[cs.mentor[k]]) for k in ks)
-            out = []
-            for score, m in ranked:
-                if m != e and (m, e) not in self.banned and (e, m) not in self.banned:
-                    out.append(m)
-                    self._scores[(m, e)] = -score
-            self._mentors[e] = out
+            ranked = self.inst.ranked_mentors(e, self.scores)
+            self._scores.update(((m, e), score) for score, m in ranked)
+            self._mentors[e] = [m for _, m in ranked]
         return self._mentors[e]
 
     def matched(self, e: PersonId) -> bool:
@@ -478,7 +465,7 @@ class _Search:
             self._current[pair] = (item[0], self.choice(None, self.occupancy_of(item)))
         return self._current[pair][1]
 
-    def choice(self, option: SlotOption | None, occ: _Occupancy) -> _Choice:
+    def choice(self, option: SlotOption | None, occ: Occupancy) -> _Choice:
         return _Choice(option, occ, occupied_cells(occ, self.buffer, self.cell))
 
     def weeks(self, choice: _Choice, pid: PersonId) -> tuple[list[int], list[int]]:
@@ -488,14 +475,14 @@ class _Search:
             choice.weeks[pid] = (weeks.tolist(), counts.tolist())
         return choice.weeks[pid]
 
-    def occupancy(self, items: Iterable[tuple[Any, int]]) -> _Occupancy:
+    def occupancy(self, items: Iterable[tuple[Any, int]]) -> Occupancy:
         """Meetings (UTC start, minutes) as minutes since the grid epoch."""
         items = list(items)
         epoch = self.ctx.epoch_utc
         starts = np.array([int((t - epoch).total_seconds() // 60) for t, _ in items], dtype=np.int64)
-        return _Occupancy(starts, np.array([n for _, n in items], dtype=np.int64))
+        return Occupancy(starts, np.array([n for _, n in items], dtype=np.int64))
 
-    def occupancy_of(self, item: Placed) -> _Occupancy:
+    def occupancy_of(self, item: Placed) -> Occupancy:
         s, evs = item
         return self.occupancy(
             [
@@ -571,66 +558,67 @@ class _Neighbourhood:
         start = 0 if current is not None else 1
         return out, list(range(start, start + len(out)))
 
-    def solve(self, program: Program) -> tuple[float, list[int | None] | None]:
-        """CP-SAT on the neighbourhood; returns the work done and the chosen option per pair, or
-        None when the answer is not better (more matched, or as many with a higher score).
-
-        Long on purpose: one CP-SAT model whose variables, constraints, objective and hints share
-        the pair-choice index built at its top (as ``planner.joint.match_and_schedule``).
-        """
+    def model(self) -> tuple[SlotVars, PairVars]:
+        """The neighbourhood's CP-SAT model: a Boolean per pair and choice, the rules with the
+        fixed pairs' seats and meetings counted, and the lexicographic objective (module doc)."""
         search, pairs, choices = self.search, self.pairs, self.choices
-        if not pairs:
-            return 0.0, None
         model = cp_model.CpModel()
-        x = [
-            [model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(cs))]
-            for (m, e), cs in zip(pairs, choices, strict=True)
-        ]
+        v = SlotVars(
+            model,
+            [
+                [model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(cs))]
+                for (m, e), cs in zip(pairs, choices, strict=True)
+            ],
+        )
+        x, pv = v.x, PairVars(model)
         by_mentee: dict[PersonId, list[Any]] = {}
         by_mentor: dict[PersonId, list[Any]] = {}
         refs: dict[PersonId, list[tuple[int, int]]] = {}
         index = {k: i for i, k in enumerate(pairs)}
         for i, (m, e) in enumerate(pairs):
-            model.add_at_most_one(x[i])  # Hard: one_slot_per_pair
+            one_slot_per_pair(v, i)
             by_mentee.setdefault(e, []).extend(x[i])
             by_mentor.setdefault(m, []).extend(x[i])
             for pid in dict.fromkeys((m, e)):  # in pair order, never by string hash
                 refs.setdefault(pid, []).extend((i, j) for j in range(len(x[i])))
-            if (e, m) in index and m < e:  # Hard: mutual_mentoring
-                model.add_at_most_one([*x[i], *x[index[(e, m)]]])
-        for vs in by_mentee.values():
-            model.add_at_most_one(vs)  # Hard: one mentor per mentee
-        for m, vs in by_mentor.items():  # Hard: mentor capacity, the fixed pairs' seats taken
-            model.add(sum(vs) <= search.capacity.get(m, 0) - self.seats[m])
+            if (e, m) in index and m < e:
+                mutual_mentoring(pv, [(x[i], x[index[(e, m)]])])
+        one_mentor(pv, by_mentee.values())
+        capacity(pv, ((vs, search.capacity.get(m, 0) - self.seats[m]) for m, vs in by_mentor.items()))
         for pid, rs in refs.items():
-            if len({i for i, _ in rs}) >= 2:  # Hard: no_overlap_with_buffer, exact on the cell grid
-                cells = [choices[i][j].cells for i, j in rs]
-                for group in conflict_groups(cells, [i for i, _ in rs]):
-                    model.add_at_most_one([x[rs[k][0]][rs[k][1]] for k in group])
+            if len({i for i, _ in rs}) >= 2:  # exact on the cell grid
+                no_overlap_with_buffer(v, rs, [choices[i][j].cells for i, j in rs])
             limit = search.cohort[pid].max_meetings_per_week
-            if limit is not None:  # Hard: weekly_limit, the fixed meetings counted
+            if limit is not None:  # the fixed meetings counted
                 fixed = self.fixed_weeks.get(pid, Counter())
                 per_week: dict[int, list[tuple[int, Any]]] = {}
                 for i, j in rs:
                     weeks, counts = search.weeks(choices[i][j], pid)
                     for w, c in zip(weeks, counts, strict=True):
                         per_week.setdefault(w, []).append((c, x[i][j]))
-                for w, terms in sorted(per_week.items()):
-                    if sum(c for c, _ in terms) + fixed[w] > limit:
-                        model.add(sum(c * v for c, v in terms) <= limit - fixed[w])
+                weekly_limit(v, ((terms, limit - fixed[w]) for w, terms in sorted(per_week.items())))
         # Lexicographic weights sized to this model: matched >> score >> slots kept where they are.
         score = [search._score(k) for k in pairs]
         w2 = sum(max(ps) for ps in self.penalties) + 1
         w1 = w2 * (sum(abs(s) for s in score) + 1)
         model.maximize(
-            sum((w1 + w2 * s) * v for s, xs in zip(score, x, strict=True) for v in xs)
+            sum((w1 + w2 * s) * b for s, xs in zip(score, x, strict=True) for b in xs)
             - sum(
-                p * v for ps, xs in zip(self.penalties, x, strict=True) for p, v in zip(ps, xs, strict=True)
+                p * b for ps, xs in zip(self.penalties, x, strict=True) for p, b in zip(ps, xs, strict=True)
             )
         )
         for i, k in enumerate(pairs):
-            for j, v in enumerate(x[i]):
-                model.add_hint(v, int(k in search.placed and choices[i][j].option is None))
+            for j, b in enumerate(x[i]):
+                model.add_hint(b, int(k in search.placed and choices[i][j].option is None))
+        return v, pv
+
+    def solve(self, program: Program) -> tuple[float, list[int | None] | None]:
+        """CP-SAT on the neighbourhood; returns the work done and the chosen option per pair, or
+        None when the answer is not better (more matched, or as many with a higher score)."""
+        search, pairs = self.search, self.pairs
+        if not pairs:
+            return 0.0, None
+        v, _ = self.model()
         solver = cp_model.CpSolver()
         configure(
             solver.parameters,
@@ -639,15 +627,16 @@ class _Neighbourhood:
             workers=1,
             seed=program.matching.seed,
         )
-        status = solver.solve(model)
+        status = solver.solve(v.model)
         work = solver.deterministic_time if program.matching.deterministic else solver.wall_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return work, None
         chosen: list[int | None] = [None] * len(pairs)
-        for i, xs in enumerate(x):
-            for j, v in enumerate(xs):
-                if solver.boolean_value(v):
+        for i, xs in enumerate(v.x):
+            for j, b in enumerate(xs):
+                if solver.boolean_value(b):
                     chosen[i] = j
+        score = [search._score(k) for k in pairs]
         old = (len(self.free), sum(search._score(k) for k in self.free))
         new = (
             sum(j is not None for j in chosen),

@@ -22,17 +22,17 @@ No reason guesses: each named mentor was tested.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 
-from cohort.model import MINUTES_PER_WEEK, Cohort, Person, PersonId
-from cohort.program import Program
-from matcher.candidates import CandidateSet
-from planner.augment import Calendars
+from cohort.model import MINUTES_PER_WEEK, Person, PersonId
+from planner.fit import Calendars
+from planner.instance import PlanInstance
 from scheduler.assign import local_weeks
+from scheduler.constraints import over_weekly_limit, overlap_with_buffer, week_counts
 from scheduler.model import Schedule
 from scheduler.recurrence import zone
 from scheduler.slots import SlotContext, SlotOption, describe_availability, iter_slot_options, pair_cadence
@@ -128,7 +128,7 @@ class _Placed:
             [int((m.start - epoch).total_seconds() // 60) for m in option.meetings], dtype=np.int64
         )
         o_e = o_s + np.array([m.duration_minutes for m in option.meetings], dtype=np.int64)
-        hit = (starts[None, :] < o_e[:, None] + buffer) & (ends[None, :] + buffer > o_s[:, None])
+        hit = overlap_with_buffer(starts[None, :], ends[None, :], o_s[:, None], o_e[:, None], buffer)
         return {partners[j] for j in np.flatnonzero(hit.any(axis=0)).tolist()}
 
 
@@ -158,8 +158,9 @@ def _firsts(options: Iterable[SlotOption]) -> list[datetime]:
 class Reasons:
     """The tests behind the reasons: the calendars as they stand, and the slot search."""
 
-    def __init__(self, ctx: SlotContext, cs: CandidateSet, schedule: Schedule):
-        self.ctx, self.cs = ctx, cs
+    def __init__(self, inst: PlanInstance, schedule: Schedule):
+        ctx = inst.ctx
+        self.ctx, self.cs = ctx, inst.candidates
         self.cohort = ctx.cohort
         self.calendars = Calendars(ctx, schedule)
         self.placed = _Placed(ctx, schedule)
@@ -211,8 +212,7 @@ class Reasons:
                 continue
             busy = self.calendars.busy.get(pid)
             placed = busy.weeks if busy is not None else Counter()
-            own = Counter(int(w) for w in local_weeks(self.ctx, pid, occ))
-            if any(n + placed[w] > limit for w, n in own.items()):
+            if over_weekly_limit(week_counts(local_weeks(self.ctx, pid, occ)), placed, limit):
                 out.add(pid)
         return out
 
@@ -282,52 +282,29 @@ class Reasons:
         return out
 
 
-def unmatched_reasons(
-    cohort: Cohort,
-    program: Program,
-    ctx: SlotContext,
-    cs: CandidateSet,
-    schedule: Schedule,
-    *,
-    capacity: Mapping[PersonId, int],
-    banned: Iterable[PairKey],
-    augmented: bool,
-) -> dict[PersonId, str]:
+def unmatched_reasons(inst: PlanInstance, schedule: Schedule, *, augmented: bool) -> dict[PersonId, str]:
     """The binding reason of every unmatched mentee with an eligible mentor (module doc), given
     the placed ``schedule``. ``augmented``: ``planner.augment`` placed these pairs, so no
     free-seat mentor's slot fits (each was tried); otherwise every free-seat mentor is tested.
     """
-    del program  # the context's
-    banned = set(banned)
     pairs = [(s.mentor_id, s.mentee_id) for s in schedule.series]
     used = Counter(m for m, _ in pairs)
     matched = {e for _, e in pairs}
     formed = set(pairs)
-    enc = cs.encoder
     tests: Reasons | None = None
     out: dict[PersonId, str] = {}
-    for mentee in cohort.mentees:
+    for mentee in inst.cohort.mentees:
         e = mentee.id
         if e in matched:
             continue
-        ks = sorted(cs.of_mentee(e).tolist(), key=lambda k: (-int(cs.score[k]), enc.mentor_ids[cs.mentor[k]]))
-        mentors = list(
-            dict.fromkeys(
-                m
-                for k in ks
-                if (m := enc.mentor_ids[cs.mentor[k]]) != e
-                and (m, e) not in banned
-                and (e, m) not in banned
-                and (e, m) not in formed
-            )
-        )
+        mentors = [m for _, m in inst.ranked_mentors(e) if (e, m) not in formed]
         if not mentors:
             continue
-        free = [m for m in mentors if used[m] < capacity.get(m, 0)]
+        free = [m for m in mentors if used[m] < inst.seats.get(m, 0)]
         if not free:
             out[e] = f"all {len(mentors)} eligible mentor(s) are full: {named(sorted(mentors))}"
             continue
-        tests = tests or Reasons(ctx, cs, schedule)
+        tests = tests or Reasons(inst, schedule)
         if not augmented:
             fitting = next((m for m in free if tests.fits(m, e)), None)
             if fitting is not None:

@@ -29,7 +29,7 @@ import hmac
 import math
 import time as _time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -41,6 +41,17 @@ from cohort.program import Program
 from cohort.progress import Progress, ProgressEvent
 from cohort.solving import configure
 from scheduler import recurrence
+from scheduler.constraints import (
+    Occupancy,
+    SlotVars,
+    mentor_spread,
+    no_overlap_with_buffer,
+    occupied_cells,
+    one_slot_per_pair,
+    over_weekly_limit,
+    week_counts,
+    weekly_limit,
+)
 from scheduler.model import Event, Schedule, Series, Unplaceable
 from scheduler.recurrence import Pattern, expand, local_to_utc, week_parity
 from scheduler.slots import (
@@ -87,21 +98,14 @@ def pattern_of_series(series: Series, program: Program) -> Pattern:
     )
 
 
-@dataclass
-class _Occupancy:
-    """One option's meetings as integer minutes since the grid epoch (UTC), with lengths."""
-
-    starts: np.ndarray
-    lengths: np.ndarray
-
-
-def occupancy(ctx: SlotContext, option: SlotOption) -> _Occupancy:
+def occupancy(ctx: SlotContext, option: SlotOption) -> Occupancy:
+    """An option's meetings (milestones included) on the grid's minutes."""
     meetings = option.meetings
     starts = np.array(
         [int((m.start - ctx.epoch_utc).total_seconds() // 60) for m in meetings], dtype=np.int64
     )
     lengths = np.array([m.duration_minutes for m in meetings], dtype=np.int64)
-    return _Occupancy(starts, lengths)
+    return Occupancy(starts, lengths)
 
 
 def cell_size(program: Program) -> int:
@@ -118,41 +122,7 @@ def cell_size(program: Program) -> int:
     )
 
 
-def occupied_cells(occ: _Occupancy, buffer: int, cell: int) -> np.ndarray:
-    """Every cell touched by ``[start, start + length + buffer)`` of every meeting (sorted, unique)."""
-    first = occ.starts // cell
-    last = -(-(occ.starts + occ.lengths + buffer) // cell)  # ceil: over-approximates, never misses
-    counts = last - first
-    if counts.sum() == 0:
-        return np.zeros(0, dtype=np.int64)
-    base = np.repeat(first, counts)
-    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.unique(base + offs)
-
-
-def conflict_groups(cells: Sequence[np.ndarray], owners: Sequence[int]) -> list[list[int]]:
-    """Distinct sets of options (indices into ``cells``) sharing a cell, spanning >= 2 owners."""
-    if len(cells) < 2:
-        return []
-    all_cells = np.concatenate(cells)
-    opt = np.repeat(np.arange(len(cells)), [c.size for c in cells])
-    uniq, inverse = np.unique(all_cells, return_inverse=True)
-    mat = np.zeros((uniq.size, len(cells)), dtype=bool)
-    mat[inverse, opt] = True
-    mat = mat[mat.sum(axis=1) >= 2]
-    if mat.size == 0:
-        return []
-    rows = np.unique(np.packbits(mat, axis=1), axis=0)
-    owners_arr = np.asarray(owners)
-    out = []
-    for row in rows:
-        members = np.flatnonzero(np.unpackbits(row)[: len(cells)])
-        if np.unique(owners_arr[members]).size >= 2:
-            out.append(members.tolist())
-    return out
-
-
-def local_weeks(ctx: SlotContext, pid: PersonId, occ: _Occupancy) -> np.ndarray:
+def local_weeks(ctx: SlotContext, pid: PersonId, occ: Occupancy) -> np.ndarray:
     """The person's local Mon-Sun week number of each meeting."""
     table = ctx.zone_table(ctx.cohort[pid].timezone)
     local = occ.starts + table.offset(occ.starts)
@@ -188,7 +158,7 @@ def _single_pair(
             limit = ctx.cohort[pid].max_meetings_per_week
             if limit is not None:
                 weeks = local_weeks(ctx, pid, occupancy(ctx, o))
-                ok &= weeks.size == 0 or int(np.unique(weeks, return_counts=True)[1].max()) <= limit
+                ok &= not over_weekly_limit(week_counts(weeks), {}, limit)
         if ok and (best is None or (o.cost, int(j != hint), j) < best):
             best = (o.cost, int(j != hint), j)
     return None if best is None else best[2]
@@ -203,29 +173,46 @@ def spread_penalty(chosen: Iterable[tuple[PersonId, SlotOption]]) -> int:
     return sum(c - 1 for c in count.values())
 
 
-def _independent_optimum(
-    ctx: SlotContext,
-    keys: Sequence[PairKey],
-    options: Sequence[Sequence[SlotOption]],
-    hints: Sequence[int | None],
-) -> list[int] | None:
+@dataclass(frozen=True)
+class Component:
+    """Pairs of the person-conflict graph that constrain each other (they share people): each
+    pair's slot options, its hinted option, and whether it must be placed (``required``; an
+    already placed pair other pairs fit around)."""
+
+    keys: Sequence[PairKey]
+    options: Sequence[Sequence[SlotOption]]
+    hints: Sequence[int | None]
+    required: Sequence[bool] = ()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def people(self) -> dict[PersonId, list[int]]:
+        """Each person's pairs (indices), people in pair order (a set of ids iterates by string
+        hash)."""
+        out: dict[PersonId, list[int]] = {}
+        for i, key in enumerate(self.keys):
+            for pid in dict.fromkeys(key):
+                out.setdefault(pid, []).append(i)
+        return out
+
+
+def _independent_optimum(ctx: SlotContext, comp: Component) -> list[int] | None:
     """Each pair's own best option, when together they break no hard rule and no mentor meets two
     mentees on one weekday: then no choice scores better on any level of the objective (all
     placed, least cost per pair, zero spread penalty, hints kept among equals). Else ``None``."""
     picks = [
         min(range(len(opts)), key=lambda j: (opts[j].cost, int(j != h), j))
-        for opts, h in zip(options, hints, strict=True)
+        for opts, h in zip(comp.options, comp.hints, strict=True)
     ]
-    days = {(m, opts[j].mentor_weekday) for (m, _), opts, j in zip(keys, options, picks, strict=True)}
-    if len(days) < len(keys):
+    days = {
+        (m, opts[j].mentor_weekday) for (m, _), opts, j in zip(comp.keys, comp.options, picks, strict=True)
+    }
+    if len(days) < len(comp):
         return None
     buffer, cell = ctx.program.cycle.buffer_minutes, cell_size(ctx.program)
-    occ = [occupancy(ctx, opts[j]) for opts, j in zip(options, picks, strict=True)]
-    by_person: dict[PersonId, list[int]] = {}
-    for i, key in enumerate(keys):
-        for pid in dict.fromkeys(key):  # in pair order: a set of ids iterates by string hash
-            by_person.setdefault(pid, []).append(i)
-    for pid, idx in by_person.items():
+    occ = [occupancy(ctx, opts[j]) for opts, j in zip(comp.options, picks, strict=True)]
+    for pid, idx in comp.people().items():
         if len(idx) >= 2:
             cells = np.concatenate([occupied_cells(occ[i], buffer, cell) for i in idx])
             if np.unique(cells).size != cells.size:
@@ -233,105 +220,83 @@ def _independent_optimum(
         limit = ctx.cohort[pid].max_meetings_per_week
         if limit is not None:
             weeks = np.concatenate([local_weeks(ctx, pid, occ[i]) for i in idx])
-            if weeks.size and int(np.unique(weeks, return_counts=True)[1].max()) > limit:
+            if over_weekly_limit(week_counts(weeks), {}, limit):
                 return None
     return picks
 
 
-def _solve_component(
-    ctx: SlotContext,
-    keys: Sequence[PairKey],
-    options: Sequence[Sequence[SlotOption]],
-    hints: Sequence[int | None],
-    *,
-    time_limit: float,
-    workers: int,
-    seed: int,
-    required: Sequence[bool] = (),
-) -> tuple[list[int | None], dict[str, Any]]:
-    """CP-SAT over one component of the person-conflict graph; returns the chosen option per pair.
-
-    ``required[i]``: pair ``i`` must be placed (an already placed pair other pairs fit around)."""
+def component_model(ctx: SlotContext, comp: Component) -> tuple[SlotVars, int]:
+    """The CP-SAT model of one component (module doc: the hard rules, then lexicographically most
+    pairs placed, least option cost, ``mentor_spread``, hints kept); and its overlap groups."""
     program = ctx.program
-    buffer = program.cycle.buffer_minutes
-    cell = cell_size(program)
+    buffer, cell = program.cycle.buffer_minutes, cell_size(program)
     model = cp_model.CpModel()
-    x = [
-        [model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(opts))]
-        for (m, e), opts in zip(keys, options, strict=True)
-    ]
-    placed = []
-    for i, xs in enumerate(x):
-        placed.append(sum(xs))
-        if i < len(required) and required[i]:
-            model.add_exactly_one(xs)
-        else:
-            model.add_at_most_one(xs)  # Hard: one_slot_per_pair
-    occ = [[occupancy(ctx, o) for o in opts] for opts in options]
-    by_person: dict[PersonId, list[tuple[int, int]]] = {}
-    for i, (m, e) in enumerate(keys):
-        for pid in dict.fromkeys((m, e)):  # in pair order, never by string hash
-            by_person.setdefault(pid, []).extend((i, j) for j in range(len(options[i])))
+    v = SlotVars(
+        model,
+        [
+            [model.new_bool_var(f"slot[{m},{e},{j}]") for j in range(len(opts))]
+            for (m, e), opts in zip(comp.keys, comp.options, strict=True)
+        ],
+    )
+    for i in range(len(comp)):
+        one_slot_per_pair(v, i, required=i < len(comp.required) and comp.required[i])
+    occ = [[occupancy(ctx, o) for o in opts] for opts in comp.options]
     n_groups = 0
-    for pid, refs in by_person.items():
-        pairs_of = {i for i, _ in refs}
-        if len(pairs_of) >= 2:  # Hard: no_overlap_with_buffer
-            cells = [occupied_cells(occ[i][j], buffer, cell) for i, j in refs]
-            for group in conflict_groups(cells, [i for i, _ in refs]):
-                model.add_at_most_one([x[refs[k][0]][refs[k][1]] for k in group])
-                n_groups += 1
+    for pid, pairs in comp.people().items():
+        refs = [(i, j) for i in pairs for j in range(len(comp.options[i]))]
+        if len(pairs) >= 2:
+            n_groups += no_overlap_with_buffer(
+                v, refs, [occupied_cells(occ[i][j], buffer, cell) for i, j in refs]
+            )
         limit = ctx.cohort[pid].max_meetings_per_week
-        if limit is not None:  # Hard: weekly_limit
+        if limit is not None:
             per_week: dict[int, list[tuple[int, Any]]] = {}
             for i, j in refs:
                 weeks, counts = np.unique(local_weeks(ctx, pid, occ[i][j]), return_counts=True)
                 for w, c in zip(weeks.tolist(), counts.tolist(), strict=True):
-                    per_week.setdefault(w, []).append((c, x[i][j]))
-            for terms in per_week.values():
-                if sum(c for c, _ in terms) > limit:
-                    model.add(sum(c * v for c, v in terms) <= limit)
-    # Soft: mentor_spread -- count regular series per mentor-local weekday beyond the first
-    spread_terms = []
+                    per_week.setdefault(w, []).append((c, v.x[i][j]))
+            weekly_limit(v, ((terms, limit) for terms in per_week.values()))
     by_mentor_day: dict[tuple[PersonId, int], list[Any]] = {}
-    for i, (m, _) in enumerate(keys):
-        for j, o in enumerate(options[i]):
-            by_mentor_day.setdefault((m, o.mentor_weekday), []).append(x[i][j])
-    for (m, wd), vars_ in by_mentor_day.items():
-        if len({id(v) for v in vars_}) > 1:
-            excess = model.new_int_var(0, len(vars_), f"mentor_spread[{m},{wd}]")
-            model.add(excess >= sum(vars_) - 1)
-            spread_terms.append(excess)
+    for i, (m, _) in enumerate(comp.keys):
+        for j, o in enumerate(comp.options[i]):
+            by_mentor_day.setdefault((m, o.mentor_weekday), []).append(v.x[i][j])
+    spread = mentor_spread(v, by_mentor_day)
     # Lexicographic weights sized to this component: placed >> cost >> spread >> keeping hints.
-    w3 = len(keys) + 1
-    w2 = w3 * (len(keys) + 1)
-    max_cost = sum(max((o.cost for o in opts), default=0) for opts in options)
+    w3 = len(comp) + 1
+    w2 = w3 * (len(comp) + 1)
+    max_cost = sum(max((o.cost for o in opts), default=0) for opts in comp.options)
     w1 = w2 * (max_cost + 1)
-    hinted = [x[i][h] for i, h in enumerate(hints) if h is not None and h < len(x[i])]
-    model.maximize(
-        w1 * sum(placed)
-        - w2
-        * sum(o.cost * v for opts, xs in zip(options, x, strict=True) for o, v in zip(opts, xs, strict=True))
-        - w3 * sum(spread_terms)
-        + sum(hinted)
+    hinted = [v.x[i][h] for i, h in enumerate(comp.hints) if h is not None and h < len(v.x[i])]
+    cost = sum(
+        o.cost * x for opts, xs in zip(comp.options, v.x, strict=True) for o, x in zip(opts, xs, strict=True)
     )
-    for i, h in enumerate(hints):
+    model.maximize(w1 * sum(sum(xs) for xs in v.x) - w2 * cost - w3 * sum(spread) + sum(hinted))
+    for i, h in enumerate(comp.hints):
         if h is not None:
-            for j, v in enumerate(x[i]):
-                model.add_hint(v, int(h == j))
+            for j, x in enumerate(v.x[i]):
+                model.add_hint(x, int(h == j))
+    return v, n_groups
+
+
+def solve_component(
+    ctx: SlotContext, comp: Component, *, time_limit: float, workers: int, seed: int
+) -> tuple[list[int | None], dict[str, Any]]:
+    """CP-SAT over one component of the person-conflict graph; returns the chosen option per pair."""
+    v, n_groups = component_model(ctx, comp)
     solver = cp_model.CpSolver()
     configure(
         solver.parameters,
-        deterministic=program.matching.deterministic,
+        deterministic=ctx.program.matching.deterministic,
         time_limit=time_limit,
         workers=workers,
         seed=seed,
     )
-    status = solver.Solve(model)
-    chosen: list[int | None] = [None] * len(keys)
+    status = solver.Solve(v.model)
+    chosen: list[int | None] = [None] * len(comp)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for i, xs in enumerate(x):
-            for j, v in enumerate(xs):
-                if solver.BooleanValue(v):
+        for i, xs in enumerate(v.x):
+            for j, x in enumerate(xs):
+                if solver.BooleanValue(x):
                     chosen[i] = j
     return chosen, {
         "status": solver.StatusName(status),
@@ -394,159 +359,225 @@ def build_series(ctx: SlotContext, option: SlotOption, uid_salt: str) -> tuple[S
     return series, events
 
 
+@dataclass(frozen=True)
+class Keep:
+    """What a schedule starts from. ``fixed``: earlier series to keep for a pair while their pattern
+    is still valid; ``hints``: a pattern per pair to start the search from (e.g. from joint
+    matching); ``required``: pairs that must be placed, ahead of the others (pins; placed pairs that
+    new ones fit around, held to their ``fixed`` slot)."""
+
+    fixed: Mapping[PairKey, Series] = field(default_factory=dict)
+    hints: Mapping[PairKey, Pattern] = field(default_factory=dict)
+    required: Iterable[PairKey] = ()
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How hard the scheduler tries: slot options per pair, CP-SAT seconds, workers and seed (None:
+    the program's ``[schedule]`` and ``[matching]`` settings)."""
+
+    options_per_pair: int | None = None
+    time_limit: float | None = None
+    workers: int | None = None
+    seed: int | None = None
+
+    def resolved(self, program: Program) -> Effort:
+        settings = getattr(program, "schedule", None)
+        k = settings.options_per_pair if settings else 12
+        limit = settings.time_limit_seconds if settings else 30.0
+        return Effort(
+            self.options_per_pair if self.options_per_pair is not None else k,
+            self.time_limit if self.time_limit is not None else limit,
+            self.workers if self.workers is not None else program.matching.workers,
+            self.seed if self.seed is not None else program.matching.seed,
+        )
+
+
+@dataclass
+class _Live:
+    """The pairs that have slot options, with their options and hinted option; and the pairs
+    that have none (``unplaceable``) and how many kept their fixed slot."""
+
+    keys: list[PairKey] = field(default_factory=list)
+    options: list[list[SlotOption]] = field(default_factory=list)
+    hints: list[int | None] = field(default_factory=list)
+    unplaceable: list[Unplaceable] = field(default_factory=list)
+    kept: int = 0
+
+
+def _live_options(
+    ctx: SlotContext, keys: Sequence[PairKey], keep: Keep, k: int, progress: Progress | None
+) -> _Live:
+    """Each pair's slot options: its fixed slot when still valid, else its best ``k`` options (and
+    its hinted pattern), or an ``Unplaceable`` saying why there is none."""
+    cohort, program = ctx.cohort, ctx.program
+    live = _Live()
+    for n, key in enumerate(keys):
+        mentor, mentee = cohort[key[0]], cohort[key[1]]
+        cadence = pair_cadence(mentor, mentee, program)
+        opts: list[SlotOption] = []
+        if key in keep.fixed:
+            prev = pattern_of_series(keep.fixed[key], program)
+            opts = pair_slot_options(mentor, mentee, program, prev.cadence, ctx=ctx, only=prev)
+            live.kept += bool(opts)
+        hint = keep.hints.get(key)
+        if not opts:
+            opts = pair_slot_options(mentor, mentee, program, cadence, ctx=ctx, limit=k)
+            if hint is not None and all(o.pattern != hint for o in opts):
+                opts += pair_slot_options(mentor, mentee, program, hint.cadence, ctx=ctx, only=hint)
+        if not opts:
+            live.unplaceable.append(
+                Unplaceable(key[0], key[1], explain_no_slot(ctx, mentor, mentee, cadence))
+            )
+            continue
+        live.keys.append(key)
+        live.options.append(opts)
+        # only a real hint counts in the tie-break and solver hints
+        live.hints.append(
+            None if hint is None else next((j for j, o in enumerate(opts) if o.pattern == hint), None)
+        )
+        if progress and n % 200 == 199:
+            _emit(progress, "info", f"slot options for {n + 1} of {len(keys)} pairs")
+    return live
+
+
+def _solve_held(
+    ctx: SlotContext, comp: Component, keep: Keep, effort: Effort
+) -> tuple[list[int | None], dict[str, Any]]:
+    """``solve_component`` with the fallbacks of required pairs: with no answer in time, pairs held
+    to their one fixed slot keep it (placed together before) and the others stay unplaced rather
+    than displace them; required pairs that clash (or no answer in time) are not promised."""
+    assert effort.time_limit is not None and effort.workers is not None and effort.seed is not None
+    # a required pair held to its one fixed slot can keep it without the solver's answer
+    held = [
+        n
+        and k in keep.fixed
+        and len(opts) == 1
+        and opts[0].pattern == pattern_of_series(keep.fixed[k], ctx.program)
+        for k, opts, n in zip(comp.keys, comp.options, comp.required, strict=True)
+    ]
+    limit, workers, seed = effort.time_limit, effort.workers, effort.seed
+    picks, info = solve_component(ctx, comp, time_limit=limit, workers=workers, seed=seed)
+    if any(comp.required) and info["status"] not in ("OPTIMAL", "FEASIBLE"):
+        if info["status"] != "INFEASIBLE" and list(comp.required) == held:
+            picks = [0 if h else None for h in held]
+        else:
+            alone = replace(comp, required=())
+            picks, info = solve_component(ctx, alone, time_limit=limit, workers=workers, seed=seed)
+    return picks, info
+
+
+def _choose(
+    ctx: SlotContext, live: _Live, keep: Keep, effort: Effort
+) -> tuple[dict[int, int], dict[str, int]]:
+    """The chosen option of every placed pair (by index into ``live``), component by component of
+    the person-conflict graph (pairs that share nobody cannot conflict: small models reach OPTIMAL
+    fast, one pair needs no solver), and the components' figures."""
+    assert effort.time_limit is not None and effort.workers is not None
+    comps = sorted(_components(live.keys), key=lambda c: (-len(c), c[0]))
+    must = set(keep.required)
+    chosen: dict[int, int] = {}
+    n_limit = n_solved = n_direct = 0
+    total = max(1, len(live.keys))
+    for idx in comps:
+        if len(idx) == 1:
+            pick = _single_pair(ctx, live.keys[idx[0]], live.options[idx[0]], live.hints[idx[0]])
+            if pick is not None:
+                chosen[idx[0]] = pick
+            continue
+        comp = Component(
+            [live.keys[i] for i in idx],
+            [live.options[i] for i in idx],
+            [live.hints[i] for i in idx],
+            [live.keys[i] in must for i in idx],
+        )
+        direct = _independent_optimum(ctx, comp)
+        if direct is not None:
+            n_direct += 1
+            chosen.update(zip(idx, direct, strict=True))
+            continue
+        share = max(2.0, effort.time_limit * len(idx) / total)
+        workers = effort.workers if len(idx) >= 50 else 1
+        picks, info = _solve_held(ctx, comp, keep, replace(effort, time_limit=share, workers=workers))
+        n_solved += 1
+        n_limit += info["status"] != "OPTIMAL"
+        chosen.update((i, pick) for i, pick in zip(idx, picks, strict=True) if pick is not None)
+    return chosen, {
+        "components": len(comps),
+        "components_direct": n_direct,
+        "components_solved": n_solved,
+        "components_at_time_limit": n_limit,
+        "largest_component": max((len(c) for c in comps), default=0),
+    }
+
+
+def _place(
+    ctx: SlotContext, live: _Live, chosen: Mapping[int, int], uid_salt: str
+) -> tuple[list[Series], list[Event], list[Unplaceable]]:
+    """The series and milestones of the chosen options, and why each pair left out is."""
+    buffer = ctx.program.cycle.buffer_minutes
+    n_pairs_of: dict[PersonId, int] = {}
+    for key in live.keys:
+        for pid in dict.fromkeys(key):  # in pair order: a set of ids iterates by string hash
+            n_pairs_of[pid] = n_pairs_of.get(pid, 0) + 1
+    series: list[Series] = []
+    events: list[Event] = []
+    unplaceable: list[Unplaceable] = []
+    for i, key in enumerate(live.keys):
+        if i in chosen:
+            s, evs = build_series(ctx, live.options[i][chosen[i]], uid_salt)
+            series.append(s)
+            events.extend(evs)
+            continue
+        mentor, mentee = ctx.cohort[key[0]], ctx.cohort[key[1]]
+        others = [p.name for p in (mentor, mentee) if n_pairs_of[p.id] > 1]
+        limits = [
+            f"{p.name}'s limit of {p.max_meetings_per_week} meetings a week"
+            for p in (mentor, mentee)
+            if p.max_meetings_per_week is not None
+        ]
+        what = " and ".join(others) or "these two"
+        reason = (
+            f"each of the {len(live.options[i])} valid slots collides with other mentoring meetings "
+            f"of {what} (keeping {buffer} minutes between meetings)"
+        )
+        if limits:
+            reason += " or exceeds " + " and ".join(limits)
+        unplaceable.append(Unplaceable(key[0], key[1], reason))
+    return series, events, unplaceable
+
+
 def schedule(
     cohort: Cohort,
     program: Program,
     pairs: Iterable[Any],
     *,
     uid_salt: str,
-    progress: Progress | None = None,
-    fixed: Mapping[PairKey, Series] | None = None,
-    hints: Mapping[PairKey, Pattern] | None = None,
-    required: Iterable[PairKey] = (),
     ctx: SlotContext | None = None,
-    options_per_pair: int | None = None,
-    time_limit: float | None = None,
-    workers: int | None = None,
-    seed: int | None = None,
+    keep: Keep | None = None,
+    effort: Effort | None = None,
+    progress: Progress | None = None,
 ) -> Schedule:
     """One recurring series (plus milestones) per pair, or an ``Unplaceable`` saying why.
 
-    ``pairs``: ``matcher.model.Pair`` objects or ``(mentor_id, mentee_id)`` tuples.
-    ``fixed``: a previous cycle's series to keep for a pair when its pattern is still valid.
-    ``hints``: a pattern per pair to start the search from (e.g. from joint matching).
-    ``required``: pairs that must be placed, ahead of the others (pins; placed pairs that new ones
-    fit around, held to their ``fixed`` slot). Should they clash among themselves, the
-    requirement is dropped for their component; should the solver find no answer in time, pairs
-    held to a fixed slot keep it and the other pairs of their component stay unplaced.
+    ``pairs``: ``matcher.model.Pair`` objects or ``(mentor_id, mentee_id)`` tuples; ``keep``: the
+    earlier slots, hints and required pairs (``Keep``). Should required pairs clash among
+    themselves, the requirement is dropped for their component; should the solver find no answer
+    in time, pairs held to a fixed slot keep it and the other pairs of their component stay
+    unplaced.
     """
-    # Long on purpose: options per pair, components, one CP-SAT model per component and the
-    # fallbacks (required pairs dropped, fixed slots kept on timeout) share the per-pair state.
     t0 = _time.perf_counter()
-    settings = getattr(program, "schedule", None)
-    k = options_per_pair if options_per_pair is not None else (settings.options_per_pair if settings else 12)
-    limit = time_limit if time_limit is not None else (settings.time_limit_seconds if settings else 30.0)
-    workers = workers if workers is not None else program.matching.workers
-    seed = seed if seed is not None else program.matching.seed
+    keep = keep or Keep()
+    effort = (effort or Effort()).resolved(program)
+    assert effort.options_per_pair is not None
     ctx = ctx or SlotContext(cohort, program)
     keys = sorted({_pair_key(p) for p in pairs})
-    must = set(required)
     _emit(progress, "start", f"{len(keys)} pairs")
-    unplaceable: list[Unplaceable] = []
-    live_keys: list[PairKey] = []
-    live_opts: list[list[SlotOption]] = []
-    live_hints: list[int | None] = []
-    kept = 0
-    for n, key in enumerate(keys):
-        mentor, mentee = cohort[key[0]], cohort[key[1]]
-        cadence = pair_cadence(mentor, mentee, program)
-        opts: list[SlotOption] = []
-        if fixed and key in fixed:
-            prev = pattern_of_series(fixed[key], program)
-            opts = pair_slot_options(mentor, mentee, program, prev.cadence, ctx=ctx, only=prev)
-            kept += bool(opts)
-        if not opts:
-            opts = pair_slot_options(mentor, mentee, program, cadence, ctx=ctx, limit=k)
-            if hints and key in hints and all(o.pattern != hints[key] for o in opts):
-                opts += pair_slot_options(
-                    mentor, mentee, program, hints[key].cadence, ctx=ctx, only=hints[key]
-                )
-        if not opts:
-            unplaceable.append(Unplaceable(key[0], key[1], explain_no_slot(ctx, mentor, mentee, cadence)))
-            continue
-        hint: int | None = None  # only a real hint counts in the tie-break and solver hints
-        if hints and key in hints:
-            hint = next((j for j, o in enumerate(opts) if o.pattern == hints[key]), None)
-        live_keys.append(key)
-        live_opts.append(opts)
-        live_hints.append(hint)
-        if progress and n % 200 == 199:
-            _emit(progress, "info", f"slot options for {n + 1} of {len(keys)} pairs")
+    live = _live_options(ctx, keys, keep, effort.options_per_pair, progress)
     t_options = _time.perf_counter() - t0
-    # Pairs that share nobody cannot conflict: solve each connected component of the
-    # person-conflict graph on its own (small models reach OPTIMAL fast; one pair needs no solver).
-    comps = sorted(_components(live_keys), key=lambda c: (-len(c), c[0]))
-    chosen: dict[int, int] = {}
-    n_limit = n_solved = n_direct = 0
-    largest = max((len(c) for c in comps), default=0)
-    total = max(1, len(live_keys))
-    for comp in comps:
-        if len(comp) == 1:
-            i = comp[0]
-            pick = _single_pair(ctx, live_keys[i], live_opts[i], live_hints[i])
-            if pick is not None:
-                chosen[i] = pick
-            continue
-        ks = [live_keys[i] for i in comp]
-        os_, hs = [live_opts[i] for i in comp], [live_hints[i] for i in comp]
-        direct = _independent_optimum(ctx, ks, os_, hs)
-        if direct is not None:
-            n_direct += 1
-            chosen.update(zip(comp, direct, strict=True))
-            continue
-        share = max(2.0, limit * len(comp) / total)
-        need = [k in must for k in ks]
-        # a required pair held to its one fixed slot can keep it without the solver's answer
-        held = [
-            n
-            and fixed is not None
-            and k in fixed
-            and len(live_opts[i]) == 1
-            and live_opts[i][0].pattern == pattern_of_series(fixed[k], program)
-            for i, k, n in zip(comp, ks, need, strict=True)
-        ]
-        picks, info = _solve_component(
-            ctx,
-            ks,
-            os_,
-            hs,
-            time_limit=share,
-            seed=seed,
-            required=need,
-            workers=workers if len(comp) >= 50 else 1,
-        )
-        if any(need) and info["status"] not in ("OPTIMAL", "FEASIBLE"):
-            if info["status"] != "INFEASIBLE" and need == held:
-                # no answer in time: the required pairs keep their slots (placed together before),
-                # the others stay unplaced rather than displace them
-                picks = [0 if h else None for h in held]
-            else:  # required pairs that clash (or no answer in time): not promised
-                picks, info = _solve_component(
-                    ctx, ks, os_, hs, time_limit=share, seed=seed, workers=workers if len(comp) >= 50 else 1
-                )
-        n_solved += 1
-        n_limit += info["status"] != "OPTIMAL"
-        for i, pick in zip(comp, picks, strict=True):
-            if pick is not None:
-                chosen[i] = pick
-    series: list[Series] = []
-    events: list[Event] = []
-    buffer = program.cycle.buffer_minutes
-    n_pairs_of: dict[PersonId, int] = {}
-    for key in live_keys:
-        for pid in dict.fromkeys(key):  # in pair order: a set of ids iterates by string hash
-            n_pairs_of[pid] = n_pairs_of.get(pid, 0) + 1
-    for i, key in enumerate(live_keys):
-        if i not in chosen:
-            mentor, mentee = cohort[key[0]], cohort[key[1]]
-            others = [p.name for p in (mentor, mentee) if n_pairs_of[p.id] > 1]
-            limits = [
-                f"{p.name}'s limit of {p.max_meetings_per_week} meetings a week"
-                for p in (mentor, mentee)
-                if p.max_meetings_per_week is not None
-            ]
-            what = " and ".join(others) or "these two"
-            reason = (
-                f"each of the {len(live_opts[i])} valid slots collides with other mentoring meetings "
-                f"of {what} (keeping {buffer} minutes between meetings)"
-            )
-            if limits:
-                reason += " or exceeds " + " and ".join(limits)
-            unplaceable.append(Unplaceable(key[0], key[1], reason))
-            continue
-        s, evs = build_series(ctx, live_opts[i][chosen[i]], uid_salt)
-        series.append(s)
-        events.extend(evs)
+    chosen, figures = _choose(ctx, live, keep, effort)
+    series, events, unplaced = _place(ctx, live, chosen, uid_salt)
+    unplaceable = [*live.unplaceable, *unplaced]
     elapsed = _time.perf_counter() - t0
     _emit(
         progress,
@@ -559,18 +590,14 @@ def schedule(
         "pairs": len(keys),
         "placed": len(series),
         "unplaceable": len(unplaceable),
-        "kept": kept,
+        "kept": live.kept,
         "options_seconds": round(t_options, 3),
         "solve_seconds": round(elapsed - t_options, 3),
         "seconds": round(elapsed, 3),
-        "cost": sum(live_opts[i][j].cost for i, j in chosen.items()),
-        "spread_penalty": spread_penalty([(live_keys[i][0], live_opts[i][j]) for i, j in chosen.items()]),
-        "components": len(comps),
-        "components_direct": n_direct,
-        "components_solved": n_solved,
-        "components_at_time_limit": n_limit,
-        "largest_component": largest,
-        "status": "OPTIMAL" if n_limit == 0 else "FEASIBLE",
+        "cost": sum(live.options[i][j].cost for i, j in chosen.items()),
+        "spread_penalty": spread_penalty([(live.keys[i][0], live.options[i][j]) for i, j in chosen.items()]),
+        **figures,
+        "status": "OPTIMAL" if figures["components_at_time_limit"] == 0 else "FEASIBLE",
     }
     series.sort(key=lambda s: (s.mentor_id, s.mentee_id))
     events.sort(key=lambda ev: (ev.mentor_id, ev.mentee_id, ev.start, ev.kind))
@@ -614,9 +641,7 @@ def reschedule(
         sorted(touched),
         uid_salt=uid_salt,
         ctx=ctx,
-        fixed=slots,
-        hints=hints,
-        required=[k for k in touched if k in placed],
+        keep=Keep(slots, hints, [k for k in touched if k in placed]),
         progress=progress,
     )
     carried_keys = set(keys) - touched

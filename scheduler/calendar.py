@@ -458,12 +458,12 @@ def _zone_form(tzid: str) -> tuple[str, str]:
     return head.removeprefix("DTSTART"), value.removeprefix("20010203T040506")
 
 
-def _zone_in_feed(tzid: str) -> bool:
+def zone_in_feed(tzid: str) -> bool:
     """Whether a feed using ``tzid`` needs a VTIMEZONE for it (it is written with a TZID)."""
     return bool(_zone_form(tzid)[0])
 
 
-def _vevent(
+def vevent(
     item: Series | Event,
     owner: Person | None,
     people: Mapping[PersonId, Person],
@@ -578,9 +578,9 @@ def build_feed_icalendar(
     years: dict[str, tuple[int, int]] = {}
     vevents = []
     for item in _sorted_items(owner, series, events):
-        ev, tzid, span = _vevent(item, owner, people, program, state[item.uid])
+        ev, tzid, span = vevent(item, owner, people, program, state[item.uid])
         vevents.append(ev)
-        if _zone_in_feed(tzid):
+        if zone_in_feed(tzid):
             _widen(years, tzid, min(d.year for d in span), max(d.year for d in span))
     for tzid in sorted(years):
         lo, hi = years[tzid]
@@ -776,7 +776,7 @@ class FeedWriter:
             parts.append(line)
         years: dict[str, tuple[int, int]] = {}
         for r in rendered:
-            if _zone_in_feed(r.tzid):
+            if zone_in_feed(r.tzid):
                 _widen(years, r.tzid, *r.years)
         body = ["".join(parts).encode("utf-8")]
         for tzid in sorted(years):

@@ -12,9 +12,10 @@ from cohort.program import CycleSettings, Program
 from planner import Continuity
 from planner import plan as _plan
 from planner.bound import time_aware_bound
+from planner.instance import PlanInstance
 from planner.joint import match_and_schedule
-from planner.plan import capacities, slot_aware_candidates
 from sample_data.generate import generate_cohort
+from scheduler.assign import Effort
 from tests.factories import make_cohort, make_person
 from tests.test_schedule_slots import NO_MILESTONES
 
@@ -35,12 +36,12 @@ def test_the_bound_is_never_below_the_joint_model_nor_the_plan(people: int, ment
     base = Program()
     program = replace(base, matching=replace(base.matching, workers=1, seed=0, time_limit_seconds=20))
     cohort = generate_cohort(people, mentors, seed=seed, program=program)
-    ctx, cs = slot_aware_candidates(cohort, program)
-    cap = capacities(cohort, program)
-    bound = time_aware_bound(cohort, program, ctx, cs, capacity=cap)
-    pairs, _ = match_and_schedule(
-        cohort, program, cs.candidates(), uid_salt="t", capacity=cap, options_per_pair=0, ctx=ctx, workers=1
-    )
+    inst = PlanInstance.build(cohort, program, uid_salt="t")
+    cap = inst.seats
+    bound = time_aware_bound(inst)
+    m = program.matching
+    effort = Effort(time_limit=30.0, workers=1, seed=m.seed)
+    pairs, _ = match_and_schedule(inst, inst.candidates.candidates(), options_per_pair=0, effort=effort)
     planned = _plan(cohort, program, Continuity(repair="joint"), uid_salt="t")
     assert len(pairs) <= bound.matched
     assert planned.match.matched <= bound.matched <= bound.schedule_free_matched
@@ -59,8 +60,7 @@ def _crafted(cadence: str) -> tuple:
 
 def test_one_free_hour_a_week_is_one_weekly_mentee_however_many_seats() -> None:
     cohort, program = _crafted("weekly")
-    ctx, cs = slot_aware_candidates(cohort, program)
-    bound = time_aware_bound(cohort, program, ctx, cs, capacity=capacities(cohort, program))
+    bound = time_aware_bound(PlanInstance.build(cohort, program))
     assert bound.schedule_free_matched == 3
     assert bound.matched == 1 < bound.schedule_free_matched  # strictly tighter
     assert bound.seats == {"m": 1}
@@ -71,8 +71,7 @@ def test_one_free_hour_a_week_is_one_weekly_mentee_however_many_seats() -> None:
 def test_two_fortnightly_series_share_one_weekly_hour() -> None:
     """Biweekly series on alternate weeks fit one weekly hour twice: the bound allows both."""
     cohort, program = _crafted("biweekly")
-    ctx, cs = slot_aware_candidates(cohort, program)
-    bound = time_aware_bound(cohort, program, ctx, cs, capacity=capacities(cohort, program))
+    bound = time_aware_bound(PlanInstance.build(cohort, program))
     planned = _plan(cohort, program, Continuity(), uid_salt="t")
     assert planned.match.matched == 2 == bound.matched < bound.schedule_free_matched
 
@@ -83,8 +82,7 @@ def test_a_weekly_limit_caps_the_seats() -> None:
         *(make_person(e) for e in ("a", "b", "c")),
     )
     program = _program("weekly")
-    ctx, cs = slot_aware_candidates(cohort, program)
-    bound = time_aware_bound(cohort, program, ctx, cs, capacity=capacities(cohort, program))
+    bound = time_aware_bound(PlanInstance.build(cohort, program))
     assert bound.matched == 1 and bound.schedule_free_matched == 3
 
 
@@ -99,7 +97,6 @@ def test_mentees_away_in_turn_share_one_hour_and_the_bound_allows_it() -> None:
         make_person("b", availability=MON_9_TO_12, unavailable=first_half),
     )
     program = _program("weekly")
-    ctx, cs = slot_aware_candidates(cohort, program)
-    bound = time_aware_bound(cohort, program, ctx, cs, capacity=capacities(cohort, program))
+    bound = time_aware_bound(PlanInstance.build(cohort, program))
     planned = _plan(cohort, program, Continuity(), uid_salt="t")
     assert planned.match.matched == 2 <= bound.matched

@@ -16,7 +16,9 @@ import pytest
 from cohort.program import CycleSettings, Program, load_program
 from planner import lns
 from planner.continuity import Continuity
-from planner.plan import capacities, plan, slot_aware_candidates
+from planner.instance import Limits, PlanInstance, capacities, slot_aware_candidates
+from planner.plan import plan
+from planner.repair import RepairRecord
 from planner.validate import check_plan
 from sample_data.generate import generate_cohort
 from scheduler.assign import build_series, schedule
@@ -26,7 +28,7 @@ from scheduler.validate import check_schedule
 from tests.factories import make_cohort, make_person
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN = sys.modules["planner.plan"]  # the module (``planner.plan`` the attribute is the function)
+LOW = Limits(joint_limit=100, search_above=100)  # the search runs on these small cohorts
 
 
 def _small_program() -> Program:
@@ -34,24 +36,13 @@ def _small_program() -> Program:
     return replace(base, matching=replace(base.matching, workers=1, seed=0))
 
 
-def _improve(cohort, program, pairs, **kw):  # type: ignore[no-untyped-def]
+def _improve(cohort, program, pairs, protected=()):  # type: ignore[no-untyped-def]
     """``lns.improve`` from a schedule of ``pairs`` (placed by the scheduler)."""
-    ctx, cs = slot_aware_candidates(cohort, program)
-    start = schedule(cohort, program, pairs, uid_salt="t", ctx=ctx)
+    inst = PlanInstance.build(cohort, program, uid_salt="t").with_protected(protected)
+    start = schedule(cohort, program, pairs, uid_salt="t", ctx=inst.ctx)
     assert len(start.series) == len(pairs)
-    out, figures = lns.improve(
-        cohort,
-        program,
-        ctx,
-        cs,
-        start,
-        capacity=capacities(cohort, program),
-        banned=(),
-        uid_salt="t",
-        seconds=5.0,
-        **kw,
-    )
-    return start, out, figures, cs
+    out, figures = lns.improve(inst, start, seconds=5.0)
+    return start, out, figures, inst.candidates
 
 
 def test_a_mentee_moves_to_another_mentor_so_that_one_more_is_matched() -> None:
@@ -66,7 +57,7 @@ def test_a_mentee_moves_to_another_mentor_so_that_one_more_is_matched() -> None:
     start, out, figures, _ = _improve(cohort, program, [("m1", "a")])
     pairs = sorted((s.mentor_id, s.mentee_id) for s in out.series)
     assert pairs == [("m1", "b"), ("m2", "a")]
-    assert figures["matched_gained"] == 1 and figures["improved"] >= 1
+    assert figures.matched_gained == 1 and figures.improved >= 1
     assert check_plan(cohort, program, pairs, out) == []
 
 
@@ -80,8 +71,8 @@ def test_a_mentee_moves_to_a_better_scoring_mentor() -> None:
     _, out, figures, cs = _improve(cohort, program, [("m1", "a")])
     assert int(cs.score[cs.index_of("m2", "a")]) > int(cs.score[cs.index_of("m1", "a")])
     assert [(s.mentor_id, s.mentee_id) for s in out.series] == [("m2", "a")]
-    assert figures["matched_gained"] == 0
-    assert figures["score_gained"] == int(cs.score[cs.index_of("m2", "a")] - cs.score[cs.index_of("m1", "a")])
+    assert figures.matched_gained == 0
+    assert figures.score_gained == int(cs.score[cs.index_of("m2", "a")] - cs.score[cs.index_of("m1", "a")])
 
 
 def test_protected_pairs_never_move() -> None:
@@ -91,7 +82,7 @@ def test_protected_pairs_never_move() -> None:
         make_person("a", goals=("python", "design")),
     )
     start, out, figures, _ = _improve(cohort, _small_program(), [("m1", "a")], protected=[("m1", "a")])
-    assert out == start and figures["improved"] == 0
+    assert out == start and figures.improved == 0
 
 
 def test_a_busy_hour_outside_the_neighbourhood_is_respected() -> None:
@@ -145,62 +136,58 @@ def _addable(cohort, program, result) -> list[tuple[str, str]]:  # type: ignore[
 
 
 @pytest.mark.parametrize(("people", "mentors", "seed"), [(300, 90, 2), (220, 50, 7)])
-def test_search_on_generated_cohorts(
-    people: int, mentors: int, seed: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_search_on_generated_cohorts(people: int, mentors: int, seed: int) -> None:
     """Above a (lowered) joint limit: valid, never worse (matched, then score), maximal, its
     figures true, and the same answer twice; a budget of 0 is the plan without the search."""
-    monkeypatch.setattr(PLAN, "JOINT_LIMIT", 100)
     cohort = generate_cohort(people, mentors, seed=seed, program=_mid_program(0.0))
-    before = plan(cohort, _mid_program(0.0), Continuity(), uid_salt="t")
-    assert "lns" not in before.repair
-    after = plan(cohort, _mid_program(2.0), Continuity(), uid_salt="t")
-    figures = after.repair["lns"]
-    assert isinstance(figures, dict) and figures["neighbourhoods"] > 0
-    assert figures["seconds"] < 2.0 + 1.0  # the budget, and at most the one neighbourhood it ended in
+    before = plan(cohort, _mid_program(0.0), Continuity(), uid_salt="t", limits=LOW)
+    assert isinstance(before.repair, RepairRecord) and before.repair.lns is None
+    after = plan(cohort, _mid_program(2.0), Continuity(), uid_salt="t", limits=LOW)
+    assert isinstance(after.repair, RepairRecord)
+    figures = after.repair.lns
+    assert figures is not None and figures.neighbourhoods > 0
+    assert figures.seconds < 2.0 + 1.0  # the budget, and at most the one neighbourhood it ended in
     pairs = [(p.mentor_id, p.mentee_id) for p in after.match.pairs]
     assert check_plan(cohort, after.program, pairs, after.schedule) == []  # every rule and occurrence
     gained = (after.match.matched - before.match.matched, after.match.objective - before.match.objective)
-    assert gained == (figures["matched_gained"], figures["score_gained"])
+    assert gained == (figures.matched_gained, figures.score_gained)
     assert gained[0] > 0 or (gained[0] == 0 and gained[1] >= 0)
     assert _addable(cohort, after.program, after) == []
-    again = plan(cohort, _mid_program(2.0), Continuity(), uid_salt="t")
+    again = plan(cohort, _mid_program(2.0), Continuity(), uid_salt="t", limits=LOW)
     assert (again.schedule.series, again.schedule.events) == (after.schedule.series, after.schedule.events)
     assert again.repair == after.repair
 
 
-def test_continuing_pairs_keep_their_series(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_continuing_pairs_keep_their_series() -> None:
     """A re-plan that keeps half the pairs with their slots: the search moves none of them (and
     does search: other pairs may move)."""
-    monkeypatch.setattr(PLAN, "JOINT_LIMIT", 100)
     program = _mid_program(0.0)
     cohort = generate_cohort(300, 90, seed=2, program=program)
-    first = plan(cohort, program, Continuity(), uid_salt="t")
+    first = plan(cohort, program, Continuity(), uid_salt="t", limits=LOW)
     kept = tuple(sorted((s.mentor_id, s.mentee_id) for s in first.schedule.series)[::2])
     slots = {
         (s.mentor_id, s.mentee_id): s for s in first.schedule.series if (s.mentor_id, s.mentee_id) in kept
     }
     continuity = Continuity(keep=kept, slots=slots, repair="rematch")
-    without = plan(cohort, program, continuity, uid_salt="t")
-    with_lns = plan(cohort, _mid_program(2.0), continuity, uid_salt="t")
-    figures = with_lns.repair["lns"]
-    assert isinstance(figures, dict) and figures["improved"] > 0  # it did move other pairs
+    without = plan(cohort, program, continuity, uid_salt="t", limits=LOW)
+    with_lns = plan(cohort, _mid_program(2.0), continuity, uid_salt="t", limits=LOW)
+    assert isinstance(with_lns.repair, RepairRecord)
+    figures = with_lns.repair.lns
+    assert figures is not None and figures.improved > 0  # it did move other pairs
     old = {(s.mentor_id, s.mentee_id): s for s in without.schedule.series}
     new = {(s.mentor_id, s.mentee_id): s for s in with_lns.schedule.series}
     assert all(new[k] == old[k] for k in kept if k in old)
     assert {k: s for k, s in new.items() if k in slots} == {k: s for k, s in old.items() if k in slots}
 
 
-def test_zero_budget_turns_the_search_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(PLAN, "JOINT_LIMIT", 100)
-
-    def never(*args: object, **kw: object) -> None:
-        raise AssertionError("the search ran with a budget of 0")
-
-    monkeypatch.setattr(lns, "improve", never)
+def test_zero_budget_turns_the_search_off() -> None:
     program = _mid_program(0.0)
     cohort = generate_cohort(220, 50, seed=7, program=program)
-    assert "lns" not in plan(cohort, program, Continuity(), uid_salt="t").repair
+    inst = PlanInstance.build(cohort, program, uid_salt="t", limits=LOW)
+    assert len(inst.candidates) > LOW.search_above and not lns.applies(inst)
+    assert lns.applies(replace(inst, program=_mid_program(2.0)))
+    planned = plan(cohort, program, Continuity(), uid_salt="t", limits=LOW)
+    assert isinstance(planned.repair, RepairRecord) and planned.repair.lns is None
 
 
 _DIGEST = """
@@ -208,17 +195,17 @@ import hashlib, json, sys
 from dataclasses import replace
 from pathlib import Path
 sys.path.insert(0, {root!r})
-PLAN = __import__("planner.plan", fromlist=["plan"])
-PLAN.JOINT_LIMIT = 100
 from cohort.program import load_program
 from planner.continuity import Continuity
+from planner.instance import Limits
+from planner.plan import plan
 from sample_data.generate import generate_cohort
 from scheduler.outputs import schedule_dict
 prog = load_program(Path({root!r}) / "sample_data" / "program.toml")
 prog = replace(prog, matching=replace(prog.matching, workers=1, seed=0, lns_seconds=2.0))
 cohort = generate_cohort(220, 50, seed=7, program=prog)
-p = PLAN.plan(cohort, prog, Continuity(), uid_salt="t")
-doc = json.dumps([schedule_dict(p.schedule), p.repair["lns"]], sort_keys=True, default=str)
+p = plan(cohort, prog, Continuity(), uid_salt="t", limits=Limits(joint_limit=100, search_above=100))
+doc = json.dumps([schedule_dict(p.schedule), p.repair.lns.as_dict()], sort_keys=True, default=str)
 print(hashlib.sha256(doc.encode()).hexdigest())
 """
 

@@ -11,7 +11,8 @@ from matcher.solve import solve
 from matcher.validate import check_matching
 from planner import Continuity
 from planner import plan as _plan
-from planner.plan import JOINT_LIMIT
+from planner.instance import Limits
+from planner.repair import RepairRecord
 from sample_data.generate import generate_cohort
 from scheduler.assign import schedule
 from scheduler.outputs import schedule_dict
@@ -27,7 +28,8 @@ def test_repair_keeps_every_placed_pair_and_places_more() -> None:
     program = replace(base, matching=matching)
     cohort = generate_cohort(900, 220, seed=6, program=program)
     plan = _plan(cohort, program, Continuity(), uid_salt="s")
-    assert len(plan.candidates) > JOINT_LIMIT and plan.repair["method"] == "none"  # the final pass repairs
+    assert len(plan.candidates) > Limits().joint_limit  # above the joint model's size:
+    assert isinstance(plan.repair, RepairRecord) and plan.repair.method == "none"  # the final pass repairs
 
     # the first schedule, recomputed independently (one worker: deterministic)
     ctx = SlotContext(cohort, program)
@@ -39,13 +41,13 @@ def test_repair_keeps_every_placed_pair_and_places_more() -> None:
         uid_salt="s",
         ctx=ctx,
     )
-    assert len(first.unplaceable) == plan.repair["unplaceable_first"] > 0
+    assert len(first.unplaceable) == plan.repair.unplaceable_first > 0
     final = {(s.mentor_id, s.mentee_id): s for s in plan.schedule.series}
     # no placed mentee is lost; a placed pair moves only in an augmenting chain (that places one
     # more mentee)
     assert {s.mentee_id for s in first.series} <= {e for _, e in final}
     moved = [s for s in first.series if final.get((s.mentor_id, s.mentee_id)) != s]
-    assert len(moved) <= plan.repair.get("moved_by_chains", 0) <= plan.repair.get("augmented", 0)
+    assert len(moved) <= plan.repair.moved_by_chains <= (plan.repair.augmented or 0)
     assert len(final) > len(first.series)  # and the repair found other partners
 
     # the plan is one consistent, valid whole

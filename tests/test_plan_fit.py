@@ -22,7 +22,7 @@ import pytest
 from cohort.program import Program, load_program
 from matcher.solve import solve
 from planner.fit import Calendars, PairFit, meetings_of
-from planner.plan import slot_aware_candidates
+from planner.instance import slot_aware_candidates
 from sample_data.generate import generate_cohort
 from scheduler.assign import schedule
 from scheduler.slots import iter_slot_options, pair_cadence

@@ -11,7 +11,6 @@ series and milestones.
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -22,8 +21,10 @@ import pytest
 from cohort.model import Cohort
 from cohort.program import Program, load_program
 from planner import continuity as policy
-from planner.continuity import Continuity
-from planner.plan import Plan, capacities, match_only, plan, schedule_pairs, slot_aware_candidates
+from planner.continuity import Continuity, Repair
+from planner.instance import Limits, PlanInstance, capacities, slot_aware_candidates
+from planner.plan import Plan, final_pass, first_match, first_schedule, match_only, plan, schedule_pairs
+from planner.repair import RepairRecord, StoredPairsRecord, repair
 from planner.validate import check_plan
 from sample_data.generate import generate_cohort
 from scheduler.assign import build_series
@@ -82,7 +83,7 @@ def _addable(
 
 
 @pytest.mark.parametrize(
-    ("people", "mentors", "seed", "repair", "rounds"),
+    ("people", "mentors", "seed", "strategy", "rounds"),
     [
         (300, 90, 0, "rematch", 0),
         (300, 90, 2, "rematch", None),
@@ -91,16 +92,14 @@ def _addable(
     ],
 )
 def test_no_unmatched_mentee_fits_a_free_seat(
-    people: int, mentors: int, seed: int, repair: str, rounds: int | None, monkeypatch: pytest.MonkeyPatch
+    people: int, mentors: int, seed: int, strategy: Repair, rounds: int | None
 ) -> None:
     """Also with fewer forbid-and-rematch rounds than the plan's own (0: the final pass alone
     must place every pair the first schedule left out that still fits; None: no cap)."""
-    monkeypatch.setattr(
-        sys.modules["planner.plan"], "MAX_REPAIR_ROUNDS", rounds
-    )  # the module, not the function
     program = _program()
     cohort = generate_cohort(people, mentors, seed=seed, program=program)
-    result = plan(cohort, program, Continuity(repair=repair), uid_salt="t")
+    limits = Limits(repair_rounds=rounds)
+    result = plan(cohort, program, Continuity(repair=strategy), uid_salt="t", limits=limits)
     addable, tried = _addable(cohort, program, result)
     assert addable == []
     # true reasons: a mentee told "free seat but no common hour" names the free-seat mentors the
@@ -124,19 +123,18 @@ def test_after_schedule_no_unmatched_mentee_fits_a_free_seat() -> None:
     cohort = generate_cohort(300, 90, seed=2, program=program)
     _, matched = match_only(cohort, program)
     stored = [(p.mentor_id, p.mentee_id) for p in matched.pairs]
-    result = schedule_pairs(cohort, program, stored, Continuity(), uid_salt="t")
+    result = schedule_pairs(PlanInstance.build(cohort, program, uid_salt="t"), stored)
+    assert isinstance(result.repair, StoredPairsRecord)
     assert _addable(cohort, program, result)[0] == []
     final = {(s.mentor_id, s.mentee_id) for s in result.schedule.series}
-    added = {(m, e) for m, e in result.repair.get("added", [])}
-    unplaced = {(m, e) for m, e, _ in result.repair["unplaceable"]}
+    added = set(result.repair.added)
+    unplaced = {(m, e) for m, e, _ in result.repair.unplaceable}
     assert unplaced and added  # the stored pairs leave some out, and free seats take some in
     assert final == (set(stored) - unplaced) | added  # no stored pair replaced
     assert not {e for _, e in added} & {e for _, e in set(stored) - unplaced}
 
 
-def test_after_rematch_no_unmatched_mentee_fits_and_continuing_pairs_stay(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_after_rematch_no_unmatched_mentee_fits_and_continuing_pairs_stay() -> None:
     """The next cycle: pairs that continue keep their slot, and the final pass (first fit and
     chains) leaves their series and milestones byte for byte as they were before it."""
     first_program = _program()
@@ -149,21 +147,16 @@ def test_after_rematch_no_unmatched_mentee_fits_and_continuing_pairs_stay(
     program = replace(first_program, cycle=replace(cycle, start=cycle.start + timedelta(weeks=cycle.weeks)))
     continuity = policy.next_cycle(verdicts, first.schedule, ended)
 
-    seen: list[tuple[Schedule, Schedule]] = []
-    module = sys.modules["planner.plan"]
-    real = module.augment
-
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        out = real(*args, **kwargs)
-        seen.append((args[4], out[0]))
-        return out
-
-    monkeypatch.setattr(module, "augment", spy)
     result = plan(cohort, program, continuity, uid_salt="t")
     assert _addable(cohort, program, result, frozenset(ended))[0] == []
     assert not {(p.mentor_id, p.mentee_id) for p in result.match.pairs} & set(ended)
 
-    ((before, after),) = seen
+    # the plan's steps up to the final pass, one by one: the schedule before and after it
+    inst = PlanInstance.build(cohort, program, continuity, uid_salt="t")
+    matched = first_match(inst)
+    repaired = repair(inst, matched, first_schedule(inst, matched))
+    before, (after, _) = repaired.schedule, final_pass(repaired)
+    assert isinstance(result.repair, RepairRecord)
     continuing = set(continuity.keep) | set(continuity.slots)
 
     def dump(s: Schedule, k: tuple[str, str]) -> bytes:
@@ -175,4 +168,4 @@ def test_after_rematch_no_unmatched_mentee_fits_and_continuing_pairs_stay(
     assert len(kept) > 10
     for k in kept:
         assert dump(after, k) == dump(before, k), k
-    assert result.repair.get("augmented", 0) > 0 or len(after.series) == len(before.series)
+    assert (result.repair.augmented or 0) > 0 or len(after.series) == len(before.series)

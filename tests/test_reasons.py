@@ -19,7 +19,8 @@ from cohort.model import Cohort
 from cohort.program import Program, load_program
 from matcher.candidates import build_candidates
 from planner.continuity import Continuity
-from planner.plan import Plan, capacities, plan
+from planner.instance import capacities
+from planner.plan import Plan, plan
 from planner.reasons import DAYS_PLURAL, with_hour
 from sample_data.generate import generate_cohort, generate_rows, write_rows
 from scheduler.assign import build_series

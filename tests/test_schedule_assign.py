@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from cohort.model import Cohort
 from cohort.program import CycleSettings, Program
-from scheduler.assign import make_uid, schedule
+from scheduler.assign import Effort, Keep, make_uid, schedule
 from scheduler.outputs import dst_notes, schedule_dict, write_schedule_json
 from tests.checker import check, expand_series
 from tests.factories import make_cohort, make_person
@@ -79,7 +79,7 @@ def test_four_zones_across_both_changes_every_occurrence_inside_both_availabilit
         ("kol_m", "ny_e"),
         ("ldn_m", "ldn_e2"),
     ]
-    sched = schedule(cohort, prog, pairs, uid_salt="salt", workers=1, seed=0, time_limit=10)
+    sched = schedule(cohort, prog, pairs, uid_salt="salt", effort=Effort(workers=1, seed=0, time_limit=10))
     assert not sched.unplaceable, sched.unplaceable
     assert len(sched.series) == 5
     doc = schedule_dict(sched)
@@ -195,7 +195,7 @@ def test_fixed_series_is_kept_when_still_valid_and_replaced_when_not() -> None:
     prev = first.series[0]
     # next cycle: the pair keeps its weekday and local time
     nxt = Program(cycle=CycleSettings(start=date(2027, 5, 3), weeks=12))
-    again = schedule(cohort, nxt, [("ldn_m", "ldn_e2")], uid_salt="k", fixed={("ldn_m", "ldn_e2"): prev})
+    again = schedule(cohort, nxt, [("ldn_m", "ldn_e2")], uid_salt="k", keep=Keep({("ldn_m", "ldn_e2"): prev}))
     s = again.series[0]
     assert again.stats["kept"] == 1
     assert (s.dtstart.weekday(), s.dtstart.time()) == (prev.dtstart.weekday(), prev.dtstart.time())
@@ -218,7 +218,7 @@ def test_fixed_series_is_kept_when_still_valid_and_replaced_when_not() -> None:
             for p in cohort.people
         )
     )
-    third = schedule(moved, nxt, [("ldn_m", "ldn_e2")], uid_salt="k", fixed={("ldn_m", "ldn_e2"): prev})
+    third = schedule(moved, nxt, [("ldn_m", "ldn_e2")], uid_salt="k", keep=Keep({("ldn_m", "ldn_e2"): prev}))
     assert third.stats["kept"] == 0
     assert third.series and third.series[0].dtstart.time() != prev.dtstart.time()
 
@@ -254,9 +254,11 @@ def test_reschedule_equals_scheduling_everything_with_placed_slots_fixed() -> No
         again,
         uid_salt="s",
         ctx=ctx,
-        fixed=placed,
-        hints={k: pattern_of_series(s, program) for k, s in placed.items()},
-        required=[k for k in again if k in placed],
+        keep=Keep(
+            placed,
+            hints={k: pattern_of_series(s, program) for k, s in placed.items()},
+            required=[k for k in again if k in placed],
+        ),
     )
     inc = reschedule(cohort, program, first, again, uid_salt="s", ctx=ctx)
     assert inc.series == full.series and inc.events == full.events

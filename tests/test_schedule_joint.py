@@ -8,13 +8,23 @@ from datetime import date, timedelta
 
 import pytest
 
+from cohort.model import Cohort
 from cohort.program import CycleSettings, Milestones, Program
 from matcher.model import Candidate
+from planner.continuity import Continuity
+from planner.instance import PlanInstance
 from planner.joint import match_and_schedule
+from scheduler.assign import Effort
 from scheduler.outputs import schedule_dict
 from scheduler.slots import SlotContext, pair_slot_options
 from tests.checker import check
 from tests.factories import make_cohort, make_person
+
+
+def _instance(cohort: Cohort, program: Program, seats: dict[str, int]) -> PlanInstance:
+    """A plan instance of ``cohort`` whose mentors have ``seats``."""
+    return PlanInstance.build(cohort, program, Continuity(capacities=seats), uid_salt="s")
+
 
 ZONES = ["UTC", "Africa/Lagos", "Asia/Kolkata"]  # no clock changes: the weekly grid is exact
 
@@ -110,17 +120,9 @@ def test_joint_matches_as_many_as_exhaustive_search(seed: int) -> None:
     )
     candidates = [Candidate(m.id, e.id, rng.randint(0, 50)) for m in mentors for e in mentees]
     capacity = {m.id: m.capacity for m in mentors}
-    chosen, sched = match_and_schedule(
-        cohort,
-        prog,
-        candidates,
-        uid_salt="s",
-        capacity=capacity,
-        options_per_pair=0,
-        time_limit=10,
-        workers=1,
-        seed=0,
-    )
+    inst = _instance(cohort, prog, capacity)
+    effort = Effort(time_limit=10, workers=1, seed=0)
+    chosen, sched = match_and_schedule(inst, candidates, options_per_pair=0, effort=effort)
     assert len(chosen) == exhaustive_best(cohort, prog, candidates, capacity)
     # matches and schedule describe the same pairs, and the schedule is sound
     assert sorted((s.mentor_id, s.mentee_id) for s in sched.series) == chosen
@@ -133,7 +135,8 @@ def test_capacity_three_with_one_free_hour_is_one_mentee() -> None:
     cohort = make_cohort(mentor, *mentees)
     prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8))
     cands = [Candidate("m", e.id, 10) for e in mentees]
-    chosen, sched = match_and_schedule(cohort, prog, cands, uid_salt="s", capacity={"m": 3}, workers=1)
+    inst = _instance(cohort, prog, {"m": 3})
+    chosen, sched = match_and_schedule(inst, cands, effort=Effort(time_limit=30, workers=1, seed=0))
     assert len(chosen) == 1 and len(sched.series) == 1
 
 
@@ -145,5 +148,17 @@ def test_pair_without_slot_is_never_chosen_and_mentee_gets_another_mentor() -> N
     prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8))
     assert SlotContext(cohort, prog).has_slot(["far", "near"], ["e", "e"]).tolist() == [False, True]
     cands = [Candidate("far", "e", 100), Candidate("near", "e", 1)]
-    chosen, sched = match_and_schedule(cohort, prog, cands, uid_salt="s", capacity={"far": 1, "near": 1})
+    inst = _instance(cohort, prog, {"far": 1, "near": 1})
+    chosen, sched = match_and_schedule(inst, cands, effort=Effort(time_limit=30, workers=2, seed=0))
     assert chosen == [("near", "e")] and len(sched.series) == 1
+
+
+def test_two_people_never_mentor_each_other_in_the_joint_model() -> None:
+    """``a`` and ``b`` (role ``both``) could each mentor the other and have the hours for both
+    series: the joint model forms one direction only (``mutual_mentoring``)."""
+    cohort = make_cohort(make_person("a", "both", capacity=1), make_person("b", "both", capacity=1))
+    prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=6, cadence="weekly"))
+    cands = [Candidate("a", "b", 10), Candidate("b", "a", 10)]
+    inst = _instance(cohort, prog, {"a": 1, "b": 1})
+    chosen, sched = match_and_schedule(inst, cands, effort=Effort(time_limit=10, workers=1, seed=0))
+    assert len(chosen) == 1 and len(sched.series) == 1

@@ -10,7 +10,7 @@ import pytest
 
 from cohort.model import Cohort, Person
 from cohort.program import CycleSettings, Milestones, Program
-from scheduler.assign import _solve_component, schedule, spread_penalty
+from scheduler.assign import Component, Effort, Keep, schedule, solve_component, spread_penalty
 from scheduler.outputs import schedule_dict
 from scheduler.slots import SlotContext, pair_cadence, pair_slot_options
 from tests.checker import check
@@ -155,7 +155,12 @@ def test_per_component_solving_reaches_the_joint_optimum() -> None:
         cohort, prog, pairs = _crowded(seed)
         ctx = SlotContext(cohort, prog)
         sched = schedule(
-            cohort, prog, pairs, uid_salt="s", ctx=ctx, options_per_pair=6, time_limit=10, workers=1, seed=0
+            cohort,
+            prog,
+            pairs,
+            uid_salt="s",
+            ctx=ctx,
+            effort=Effort(options_per_pair=6, time_limit=10, workers=1, seed=0),
         )
         assert check(schedule_dict(sched), cohort, prog) == []
         assert sched.stats["components_at_time_limit"] == 0 and sched.stats["status"] == "OPTIMAL"
@@ -168,7 +173,8 @@ def test_per_component_solving_reaches_the_joint_optimum() -> None:
             if o:
                 keys.append((m, e))
                 opts.append(o)
-        picks, info = _solve_component(ctx, keys, opts, [None] * len(keys), time_limit=20, workers=1, seed=0)
+        comp = Component(keys, opts, [None] * len(keys))
+        picks, info = solve_component(ctx, comp, time_limit=20, workers=1, seed=0)
         assert info["status"] == "OPTIMAL"
         chosen = [(k, o[j]) for k, o, j in zip(keys, opts, picks, strict=True) if j is not None]
         assert len(sched.series) == len(chosen), seed
@@ -185,7 +191,7 @@ def test_hints_break_ties_so_placed_pairs_keep_their_slots() -> None:
         make_person("b", availability=hours),
     )
     prog = Program(cycle=CycleSettings(start=date(2027, 2, 1), weeks=8, cadence="weekly"))
-    first = schedule(cohort, prog, [("m", "a"), ("m", "b")], uid_salt="s", workers=1, seed=0)
+    first = schedule(cohort, prog, [("m", "a"), ("m", "b")], uid_salt="s", effort=Effort(workers=1, seed=0))
     assert len(first.series) == 2
     opts = pair_slot_options(cohort["m"], cohort["a"], prog)
     # ask for an equally good but different slot for (m, a): the hint wins the tie
@@ -195,7 +201,12 @@ def test_hints_break_ties_so_placed_pairs_keep_their_slots() -> None:
         if o.cost == opts[0].cost and o.pattern.weekday != first.series[1].dtstart.weekday()
     )
     again = schedule(
-        cohort, prog, [("m", "a"), ("m", "b")], uid_salt="s", hints={("m", "a"): other}, workers=1, seed=0
+        cohort,
+        prog,
+        [("m", "a"), ("m", "b")],
+        uid_salt="s",
+        keep=Keep(hints={("m", "a"): other}),
+        effort=Effort(workers=1, seed=0),
     )
     got = next(s for s in again.series if s.mentee_id == "a")
     start = got.dtstart
