@@ -1,4 +1,4 @@
-"""Circle outputs of a run (``planner.circle_outputs``), written only when someone asked for a
+"""Circle outputs of a run (``planner.circles.outputs``), written only when someone asked for a
 circle: ``circles.csv``, circle reasons in ``unmatched.csv``, the circles section of
 ``report.html`` and the ``circles`` figures of ``summary.json``. The circles' meetings are in
 ``schedule.json`` and in their people's feeds, from the store (``pipeline.run.write_outputs``)."""
@@ -12,12 +12,12 @@ from typing import Any
 from cohort.model import Cohort, PersonId
 from matcher.model import MatchResult
 from matcher.outputs import write_unmatched
-from planner.circle_outputs import (
+from planner.circles.forming import CirclePlan
+from planner.circles.outputs import (
     circle_summary,
     unmatched_with_circles,
     write_circles_csv,
 )
-from planner.circles import CirclePlan
 from report.circles import with_circles
 
 

@@ -18,10 +18,10 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cohort.model import Cohort, Person
 from cohort.program import Circles, CycleSettings, Matching, Program, Rules
-from planner.circle_outputs import circle_records
-from planner.circles import circle_pool, form_circles, pair_cohort, uses_circles
+from planner.circles.forming import circle_pool, form_circles, pair_cohort, uses_circles
+from planner.circles.outputs import circle_records
+from planner.circles.slots import circle_context, has_common_slot
 from scheduler.calendar import EventState, build_feed, build_feed_icalendar
-from scheduler.circle_slots import circle_context, has_common_slot
 from scheduler.recurrence import UTC
 from scheduler.slots import Meeting
 from tests.factories import make_cohort, make_person

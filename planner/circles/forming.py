@@ -15,7 +15,7 @@ every two people of the circle, leader included: ``forbid``, ``avoid`` (either w
 ``language``: one language common to the whole circle (with ``common_language``); goals: at least one
 goal shared by every member (mentor-led: also in the leader's expertise); sizes: ``min_size`` to
 ``max_size`` members besides a leader; ``schedule``: one recurring slot inside every member's local
-availability for every occurrence (``scheduler.circle_slots``), around their pair meetings.
+availability for every occurrence (``planner.circles.slots``), around their pair meetings.
 
 Forming circles optimally: candidate circles are the cliques of people compatible under every rule
 above (a depth-first search that prunes on the monotone rules: pairwise rules, shared goal, common
@@ -28,7 +28,7 @@ CP-SAT's over the candidate circles, exact when the enumeration was complete (``
 Slots are then given circle by circle around everyone's other meetings; a circle whose leader has
 no hour left is dropped and the packing solved again without it.
 
-Across cycles (``CircleContinuity``, decided by ``planner.circle_continuity``): each continuing
+Across cycles (``CircleContinuity``, decided by ``planner.circles.continuity``): each continuing
 circle adds candidates of its own, its members who stay plus replacements from the pool (never
 someone barred from it), searched from that core; a pair rule ``history`` keeps apart people of a
 circle one of them said no to. The packing then puts continuing circles first, their old slot
@@ -51,7 +51,7 @@ from cohort.program import Program
 from cohort.rules import rule
 from cohort.solving import configure
 from matcher.candidates import reporting_pairs
-from scheduler.circle_slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
+from planner.circles.slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
 from scheduler.model import Schedule
 from scheduler.recurrence import Pattern
 from scheduler.slots import Meeting, SlotContext
@@ -109,7 +109,7 @@ class CirclePlan:
 
 @dataclass(frozen=True)
 class KeptCircle:
-    """A circle of the previous cycle that continues (``planner.circle_continuity`` decides which)."""
+    """A circle of the previous cycle that continues (``planner.circles.continuity`` decides which)."""
 
     id: str
     mentor_id: PersonId | None
@@ -849,7 +849,7 @@ def plan_circles(
     continuity: CircleContinuity = NO_CONTINUITY,
 ) -> CirclePlan:
     """Circles for ``cohort`` after its pairs (``pairs``: (mentor, mentee), ``schedule``: theirs;
-    ``continuity``: from the previous cycle, ``planner.circle_continuity.next_cycle_circles``)."""
+    ``continuity``: from the previous cycle, ``planner.circles.continuity.next_cycle_circles``)."""
     if not uses_circles(cohort):
         return EMPTY
     paired = {p for pair in pairs for p in pair}
