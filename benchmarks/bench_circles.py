@@ -31,7 +31,8 @@ from cohort.feedback import FeedbackRow  # noqa: E402
 from cohort.model import Cohort  # noqa: E402
 from cohort.program import Circles, Matching, Program  # noqa: E402
 from planner.circles.continuity import next_cycle_circles  # noqa: E402
-from planner.circles.forming import CirclePlan, form_circles  # noqa: E402
+from planner.circles.forming import form_circles  # noqa: E402
+from planner.circles.model import CirclePlan  # noqa: E402
 from planner.circles.outputs import circle_records  # noqa: E402
 from sample_data.generate import generate_cohort  # noqa: E402
 

@@ -12,7 +12,7 @@ from typing import Any
 from cohort.model import Cohort, PersonId
 from matcher.model import MatchResult
 from matcher.outputs import write_unmatched
-from planner.circles.forming import CirclePlan
+from planner.circles.model import CirclePlan
 from planner.circles.outputs import (
     circle_summary,
     unmatched_with_circles,

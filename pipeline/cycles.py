@@ -77,8 +77,10 @@ from planner.circles.continuity import (
     rejoined,
     reserve_seats,
 )
-from planner.circles.forming import CirclePlan, pair_cohort, plan_circles
+from planner.circles.forming import plan_circles
+from planner.circles.model import CirclePlan
 from planner.circles.outputs import circle_record, circle_records
+from planner.circles.pool import pair_cohort
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
 from scheduler.model import CircleRecord, Schedule, Series
 from store import (

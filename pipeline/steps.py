@@ -24,7 +24,7 @@ from pipeline.progress import Progress, null_progress, publish_clock
 from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, plan
-from planner.circles.forming import pair_cohort
+from planner.circles.pool import pair_cohort
 from planner.continuity import series_by_pair
 from planner.plan import alternatives_for, match_only, schedule_pairs
 from report.analysis import capacity_of, series_view

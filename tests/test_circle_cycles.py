@@ -17,8 +17,10 @@ from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person
 from cohort.program import Program
 from planner.circles.continuity import mid_cycle_circles, next_cycle_circles, placed_pattern, reserve_seats
-from planner.circles.forming import CircleContinuity, CirclePlan, circle_pool, form_circles, pair_cohort
+from planner.circles.forming import form_circles
+from planner.circles.model import CircleContinuity, CirclePlan
 from planner.circles.outputs import circle_records
+from planner.circles.pool import circle_pool, pair_cohort
 from planner.circles.slots import circle_context, circle_slot_options, has_common_slot
 from scheduler.slots import Meeting
 from tests.factories import make_cohort, make_person

@@ -18,8 +18,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cohort.model import Cohort, Person
 from cohort.program import Circles, CycleSettings, Matching, Program, Rules
-from planner.circles.forming import circle_pool, form_circles, pair_cohort, uses_circles
+from planner.circles.forming import form_circles
 from planner.circles.outputs import circle_records
+from planner.circles.pool import circle_pool, pair_cohort, uses_circles
 from planner.circles.slots import circle_context, has_common_slot
 from scheduler.calendar import EventState, build_feed, build_feed_icalendar
 from scheduler.recurrence import UTC

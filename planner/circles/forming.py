@@ -1,12 +1,4 @@
-"""Group mentoring circles: who meets in which circle, and when.
-
-Who may join (``circle_pool``): people whose ``format`` is ``circle``, and people with ``either``
-who were not matched one-to-one (the simple, sound rule: a pair is decided first, a circle takes
-those left; an ``either`` person is never in both). With ``[circles] kind = "mentor-led"`` members
-are people with role ``mentee`` or ``both`` and leaders are people with role ``mentor`` whose format
-is ``circle`` or ``either``; a leader leads as many circles as their seats left after their pairs
-allow (``capacity`` minus pairs, divided by ``mentor_capacity_per_circle``; 0: unlimited). With
-``kind = "peer"`` every pool member may join and there is no leader.
+"""Forming circles: who meets in which circle, and when (who may join: ``planner.circles.pool``).
 
 Hard rules of a circle (``circle_problems``), the catalogue's pair rules (``cohort.rules``) between
 every two people of the circle, leader included: ``forbid``, ``avoid`` (either way),
@@ -40,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -51,6 +43,16 @@ from cohort.program import Program
 from cohort.rules import rule
 from cohort.solving import configure
 from matcher.candidates import reporting_pairs
+from planner.circles.model import (
+    EMPTY,
+    NO_CONTINUITY,
+    Circle,
+    CircleContinuity,
+    CirclePlan,
+    KeptCircle,
+    Unplaced,
+)
+from planner.circles.pool import circle_pool, uses_circles
 from planner.circles.slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
 from scheduler.model import Schedule
 from scheduler.recurrence import Pattern
@@ -63,79 +65,6 @@ MAX_ROUNDS = 5  # packing rounds when chosen circles find no slot around their l
 
 
 @dataclass(frozen=True)
-class Circle:
-    """One formed circle with its slot."""
-
-    id: str
-    mentor_id: PersonId | None
-    member_ids: tuple[PersonId, ...]
-    goals: tuple[str, ...]  # shared by every member (and in the leader's expertise)
-    languages: tuple[str, ...]  # common to everyone
-    score: int
-    reasons: str
-    slot: CircleSlot
-
-    @property
-    def people(self) -> tuple[PersonId, ...]:
-        """Everyone who meets: the leader first, then the members."""
-        return ((self.mentor_id,) if self.mentor_id else ()) + self.member_ids
-
-
-@dataclass(frozen=True)
-class Unplaced:
-    """A circle person not placed in any circle, and why."""
-
-    id: PersonId
-    reason: str
-
-
-@dataclass(frozen=True)
-class CirclePlan:
-    circles: tuple[Circle, ...]
-    unplaced: tuple[Unplaced, ...]
-    pool: int  # people who could join a circle
-    placed: int
-    bound: float  # most people placed, over the candidate circles
-    gap: float
-    objective: float
-    method: str  # "exact" (complete enumeration) or "seeded" (bounded search per person)
-    candidates: int
-    seconds: float
-    stats: Mapping[str, object] = field(default_factory=dict)
-    continued: tuple[str, ...] = ()  # continuing circles that continue (their ids)
-    same_slot: tuple[str, ...] = ()  # ... of them in their old slot
-    dissolved: tuple[str, ...] = ()  # continuing circles that could not continue
-
-
-@dataclass(frozen=True)
-class KeptCircle:
-    """A circle of the previous cycle that continues (``planner.circles.continuity`` decides which)."""
-
-    id: str
-    mentor_id: PersonId | None
-    member_ids: tuple[PersonId, ...]  # the members who stay (said yes, still in the roster)
-    pattern: Pattern | None = None  # its slot placed in this cycle, kept when still valid
-
-
-@dataclass(frozen=True)
-class CircleContinuity:
-    """What forming circles must respect from earlier cycles; empty for a first cycle."""
-
-    kept: tuple[KeptCircle, ...] = ()
-    """Continuing circles: each keeps its id, gets free places filled or shrinks (above
-    ``min_size``), or dissolves when neither is possible."""
-    barred: frozenset[tuple[str, PersonId]] = frozenset()
-    """(circle id, person): the person said no to that circle and never rejoins it."""
-    ended: frozenset[frozenset[PersonId]] = frozenset()
-    """{person, other}: someone said no to a circle they were both in: never in one circle again."""
-    used_ids: frozenset[str] = frozenset()
-    """Circle ids of earlier cycles: a new circle never takes one."""
-
-
-NO_CONTINUITY = CircleContinuity()
-
-
-@dataclass(frozen=True)
 class _Candidate:
     mentor_id: PersonId | None
     member_ids: tuple[PersonId, ...]
@@ -144,30 +73,6 @@ class _Candidate:
     score: int
     keep: str | None = None  # the continuing circle this candidate is a continuation of
     same_slot: bool = False  # the continuing circle's slot is still valid for this group
-
-
-EMPTY = CirclePlan((), (), 0, 0, 0.0, 0.0, 0.0, "none", 0, 0.0)
-
-
-def wants_circle(person: Person) -> bool:
-    return person.format in ("circle", "either")
-
-
-def uses_circles(cohort: Cohort) -> bool:
-    """Whether anyone asked for a circle (else nothing about circles is computed or written)."""
-    return any(p.format != "one-to-one" for p in cohort.people)
-
-
-def pair_cohort(cohort: Cohort, in_circles: Iterable[PersonId] = ()) -> Cohort:
-    """The people who may be matched one-to-one (everyone but ``format = circle``, and but
-    ``in_circles``: members who stay in a continuing circle); the cohort itself when nobody chose a
-    circle."""
-    out = set(in_circles)
-    if not any(p.format == "circle" or p.id in out for p in cohort.people):
-        return cohort
-    return Cohort(
-        tuple(p for p in cohort.people if p.format != "circle" and p.id not in out), source=cohort.source
-    )
 
 
 class Rules:
@@ -455,30 +360,6 @@ def _count_nodes_estimate(n: int, k: int) -> int:
     from math import comb
 
     return sum(comb(n, j) for j in range(0, k + 1))
-
-
-def circle_pool(
-    cohort: Cohort, program: Program, paired: Iterable[PersonId], pairs_led: Mapping[PersonId, int]
-) -> tuple[list[Person], dict[PersonId, int]]:
-    """Members who may join a circle, and each leader's number of circles allowed."""
-    taken = set(paired)
-    kind = program.circles.kind
-    people = [p for p in cohort.people if wants_circle(p) and not (p.format == "either" and p.id in taken)]
-    if kind == "peer":
-        return people, {}
-    members = [p for p in people if p.is_mentee and p.role != "mentor"]
-    per = program.circles.mentor_capacity_per_circle
-    leaders: dict[PersonId, int] = {}
-    for p in cohort.people:
-        if p.role != "mentor" or not wants_circle(p):
-            continue
-        seats = (p.capacity if p.capacity is not None else program.rules.default_capacity) - pairs_led.get(
-            p.id, 0
-        )
-        allowed = len(members) if per == 0 else max(0, seats) // per
-        if allowed > 0:
-            leaders[p.id] = allowed
-    return members, leaders
 
 
 def candidate_circles(

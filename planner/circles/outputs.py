@@ -23,7 +23,7 @@ from cohort.model import PersonId
 from cohort.program import Program
 from cohort.text import write_csv
 from matcher.model import Unmatched
-from planner.circles.forming import Circle, CirclePlan
+from planner.circles.model import Circle, CirclePlan
 from scheduler.model import CircleRecord, Series
 from scheduler.model import Event as Milestone
 from scheduler.recurrence import UTC, recurrence_of
