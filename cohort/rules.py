@@ -67,6 +67,12 @@ class Rule:
         """The rule in an explanation: ``detail`` filled with ``values``, or ``words``."""
         return self.detail.format(**values) if self.detail else self.words
 
+    def broken_by(self, mentor: Person, mentee: Person, context: PairContext) -> str | None:
+        """What the pair breaks of this rule, in plain words, or None (rules of ``PAIR_CHECKS``)."""
+        if self.check is None:
+            raise TypeError(f"rule {self.name!r} is not decided pair by pair")
+        return self.check(mentor, mentee, context)
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -92,6 +98,7 @@ class PairContext:
     forbidden: frozenset[frozenset[PersonId]] = frozenset()  # the coordinator's `[matching] forbid`
     ended: frozenset[frozenset[PersonId]] = frozenset()  # ended in an earlier cycle (rule history)
     seats: Mapping[PersonId, int] = field(default_factory=dict)  # mentors' capacities overridden
+    _managers: dict[PersonId, tuple[PersonId, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def seats_of(self, mentor: Person) -> int:
         """The mentor's seats this cycle: an override, else their ``capacity``, else the default."""
@@ -99,9 +106,12 @@ class PairContext:
             return self.seats[mentor.id]
         return mentor.capacity if mentor.capacity is not None else self.program.rules.default_capacity
 
-    def managers(self, person: Person) -> list[PersonId]:
+    def managers(self, person: Person) -> tuple[PersonId, ...]:
         """The person's managers up the line, nearest first, at most ``reporting_line_depth`` of
-        them (the chain stops at someone seen before: a cycle in ``manager_id`` ends it)."""
+        them (the chain stops at someone seen before: a cycle in ``manager_id`` ends it; cached)."""
+        hit = self._managers.get(person.id)
+        if hit is not None:
+            return hit
         out: list[PersonId] = []
         seen = {person.id}
         boss = person.manager_id
@@ -111,7 +121,8 @@ class PairContext:
             seen.add(boss)
             out.append(boss)
             boss = self.cohort[boss].manager_id if boss in self.cohort else None
-        return out
+        self._managers[person.id] = found = tuple(out)
+        return found
 
 
 PairCheck = Callable[[Person, Person, PairContext], "str | None"]
@@ -171,7 +182,7 @@ def breaks_capacity(mentor: Person, mentee: Person, ctx: PairContext) -> str | N
 
 def breaks_forbid(mentor: Person, mentee: Person, ctx: PairContext) -> str | None:
     """Hard: ``forbid`` (either direction)."""
-    hit = frozenset((mentor.id, mentee.id)) in ctx.forbidden
+    hit = bool(ctx.forbidden) and frozenset((mentor.id, mentee.id)) in ctx.forbidden
     return "the coordinator forbade this pair" if hit else None
 
 
@@ -225,7 +236,7 @@ def breaks_time(mentor: Person, mentee: Person, ctx: PairContext) -> str | None:
 
 def breaks_history(mentor: Person, mentee: Person, ctx: PairContext) -> str | None:
     """Hard: ``history`` (the pair, either order, is in ``ctx.ended``)."""
-    hit = frozenset((mentor.id, mentee.id)) in ctx.ended
+    hit = bool(ctx.ended) and frozenset((mentor.id, mentee.id)) in ctx.ended
     return "they ended meeting each other in an earlier cycle" if hit else None
 
 

@@ -1,10 +1,12 @@
 """Forming circles: who meets in which circle, and when (who may join: ``planner.circles.pool``).
 
-Hard rules of a circle (``circle_problems``), the catalogue's pair rules (``cohort.rules``) between
-every two people of the circle, leader included: ``forbid``, ``avoid`` (either way),
-``reporting_line`` (up to ``reporting_line_depth`` levels), ``department`` (with
-``same_department = "forbid"``: nobody shares a department), ``level_gap`` (leader and each member);
-``language``: one language common to the whole circle (with ``common_language``); goals: at least one
+Hard rules of a circle (``circle_problems``), the catalogue's pair predicates (``cohort.rules``, the
+same the pairs' validator runs, chosen by their ``in_circle``) between every two people of the
+circle, leader included: ``self``, ``forbid``, ``avoid`` (either way), ``reporting_line`` (up to
+``reporting_line_depth`` levels), ``department`` (with ``same_department = "forbid"``: nobody
+shares a department, compared by ``department_key`` as for pairs), ``history``; ``level_gap``
+between the leader and each member; ``language``: one language common to the whole circle (with
+``common_language``, compared by ``language_key``); goals: at least one
 goal shared by every member (mentor-led: also in the leader's expertise); sizes: ``min_size`` to
 ``max_size`` members besides a leader; ``schedule``: one recurring slot inside every member's local
 availability for every occurrence (``planner.circles.slots``), around their pair meetings.
@@ -40,9 +42,8 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, Person, PersonId
 from cohort.program import Program
-from cohort.rules import rule
+from cohort.rules import PAIR_CHECKS, languages_of, pair_context, rule
 from cohort.solving import configure
-from matcher.candidates import reporting_pairs
 from planner.circles.model import (
     EMPTY,
     NO_CONTINUITY,
@@ -62,6 +63,13 @@ EXHAUSTIVE_LIMIT = 200_000  # search nodes up to which every candidate circle is
 PER_SEED = 6  # candidate circles per seed person above the limit
 SEED_NODES = 400  # search nodes per seed person above the limit
 MAX_ROUNDS = 5  # packing rounds when chosen circles find no slot around their leader's meetings
+# the catalogue's predicates a circle applies between every two people, and leader to member
+EVERY_TWO = tuple(
+    (r.name, r.check) for r in PAIR_CHECKS if r.check is not None and r.in_circle == "every_two"
+)
+LEADER_MEMBER = tuple(
+    (r.name, r.check) for r in PAIR_CHECKS if r.check is not None and r.in_circle == "leader"
+)
 
 
 @dataclass(frozen=True)
@@ -76,42 +84,43 @@ class _Candidate:
 
 
 class Rules:
-    """The catalogue's pair rules between any two circle people (names from ``cohort.rules``)."""
+    """The catalogue's pair rules inside a circle (``cohort.rules``, by their ``in_circle``): the
+    "every_two" rules between any two people of the circle, leader included, the "leader" rules
+    between the leader (as mentor) and each member; ``ended``: people of a circle one of them said
+    no to (rule ``history``). Languages compare by the catalogue's ``language_key``."""
 
     def __init__(self, cohort: Cohort, program: Program, ended: Iterable[frozenset[PersonId]] = ()):
         self.cohort = cohort
-        self.program = program
-        self.ended = frozenset(ended)  # people of a circle one of them said no to
-        r = program.rules
-        self.reporting: set[frozenset[PersonId]] = set()
-        if r.reporting_line == "forbid":
-            self.reporting = {frozenset(p) for p in reporting_pairs(cohort, r.reporting_line_depth)}
-        self.forbid = {frozenset(p) for p in program.matching.forbid if len(p) == 2}
+        self.context = pair_context(cohort, program, ended=ended)
+        self._languages: dict[PersonId, frozenset[str]] = {}
 
     def broken(self, a: Person, b: Person, *, leader: Person | None = None) -> str | None:
         """The first pair rule ``a`` and ``b`` break in one circle (``leader``: one of them leads)."""
-        r = self.program.rules
-        if a.id == b.id:
-            return "self"
-        if frozenset((a.id, b.id)) in self.forbid:
-            return "forbid"
-        if b.id in a.avoid or a.id in b.avoid:
-            return "avoid"
-        if self.ended and frozenset((a.id, b.id)) in self.ended:
-            return "history"
-        if frozenset((a.id, b.id)) in self.reporting:
-            return "reporting_line"
-        if r.same_department == "forbid" and a.department and a.department == b.department:
-            return "department"
+        ctx = self.context
+        for name, check in EVERY_TWO:  # the search's hot path: a plain loop, no generator
+            if check(a, b, ctx):
+                return name
         if leader is not None:
             member = b if leader.id == a.id else a
-            if (
-                leader.level is not None
-                and member.level is not None
-                and leader.level - member.level < r.min_level_gap
-            ):
-                return "level_gap"
+            for name, check in LEADER_MEMBER:
+                if check(leader, member, ctx):
+                    return name
         return None
+
+    def every_broken(self, a: Person, b: Person, *, leader: Person | None = None) -> list[str]:
+        """Every pair rule ``a`` and ``b`` break in one circle, in the catalogue's order."""
+        out = [name for name, check in EVERY_TWO if check(a, b, self.context)]
+        if leader is not None:
+            member = b if leader.id == a.id else a
+            out += [name for name, check in LEADER_MEMBER if check(leader, member, self.context)]
+        return out
+
+    def languages(self, person: Person) -> frozenset[str]:
+        """The person's languages as the catalogue compares them (cached)."""
+        hit = self._languages.get(person.id)
+        if hit is None:
+            hit = self._languages[person.id] = languages_of(person)
+        return hit
 
 
 def circle_problems(
@@ -124,10 +133,9 @@ def circle_problems(
         out.append(f"size: {len(people)} members, not {c.min_size} to {c.max_size}")
     everyone = ([leader] if leader else []) + list(people)
     for a, b in combinations(everyone, 2):
-        name = rules.broken(a, b, leader=leader if leader in (a, b) else None)
-        if name:
+        for name in rules.every_broken(a, b, leader=leader if leader in (a, b) else None):
             out.append(f"{rule(name).words}: {a.id} and {b.id}")
-    if program.rules.common_language and not set.intersection(*(set(p.languages) for p in everyone)):
+    if program.rules.common_language and not frozenset.intersection(*map(rules.languages, everyone)):
         out.append(f"{rule('language').words}: no language common to the whole circle")
     goals = set.intersection(*(set(p.goals) for p in people)) if people else set()
     if leader is not None:
@@ -213,7 +221,7 @@ class _Search:
         c = self.program.circles
         need_lang = self.program.rules.common_language
         base_goals = frozenset(leader.expertise) if leader else None
-        base_langs = frozenset(leader.languages) if leader else None
+        base_langs = self.rules.languages(leader) if leader else None
         base_mask = self.mask(leader) if leader else -1
         if leader is not None:
             members = [m for m in members if self.rules.broken(leader, m, leader=leader) is None]
@@ -260,7 +268,7 @@ class _Search:
                 g = frozenset(p.goals) if goals is None else goals & frozenset(p.goals)
                 if not g:
                     continue
-                lang = frozenset(p.languages) if langs is None else langs & frozenset(p.languages)
+                lang = self.rules.languages(p) if langs is None else langs & self.rules.languages(p)
                 if need_lang and not lang:
                     continue
                 mk = mask & self.mask(p)
@@ -286,7 +294,7 @@ class _Search:
                 continue
             state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
             g = frozenset(s.goals) & base_goals if base_goals is not None else frozenset(s.goals)
-            lang = frozenset(s.languages) & base_langs if base_langs is not None else frozenset(s.languages)
+            lang = self.rules.languages(s) & base_langs if base_langs is not None else self.rules.languages(s)
             mk = base_mask & self.mask(s)
             if not g or (need_lang and not lang) or not mk:
                 continue
@@ -342,7 +350,7 @@ class _Search:
         first), and the goals, languages and minutes common to the core (None: no circle holds it)."""
         for p in core:
             goals = frozenset(p.goals) if goals is None else goals & frozenset(p.goals)
-            langs = frozenset(p.languages) if langs is None else langs & frozenset(p.languages)
+            langs = self.rules.languages(p) if langs is None else langs & self.rules.languages(p)
             mask &= self.mask(p)
         if not goals or (self.program.rules.common_language and not langs) or not mask:
             return None
