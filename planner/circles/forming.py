@@ -63,6 +63,9 @@ EXHAUSTIVE_LIMIT = 200_000  # search nodes up to which every candidate circle is
 PER_SEED = 6  # candidate circles per seed person above the limit
 SEED_NODES = 400  # search nodes per seed person above the limit
 MAX_ROUNDS = 5  # packing rounds when chosen circles find no slot around their leader's meetings
+_Start = tuple[list[Person], list[Person], frozenset[str], frozenset[str] | None, int]
+"""Where a search starts: the people chosen, those who may join (in order), and the goals,
+languages and minutes (``_mask``) common to the chosen."""
 # the catalogue's predicates a circle applies between every two people, and leader to member
 EVERY_TWO = tuple(
     (r.name, r.check) for r in PAIR_CHECKS if r.check is not None and r.in_circle == "every_two"
@@ -226,15 +229,7 @@ class _Search:
         if leader is not None:
             members = [m for m in members if self.rules.broken(leader, m, leader=leader) is None]
         index = {m.id: i for i, m in enumerate(members)}
-        ok = self.compatible
         state = {"nodes": 0, "emitted": 0, "limit": 0, "per": 0}
-
-        def key_of(chosen: list[Person]) -> tuple[PersonId | None, frozenset[PersonId]]:
-            return (leader.id if leader else None, frozenset(m.id for m in chosen))
-
-        def emit(chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None) -> None:
-            if self._emit(leader, chosen, goals, langs):
-                state["emitted"] += 1
 
         def grow(
             chosen: list[Person],
@@ -248,17 +243,12 @@ class _Search:
             if state["limit"] and (state["nodes"] > state["limit"] or state["emitted"] >= state["per"]):
                 self.complete = False
                 return
-            if state["limit"] and len(chosen) + (leader is not None) >= 2:
-                # bounded search only: a group without a common slot is not grown further (a
-                # larger group rarely regains one; the complete enumeration never prunes here)
-                fits = self.fits.get(key_of(chosen))
-                if fits is None:
-                    fits = self.test.exists(([leader] if leader else []) + chosen)
-                    self.fits[key_of(chosen)] = fits
-                if not fits:
-                    return
-            if len(chosen) >= c.min_size and goals:
-                emit(chosen, goals, langs)
+            # bounded search only: a group without a common slot is not grown further (a larger
+            # group rarely regains one; the complete enumeration never prunes here)
+            if state["limit"] and len(chosen) + (leader is not None) >= 2 and not self._fits(leader, chosen):
+                return
+            if len(chosen) >= c.min_size and goals and self._emit(leader, chosen, goals, langs):
+                state["emitted"] += 1
             if len(chosen) >= c.max_size:
                 return
             for i, p in enumerate(rest):
@@ -274,37 +264,61 @@ class _Search:
                 mk = mask & self.mask(p)
                 if not mk:
                     continue
-                near = ok(p.id)
+                near = self.compatible(p.id)
                 nxt = [q for q in rest[i + 1 :] if q.id in near]
                 if len(chosen) + 1 + len(nxt) < c.min_size:
                     continue
                 grow(chosen + [p], nxt, g, lang, mk)
 
         if core:
-            start = self._from_core(core, members, base_goals, base_langs, base_mask)
+            starts: Iterable[_Start | None] = [
+                self._from_core(core, members, base_goals, base_langs, base_mask)
+            ]
+        elif seeds is None:
+            grow([], list(members), base_goals, base_langs, base_mask)
+            return
+        else:
+            starts = (
+                self._from_seed(s, members, index, base_goals, base_langs, base_mask)
+                for s in seeds
+                if s.id in index
+            )
+        for start in starts:
             if start is not None:
                 state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
                 grow(*start)
-            return
-        if seeds is None:
-            grow([], list(members), base_goals, base_langs, base_mask)
-            return
-        for s in seeds:
-            if s.id not in index:
-                continue
-            state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
-            g = frozenset(s.goals) & base_goals if base_goals is not None else frozenset(s.goals)
-            lang = self.rules.languages(s) & base_langs if base_langs is not None else self.rules.languages(s)
-            mk = base_mask & self.mask(s)
-            if not g or (need_lang and not lang) or not mk:
-                continue
-            # a total order (ids break ties), so building it from the seed's compatible set
-            # gives the same list as filtering every member
-            rest = sorted(
-                (members[index[q]] for q in ok(s.id) if q in index),
-                key=lambda q: (-len(g.intersection(q.goals)), -(mk & self.mask(q)).bit_count(), q.id),
-            )
-            grow([s], rest, g, lang, mk)
+
+    def _fits(self, leader: Person | None, chosen: list[Person]) -> bool:
+        """Whether the group (with its leader) has a common slot (``GroupSlotTest``, cached)."""
+        key = (leader.id if leader else None, frozenset(m.id for m in chosen))
+        fits = self.fits.get(key)
+        if fits is None:
+            fits = self.fits[key] = self.test.exists(([leader] if leader else []) + chosen)
+        return fits
+
+    def _from_seed(
+        self,
+        seed: Person,
+        members: Sequence[Person],
+        index: Mapping[PersonId, int],
+        goals: frozenset[str] | None,
+        langs: frozenset[str] | None,
+        mask: int,
+    ) -> _Start | None:
+        """Where a search from ``seed`` starts: the seed, the members compatible with it (best
+        first), and the goals, languages and minutes left with it (None: no circle holds it)."""
+        g = frozenset(seed.goals) & goals if goals is not None else frozenset(seed.goals)
+        lang = self.rules.languages(seed) & langs if langs is not None else self.rules.languages(seed)
+        mk = mask & self.mask(seed)
+        if not g or (self.program.rules.common_language and not lang) or not mk:
+            return None
+        # a total order (ids break ties), so building it from the seed's compatible set gives the
+        # same list as filtering every member
+        rest = sorted(
+            (members[index[q]] for q in self.compatible(seed.id) if q in index),
+            key=lambda q: (-len(g.intersection(q.goals)), -(mk & self.mask(q)).bit_count(), q.id),
+        )
+        return [seed], rest, g, lang, mk
 
     def _emit(
         self, leader: Person | None, chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None
@@ -345,7 +359,7 @@ class _Search:
         goals: frozenset[str] | None,
         langs: frozenset[str] | None,
         mask: int,
-    ) -> tuple[list[Person], list[Person], frozenset[str], frozenset[str] | None, int] | None:
+    ) -> _Start | None:
         """Where a search from ``core`` starts: the core, the people who may join all of it (best
         first), and the goals, languages and minutes common to the core (None: no circle holds it)."""
         for p in core:
@@ -607,35 +621,16 @@ def form_circles(
     )
     kept_by_id = {k.id: k for k in continuity.kept}
     t_cand = time.perf_counter() - t0
-    allowed = dict(leaders)
     active = list(cands)
     dropped_people: set[PersonId] = set()
     circles: list[Circle] = []
     bound = got = objective = 0.0
     first_bound: float | None = None
     for _ in range(MAX_ROUNDS):
-        chosen, got, bound, objective = pack(active, allowed, program, time_limit=time_limit)
+        chosen, got, bound, objective = pack(active, leaders, program, time_limit=time_limit)
         if first_bound is None:
             first_bound = bound
-        circles, failed = [], []
-        trial = {k: list(v) for k, v in busy_now.items()}
-        for i in sorted(
-            chosen, key=lambda i: (active[i].keep is None, active[i].mentor_id or "", active[i].member_ids)
-        ):
-            cand = active[i]
-            everyone = [cohort[p] for p in ((cand.mentor_id,) if cand.mentor_id else ()) + cand.member_ids]
-            kept = kept_by_id.get(cand.keep) if cand.keep else None
-            options = []
-            if kept is not None and kept.pattern is not None:  # a continuing circle keeps its slot
-                options = circle_slot_options(ctx, everyone, busy=trial, limit=1, only=kept.pattern)
-            options = options or circle_slot_options(ctx, everyone, busy=trial, limit=1)
-            if not options:
-                failed.append(i)
-                continue
-            slot = options[0]
-            for p in everyone:
-                trial.setdefault(p.id, []).extend(slot.meetings)
-            circles.append(_circle(cand, slot, cohort, kept))
+        circles, failed = _slot_chosen(active, chosen, cohort, ctx, busy_now, kept_by_id)
         if not failed:
             break
         for i in failed:
@@ -673,6 +668,40 @@ def form_circles(
         ),
         dissolved=tuple(sorted(set(kept_by_id) - {c.id for c in circles})),
     )
+
+
+def _slot_chosen(
+    active: Sequence[_Candidate],
+    chosen: Iterable[int],
+    cohort: Cohort,
+    ctx: SlotContext,
+    busy: Busy,
+    kept_by_id: Mapping[str, KeptCircle],
+) -> tuple[list[Circle], list[int]]:
+    """A slot for each chosen candidate, continuing circles first (in their old pattern when it
+    still fits), each around everyone's other meetings and the circles slotted before it: the
+    circles, and the indices of the candidates left without a slot."""
+    circles: list[Circle] = []
+    failed: list[int] = []
+    trial = {k: list(v) for k, v in busy.items()}
+    for i in sorted(
+        chosen, key=lambda i: (active[i].keep is None, active[i].mentor_id or "", active[i].member_ids)
+    ):
+        cand = active[i]
+        everyone = [cohort[p] for p in ((cand.mentor_id,) if cand.mentor_id else ()) + cand.member_ids]
+        kept = kept_by_id.get(cand.keep) if cand.keep else None
+        options = []
+        if kept is not None and kept.pattern is not None:  # a continuing circle keeps its slot
+            options = circle_slot_options(ctx, everyone, busy=trial, limit=1, only=kept.pattern)
+        options = options or circle_slot_options(ctx, everyone, busy=trial, limit=1)
+        if not options:
+            failed.append(i)
+            continue
+        slot = options[0]
+        for p in everyone:
+            trial.setdefault(p.id, []).extend(slot.meetings)
+        circles.append(_circle(cand, slot, cohort, kept))
+    return circles, failed
 
 
 def _same_pattern(a: Pattern, b: Pattern | None) -> bool:
