@@ -88,7 +88,7 @@ class Violation:
         return f"{self.rule}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PairContext:
     """What the pair predicates read besides the two people (``pair_context`` builds it once for
     many pairs); pairs are unordered (``frozenset`` of two ids)."""
