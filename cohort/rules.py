@@ -13,7 +13,8 @@ that rule is refused, flagged under this name and explained with these words.
 ``avoid``, ``reporting_line``, ``department``, ``level_gap``, ``language``, ``time``, and
 ``history``) has ``check(mentor, mentee, context) -> str | None``: what is wrong, in plain words,
 or None. ``context`` (``pair_context``) holds what the rules read besides the two people: the
-program, the forbidden and ended pairs, the reporting line's pairs and the seats. The scalar
+cohort (for managers up the reporting line), the program, the forbidden and ended pairs and the
+seats. The scalar
 validator and the circles loop over ``PAIR_CHECKS``; the vectorised candidate builders keep
 their own fast forms, and ``tests/test_rule_predicates.py`` proves they agree pair by pair.
 Departments and languages are compared by ``department_key`` and ``language_key`` (case, spaces
