@@ -9,7 +9,7 @@ Everyone of the generated cohort (``sample_data/generate.py``) gets ``format = c
 ``--kind mentor-led`` the generated mentors lead circles. Prints seconds (candidate search and
 total), candidate circles, people placed, the bound on people placed over the candidate circles,
 the gap, the method ("exact": complete enumeration; "seeded": bounded search per person) and the
-peak memory. ``--second-cycle``: then the next cycle with continuity (``planner.circle_continuity``)
+peak memory. ``--second-cycle``: then the next cycle with continuity (``planner.circles.continuity``)
 from generated answers (everyone of a circle: 80% yes, 10% no, 10% silent) and 5% of the people
 gone; prints its seconds, people placed, and the circles continued, in their old slot, dissolved.
 """
@@ -30,9 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cohort.feedback import FeedbackRow  # noqa: E402
 from cohort.model import Cohort  # noqa: E402
 from cohort.program import Circles, Matching, Program  # noqa: E402
-from planner.circle_continuity import next_cycle_circles  # noqa: E402
-from planner.circle_outputs import circle_records  # noqa: E402
-from planner.circles import CirclePlan, form_circles  # noqa: E402
+from planner.circles.continuity import next_cycle_circles  # noqa: E402
+from planner.circles.forming import form_circles  # noqa: E402
+from planner.circles.model import CirclePlan  # noqa: E402
+from planner.circles.outputs import circle_records  # noqa: E402
 from sample_data.generate import generate_cohort  # noqa: E402
 
 

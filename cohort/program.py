@@ -246,7 +246,7 @@ class Retention:
 @dataclass(frozen=True)
 class Circles:
     """``[circles]``: group mentoring for people whose `format` is `circle` or `either`
-    (see ``planner/circles.py``). Without such people nothing here has any effect."""
+    (see ``planner/circles/``). Without such people nothing here has any effect."""
 
     kind: str = _opt(
         "mentor-led",

@@ -15,6 +15,7 @@ import numpy as np
 
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
+from cohort.rules import department_key, language_key
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,10 +118,11 @@ def encode(
     topics: dict[str, int] = {}
     interests: dict[str, int] = {}
     for p in cohort.people:
-        if p.department is not None:
-            depts.setdefault(p.department.casefold(), len(depts))
+        key = department_key(p.department)  # the rule catalogue's comparison, as every path's
+        if key is not None:
+            depts.setdefault(key, len(depts))
         for t in p.languages:
-            langs.setdefault(t, len(langs))
+            langs.setdefault(language_key(t), len(langs))
         for t in (*p.goals, *p.expertise):
             topics.setdefault(t, len(topics))
         for t in p.interests:
@@ -129,9 +131,8 @@ def encode(
     default = program.rules.default_capacity
 
     def dept(ps: tuple[Person, ...]) -> np.ndarray:
-        return np.array(
-            [depts[p.department.casefold()] if p.department is not None else -1 for p in ps], dtype=np.int32
-        )
+        keys = (department_key(p.department) for p in ps)
+        return np.array([depts[k] if k is not None else -1 for k in keys], dtype=np.int32)
 
     def level(ps: tuple[Person, ...]) -> tuple[np.ndarray, np.ndarray]:
         return (
@@ -140,7 +141,12 @@ def encode(
         )
 
     def first(ps: tuple[Person, ...]) -> np.ndarray:
-        return np.array([langs[p.languages[0]] if p.languages else -1 for p in ps], dtype=np.int32)
+        return np.array(
+            [langs[language_key(p.languages[0])] if p.languages else -1 for p in ps], dtype=np.int32
+        )
+
+    def spoken(ps: tuple[Person, ...]) -> list[tuple[str, ...]]:
+        return [tuple(language_key(t) for t in p.languages) for p in ps]
 
     ml, mk = level(mentors)
     el, ek = level(mentees)
@@ -160,8 +166,8 @@ def encode(
         mentee_level=el,
         mentor_level_known=mk,
         mentee_level_known=ek,
-        mentor_lang=bitsets([p.languages for p in mentors], langs),
-        mentee_lang=bitsets([p.languages for p in mentees], langs),
+        mentor_lang=bitsets(spoken(mentors), langs),
+        mentee_lang=bitsets(spoken(mentees), langs),
         mentor_first_lang=first(mentors),
         mentee_first_lang=first(mentees),
         expertise=bitsets([p.expertise for p in mentors], topics),

@@ -1,23 +1,23 @@
-"""Circle outputs of a run (``planner.circle_outputs``), written only when someone asked for a
-circle: ``circles.csv``, circle reasons in ``unmatched.csv``, the circles section of
-``report.html`` and the ``circles`` figures of ``summary.json``. The circles' meetings are in
+"""Writes a run's circle files (built by ``planner.circles.outputs`` and ``report.circles``), only
+when someone asked for a circle: ``circles.csv``, circle reasons in ``unmatched.csv``, the circles
+section of ``report.html`` and the ``circles`` figures of ``summary.json``. The circles' meetings are in
 ``schedule.json`` and in their people's feeds, from the store (``pipeline.run.write_outputs``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cohort.model import Cohort, PersonId
+from cohort.model import Cohort
 from matcher.model import MatchResult
 from matcher.outputs import write_unmatched
-from planner.circle_outputs import (
+from planner.circles.model import CirclePlan
+from planner.circles.outputs import (
     circle_summary,
     unmatched_with_circles,
     write_circles_csv,
 )
-from planner.circles import CirclePlan
 from report.circles import with_circles
 
 
@@ -33,27 +33,3 @@ def circle_writer(cohort: Cohort, match: MatchResult, plan: CirclePlan) -> Calla
         return circle_summary(plan)
 
     return write
-
-
-def explain_circle(
-    record: Mapping[str, Any], cohort: Cohort, person_id: PersonId
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """``explain``'s circle part for one person from the stored ``circles`` run record."""
-    for c in record.get("formed", []):
-        people = ([c["mentor_id"]] if c["mentor_id"] else []) + list(c["member_ids"])
-        if person_id not in people:
-            continue
-        names = [cohort[p].name if p in cohort else p for p in people]
-        role = "mentor" if person_id == c["mentor_id"] else "member"
-        data = {**c, "as": role, "names": names}
-        lines = [
-            f"\ncircle {c['circle_id']} as {role}, with "
-            + ", ".join(n for p, n in zip(people, names, strict=True) if p != person_id),
-            f"  why: {c['reasons']}",
-            f"  meets {c['meets']}",
-        ]
-        return data, lines
-    reason = record.get("unplaced", {}).get(person_id)
-    if reason:
-        return {"unplaced": reason}, [f"\nnot in a circle: {reason}"]
-    return None, []

@@ -38,7 +38,7 @@ Ratings and comments are stored with the feedback and never leave the coordinato
 ``cycle_show`` gives counts only.
 
 Circles: ``cycle close`` stores the answers about the cycle's circles (``partner_id``: the circle
-id) apart from the pairs'; ``rematch`` continues circles by ``planner.circle_continuity`` (the last
+id) apart from the pairs'; ``rematch`` continues circles by ``planner.circles.continuity`` (the last
 closed cycle's stored circles and answers, every earlier cycle's no's), pairing first everyone but
 the members who stay (their mentors' circle seats held back), then forming circles around the pairs;
 ``--mid-cycle`` keeps the open cycle's circles without the members who left.
@@ -70,15 +70,17 @@ from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program,
 from pipeline.staging import staged_output
 from planner import Plan, plan
 from planner import continuity as policy
-from planner.circle_continuity import (
+from planner.circles.continuity import (
     CycleCircles,
     mid_cycle_circles,
     next_cycle_circles,
     rejoined,
     reserve_seats,
 )
-from planner.circle_outputs import circle_record, circle_records
-from planner.circles import CirclePlan, pair_cohort, plan_circles
+from planner.circles.forming import plan_circles
+from planner.circles.model import CirclePlan
+from planner.circles.outputs import circle_record, circle_records
+from planner.circles.pool import pair_cohort
 from planner.midcycle import continue_mid_cycle, cut_after, cut_before
 from scheduler.model import CircleRecord, Schedule, Series
 from store import (

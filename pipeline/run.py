@@ -32,8 +32,9 @@ from pipeline.progress import Progress, ProgressEvent, null_progress, publish_cl
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
-from planner.circle_outputs import circle_record, circle_records
-from planner.circles import pair_cohort, plan_circles
+from planner.circles.forming import plan_circles
+from planner.circles.outputs import circle_record, circle_records
+from planner.circles.pool import pair_cohort
 from planner.continuity import StoredPlan
 from report.analysis import series_view, unmatched_categories
 from report.html import render_report

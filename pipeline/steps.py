@@ -18,13 +18,13 @@ from cohort.model import Cohort, PersonId
 from cohort.program import example_toml
 from feeds.publish import PublishResult, publish
 from matcher.model import Pair
-from pipeline.circles import explain_circle
 from pipeline.history import feed_view
 from pipeline.progress import Progress, null_progress, publish_clock
 from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
 from pipeline.staging import staged_output
 from planner import Continuity, Plan, plan
-from planner.circles import pair_cohort
+from planner.circles.outputs import explain_circle
+from planner.circles.pool import pair_cohort
 from planner.continuity import series_by_pair
 from planner.instance import PlanInstance
 from planner.plan import alternatives_for, match_only, schedule_pairs

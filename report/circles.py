@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from cohort.model import Cohort
-from planner.circles import CirclePlan
+from planner.circles.model import CirclePlan
 from scheduler.recurrence import zone
 
 

@@ -1,7 +1,12 @@
 """The workspace store: an embedded SQLite database holding the program and its history."""
 
-from store.circle_feedback import load_circle_feedback, save_circle_feedback
-from store.circles import circles_of_person, load_circles, save_circles
+from store.circles import (
+    circles_of_person,
+    load_circle_feedback,
+    load_circles,
+    save_circle_feedback,
+    save_circles,
+)
 from store.db import DB_NAME, ReadOnlyWorkspace, Workspace, workspace_secret
 from store.repo import (
     CycleInfo,

@@ -1,4 +1,5 @@
-"""A cycle's circles in the store: who meets in which circle, why, and every meeting of it.
+"""A cycle's circles in the store: who meets in which circle, why, every meeting of it, and the
+feedback about it.
 
 ``save_circles`` replaces the cycle's circles in one transaction (composable: inside a caller's
 transaction it is a savepoint, so ``run`` and ``rematch`` commit pairs and circles together);
@@ -6,6 +7,11 @@ transaction it is a savepoint, so ``run`` and ``rematch`` commit pairs and circl
 milestones use the pairs' record codec (``scheduler.codec``), so a circle's meetings read back as
 the same ``Series``/``Event`` values (with ``circle_id`` and ``member_ids``) the feeds are built
 from. A new match of the cycle drops its circles (they were placed around the old pairs).
+
+Feedback about circles (``cycle close``), one row per person and circle, is stored apart from the
+pairs' ``feedback`` (whose ``partner_id`` is a participant of the cycle): here
+``FeedbackRow.partner_id`` holds the circle's id. Ratings and comments are private to the
+coordinator (``store.privacy`` classifies the columns as for the pairs' feedback).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from cohort.errors import StoreError
+from cohort.feedback import FeedbackRow
 from cohort.model import PersonId
 from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, series_to_dict
 from scheduler.model import CircleRecord, Event, Series
@@ -176,3 +183,30 @@ def circles_of_person(ws: Workspace, cycle_id: int, person_id: PersonId) -> tupl
         (cycle_id, person_id, person_id),
     ).fetchall()
     return tuple(r[0] for r in rows)
+
+
+def save_circle_feedback(ws: Workspace, cycle_id: int, rows: Iterable[FeedbackRow]) -> None:
+    """Store the cycle's answers about its circles (``partner_id``: the circle id), replacing any
+    earlier ones. Whether each names a circle the person was in is the loader's check
+    (``cohort.feedback.read_feedback``, which has the file and line). Refused on a closed cycle."""
+    with _write(ws, f"save the circle feedback of cycle {cycle_id}") as con:
+        _require_open(con, cycle_id, "save circle feedback")
+        con.execute("DELETE FROM circle_feedback WHERE cycle_id = ?", (cycle_id,))
+        con.executemany(
+            f"INSERT INTO circle_feedback (cycle_id, person_id, circle_id, ord, wants_continue, rating, "
+            f"comment, line) VALUES ({int(cycle_id)}, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (r.person_id, r.partner_id, i, bool(r.wants_continue), r.rating, r.comment, r.line)
+                for i, r in enumerate(rows)
+            ),
+        )
+
+
+def load_circle_feedback(ws: Workspace, cycle_id: int) -> tuple[FeedbackRow, ...]:
+    """The cycle's answers about circles, in the order saved (``partner_id``: the circle id)."""
+    rows = ws.connection.execute(
+        "SELECT person_id, circle_id, wants_continue, rating, comment, line FROM circle_feedback "
+        "WHERE cycle_id = ? ORDER BY ord",
+        (cycle_id,),
+    ).fetchall()
+    return tuple(FeedbackRow(r[0], r[1], bool(r[2]), r[3], r[4], r[5]) for r in rows)

@@ -4,7 +4,7 @@ cohort < matcher, scheduler < planner < store, feeds, report, cycles < pipeline 
 imports only from its own package and from lower layers (``store``, ``feeds``, ``report`` and
 ``cycles`` share a layer and may use each other, without cycles); ``matcher`` and ``scheduler``
 do not import each other; there is no import cycle between packages; ``pipeline`` holds no
-solver logic (no numpy, no OR-Tools, no solver modules).
+solver logic (no numpy, no OR-Tools, no solver modules); circle modules live in their homes only.
 """
 
 from __future__ import annotations
@@ -123,6 +123,20 @@ def test_pipeline_holds_no_solver_logic() -> None:
             if solver or below:
                 wrong.append(f"{path.relative_to(ROOT)}:{line}: imports {name}")
     assert not wrong, "pipeline/ loads, plans (through planner/), stores and writes:\n" + "\n".join(wrong)
+
+
+# circles are planned in planner/circles/; the store, the report and the pipeline each hold one thin module
+CIRCLE_HOMES = ("planner/circles/", "store/circles.py", "report/circles.py", "pipeline/circles.py")
+
+
+def test_circles_live_in_one_home() -> None:
+    strays = [
+        path.relative_to(ROOT).as_posix()
+        for _, path in modules()
+        if "circle" in path.relative_to(ROOT).as_posix()
+        and not path.relative_to(ROOT).as_posix().startswith(CIRCLE_HOMES)
+    ]
+    assert not strays, f"circle modules outside {CIRCLE_HOMES}: {strays}"
 
 
 def test_the_checks_see_a_violation() -> None:

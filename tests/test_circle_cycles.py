@@ -1,4 +1,4 @@
-"""Circles over two cycles (``planner.circle_continuity`` and ``form_circles(continuity=...)``):
+"""Circles over two cycles (``planner.circles.continuity`` and ``form_circles(continuity=...)``):
 continuing circles keep their id and, when still valid, their slot; every hard rule holds between
 every two members; sizes within bounds; nobody who said no is back in that circle (nor, mentor-led,
 with that mentor); every meeting inside every member's local availability (the second cycle spans
@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person
 from cohort.program import Program
-from planner.circle_continuity import mid_cycle_circles, next_cycle_circles, placed_pattern, reserve_seats
-from planner.circle_outputs import circle_records
-from planner.circles import CircleContinuity, CirclePlan, circle_pool, form_circles, pair_cohort
-from scheduler.circle_slots import circle_context, circle_slot_options, has_common_slot
+from planner.circles.continuity import mid_cycle_circles, next_cycle_circles, placed_pattern, reserve_seats
+from planner.circles.forming import form_circles
+from planner.circles.model import CircleContinuity, CirclePlan
+from planner.circles.outputs import circle_records
+from planner.circles.pool import circle_pool, pair_cohort
+from planner.circles.slots import circle_context, circle_slot_options, has_common_slot
 from scheduler.slots import Meeting
 from tests.factories import make_cohort, make_person
 from tests.test_circle_slots import HOURS, ZONES, inside

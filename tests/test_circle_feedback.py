@@ -12,9 +12,9 @@ import pytest
 
 from cohort.errors import InputError
 from cohort.feedback import read_feedback
-from planner.circle_continuity import next_cycle_circles, rejoined
-from planner.circle_outputs import circle_records
-from planner.circles import form_circles
+from planner.circles.continuity import next_cycle_circles, rejoined
+from planner.circles.forming import form_circles
+from planner.circles.outputs import circle_records
 from store import Workspace, list_cycles, load_circle_feedback, load_circles, workspace_secret
 from store.privacy import erase_person, export_person, pseudonym_of
 from tests.cli_helpers import invoke, rows

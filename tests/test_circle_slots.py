@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, Person
 from cohort.program import Circles, CycleSettings, Program
-from scheduler.circle_slots import GroupSlotTest, circle_context, circle_slot_options, has_common_slot
+from planner.circles.slots import GroupSlotTest, circle_context, circle_slot_options, has_common_slot
 from scheduler.recurrence import UTC, Pattern, expand
 from scheduler.slots import Meeting
 from tests.factories import make_cohort, make_person

@@ -5,6 +5,7 @@ optimum found independently (all candidate circles enumerated, set packing solve
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from datetime import date, datetime, timedelta
 from itertools import combinations
 from zoneinfo import ZoneInfo
@@ -18,10 +19,11 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cohort.model import Cohort, Person
 from cohort.program import Circles, CycleSettings, Matching, Program, Rules
-from planner.circle_outputs import circle_records
-from planner.circles import circle_pool, form_circles, pair_cohort, uses_circles
+from planner.circles.forming import form_circles
+from planner.circles.outputs import circle_records
+from planner.circles.pool import circle_pool, pair_cohort, uses_circles
+from planner.circles.slots import circle_context, has_common_slot
 from scheduler.calendar import EventState, build_feed, build_feed_icalendar
-from scheduler.circle_slots import circle_context, has_common_slot
 from scheduler.recurrence import UTC
 from scheduler.slots import Meeting
 from tests.factories import make_cohort, make_person
@@ -62,7 +64,7 @@ def cohorts(draw: st.DrawFn, kind: str = "peer") -> tuple[Cohort, Program]:
                 availability=draw(st.sampled_from(HOURS[:3])),
                 goals=tuple(draw(st.sets(st.sampled_from(TOPICS), min_size=1, max_size=2))),
                 languages=tuple(draw(st.sets(st.sampled_from(("en", "es")), min_size=1, max_size=2))),
-                department=draw(st.sampled_from((None, None, None, "ops", "sales"))),
+                department=draw(st.sampled_from((None, None, None, "ops", "sales", "Ops", " SALES "))),
                 manager_id=draw(st.one_of(st.none(), st.sampled_from(ids[:i]))) if i else None,
                 avoid=frozenset(draw(st.sets(st.sampled_from(others), max_size=1))),
                 format=draw(st.sampled_from(("circle", "circle", "either"))),
@@ -105,8 +107,21 @@ def allowed(cohort: Cohort, prog: Program, a: Person, b: Person) -> bool:
         or a.id in b.avoid
         or a.id in managers(cohort, b.id, depth)
         or b.id in managers(cohort, a.id, depth)
-        or (a.department is not None and a.department == b.department)
+        or (
+            a.department is not None
+            and b.department is not None
+            and same_department(a.department, b.department)
+        )
     )
+
+
+def same_department(a: str, b: str) -> bool:
+    """One department however it is spelled (case, spaces, Unicode forms), stated independently."""
+
+    def norm(d: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", d).casefold().split())
+
+    return norm(a) == norm(b)
 
 
 def valid_circle(cohort: Cohort, prog: Program, leader: Person | None, group: tuple[Person, ...]) -> bool:
@@ -281,3 +296,38 @@ def test_either_people_matched_one_to_one_stay_out_of_circles() -> None:
     members, _ = circle_pool(cohort, program(), {"c0"}, {})
     assert [p.id for p in members] == ["c1", "c2"]
     assert [p.id for p in pair_cohort(dataclasses.replace(cohort)).people] == ["c0", "c1", "c2"]
+
+
+DEPARTMENT_SPELLINGS = ("Sales", "sales", " SALES ", "Ｓａｌｅｓ", "Data", "data", "Café", "Cafe\u0301")
+
+
+@CASES
+@given(st.sampled_from(("peer", "mentor-led")).flatmap(cohorts), st.randoms(use_true_random=False))
+def test_a_circle_never_joins_one_department_spelled_two_ways(case: tuple[Cohort, Program], rnd) -> None:
+    """With ``same_department = "forbid"``, "Sales" and "sales" are one department in circles as
+    for pairs (issue 22: circles compared the raw strings)."""
+    cohort, prog = case
+    assert prog.rules.same_department == "forbid"
+    cohort = Cohort(
+        tuple(dataclasses.replace(p, department=rnd.choice(DEPARTMENT_SPELLINGS)) for p in cohort.people),
+        source=cohort.source,
+    )
+    plan = form_circles(cohort, prog)
+    for circle in plan.circles:
+        for a, b in combinations(circle.people, 2):
+            assert not same_department(cohort[a].department, cohort[b].department), (circle.id, a, b)
+
+
+def test_three_people_of_two_departments_make_a_circle_of_two() -> None:
+    """Everyone fits everyone else but "Sales" and " sales" are one department: the circle of three
+    that comparing raw strings would form breaks the rule, so only two people meet."""
+    prog = program(min_size=2, max_size=3)
+    people = [
+        make_person(pid, role="mentee", department=dept, goals=("writing",), format="circle")
+        for pid, dept in (("a", "Sales"), ("b", " sales"), ("c", "Data"))
+    ]
+    plan = form_circles(make_cohort(*people), prog)
+    assert plan.placed == 2 and len(plan.circles) == 1
+    assert {"a", "b"} - set(plan.circles[0].member_ids)
+    allowed = dataclasses.replace(prog, rules=dataclasses.replace(prog.rules, same_department="allow"))
+    assert form_circles(make_cohort(*people), allowed).placed == 3

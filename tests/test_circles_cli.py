@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cohort.load import load_participants
 from cohort.program import load_program
-from planner.circles import Rules, circle_problems
+from planner.circles.forming import Rules, circle_problems
 from scheduler.validate import check_schedule
 from store import Workspace, latest_cycle, load_cohort
 from tests.cli_helpers import invoke, rows

@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from cohort.load import load_participants
 from cohort.program import load_program
-from planner.circles import Rules, circle_problems
+from planner.circles.forming import Rules, circle_problems
 from store import Workspace, list_cycles, load_circle_feedback, load_circles, load_feedback
 from tests.cli_helpers import invoke, rows
 from tests.test_circle_slots import inside

@@ -25,8 +25,8 @@ from feeds.publish import publish
 from feeds.server import make_server
 from matcher.model import MatchResult
 from pipeline.history import feed_view
-from planner.circle_outputs import circle_records
-from planner.circles import form_circles
+from planner.circles.forming import form_circles
+from planner.circles.outputs import circle_records
 from scheduler.model import CircleRecord, Schedule
 from store import Workspace, import_cohort, latest_cycle, load_circles, load_cohort, save_circles, save_match
 from tests.cli_helpers import invoke, rows

@@ -16,8 +16,8 @@ from cohort.errors import StoreError
 from cohort.model import Cohort
 from cohort.program import Program
 from matcher.model import MatchResult
-from planner.circle_outputs import circle_records
-from planner.circles import form_circles
+from planner.circles.forming import form_circles
+from planner.circles.outputs import circle_records
 from store import (
     Workspace,
     circles_of_person,

@@ -34,8 +34,6 @@ ALLOWED: dict[str, str] = {
     "matcher/blocks.py:_chunk_pairs": "(helper D) one chunk's pairs",
     "matcher/candidates.py:build_candidates": "(helper D) the candidate build",
     "matcher/candidates.py:_exact_pairs": "(helper D) the exact pair rules",
-    "planner/circles.py:run": "(helper B) the circle search",
-    "planner/circles.py:form_circles": "(helper B) circle packing rounds",
     "benchmarks/bench_serve.py:main": "(lead) a benchmark script",
     "benchmarks/bench_rematch.py:main": "(lead) a benchmark script",
     "sample_data/generate.py:generate_rows": "(lead) the generated roster's columns",

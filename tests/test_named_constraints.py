@@ -16,12 +16,13 @@ from cohort.rules import RULES
 from matcher import constraints as matching_rules
 from matcher.solve import Assignment, assignment_model, mutual_conflicts
 from planner import lns
-from planner.circles import candidate_circles, circle_pool, pack_model
+from planner.circles.forming import candidate_circles, pack_model
+from planner.circles.pool import circle_pool
+from planner.circles.slots import circle_context
 from planner.instance import PlanInstance
 from planner.joint import joint_model, live_options
 from scheduler import constraints as calendar_rules
 from scheduler.assign import Component, component_model, schedule
-from scheduler.circle_slots import circle_context
 from scheduler.slots import pair_slot_options
 from tests.factories import make_cohort, make_person
 from tests.tree import source_files

@@ -1,21 +1,15 @@
-"""Group mentoring circles: who meets in which circle, and when.
+"""Forming circles: who meets in which circle, and when (who may join: ``planner.circles.pool``).
 
-Who may join (``circle_pool``): people whose ``format`` is ``circle``, and people with ``either``
-who were not matched one-to-one (the simple, sound rule: a pair is decided first, a circle takes
-those left; an ``either`` person is never in both). With ``[circles] kind = "mentor-led"`` members
-are people with role ``mentee`` or ``both`` and leaders are people with role ``mentor`` whose format
-is ``circle`` or ``either``; a leader leads as many circles as their seats left after their pairs
-allow (``capacity`` minus pairs, divided by ``mentor_capacity_per_circle``; 0: unlimited). With
-``kind = "peer"`` every pool member may join and there is no leader.
-
-Hard rules of a circle (``circle_problems``), the catalogue's pair rules (``cohort.rules``) between
-every two people of the circle, leader included: ``forbid``, ``avoid`` (either way),
-``reporting_line`` (up to ``reporting_line_depth`` levels), ``department`` (with
-``same_department = "forbid"``: nobody shares a department), ``level_gap`` (leader and each member);
-``language``: one language common to the whole circle (with ``common_language``); goals: at least one
+Hard rules of a circle (``circle_problems``), the catalogue's pair predicates (``cohort.rules``, the
+same the pairs' validator runs, chosen by their ``in_circle``) between every two people of the
+circle, leader included: ``self``, ``forbid``, ``avoid`` (either way), ``reporting_line`` (up to
+``reporting_line_depth`` levels), ``department`` (with ``same_department = "forbid"``: nobody
+shares a department, compared by ``department_key`` as for pairs), ``history``; ``level_gap``
+between the leader and each member; ``language``: one language common to the whole circle (with
+``common_language``, compared by ``language_key``); goals: at least one
 goal shared by every member (mentor-led: also in the leader's expertise); sizes: ``min_size`` to
 ``max_size`` members besides a leader; ``schedule``: one recurring slot inside every member's local
-availability for every occurrence (``scheduler.circle_slots``), around their pair meetings.
+availability for every occurrence (``planner.circles.slots``), around their pair meetings.
 
 Forming circles optimally: candidate circles are the cliques of people compatible under every rule
 above (a depth-first search that prunes on the monotone rules: pairwise rules, shared goal, common
@@ -28,7 +22,7 @@ CP-SAT's over the candidate circles, exact when the enumeration was complete (``
 Slots are then given circle by circle around everyone's other meetings; a circle whose leader has
 no hour left is dropped and the packing solved again without it.
 
-Across cycles (``CircleContinuity``, decided by ``planner.circle_continuity``): each continuing
+Across cycles (``CircleContinuity``, decided by ``planner.circles.continuity``): each continuing
 circle adds candidates of its own, its members who stay plus replacements from the pool (never
 someone barred from it), searched from that core; a pair rule ``history`` keeps apart people of a
 circle one of them said no to. The packing then puts continuing circles first, their old slot
@@ -40,7 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -48,11 +42,20 @@ from ortools.sat.python import cp_model
 
 from cohort.model import MINUTES_PER_WEEK, Cohort, Person, PersonId
 from cohort.program import Program
-from cohort.rules import rule
+from cohort.rules import PAIR_CHECKS, languages_of, pair_context, rule
 from cohort.solving import configure
-from matcher.candidates import reporting_pairs
 from matcher.constraints import PairVars, capacity, one_mentor
-from scheduler.circle_slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
+from planner.circles.model import (
+    EMPTY,
+    NO_CONTINUITY,
+    Circle,
+    CircleContinuity,
+    CirclePlan,
+    KeptCircle,
+    Unplaced,
+)
+from planner.circles.pool import circle_pool, uses_circles
+from planner.circles.slots import Busy, CircleSlot, GroupSlotTest, circle_context, circle_slot_options
 from scheduler.model import Schedule
 from scheduler.recurrence import Pattern
 from scheduler.slots import Meeting, SlotContext
@@ -61,79 +64,16 @@ EXHAUSTIVE_LIMIT = 200_000  # search nodes up to which every candidate circle is
 PER_SEED = 6  # candidate circles per seed person above the limit
 SEED_NODES = 400  # search nodes per seed person above the limit
 MAX_ROUNDS = 5  # packing rounds when chosen circles find no slot around their leader's meetings
-
-
-@dataclass(frozen=True)
-class Circle:
-    """One formed circle with its slot."""
-
-    id: str
-    mentor_id: PersonId | None
-    member_ids: tuple[PersonId, ...]
-    goals: tuple[str, ...]  # shared by every member (and in the leader's expertise)
-    languages: tuple[str, ...]  # common to everyone
-    score: int
-    reasons: str
-    slot: CircleSlot
-
-    @property
-    def people(self) -> tuple[PersonId, ...]:
-        """Everyone who meets: the leader first, then the members."""
-        return ((self.mentor_id,) if self.mentor_id else ()) + self.member_ids
-
-
-@dataclass(frozen=True)
-class Unplaced:
-    """A circle person not placed in any circle, and why."""
-
-    id: PersonId
-    reason: str
-
-
-@dataclass(frozen=True)
-class CirclePlan:
-    circles: tuple[Circle, ...]
-    unplaced: tuple[Unplaced, ...]
-    pool: int  # people who could join a circle
-    placed: int
-    bound: float  # most people placed, over the candidate circles
-    gap: float
-    objective: float
-    method: str  # "exact" (complete enumeration) or "seeded" (bounded search per person)
-    candidates: int
-    seconds: float
-    stats: Mapping[str, object] = field(default_factory=dict)
-    continued: tuple[str, ...] = ()  # continuing circles that continue (their ids)
-    same_slot: tuple[str, ...] = ()  # ... of them in their old slot
-    dissolved: tuple[str, ...] = ()  # continuing circles that could not continue
-
-
-@dataclass(frozen=True)
-class KeptCircle:
-    """A circle of the previous cycle that continues (``planner.circle_continuity`` decides which)."""
-
-    id: str
-    mentor_id: PersonId | None
-    member_ids: tuple[PersonId, ...]  # the members who stay (said yes, still in the roster)
-    pattern: Pattern | None = None  # its slot placed in this cycle, kept when still valid
-
-
-@dataclass(frozen=True)
-class CircleContinuity:
-    """What forming circles must respect from earlier cycles; empty for a first cycle."""
-
-    kept: tuple[KeptCircle, ...] = ()
-    """Continuing circles: each keeps its id, gets free places filled or shrinks (above
-    ``min_size``), or dissolves when neither is possible."""
-    barred: frozenset[tuple[str, PersonId]] = frozenset()
-    """(circle id, person): the person said no to that circle and never rejoins it."""
-    ended: frozenset[frozenset[PersonId]] = frozenset()
-    """{person, other}: someone said no to a circle they were both in: never in one circle again."""
-    used_ids: frozenset[str] = frozenset()
-    """Circle ids of earlier cycles: a new circle never takes one."""
-
-
-NO_CONTINUITY = CircleContinuity()
+_Start = tuple[list[Person], list[Person], frozenset[str], frozenset[str] | None, int]
+"""Where a search starts: the people chosen, those who may join (in order), and the goals,
+languages and minutes (``_mask``) common to the chosen."""
+# the catalogue's predicates a circle applies between every two people, and leader to member
+EVERY_TWO = tuple(
+    (r.name, r.check) for r in PAIR_CHECKS if r.check is not None and r.in_circle == "every_two"
+)
+LEADER_MEMBER = tuple(
+    (r.name, r.check) for r in PAIR_CHECKS if r.check is not None and r.in_circle == "leader"
+)
 
 
 @dataclass(frozen=True)
@@ -147,67 +87,44 @@ class _Candidate:
     same_slot: bool = False  # the continuing circle's slot is still valid for this group
 
 
-EMPTY = CirclePlan((), (), 0, 0, 0.0, 0.0, 0.0, "none", 0, 0.0)
-
-
-def wants_circle(person: Person) -> bool:
-    return person.format in ("circle", "either")
-
-
-def uses_circles(cohort: Cohort) -> bool:
-    """Whether anyone asked for a circle (else nothing about circles is computed or written)."""
-    return any(p.format != "one-to-one" for p in cohort.people)
-
-
-def pair_cohort(cohort: Cohort, in_circles: Iterable[PersonId] = ()) -> Cohort:
-    """The people who may be matched one-to-one (everyone but ``format = circle``, and but
-    ``in_circles``: members who stay in a continuing circle); the cohort itself when nobody chose a
-    circle."""
-    out = set(in_circles)
-    if not any(p.format == "circle" or p.id in out for p in cohort.people):
-        return cohort
-    return Cohort(
-        tuple(p for p in cohort.people if p.format != "circle" and p.id not in out), source=cohort.source
-    )
-
-
 class Rules:
-    """The catalogue's pair rules between any two circle people (names from ``cohort.rules``)."""
+    """The catalogue's pair rules inside a circle (``cohort.rules``, by their ``in_circle``): the
+    "every_two" rules between any two people of the circle, leader included, the "leader" rules
+    between the leader (as mentor) and each member; ``ended``: people of a circle one of them said
+    no to (rule ``history``). Languages compare by the catalogue's ``language_key``."""
 
     def __init__(self, cohort: Cohort, program: Program, ended: Iterable[frozenset[PersonId]] = ()):
         self.cohort = cohort
-        self.program = program
-        self.ended = frozenset(ended)  # people of a circle one of them said no to
-        r = program.rules
-        self.reporting: set[frozenset[PersonId]] = set()
-        if r.reporting_line == "forbid":
-            self.reporting = {frozenset(p) for p in reporting_pairs(cohort, r.reporting_line_depth)}
-        self.forbid = {frozenset(p) for p in program.matching.forbid if len(p) == 2}
+        self.context = pair_context(cohort, program, ended=ended)
+        self._languages: dict[PersonId, frozenset[str]] = {}
 
     def broken(self, a: Person, b: Person, *, leader: Person | None = None) -> str | None:
         """The first pair rule ``a`` and ``b`` break in one circle (``leader``: one of them leads)."""
-        r = self.program.rules
-        if a.id == b.id:
-            return "self"
-        if frozenset((a.id, b.id)) in self.forbid:
-            return "forbid"
-        if b.id in a.avoid or a.id in b.avoid:
-            return "avoid"
-        if self.ended and frozenset((a.id, b.id)) in self.ended:
-            return "history"
-        if frozenset((a.id, b.id)) in self.reporting:
-            return "reporting_line"
-        if r.same_department == "forbid" and a.department and a.department == b.department:
-            return "department"
+        ctx = self.context
+        for name, check in EVERY_TWO:  # the search's hot path: a plain loop, no generator
+            if check(a, b, ctx):
+                return name
         if leader is not None:
             member = b if leader.id == a.id else a
-            if (
-                leader.level is not None
-                and member.level is not None
-                and leader.level - member.level < r.min_level_gap
-            ):
-                return "level_gap"
+            for name, check in LEADER_MEMBER:
+                if check(leader, member, ctx):
+                    return name
         return None
+
+    def every_broken(self, a: Person, b: Person, *, leader: Person | None = None) -> list[str]:
+        """Every pair rule ``a`` and ``b`` break in one circle, in the catalogue's order."""
+        out = [name for name, check in EVERY_TWO if check(a, b, self.context)]
+        if leader is not None:
+            member = b if leader.id == a.id else a
+            out += [name for name, check in LEADER_MEMBER if check(leader, member, self.context)]
+        return out
+
+    def languages(self, person: Person) -> frozenset[str]:
+        """The person's languages as the catalogue compares them (cached)."""
+        hit = self._languages.get(person.id)
+        if hit is None:
+            hit = self._languages[person.id] = languages_of(person)
+        return hit
 
 
 def circle_problems(
@@ -220,10 +137,9 @@ def circle_problems(
         out.append(f"size: {len(people)} members, not {c.min_size} to {c.max_size}")
     everyone = ([leader] if leader else []) + list(people)
     for a, b in combinations(everyone, 2):
-        name = rules.broken(a, b, leader=leader if leader in (a, b) else None)
-        if name:
+        for name in rules.every_broken(a, b, leader=leader if leader in (a, b) else None):
             out.append(f"{rule(name).words}: {a.id} and {b.id}")
-    if program.rules.common_language and not set.intersection(*(set(p.languages) for p in everyone)):
+    if program.rules.common_language and not frozenset.intersection(*map(rules.languages, everyone)):
         out.append(f"{rule('language').words}: no language common to the whole circle")
     goals = set.intersection(*(set(p.goals) for p in people)) if people else set()
     if leader is not None:
@@ -309,20 +225,12 @@ class _Search:
         c = self.program.circles
         need_lang = self.program.rules.common_language
         base_goals = frozenset(leader.expertise) if leader else None
-        base_langs = frozenset(leader.languages) if leader else None
+        base_langs = self.rules.languages(leader) if leader else None
         base_mask = self.mask(leader) if leader else -1
         if leader is not None:
             members = [m for m in members if self.rules.broken(leader, m, leader=leader) is None]
         index = {m.id: i for i, m in enumerate(members)}
-        ok = self.compatible
         state = {"nodes": 0, "emitted": 0, "limit": 0, "per": 0}
-
-        def key_of(chosen: list[Person]) -> tuple[PersonId | None, frozenset[PersonId]]:
-            return (leader.id if leader else None, frozenset(m.id for m in chosen))
-
-        def emit(chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None) -> None:
-            if self._emit(leader, chosen, goals, langs):
-                state["emitted"] += 1
 
         def grow(
             chosen: list[Person],
@@ -336,17 +244,12 @@ class _Search:
             if state["limit"] and (state["nodes"] > state["limit"] or state["emitted"] >= state["per"]):
                 self.complete = False
                 return
-            if state["limit"] and len(chosen) + (leader is not None) >= 2:
-                # bounded search only: a group without a common slot is not grown further (a
-                # larger group rarely regains one; the complete enumeration never prunes here)
-                fits = self.fits.get(key_of(chosen))
-                if fits is None:
-                    fits = self.test.exists(([leader] if leader else []) + chosen)
-                    self.fits[key_of(chosen)] = fits
-                if not fits:
-                    return
-            if len(chosen) >= c.min_size and goals:
-                emit(chosen, goals, langs)
+            # bounded search only: a group without a common slot is not grown further (a larger
+            # group rarely regains one; the complete enumeration never prunes here)
+            if state["limit"] and len(chosen) + (leader is not None) >= 2 and not self._fits(leader, chosen):
+                return
+            if len(chosen) >= c.min_size and goals and self._emit(leader, chosen, goals, langs):
+                state["emitted"] += 1
             if len(chosen) >= c.max_size:
                 return
             for i, p in enumerate(rest):
@@ -356,43 +259,67 @@ class _Search:
                 g = frozenset(p.goals) if goals is None else goals & frozenset(p.goals)
                 if not g:
                     continue
-                lang = frozenset(p.languages) if langs is None else langs & frozenset(p.languages)
+                lang = self.rules.languages(p) if langs is None else langs & self.rules.languages(p)
                 if need_lang and not lang:
                     continue
                 mk = mask & self.mask(p)
                 if not mk:
                     continue
-                near = ok(p.id)
+                near = self.compatible(p.id)
                 nxt = [q for q in rest[i + 1 :] if q.id in near]
                 if len(chosen) + 1 + len(nxt) < c.min_size:
                     continue
                 grow(chosen + [p], nxt, g, lang, mk)
 
         if core:
-            start = self._from_core(core, members, base_goals, base_langs, base_mask)
+            starts: Iterable[_Start | None] = [
+                self._from_core(core, members, base_goals, base_langs, base_mask)
+            ]
+        elif seeds is None:
+            grow([], list(members), base_goals, base_langs, base_mask)
+            return
+        else:
+            starts = (
+                self._from_seed(s, members, index, base_goals, base_langs, base_mask)
+                for s in seeds
+                if s.id in index
+            )
+        for start in starts:
             if start is not None:
                 state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
                 grow(*start)
-            return
-        if seeds is None:
-            grow([], list(members), base_goals, base_langs, base_mask)
-            return
-        for s in seeds:
-            if s.id not in index:
-                continue
-            state.update(nodes=0, emitted=0, limit=budget, per=per_seed)
-            g = frozenset(s.goals) & base_goals if base_goals is not None else frozenset(s.goals)
-            lang = frozenset(s.languages) & base_langs if base_langs is not None else frozenset(s.languages)
-            mk = base_mask & self.mask(s)
-            if not g or (need_lang and not lang) or not mk:
-                continue
-            # a total order (ids break ties), so building it from the seed's compatible set
-            # gives the same list as filtering every member
-            rest = sorted(
-                (members[index[q]] for q in ok(s.id) if q in index),
-                key=lambda q: (-len(g.intersection(q.goals)), -(mk & self.mask(q)).bit_count(), q.id),
-            )
-            grow([s], rest, g, lang, mk)
+
+    def _fits(self, leader: Person | None, chosen: list[Person]) -> bool:
+        """Whether the group (with its leader) has a common slot (``GroupSlotTest``, cached)."""
+        key = (leader.id if leader else None, frozenset(m.id for m in chosen))
+        fits = self.fits.get(key)
+        if fits is None:
+            fits = self.fits[key] = self.test.exists(([leader] if leader else []) + chosen)
+        return fits
+
+    def _from_seed(
+        self,
+        seed: Person,
+        members: Sequence[Person],
+        index: Mapping[PersonId, int],
+        goals: frozenset[str] | None,
+        langs: frozenset[str] | None,
+        mask: int,
+    ) -> _Start | None:
+        """Where a search from ``seed`` starts: the seed, the members compatible with it (best
+        first), and the goals, languages and minutes left with it (None: no circle holds it)."""
+        g = frozenset(seed.goals) & goals if goals is not None else frozenset(seed.goals)
+        lang = self.rules.languages(seed) & langs if langs is not None else self.rules.languages(seed)
+        mk = mask & self.mask(seed)
+        if not g or (self.program.rules.common_language and not lang) or not mk:
+            return None
+        # a total order (ids break ties), so building it from the seed's compatible set gives the
+        # same list as filtering every member
+        rest = sorted(
+            (members[index[q]] for q in self.compatible(seed.id) if q in index),
+            key=lambda q: (-len(g.intersection(q.goals)), -(mk & self.mask(q)).bit_count(), q.id),
+        )
+        return [seed], rest, g, lang, mk
 
     def _emit(
         self, leader: Person | None, chosen: list[Person], goals: frozenset[str], langs: frozenset[str] | None
@@ -433,12 +360,12 @@ class _Search:
         goals: frozenset[str] | None,
         langs: frozenset[str] | None,
         mask: int,
-    ) -> tuple[list[Person], list[Person], frozenset[str], frozenset[str] | None, int] | None:
+    ) -> _Start | None:
         """Where a search from ``core`` starts: the core, the people who may join all of it (best
         first), and the goals, languages and minutes common to the core (None: no circle holds it)."""
         for p in core:
             goals = frozenset(p.goals) if goals is None else goals & frozenset(p.goals)
-            langs = frozenset(p.languages) if langs is None else langs & frozenset(p.languages)
+            langs = self.rules.languages(p) if langs is None else langs & self.rules.languages(p)
             mask &= self.mask(p)
         if not goals or (self.program.rules.common_language and not langs) or not mask:
             return None
@@ -456,30 +383,6 @@ def _count_nodes_estimate(n: int, k: int) -> int:
     from math import comb
 
     return sum(comb(n, j) for j in range(0, k + 1))
-
-
-def circle_pool(
-    cohort: Cohort, program: Program, paired: Iterable[PersonId], pairs_led: Mapping[PersonId, int]
-) -> tuple[list[Person], dict[PersonId, int]]:
-    """Members who may join a circle, and each leader's number of circles allowed."""
-    taken = set(paired)
-    kind = program.circles.kind
-    people = [p for p in cohort.people if wants_circle(p) and not (p.format == "either" and p.id in taken)]
-    if kind == "peer":
-        return people, {}
-    members = [p for p in people if p.is_mentee and p.role != "mentor"]
-    per = program.circles.mentor_capacity_per_circle
-    leaders: dict[PersonId, int] = {}
-    for p in cohort.people:
-        if p.role != "mentor" or not wants_circle(p):
-            continue
-        seats = (p.capacity if p.capacity is not None else program.rules.default_capacity) - pairs_led.get(
-            p.id, 0
-        )
-        allowed = len(members) if per == 0 else max(0, seats) // per
-        if allowed > 0:
-            leaders[p.id] = allowed
-    return members, leaders
 
 
 def candidate_circles(
@@ -728,35 +631,16 @@ def form_circles(
     )
     kept_by_id = {k.id: k for k in continuity.kept}
     t_cand = time.perf_counter() - t0
-    allowed = dict(leaders)
     active = list(cands)
     dropped_people: set[PersonId] = set()
     circles: list[Circle] = []
     bound = got = objective = 0.0
     first_bound: float | None = None
     for _ in range(MAX_ROUNDS):
-        chosen, got, bound, objective = pack(active, allowed, program, time_limit=time_limit)
+        chosen, got, bound, objective = pack(active, leaders, program, time_limit=time_limit)
         if first_bound is None:
             first_bound = bound
-        circles, failed = [], []
-        trial = {k: list(v) for k, v in busy_now.items()}
-        for i in sorted(
-            chosen, key=lambda i: (active[i].keep is None, active[i].mentor_id or "", active[i].member_ids)
-        ):
-            cand = active[i]
-            everyone = [cohort[p] for p in ((cand.mentor_id,) if cand.mentor_id else ()) + cand.member_ids]
-            kept = kept_by_id.get(cand.keep) if cand.keep else None
-            options = []
-            if kept is not None and kept.pattern is not None:  # a continuing circle keeps its slot
-                options = circle_slot_options(ctx, everyone, busy=trial, limit=1, only=kept.pattern)
-            options = options or circle_slot_options(ctx, everyone, busy=trial, limit=1)
-            if not options:
-                failed.append(i)
-                continue
-            slot = options[0]
-            for p in everyone:
-                trial.setdefault(p.id, []).extend(slot.meetings)
-            circles.append(_circle(cand, slot, cohort, kept))
+        circles, failed = _slot_chosen(active, chosen, cohort, ctx, busy_now, kept_by_id)
         if not failed:
             break
         for i in failed:
@@ -794,6 +678,40 @@ def form_circles(
         ),
         dissolved=tuple(sorted(set(kept_by_id) - {c.id for c in circles})),
     )
+
+
+def _slot_chosen(
+    active: Sequence[_Candidate],
+    chosen: Iterable[int],
+    cohort: Cohort,
+    ctx: SlotContext,
+    busy: Busy,
+    kept_by_id: Mapping[str, KeptCircle],
+) -> tuple[list[Circle], list[int]]:
+    """A slot for each chosen candidate, continuing circles first (in their old pattern when it
+    still fits), each around everyone's other meetings and the circles slotted before it: the
+    circles, and the indices of the candidates left without a slot."""
+    circles: list[Circle] = []
+    failed: list[int] = []
+    trial = {k: list(v) for k, v in busy.items()}
+    for i in sorted(
+        chosen, key=lambda i: (active[i].keep is None, active[i].mentor_id or "", active[i].member_ids)
+    ):
+        cand = active[i]
+        everyone = [cohort[p] for p in ((cand.mentor_id,) if cand.mentor_id else ()) + cand.member_ids]
+        kept = kept_by_id.get(cand.keep) if cand.keep else None
+        options = []
+        if kept is not None and kept.pattern is not None:  # a continuing circle keeps its slot
+            options = circle_slot_options(ctx, everyone, busy=trial, limit=1, only=kept.pattern)
+        options = options or circle_slot_options(ctx, everyone, busy=trial, limit=1)
+        if not options:
+            failed.append(i)
+            continue
+        slot = options[0]
+        for p in everyone:
+            trial.setdefault(p.id, []).extend(slot.meetings)
+        circles.append(_circle(cand, slot, cohort, kept))
+    return circles, failed
 
 
 def _same_pattern(a: Pattern, b: Pattern | None) -> bool:
@@ -859,7 +777,7 @@ def plan_circles(
     continuity: CircleContinuity = NO_CONTINUITY,
 ) -> CirclePlan:
     """Circles for ``cohort`` after its pairs (``pairs``: (mentor, mentee), ``schedule``: theirs;
-    ``continuity``: from the previous cycle, ``planner.circle_continuity.next_cycle_circles``)."""
+    ``continuity``: from the previous cycle, ``planner.circles.continuity.next_cycle_circles``)."""
     if not uses_circles(cohort):
         return EMPTY
     paired = {p for pair in pairs for p in pair}

@@ -33,7 +33,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from cohort.feedback import FeedbackRow
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
-from planner.circles import CircleContinuity, KeptCircle, wants_circle
+from planner.circles.model import CircleContinuity, KeptCircle
+from planner.circles.pool import wants_circle
 from scheduler.assign import pattern_of_series
 from scheduler.model import CircleRecord, Series
 from scheduler.recurrence import Pattern

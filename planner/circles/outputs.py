@@ -10,20 +10,22 @@
   people placed in a circle leave the one-to-one list.
 * Every circle person's feed (``feeds.publish``, from the store): the circle's series and
   milestones, with the circle's members listed by name only (members opt in by choosing a circle).
+* The run log's ``circles`` record (``circle_record``), from which ``explain`` later tells a person
+  their circle or why they have none (``explain_circle``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cohort.model import PersonId
+from cohort.model import Cohort, PersonId
 from cohort.program import Program
 from cohort.text import write_csv
 from matcher.model import Unmatched
-from planner.circles import Circle, CirclePlan
+from planner.circles.model import Circle, CirclePlan
 from scheduler.model import CircleRecord, Series
 from scheduler.model import Event as Milestone
 from scheduler.recurrence import UTC, recurrence_of
@@ -174,3 +176,27 @@ def circle_record(plan: CirclePlan) -> dict[str, Any]:
         ],
         "unplaced": {u.id: u.reason for u in plan.unplaced},
     }
+
+
+def explain_circle(
+    record: Mapping[str, Any], cohort: Cohort, person_id: PersonId
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """``explain``'s circle part for one person from the stored ``circles`` run record."""
+    for c in record.get("formed", []):
+        people = ([c["mentor_id"]] if c["mentor_id"] else []) + list(c["member_ids"])
+        if person_id not in people:
+            continue
+        names = [cohort[p].name if p in cohort else p for p in people]
+        role = "mentor" if person_id == c["mentor_id"] else "member"
+        data = {**c, "as": role, "names": names}
+        lines = [
+            f"\ncircle {c['circle_id']} as {role}, with "
+            + ", ".join(n for p, n in zip(people, names, strict=True) if p != person_id),
+            f"  why: {c['reasons']}",
+            f"  meets {c['meets']}",
+        ]
+        return data, lines
+    reason = record.get("unplaced", {}).get(person_id)
+    if reason:
+        return {"unplaced": reason}, [f"\nnot in a circle: {reason}"]
+    return None, []
