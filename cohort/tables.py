@@ -47,6 +47,7 @@ class TableSpec:
     rows_noun: str = "rows"
     unknown_column_hint: str | None = None
     note_encoding: bool = True
+    bounds: limits.Bounds = field(default_factory=limits.Bounds)
 
 
 @dataclass
@@ -73,7 +74,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
                 )
             ]
         )
-    data = read_bounded(path)
+    data = read_bounded(path, spec.bounds.file_bytes)
     if data.startswith(_ZIP_MAGIC):
         table = _read_xlsx(data, file, spec)
         if suffix != ".xlsx" and suffix != ".xlsm":
@@ -178,23 +179,23 @@ def _check_cells(table: RawTable) -> RawTable:
     return table
 
 
-def _too_many_rows(file: str, line: int, noun: str) -> Problem:
+def _too_many_rows(file: str, line: int, spec: TableSpec) -> Problem:
     return Problem(
         file,
         line,
         None,
-        f"more than {limits.MAX_ROWS:,} {noun}; reading stopped here",
+        f"more than {spec.bounds.rows:,} {spec.rows_noun}; reading stopped here",
         "split the file",
     )
 
 
-def _too_many_columns(file: str, line: int, count: int | None = None) -> Problem:
+def _too_many_columns(file: str, line: int, spec: TableSpec, count: int | None = None) -> Problem:
     shown = f"{count:,} columns" if count is not None else "cells beyond the last column allowed"
     return Problem(
         file,
         line,
         None,
-        f"{shown}, more than {limits.MAX_COLUMNS}",
+        f"{shown}, more than {spec.bounds.columns}",
         "remove the extra columns",
     )
 
@@ -329,8 +330,8 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
             previous_end = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
-            if len(record) > limits.MAX_COLUMNS:
-                table.problems.append(_too_many_columns(file, line, len(record)))
+            if len(record) > spec.bounds.columns:
+                table.problems.append(_too_many_columns(file, line, spec, len(record)))
                 break
             if mapping is None:
                 table.header_line = line
@@ -338,8 +339,8 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
                 table.problems.extend(problems)
                 table.columns = [c for c in mapping if c]
                 continue
-            if len(table.rows) >= limits.MAX_ROWS:
-                table.problems.append(_too_many_rows(file, line, spec.rows_noun))
+            if len(table.rows) >= spec.bounds.rows:
+                table.problems.append(_too_many_rows(file, line, spec))
                 break
             if len(record) > len(mapping) and any(c.strip() for c in record[len(mapping) :]):
                 hint = (
@@ -376,7 +377,7 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
     return table
 
 
-def _check_zip(data: bytes, file: str) -> None:
+def _check_zip(data: bytes, file: str, bounds: limits.Bounds) -> None:
     """Refuse a workbook whose parts unpack to more than the limits (before openpyxl reads it:
     it loads the shared strings whole, so a 420 KB file with a 400 MB string would take GBs)."""
     import zipfile
@@ -390,7 +391,7 @@ def _check_zip(data: bytes, file: str) -> None:
         ) from None
     total = sum(info.file_size for info in infos)
     strings = sum(info.file_size for info in infos if info.filename.casefold().endswith("sharedstrings.xml"))
-    if total > limits.MAX_UNZIPPED_BYTES or strings > limits.MAX_SHARED_STRINGS_BYTES:
+    if total > bounds.unzipped_bytes or strings > bounds.shared_strings_bytes:
         raise InputError(
             [
                 Problem(
@@ -398,8 +399,8 @@ def _check_zip(data: bytes, file: str) -> None:
                     0,
                     None,
                     f"the workbook unpacks to {max(total, strings) // (1024 * 1024):,} MiB, more than "
-                    f"{limits.MAX_UNZIPPED_BYTES // (1024 * 1024)} MiB of sheets or "
-                    f"{limits.MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MiB of text",
+                    f"{bounds.unzipped_bytes // (1024 * 1024)} MiB of sheets or "
+                    f"{bounds.shared_strings_bytes // (1024 * 1024)} MiB of text",
                     "save only the participants sheet, or export CSV",
                 )
             ]
@@ -409,7 +410,7 @@ def _check_zip(data: bytes, file: str) -> None:
 def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
     import openpyxl
 
-    _check_zip(data, file)
+    _check_zip(data, file, spec.bounds)
     table = RawTable(file)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -435,8 +436,9 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
                 continue  # fast path first: the padding rows of a gap are all None
             if not any(v is not None and (type(v) is not str or v.strip()) for v in values):
                 continue
-            if len(values) > limits.MAX_COLUMNS and any(v is not None for v in values[limits.MAX_COLUMNS :]):
-                table.problems.append(_too_many_columns(file, row_number))
+            width = spec.bounds.columns
+            if len(values) > width and any(v is not None for v in values[width:]):
+                table.problems.append(_too_many_columns(file, row_number, spec))
                 break
             if mapping is None:
                 table.header_line = row_number
@@ -447,8 +449,8 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
                 table.problems.extend(problems)
                 table.columns = [c for c in mapping if c]
                 continue
-            if len(table.rows) >= limits.MAX_ROWS:
-                table.problems.append(_too_many_rows(file, row_number, spec.rows_noun))
+            if len(table.rows) >= spec.bounds.rows:
+                table.problems.append(_too_many_rows(file, row_number, spec))
                 break
             cells = {name: values[i] for i, name in enumerate(mapping) if name and i < len(values)}
             table.rows.append((row_number, cells))
@@ -589,11 +591,10 @@ def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
     starts = _json_object_lines(text, spec.name)
     if len(starts) != sum(isinstance(item, dict) for item in items):
         starts = []
-    if len(items) > limits.MAX_ROWS:
-        table.problems.append(
-            _too_many_rows(file, starts[limits.MAX_ROWS] if starts else limits.MAX_ROWS + 1, spec.rows_noun)
-        )
-        items = items[: limits.MAX_ROWS]
+    most = spec.bounds.rows
+    if len(items) > most:
+        table.problems.append(_too_many_rows(file, starts[most] if starts else most + 1, spec))
+        items = items[:most]
     present: dict[str, int] = {}
     object_index = 0
     for index, item in enumerate(items):
@@ -610,8 +611,8 @@ def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
             )
             continue
         object_index += 1
-        if len(item) > limits.MAX_COLUMNS:
-            table.problems.append(_too_many_columns(file, line, len(item)))
+        if len(item) > spec.bounds.columns:
+            table.problems.append(_too_many_columns(file, line, spec, len(item)))
             continue
         cells: dict[str, Any] = {}
         for key, value in item.items():

@@ -11,15 +11,15 @@ from collections.abc import Iterable
 
 from cohort.feedback import FeedbackRow
 from store.db import Workspace
-from store.repo import _require_open, _write
+from store.repo import require_open, write_transaction
 
 
 def save_circle_feedback(ws: Workspace, cycle_id: int, rows: Iterable[FeedbackRow]) -> None:
     """Store the cycle's answers about its circles (``partner_id``: the circle id), replacing any
     earlier ones. Whether each names a circle the person was in is the loader's check
     (``cohort.feedback.read_feedback``, which has the file and line). Refused on a closed cycle."""
-    with _write(ws, f"save the circle feedback of cycle {cycle_id}") as con:
-        _require_open(con, cycle_id, "save circle feedback")
+    with write_transaction(ws, f"save the circle feedback of cycle {cycle_id}") as con:
+        require_open(con, cycle_id, "save circle feedback")
         con.execute("DELETE FROM circle_feedback WHERE cycle_id = ?", (cycle_id,))
         con.executemany(
             f"INSERT INTO circle_feedback (cycle_id, person_id, circle_id, ord, wants_continue, rating, "

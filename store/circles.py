@@ -20,8 +20,7 @@ from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, se
 from scheduler.model import CircleRecord, Event, Series
 from store import serialize as sz
 from store.db import Workspace
-from store.repo import _CIRCLE_TABLES as CIRCLE_TABLES
-from store.repo import _require_open, _write
+from store.repo import CIRCLE_TABLES, require_open, write_transaction
 
 
 def _check(cycle_id: int, circles: list[CircleRecord]) -> None:
@@ -50,8 +49,8 @@ def save_circles(ws: Workspace, cycle_id: int, circles: Iterable[CircleRecord]) 
     records = list(circles)
     _check(cycle_id, records)
     cid = int(cycle_id)
-    with _write(ws, f"save the circles of cycle {cycle_id}") as con:
-        _require_open(con, cid, "save circles")
+    with write_transaction(ws, f"save the circles of cycle {cycle_id}") as con:
+        require_open(con, cid, "save circles")
         for table in CIRCLE_TABLES:
             con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cid,))
         con.executemany(

@@ -191,7 +191,7 @@ def test_rotate_and_revoke(ws, tmp_path):
         revoke(ws, "nobody")
 
 
-def test_finding_9_lost_key_is_an_error_until_rotate_all(ws, tmp_path):
+def test_a_lost_key_is_an_error_until_rotate_all(ws, tmp_path):
     cohort, schedule = sample_cohort(), sample_schedule()
     first = publish(ws, cohort, schedule, PROGRAM, tmp_path / "a", now=T0)
     (ws.directory / KEY_FILE).unlink()
