@@ -372,7 +372,7 @@ def publish(ctx: Context, out_dir: Path, as_json: bool) -> None:
 @handle_errors
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the feeds at /feeds/<token>.ics and each participant's private page at /p/<token>."""
-    from feeds.server import serve as serve_feeds
+    from server import serve as serve_feeds
 
     program = ctx.load_program()
     if not (ctx.workspace / "mentorsync.db").exists():

@@ -3,7 +3,7 @@
 Pure: ``participant_view`` and ``coordinator_view`` build frozen view objects from the domain
 (cohort, pairs, schedule, program, check-ins, now); ``render_*`` turn them into HTML with Jinja2
 (autoescaping on: every participant value is text, never markup). The HTTP side lives in
-``feeds.server``.
+``server.app``.
 
 Privacy: a participant's view holds their own data and their partners' name, role, time zone,
 goals and the plain-words reasons of their own pair, and nothing else about anyone (no scores, no

@@ -9,8 +9,8 @@ from pathlib import Path
 from cohort.checkins import CheckIn, CheckInSummary, summarise
 from cohort.errors import UsageError
 from cohort.model import Cohort
+from pages.views import checkin_points
 from store import Workspace, latest_cycle, load_checkins, load_cohort, load_pairs, load_program, load_schedule
-from web.page import checkin_points
 
 
 @dataclass(frozen=True)

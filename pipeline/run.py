@@ -26,6 +26,7 @@ from feeds.publish import PublishResult, publish
 from matcher.model import MatchResult
 from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
+from pages.views import checkin_points
 from pipeline.circles import circle_writer
 from pipeline.history import feed_view, with_circles
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
@@ -57,7 +58,6 @@ from store import (
     save_schedule,
     workspace_secret,
 )
-from web.page import checkin_points
 
 
 @dataclass(frozen=True)

@@ -327,15 +327,21 @@ def _holds_nothing(con: sqlite3.Connection) -> bool:
     return not any(con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
 
 
+def stored_secret(ws: Workspace) -> str | None:
+    """The workspace's secret if it has one (a pure read, for read-only workspaces)."""
+    row = ws.connection.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    return None if row is None else str(row[0])
+
+
 def workspace_secret(ws: Workspace) -> str:
     """The workspace's random secret (64 hex characters), created the first time it is asked for.
 
     Private, deterministic identifiers (feed tokens, calendar UIDs) are derived from it with a
     keyed hash, so they are stable across runs yet unguessable from the people's ids.
     """
-    row = ws.connection.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
-    if row is not None:
-        return str(row[0])
+    secret = stored_secret(ws)
+    if secret is not None:
+        return secret
     with ws.transaction() as con:
         con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
         row = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()

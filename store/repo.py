@@ -157,6 +157,17 @@ def latest_cycle(ws: Workspace) -> CycleInfo | None:
     return _cycle(row) if row else None
 
 
+def change_signature(ws: Workspace) -> tuple[Any, ...]:
+    """A cheap value that changes whenever a cycle, its roster or status, or a run changes (what
+    the server's cache of the latest cycle is keyed by)."""
+    return tuple(
+        ws.connection.execute(
+            "SELECT (SELECT MAX(id) FROM cycles), (SELECT status || roster_sha256 FROM cycles "
+            "ORDER BY id DESC LIMIT 1), (SELECT MAX(id) FROM runs)"
+        ).fetchone()
+    )
+
+
 def previous_cycle(ws: Workspace, cycle_id: int) -> CycleInfo | None:
     """The cycle just before ``cycle_id`` in time (the one whose feedback and pairs carry over)."""
     this = get_cycle(ws, cycle_id)

@@ -87,7 +87,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serving(workspace: Path, clock: datetime | None = CLOCK, **options: object) -> Iterator[str]:
     """`serve` for the workspace in a thread; yields its base URL."""
-    from feeds.server import make_server
+    from server import make_server
 
     port = free_port()
     server = make_server(

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from feeds.server import make_server
 from pipeline.steps import do_publish
+from server import make_server
 from store import Workspace
 from store.privacy import apply_retention
 from tests.cli_helpers import invoke, rows

@@ -265,7 +265,7 @@ def test_random_kills_of_run_leave_old_or_new_everywhere(finished: dict, seed: i
 
 
 def test_serve_finishes_an_interrupted_publication(finished: dict) -> None:
-    from feeds.server import create_app
+    from server import create_app
 
     ws = _crashed_run(finished, "serve", MENTORSYNC_CRASH_AT="move:2")
     create_app(ws)  # what `mentorsync serve` does before it listens

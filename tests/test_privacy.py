@@ -15,7 +15,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from feeds.server import create_app
+from server import create_app
 from store import Workspace, ended_pairs
 from store.privacy import CATALOGUE, LABEL, Kind, pseudonym_of, unclassified
 from tests.cli_helpers import invoke, rows
