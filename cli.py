@@ -842,7 +842,7 @@ def rematch(ctx: Context, file: Path | None, out_dir: Path, mid_cycle: bool, as_
 @handle_errors
 def diff(ctx: Context, cycle_a: int, cycle_b: int, as_json: bool) -> None:
     """Pairs kept, ended and new, slots moved, people joined and left between two cycles."""
-    from cycles.diff import render_diff, to_json
+    from changes.diff import render_diff, to_json
     from pipeline.cycles import diff as cycle_diff
 
     d = cycle_diff(ctx.workspace, cycle_a, cycle_b)

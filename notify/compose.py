@@ -27,11 +27,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from changes.diff import Slot
+from changes.wording import when_words
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
 from cohort.text import MONTH_NAMES, WEEKDAY_NAMES
-from cycles.changes import when_words
-from cycles.diff import Slot
 from matcher.model import Pair
 from notify import invite
 from notify.mime import Renderer, build, content_hash

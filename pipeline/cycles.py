@@ -54,6 +54,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from changes.diff import CycleDiff, CycleSnapshot, diff_cycles
+from changes.wording import all_person_changes
 from cohort.checkins import feedback_rows as checkin_feedback
 from cohort.checkins import merge_feedback
 from cohort.errors import Problem, UsageError
@@ -61,8 +63,6 @@ from cohort.feedback import FeedbackRow, pair_verdicts, read_feedback
 from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
 from cohort.text import write_csv
-from cycles.changes import all_person_changes
-from cycles.diff import CycleDiff, CycleSnapshot, diff_cycles
 from pipeline.circles import circle_writer
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
@@ -578,7 +578,7 @@ def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
 
 
 def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
-    """A stored cycle as ``cycles.diff`` compares it."""
+    """A stored cycle as ``changes.diff`` compares it."""
     sched = load_schedule(ws, cycle_id)
     return CycleSnapshot.of(
         load_cohort(ws, cycle_id),
@@ -589,7 +589,7 @@ def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
 
 
 def diff(workspace: Path, a: int, b: int) -> CycleDiff:
-    """What changed from stored cycle ``a`` to cycle ``b`` (render with ``cycles.diff.render_diff``)."""
+    """What changed from stored cycle ``a`` to cycle ``b`` (render with ``changes.diff.render_diff``)."""
     with Workspace(workspace, create=False) as ws:
         return diff_cycles(snapshot(ws, a), snapshot(ws, b))
 

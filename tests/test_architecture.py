@@ -23,14 +23,14 @@ LAYERS: dict[str, int] = {
     "store": 3,
     "feeds": 3,
     "report": 3,
-    "cycles": 3,
+    "changes": 3,
     "pages": 3,
     "notify": 3,
     "pipeline": 4,
     "server": 4,
     "cli": 5,
 }
-SHARED_LAYER = {"store", "feeds", "report", "cycles", "pages", "notify"}  # may import each other (no cycles)
+SHARED_LAYER = {"store", "feeds", "report", "changes", "pages", "notify"}  # may import each other (no cycles)
 # what pipeline/ may use of the layers below the planner: domain types, writers and the codec
 PIPELINE_MAY_IMPORT = (
     "matcher.model",
