@@ -372,11 +372,19 @@ def publish(ctx: Context, out_dir: Path, as_json: bool) -> None:
 @handle_errors
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the feeds at /feeds/<token>.ics and each participant's private page at /p/<token>."""
+    import sqlite3
+
+    from cohort.errors import StoreError
+    from pipeline.workspace import open_workspace
     from server import serve as serve_feeds
 
     program = ctx.load_program()
     if not (ctx.workspace / "mentorsync.db").exists():
         raise click.UsageError(f"no workspace database in {ctx.workspace}: publish feeds first")
+    try:  # upgrades an older schema and applies retention; a read-only workspace serves what it has
+        open_workspace(ctx.workspace, program).close()
+    except (StoreError, sqlite3.Error):
+        pass
     click.echo(
         f"serving feeds on http://{host}:{port}/feeds/<token>.ics and pages on "
         f"http://{host}:{port}/p/<token> (Ctrl+C to stop)",
@@ -501,12 +509,12 @@ def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
     """Give PERSON_ID (or, with --all, everyone) a new feed URL; the old one stops working at once."""
     from feeds.tokens import feed_url, rotate_all
     from feeds.tokens import rotate as rotate_token
-    from store import Workspace
+    from pipeline.workspace import open_workspace
 
     if everyone == (person_id is not None):
         raise click.UsageError("give either PERSON_ID or --all")
     program = ctx.load_program()
-    with Workspace(ctx.workspace, create=False, writer="feeds rotate") as ws:
+    with open_workspace(ctx.workspace, program, writer="feeds rotate") as ws:
         if everyone:
             count = rotate_all(ws)
         else:
@@ -526,9 +534,9 @@ def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
 def revoke(ctx: Context, person_id: str) -> None:
     """Stop serving PERSON_ID's feed at once (`feeds rotate` issues a new URL)."""
     from feeds.tokens import revoke as revoke_token
-    from store import Workspace
+    from pipeline.workspace import open_workspace
 
-    with Workspace(ctx.workspace, create=False, writer="feeds revoke") as ws:
+    with open_workspace(ctx.workspace, writer="feeds revoke") as ws:
         done = revoke_token(ws, person_id)
     click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
 
@@ -643,11 +651,11 @@ def backup_cmd(ctx: Context, file: Path) -> None:
 @handle_errors
 def restore_cmd(ctx: Context, file: Path, force: bool) -> None:
     """Restore a backup FILE into the workspace (refuses a non-empty one without --force)."""
-    from store import Workspace
+    from pipeline.workspace import open_workspace
     from store.backup import restore
 
     info = restore(ctx.workspace, file, force=force)
-    Workspace(ctx.workspace, create=False).close()  # upgrades an older schema now
+    open_workspace(ctx.workspace).close()  # upgrades an older schema now, applies retention
     click.echo(f"restored {info.file} (made {info.created_at}) into {ctx.workspace}")
 
 

@@ -66,8 +66,9 @@ from cohort.text import write_csv
 from pipeline.circles import circle_writer
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
-from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program, write_outputs
+from pipeline.run import RunOutcome, load_roster, stored_plan, write_outputs
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from planner import Plan, plan
 from planner import continuity as policy
 from planner.circle_continuity import (
@@ -137,7 +138,7 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
     Raises ``InputError`` with every problem of the file (nothing is written then), and
     ``UsageError`` when there is no open, matched cycle.
     """
-    with Workspace(workspace, create=False, writer="cycle close") as ws:
+    with open_workspace(workspace, writer="cycle close") as ws:
         cycle = current_cycle(ws)
         if cycle is None:
             raise UsageError("no open cycle to close: run `mentorsync run FILE` (or `rematch`) first")
@@ -216,13 +217,13 @@ def rematch(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    with Workspace(workspace, create=False, writer="rematch") as ws:
+    program, text = workspace_program(workspace)
+    with open_workspace(workspace, program, writer="rematch") as ws:
         if participants_file is not None:
             progress(ProgressEvent("validate", "start", str(participants_file)))
-            program, text, cohort, warnings = load_input(workspace, participants_file)
+            cohort, warnings = load_roster(participants_file, program)
             progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
         else:
-            program, text = workspace_program(workspace)
             open_cycle = current_cycle(ws)
             if open_cycle is None:
                 raise UsageError(
@@ -543,13 +544,13 @@ def _summary(ws: Workspace, c: CycleInfo) -> tuple[CycleSummary, tuple[FeedbackR
 
 def cycle_list(workspace: Path) -> tuple[CycleSummary, ...]:
     """Every cycle, oldest first, with people, pairs and feedback counts."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         return tuple(_summary(ws, c)[0] for c in list_cycles(ws))
 
 
 def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
     """One cycle in detail; ``StoreError`` (exit 2) for an unknown id."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         c = get_cycle(ws, cycle_id)
         summary, rows = _summary(ws, c)
         cohort = load_cohort(ws, c.id)
@@ -590,7 +591,7 @@ def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
 
 def diff(workspace: Path, a: int, b: int) -> CycleDiff:
     """What changed from stored cycle ``a`` to cycle ``b`` (render with ``changes.diff.render_diff``)."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         return diff_cycles(snapshot(ws, a), snapshot(ws, b))
 
 

@@ -31,7 +31,7 @@ from notify.mime import Renderer
 from notify.outbox import told as last_told
 from notify.smtp import Connection, classify, connect, settings_problems
 from pipeline.history import feed_view
-from pipeline.run import workspace_program
+from pipeline.workspace import open_workspace, workspace_program
 from scheduler.calendar import select_items
 from scheduler.model import Event, Series
 from store import Workspace, latest_cycle, load_cohort, load_pairs, load_schedule, load_unmatched
@@ -137,7 +137,7 @@ def notify(
     if problems:
         raise InputError(problems)
     renderer = Renderer(Path(workspace))
-    with Workspace(workspace, create=False, writer="notify") as ws:
+    with open_workspace(workspace, program, writer="notify") as ws:
         facts = _facts(ws, program, only)
         told = last_told(ws, only)
         messages: list[Outgoing] = compose(facts, told, renderer, only)
@@ -215,7 +215,7 @@ def _send_all(
 
 def status(workspace: Path) -> list[stored.Row]:
     """Every message of the outbox, oldest first."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         return stored.rows(ws)
 
 

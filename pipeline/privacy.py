@@ -29,8 +29,8 @@ from cohort.errors import UsageError
 from cohort.model import PersonId
 from feeds.publish import publish
 from pipeline.history import feed_view
-from pipeline.run import workspace_program
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from scheduler.calendar import fingerprint
 from scheduler.model import Event, Series
 from store import (
@@ -61,7 +61,7 @@ from store.privacy import (
 
 def export(workspace: Path, person_id: PersonId, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything the workspace holds about ``person_id`` (``store.privacy.export_person``)."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         return export_person(ws, person_id, now=now)
 
 
@@ -132,7 +132,7 @@ def erase(
     """Erase ``person_id`` from the workspace, its served feeds and output directories."""
     program, _ = workspace_program(workspace)
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    with Workspace(workspace, create=False, writer="person erase") as ws:
+    with open_workspace(workspace, program, writer="person erase") as ws:
         if find_subject(ws, person_id) is None and already_erased(ws, person_id):
             busy, _, _ = vacuum(ws)  # again: e.g. when a reader kept the WAL the first time
             return EraseResult(

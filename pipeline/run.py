@@ -20,7 +20,7 @@ from cohort.checkins import summarise as summarise_checkins
 from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
-from cohort.program import Program, example_toml, load_program
+from cohort.program import Program, example_toml
 from cohort.text import write_csv
 from feeds.publish import PublishResult, publish
 from matcher.model import MatchResult
@@ -31,6 +31,7 @@ from pipeline.circles import circle_writer
 from pipeline.history import feed_view, with_circles
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
 from planner.circle_outputs import circle_record, circle_records
@@ -73,21 +74,18 @@ class RunOutcome:
     files: tuple[str, ...] = field(default_factory=tuple)
 
 
-def workspace_program(workspace: Path) -> tuple[Program, str]:
-    """The workspace's ``program.toml`` (validated) and its text; defaults when there is none."""
-    path = Path(workspace) / "program.toml"
-    if not path.exists():
-        return Program(), ""
-    return load_program(path), path.read_text(encoding="utf-8-sig")
-
-
 def load_input(workspace: Path, participants: Path) -> tuple[Program, str, Cohort, list[Problem]]:
     """Validate the program and the participants file; raises ``InputError`` with every problem."""
     program, text = workspace_program(workspace)
+    cohort, warnings = load_roster(participants, program)
+    return program, text, cohort, warnings
+
+
+def load_roster(participants: Path, program: Program) -> tuple[Cohort, list[Problem]]:
+    """Validate the participants file under ``program``; raises ``InputError`` with every problem."""
     if not Path(participants).exists():
         raise UsageError(f"{participants}: no such file")
-    cohort, warnings = load_participants(participants, program)
-    return program, text, cohort, warnings
+    return load_participants(participants, program)
 
 
 def stored_plan(ws: Workspace, cycle_id: int, program_text: str, cohort: Cohort) -> StoredPlan | None:
@@ -279,7 +277,7 @@ def run(
     timings["load"] = time.perf_counter() - t
     progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
 
-    ws = Workspace(workspace, writer="run")
+    ws = open_workspace(workspace, program, create=True, writer="run")
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)

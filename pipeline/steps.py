@@ -21,8 +21,9 @@ from matcher.model import Pair
 from pipeline.circles import explain_circle
 from pipeline.history import feed_view
 from pipeline.progress import Progress, null_progress, publish_clock
-from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
+from pipeline.run import load_input, stored_plan, summarise, write_match_files
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from planner import Continuity, Plan, plan
 from planner.circles import pair_cohort
 from planner.continuity import series_by_pair
@@ -60,7 +61,7 @@ def _open_cycle(ws: Workspace) -> CycleInfo:
 def do_import(workspace: Path, participants: Path, *, replace: bool = False) -> tuple[int, Cohort, list]:
     """Validate and store the participants as the open cycle's roster (one transaction)."""
     program, text, cohort, warnings = load_input(workspace, participants)
-    with Workspace(workspace, writer="import") as ws:
+    with open_workspace(workspace, program, create=True, writer="import") as ws:
         cycle_id = import_cohort(
             ws, cohort, program, text or example_toml(program), participants, replace_matched=replace
         )
@@ -71,7 +72,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
     """Match the open cycle's roster (with the recurring-slot test) and write the match files."""
     progress = progress or null_progress
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False, writer="match") as ws:
+    with open_workspace(workspace, program, writer="match") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
@@ -102,7 +103,7 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
     unmatched, with the reason); ``match`` again finds other partners. Run again on a scheduled
     cycle with the same program and roster, it keeps the stored plan whole (same bytes)."""
     program, text = workspace_program(workspace)
-    with Workspace(workspace, create=False, writer="schedule") as ws:
+    with open_workspace(workspace, program, writer="schedule") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         stored = load_pairs(ws, cycle.id)
@@ -145,7 +146,7 @@ def do_publish(
 ) -> PublishResult:
     """Write every participant's feed (and the coordinator's) from the stored schedule."""
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False, writer="publish") as ws:
+    with open_workspace(workspace, program, writer="publish") as ws:
         cycle = latest_cycle(ws)
         schedule = load_schedule(ws, cycle.id) if cycle else None
         if cycle is None or schedule is None:
@@ -212,7 +213,7 @@ def _slot_words(
 def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanation:
     """Why this person got this partner and this slot, their best alternatives, or why none."""
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace, program) as ws:
         cycle = latest_cycle(ws)
         if cycle is None:
             raise UsageError("no cycle in this workspace yet: run `mentorsync run FILE` first")

@@ -60,20 +60,18 @@ class Workspace:
         *,
         create: bool = True,
         readonly: bool | None = None,
-        retention: bool = True,
         writer: str | None = None,
     ):
         """Open (or with ``create``, create) the workspace database.
 
         ``readonly``: None (the default) opens read-only when the directory or the database is
-        not writable; True always opens read-only (for commands that only read). ``retention``:
-        apply the program's retention setting on open (writable workspaces only). ``writer``:
+        not writable; True always opens read-only (for commands that only read). ``writer``:
         the command's name; writers hold the workspace lock (``store.lock``) until ``close``.
+        The program's retention is applied by the commands (``pipeline.workspace``).
         """
         self.directory = Path(directory)
         self.db_path = self.directory / DB_NAME
         self._depth = 0
-        self.retention_cleared: dict[str, int] = {}
         self._created = False
         self._made_directory = False
         self._lock = contextlib.ExitStack()
@@ -121,8 +119,6 @@ class Workspace:
                 workspace_secret(self)  # created on first open, so every later read is a pure read
                 _tighten(self.db_path)
                 self._recover()
-                if retention:
-                    self.retention_cleared = self._apply_retention()
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
             self.close()
             raise StoreError(f"{self.db_path}: cannot use the workspace database: {exc}") from exc
@@ -163,24 +159,6 @@ class Workspace:
             if self._made_directory:
                 with contextlib.suppress(OSError):
                     self.directory.rmdir()  # only if empty
-
-    def _apply_retention(self) -> dict[str, int]:
-        """``[retention] comments_days`` of the workspace's ``program.toml``, applied at every
-        open (``store.privacy.apply_retention``). An unreadable or invalid ``program.toml`` is
-        left for the command to report; retention then waits for the next open."""
-        import tomllib
-
-        try:
-            data = tomllib.loads((self.directory / "program.toml").read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError):
-            return {}
-        section = data.get("retention")
-        days = section.get("comments_days") if isinstance(section, dict) else None
-        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-            return {}
-        from store.privacy import apply_retention
-
-        return apply_retention(self, days)
 
     def __enter__(self) -> Workspace:
         return self
@@ -265,7 +243,7 @@ class ReadOnlyWorkspace(Workspace):
     """
 
     def __init__(self, directory: str | Path):
-        super().__init__(directory, create=False, readonly=True, retention=False)
+        super().__init__(directory, create=False, readonly=True)
 
 
 def _writable(path: Path) -> bool:
