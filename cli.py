@@ -6,10 +6,12 @@ solution. Every library error carries all of its problems; they are printed one 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +45,36 @@ def _problems_json(problems: list[Problem]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _program_warnings() -> Iterator[None]:
+    """Print each ``program.toml`` warning (an old key, still read) once, on stderr, as it comes;
+    other warnings go where they would have gone."""
+    from cohort.program import ProgramWarning
+
+    shown: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ProgramWarning)
+        default = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, ProgramWarning):
+                default(message, category, *args, **kwargs)
+            elif str(message) not in shown:
+                shown.add(str(message))
+                click.echo(str(message), err=True)
+
+        warnings.showwarning = show
+        yield
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into the exit codes and messages of ``docs/interface.md`` §5."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _program_warnings():
+                return fn(*args, **kwargs)
         except InputError as exc:
             _emit_problems(exc.problems)
             n = len(exc.errors)

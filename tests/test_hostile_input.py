@@ -152,10 +152,11 @@ def test_program_toml_not_utf8(tmp_path):
         ("[cycle]\nstart = 2027-02-01\nend = 2227-02-01\n", "cycle.end"),
         ("[cycle]\nholidays = [9999-12-31]\n", "cycle.holidays"),
         ("[feeds]\nrefresh_minutes = 9223372036854775807\n", "feeds.refresh_minutes"),
-        ("[matching]\nseed = 99999999999999999999\n", "matching.seed"),
-        ("[matching]\nseed = 4294967296\n", "matching.seed"),
-        ("[matching]\ntime_limit_seconds = inf\n", "matching.time_limit_seconds"),
-        ("[schedule]\ntime_limit_seconds = nan\n", "schedule.time_limit_seconds"),
+        ("[solver]\nseed = 99999999999999999999\n", "solver.seed"),
+        ("[solver]\nseed = 4294967296\n", "solver.seed"),
+        ("[solver]\nmatch_seconds = inf\n", "solver.match_seconds"),
+        ("[solver]\nschedule_seconds = nan\n", "solver.schedule_seconds"),
+        ("[schedule]\ntime_limit_seconds = nan\n", "schedule.time_limit_seconds"),  # an old key too
         ("[rules]\nmin_level_gap = 9223372036854775807\n", "rules.min_level_gap"),
         ('[program]\nname = "a\\u001b[31mb"\n', "program.name"),
     ],
@@ -166,7 +167,7 @@ def test_program_values_at_the_ends(tmp_path, text, key):
 
 
 def test_program_toml_huge_integer_and_deep_array(tmp_path):
-    for text in ("[matching]\nseed = " + "9" * 5000 + "\n", "[matching]\npins = " + "[" * 3000 + "]" * 3000):
+    for text in ("[solver]\nseed = " + "9" * 5000 + "\n", "[matching]\npins = " + "[" * 3000 + "]" * 3000):
         for code, err in _program(tmp_path, text):
             assert code == 65, err
 
