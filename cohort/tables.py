@@ -540,54 +540,33 @@ def _json_object_lines(text: str, key: str) -> list[int]:
     return lines
 
 
-def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
-    table = RawTable(file)
-    first, second = (spec.columns + ("", ""))[:2]
+def _json_items(text: str, file: str, spec: TableSpec) -> list[Any]:
+    """The list of row items of a JSON text (top level, or under ``spec.name``), or ``InputError``."""
+    hint = f"a list of objects, one per {spec.row_noun}"
     deep = _json_too_deep(text)
     if deep:
         raise InputError(
-            [
-                Problem(
-                    file,
-                    deep,
-                    None,
-                    f"nested more than {limits.MAX_JSON_DEPTH} levels deep",
-                    f"a list of objects, one per {spec.row_noun}",
-                )
-            ]
+            [Problem(file, deep, None, f"nested more than {limits.MAX_JSON_DEPTH} levels deep", hint)]
         )
     try:
         # Long integers stay text: the cell checks then say which cell is too large, and
         # Python's int() refuses more than 4,300 digits with a ValueError.
         data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            [
-                Problem(
-                    file,
-                    exc.lineno,
-                    None,
-                    f"not valid JSON: {exc.msg}",
-                    f"a list of objects, one per {spec.row_noun}",
-                )
-            ]
-        ) from None
+        raise InputError([Problem(file, exc.lineno, None, f"not valid JSON: {exc.msg}", hint)]) from None
     if isinstance(data, dict) and isinstance(data.get(spec.name), list):
-        items = data[spec.name]
-    elif isinstance(data, list):
-        items = data
-    else:
-        raise InputError(
-            [
-                Problem(
-                    file,
-                    1,
-                    None,
-                    f"expected a list of {spec.rows_noun}",
-                    f'write [{{"{first}": ...}}, ...] or {{"{spec.name}": [...]}}',
-                )
-            ]
-        )
+        return list(data[spec.name])
+    if isinstance(data, list):
+        return data
+    first = (spec.columns + ("",))[0]
+    shape = f'write [{{"{first}": ...}}, ...] or {{"{spec.name}": [...]}}'
+    raise InputError([Problem(file, 1, None, f"expected a list of {spec.rows_noun}", shape)])
+
+
+def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
+    table = RawTable(file)
+    first, second = (spec.columns + ("", ""))[:2]
+    items = _json_items(text, file, spec)
     starts = _json_object_lines(text, spec.name)
     if len(starts) != sum(isinstance(item, dict) for item in items):
         starts = []
@@ -600,51 +579,43 @@ def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
     for index, item in enumerate(items):
         line = starts[object_index] if starts and isinstance(item, dict) else index + 1
         if not isinstance(item, dict):
-            table.problems.append(
-                Problem(
-                    file,
-                    line,
-                    None,
-                    f"item {index + 1} is not an object",
-                    f'write each {spec.row_noun} as {{"{first}": ..., "{second}": ...}}',
-                )
-            )
+            hint = f'write each {spec.row_noun} as {{"{first}": ..., "{second}": ...}}'
+            table.problems.append(Problem(file, line, None, f"item {index + 1} is not an object", hint))
             continue
         object_index += 1
         if len(item) > spec.bounds.columns:
             table.problems.append(_too_many_columns(file, line, spec, len(item)))
             continue
-        cells: dict[str, Any] = {}
-        for key, value in item.items():
-            name = _canonical_header(str(key), spec)
-            if name not in spec.columns:
-                if name not in present:
-                    present[name] = line
-                    close = difflib.get_close_matches(name, spec.columns, n=1, cutoff=0.7)
-                    table.problems.append(
-                        Problem(
-                            file,
-                            line,
-                            str(key),
-                            "unknown key, ignored",
-                            f"did you mean '{close[0]}'?" if close else spec.unknown_column_hint,
-                            severity="warning",
-                        )
-                    )
-                continue
-            present.setdefault(name, line)
-            cells[name] = value
-        table.rows.append((line, cells))
+        table.rows.append((line, _json_cells(item, file, line, spec, present, table.problems)))
     table.columns = [c for c in spec.columns if c in present]
     for name in spec.required:
         if name not in present and items:
-            table.problems.append(
-                Problem(
-                    file,
-                    1,
-                    name,
-                    "required key is missing from every object",
-                    f"each {spec.row_noun} needs: " + ", ".join(spec.required),
-                )
-            )
+            hint = f"each {spec.row_noun} needs: " + ", ".join(spec.required)
+            table.problems.append(Problem(file, 1, name, "required key is missing from every object", hint))
     return table
+
+
+def _json_cells(
+    item: dict[str, Any],
+    file: str,
+    line: int,
+    spec: TableSpec,
+    present: dict[str, int],
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """One object's cells by canonical column; an unknown key is a warning, once per file."""
+    cells: dict[str, Any] = {}
+    for key, value in item.items():
+        name = _canonical_header(str(key), spec)
+        if name not in spec.columns:
+            if name not in present:
+                present[name] = line
+                close = difflib.get_close_matches(name, spec.columns, n=1, cutoff=0.7)
+                hint = f"did you mean '{close[0]}'?" if close else spec.unknown_column_hint
+                problems.append(
+                    Problem(file, line, str(key), "unknown key, ignored", hint, severity="warning")
+                )
+            continue
+        present.setdefault(name, line)
+        cells[name] = value
+    return cells

@@ -66,7 +66,7 @@ from cohort.text import write_csv
 from pipeline.circles import circle_writer
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
-from pipeline.run import RunOutcome, load_roster, stored_plan, write_outputs
+from pipeline.run import RunOutcome, Step, load_roster, stored_plan, write_outputs
 from pipeline.staging import staged_output
 from pipeline.workspace import open_workspace, workspace_program
 from planner import Plan, plan
@@ -194,6 +194,8 @@ class _Context:
     program: Program
     program_text: str
     cohort: Cohort
+    out_dir: Path
+    step: Step
     warnings: tuple[Problem, ...] = ()
     source: Path | None = None
 
@@ -231,11 +233,18 @@ def rematch(
                     "(`mentorsync rematch FILE`) or `mentorsync import FILE` first"
                 )
             cohort, warnings = load_cohort(ws, open_cycle.id), []
-        ctx = _Context(program, text or example_toml(program), cohort, tuple(warnings), participants_file)
         timings["load"] = time.perf_counter() - t
-        if mid_cycle:
-            return _mid_cycle(ws, ctx, Path(out_dir), progress, now, started, timings)
-        return _next_cycle(ws, ctx, Path(out_dir), progress, now, started, timings)
+        step = Step("rematch-mid-cycle" if mid_cycle else "rematch", now, progress, started, timings)
+        ctx = _Context(
+            program,
+            text or example_toml(program),
+            cohort,
+            Path(out_dir),
+            step,
+            tuple(warnings),
+            participants_file,
+        )
+        return _mid_cycle(ws, ctx) if mid_cycle else _next_cycle(ws, ctx)
 
 
 def _last_closed(ws: Workspace) -> CycleInfo | None:
@@ -243,16 +252,9 @@ def _last_closed(ws: Workspace) -> CycleInfo | None:
     return closed[-1] if closed else None
 
 
-def _next_cycle(
-    ws: Workspace,
-    ctx: _Context,
-    out_dir: Path,
-    progress: Progress,
-    now: datetime,
-    started: float,
-    timings: dict[str, float],
-) -> RunOutcome:
-    program, cohort = ctx.program, ctx.cohort
+def _next_cycle(ws: Workspace, ctx: _Context) -> RunOutcome:
+    """The next cycle: continuing pairs and circles from the last closed cycle's feedback."""
+    program, cohort, progress = ctx.program, ctx.cohort, ctx.step.progress
     prev = _last_closed(ws)
     if prev is None:
         raise UsageError(
@@ -300,38 +302,18 @@ def _next_cycle(
         planned.schedule,
         circle_continuity,
     )
-    timings.update(planned.timings)
+    ctx.step.timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
-    return _write_all(
-        ws,
-        ctx,
-        planned,
-        out_dir,
-        progress,
-        now,
-        started,
-        timings,
-        before=before,
-        ended=None,
-        kind="rematch",
-        circle_plan=circles,
-    )
+    return _write_all(ws, ctx, planned, before=before, ended=None, circle_plan=circles)
 
 
 def _comparable(cohort: Cohort) -> dict[PersonId, Any]:
     return {p.id: replace(p, line=0) for p in cohort.people}
 
 
-def _mid_cycle(
-    ws: Workspace,
-    ctx: _Context,
-    out_dir: Path,
-    progress: Progress,
-    now: datetime,
-    started: float,
-    timings: dict[str, float],
-) -> RunOutcome:
-    program, cohort = ctx.program, ctx.cohort
+def _mid_cycle(ws: Workspace, ctx: _Context) -> RunOutcome:
+    """Someone left the open cycle: only the affected people move; met meetings stay as they were."""
+    program, cohort, progress, now = ctx.program, ctx.cohort, ctx.step.progress, ctx.step.now
     cycle = current_cycle(ws)
     if cycle is None or not cycle.scheduled:
         raise UsageError(
@@ -359,7 +341,7 @@ def _mid_cycle(
     planned = plan(
         pair_cohort(cohort, in_circles), program, continuity, uid_salt=workspace_secret(ws), progress=progress
     )
-    timings.update(planned.timings)
+    ctx.step.timings.update(planned.timings)
 
     mid = continue_mid_cycle(planned, old_sched, cohort, now)
     planned, ended_series, ended_events = mid.plan, mid.ended_series, mid.ended_events
@@ -371,42 +353,23 @@ def _mid_cycle(
         f"cycle {cycle.id} before",
     )
     ended = ended_record(ended_series, ended_events, [old_cohort[pid] for pid in gone], now.isoformat())
-    return _write_all(
-        ws,
-        ctx,
-        planned,
-        out_dir,
-        progress,
-        now,
-        started,
-        timings,
-        before=snapshot,
-        ended=ended,
-        kind="rematch-mid-cycle",
-        circles=circles,
-    )
+    return _write_all(ws, ctx, planned, before=snapshot, ended=ended, circles=circles)
 
 
 def _write_all(
     ws: Workspace,
     ctx: _Context,
     plan: Plan,
-    out_dir: Path,
-    progress: Progress,
-    now: datetime,
-    started: float,
-    timings: dict[str, float],
     *,
     before: CycleSnapshot,
     ended: Mapping[str, Any] | None,
-    kind: str,
     circles: Sequence[CircleRecord] = (),
     circle_plan: CirclePlan | None = None,
 ) -> RunOutcome:
     """Store and write everything, like ``run``: one transaction and one staged output directory
     (``circles``: the cycle's circles, stored with its pairs; ``circle_plan``: the circles planned
     here, stored and written like ``run``'s)."""
-    program, cohort = ctx.program, ctx.cohort
+    program, cohort, out_dir = ctx.program, ctx.cohort, ctx.out_dir
     salt = workspace_secret(ws)
     if circle_plan is not None and not circles:
         circles = circle_records(circle_plan, program, salt)
@@ -437,18 +400,7 @@ def _write_all(
             }
 
         published, summary, files = write_outputs(
-            ws,
-            stage,
-            cycle_id,
-            plan,
-            now=now,
-            progress=progress,
-            timings=timings,
-            started=started,
-            kind=kind,
-            extra=changes,
-            circles=circles,
-            roster=cohort,
+            ws, stage, cycle_id, plan, ctx.step, extra=changes, circles=circles, roster=cohort
         )
         files.append("changes.csv")
         if circle_plan is not None and circle_plan.pool:

@@ -192,17 +192,25 @@ def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> No
     write_csv(path, ["id", "name", "note"], rows)
 
 
+@dataclass(frozen=True)
+class Step:
+    """A command writing its outputs: its kind (that of its stored run summary), the publish
+    clock, its progress, when it started, and its stage timings (filled in as it goes)."""
+
+    kind: str
+    now: datetime
+    progress: Progress
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 def write_outputs(
     ws: Workspace,
     stage: Path,
     cycle_id: int,
     plan: Plan,
+    step: Step,
     *,
-    now: datetime,
-    progress: Progress,
-    timings: dict[str, float],
-    started: float,
-    kind: str = "run",
     extra: Callable[[Path], dict[str, Any]] | None = None,
     circles: Sequence[CircleRecord] = (),
     roster: Cohort | None = None,
@@ -213,6 +221,7 @@ def write_outputs(
     the cycle's circles, stored with the pairs (same transaction); ``roster``: everyone imported
     (the plan's cohort leaves out people who chose only a circle), who all get a feed."""
     cohort, program = plan.cohort, plan.program
+    now, progress, timings = step.now, step.progress, step.timings
     save_match(ws, cycle_id, plan.match)  # drops the cycle's earlier schedule and circles
     save_schedule(ws, cycle_id, plan.schedule)
     if circles:
@@ -249,10 +258,10 @@ def write_outputs(
     additions = extra(stage) if extra else {}
     timings["report"] = time.perf_counter() - t
     progress(ProgressEvent("report", "done"))
-    timings["total"] = time.perf_counter() - started
+    timings["total"] = time.perf_counter() - step.started
     summary = summarise(plan, cycle_id, published, timings) | additions
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    save_run_summary(ws, cycle_id, kind, summary)
+    save_run_summary(ws, cycle_id, step.kind, summary)
     files += ["schedule.json", "local_times.csv", "feeds/", "report.html", "summary.json"]
     return published, summary, files
 
@@ -302,10 +311,7 @@ def run(
                 stage,
                 cycle_id,
                 planned,
-                now=now,
-                progress=progress,
-                timings=timings,
-                started=started,
+                Step("run", now, progress, started, timings),
                 extra=circle_writer(cohort, planned.match, circles) if circles.pool else None,
                 circles=circle_records(circles, program, salt),
                 roster=cohort,

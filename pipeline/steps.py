@@ -246,34 +246,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     }
     lines = [f"{person.name} ({person.id}), {person.role}, {person.timezone}"]
     for p in mine:
-        as_mentor = p.mentor_id == person_id
-        partner = p.mentee_id if as_mentor else p.mentor_id
-        slot = _slot_words(schedule, cohort, person_id, partner)
-        data["pairs"].append(
-            {
-                "partner_id": partner,
-                "partner_name": cohort[partner].name,
-                "as": "mentor" if as_mentor else "mentee",
-                "score": p.score,
-                "components": dict(p.components),
-                "reasons": p.reasons,
-                "slot": slot,
-            }
-        )
-        lines.append(
-            f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): "
-            f"score {p.score}"
-        )
-        lines.append("  " + ", ".join(f"{k} {v}" for k, v in p.components.items() if v))
-        lines.append(f"  why: {p.reasons}")
-        if slot:
-            day = _FULL_DAYS.get(slot["weekday"][:3], slot["weekday"])
-            lines.append(
-                f"  meets {day}s at {slot['local_time']} your time "
-                f"({slot['partner_local_time']} for them), {slot['rhythm']}"
-            )
-            if slot["dst_exceptions"]:
-                lines.append("  at another local time on: " + ", ".join(slot["dst_exceptions"]))
+        _explain_pair(p, person_id, cohort, schedule, data, lines)
     if person.is_mentor:
         load = sum(p.mentor_id == person_id for p in pairs)
         cap = capacity_of(person, program)
@@ -289,17 +262,10 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if alts:
         lines.append("\nbest alternatives:")
     for a in alts:
-        data["alternatives"].append(
-            {
-                "partner_id": a.partner_id,
-                "partner_role": a.partner_role,
-                "score": a.score,
-                "why_not": a.why_not,
-            }
-        )
-        lines.append(
-            f"  {cohort[a.partner_id].name} ({a.partner_id}, {a.partner_role}), score {a.score}: {a.why_not}"
-        )
+        alternative = {"partner_id": a.partner_id, "partner_role": a.partner_role, "score": a.score}
+        data["alternatives"].append(alternative | {"why_not": a.why_not})
+        name = cohort[a.partner_id].name
+        lines.append(f"  {name} ({a.partner_id}, {a.partner_role}), score {a.score}: {a.why_not}")
     if notes:
         lines.append("\nclock changes:")
         lines += [f"  {n}" for n in notes]
@@ -312,3 +278,39 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if not mine and not data["unmatched"] and circle is None:
         lines.append("\nnot part of any pair this cycle")
     return Explanation(person_id, data, "\n".join(lines))
+
+
+def _explain_pair(
+    p: Pair,
+    person_id: PersonId,
+    cohort: Cohort,
+    schedule: Schedule | None,
+    data: dict[str, Any],
+    lines: list[str],
+) -> None:
+    """One of the person's pairs, into ``data`` and the text ``lines``: partner, score, why, slot."""
+    as_mentor = p.mentor_id == person_id
+    partner = p.mentee_id if as_mentor else p.mentor_id
+    slot = _slot_words(schedule, cohort, person_id, partner)
+    data["pairs"].append(
+        {
+            "partner_id": partner,
+            "partner_name": cohort[partner].name,
+            "as": "mentor" if as_mentor else "mentee",
+            "score": p.score,
+            "components": dict(p.components),
+            "reasons": p.reasons,
+            "slot": slot,
+        }
+    )
+    lines.append(
+        f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): score {p.score}"
+    )
+    lines.append("  " + ", ".join(f"{k} {v}" for k, v in p.components.items() if v))
+    lines.append(f"  why: {p.reasons}")
+    if slot:
+        day = _FULL_DAYS.get(slot["weekday"][:3], slot["weekday"])
+        theirs = f"{slot['partner_local_time']} for them"
+        lines.append(f"  meets {day}s at {slot['local_time']} your time ({theirs}), {slot['rhythm']}")
+        if slot["dst_exceptions"]:
+            lines.append("  at another local time on: " + ", ".join(slot["dst_exceptions"]))
