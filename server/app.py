@@ -253,6 +253,15 @@ class Routes:
         return _html(html, 400 if errors else 200, head=request.method == "HEAD")
 
 
+def _replayed(request: Request, body: bytes) -> Request:
+    """The request again, its body the one already read (and bounded): what the form parser reads."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
 def build_app(site: Site) -> Starlette:
     """The Starlette application over a ``Site``."""
     routes = Routes(site)
@@ -286,8 +295,7 @@ async def _post_checkin(
         return body
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return _plain(415, b"Unsupported form encoding\n")
-    request._body = body  # the form parser reads the body already read (and bounded) above
-    form = await request.form(max_files=0, max_fields=16)
+    form = await _replayed(request, body).form(max_files=0, max_fields=16)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if not hmac.compare_digest(fields.get("csrf", ""), site.csrf(digest)):
         return _plain(403, b"Forbidden: the form has expired; reload the page and try again\n")

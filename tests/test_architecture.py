@@ -175,6 +175,49 @@ def test_the_cycle_check_sees_a_cycle() -> None:
     assert find_cycle({**graph, "store.privacy": set()}) is None
 
 
+# private names still imported across modules, in files of the planner restructuring (helper A,
+# issue 22): to be made public or moved where they are used, then removed from here
+PRIVATE_IMPORTS_LEFT = {
+    ("planner/fit.py", "scheduler.assign._Occupancy"),
+    ("planner/lns.py", "scheduler.assign._Occupancy"),
+    ("matcher/ranks.py", "matcher.solve._mutual_conflicts"),
+    ("notify/invite.py", "scheduler.calendar._vevent"),
+    ("notify/invite.py", "scheduler.calendar._zone_in_feed"),
+}
+
+
+def private_imports() -> set[tuple[str, str]]:
+    """``(file, module.name)`` of every ``_name`` imported from, or used through, another module."""
+    found = set()
+    for _, path in modules():
+        rel = path.relative_to(ROOT).as_posix()
+        aliases: dict[str, str] = {}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        found.add((rel, f"{node.module}.{a.name}"))
+            elif isinstance(node, ast.Import):
+                aliases |= {(a.asname or a.name): a.name for a in node.names}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            private = (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            )
+            if private and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                target = aliases[node.value.id]
+                if target.split(".")[0] in LAYERS:
+                    found.add((rel, f"{target}.{node.attr}"))
+    return found
+
+
+def test_no_private_name_is_used_across_modules() -> None:
+    new = sorted(private_imports() - PRIVATE_IMPORTS_LEFT)
+    assert not new, "make these public with a real name, or move the code where it is used: " + str(new)
+
+
 def test_pipeline_holds_no_solver_logic() -> None:
     wrong = []
     for package, path in modules():
