@@ -218,6 +218,19 @@ def test_no_private_name_is_used_across_modules() -> None:
     assert not new, "make these public with a real name, or move the code where it is used: " + str(new)
 
 
+def test_sql_lives_in_the_store() -> None:
+    """Every SQL statement runs in ``store/``: the other packages call its named functions."""
+    wrong = []
+    for package, path in modules():
+        if package == "store":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in ("execute", "executemany", "executescript"):
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not wrong, "move these statements behind a store function: " + ", ".join(wrong)
+
+
 def test_pipeline_holds_no_solver_logic() -> None:
     wrong = []
     for package, path in modules():
