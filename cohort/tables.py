@@ -102,7 +102,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
                 )
             ]
         )
-    text, note = _decode(data)
+    text, note = decode_text(data)
     if suffix == ".json":
         table = _read_json(text, file, spec)
     else:
@@ -219,7 +219,7 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _decode(data: bytes) -> tuple[str, str | None]:
+def decode_text(data: bytes) -> tuple[str, str | None]:
     """Bytes -> text and a note when it was not UTF-8, recognising what spreadsheets export."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), None
@@ -298,7 +298,7 @@ def _map_headers(
     return mapping, problems
 
 
-def _sniff_delimiter(first_line: str, spec: TableSpec) -> str:
+def sniff_delimiter(first_line: str, spec: TableSpec) -> str:
     """Pick the delimiter by the header: the one that yields the most known column names.
 
     Sniffing the whole file would be fooled by ``;``, which also separates list items in cells.
@@ -320,7 +320,7 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
     if not text.strip():
         raise InputError([Problem(file, 0, None, "the file is empty", "the first line must be the header")])
     first_line = (text.lstrip("\r\n").partition("\n")[0].splitlines() or [""])[0]
-    delimiter = _sniff_delimiter(first_line, spec)
+    delimiter = sniff_delimiter(first_line, spec)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous_end = 0
     mapping: list[str | None] | None = None
