@@ -6,10 +6,12 @@ solution. Every library error carries all of its problems; they are printed one 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +45,36 @@ def _problems_json(problems: list[Problem]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _program_warnings() -> Iterator[None]:
+    """Print each ``program.toml`` warning (an old key, still read) once, on stderr, as it comes;
+    other warnings go where they would have gone."""
+    from cohort.program import ProgramWarning
+
+    shown: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ProgramWarning)
+        default = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, ProgramWarning):
+                default(message, category, *args, **kwargs)
+            elif str(message) not in shown:
+                shown.add(str(message))
+                click.echo(str(message), err=True)
+
+        warnings.showwarning = show
+        yield
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into the exit codes and messages of ``docs/interface.md`` §5."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _program_warnings():
+                return fn(*args, **kwargs)
         except InputError as exc:
             _emit_problems(exc.problems)
             n = len(exc.errors)
@@ -373,11 +398,19 @@ def publish(ctx: Context, out_dir: Path, as_json: bool) -> None:
 @handle_errors
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the feeds at /feeds/<token>.ics and each participant's private page at /p/<token>."""
-    from feeds.server import serve as serve_feeds
+    import sqlite3
+
+    from cohort.errors import StoreError
+    from pipeline.workspace import open_workspace
+    from server import serve as serve_feeds
 
     program = ctx.load_program()
     if not (ctx.workspace / "mentorsync.db").exists():
         raise click.UsageError(f"no workspace database in {ctx.workspace}: publish feeds first")
+    try:  # upgrades an older schema and applies retention; a read-only workspace serves what it has
+        open_workspace(ctx.workspace, program).close()
+    except (StoreError, sqlite3.Error):
+        pass
     click.echo(
         f"serving feeds on http://{host}:{port}/feeds/<token>.ics and pages on "
         f"http://{host}:{port}/p/<token> (Ctrl+C to stop)",
@@ -502,12 +535,12 @@ def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
     """Give PERSON_ID (or, with --all, everyone) a new feed URL; the old one stops working at once."""
     from feeds.tokens import feed_url, rotate_all
     from feeds.tokens import rotate as rotate_token
-    from store import Workspace
+    from pipeline.workspace import open_workspace
 
     if everyone == (person_id is not None):
         raise click.UsageError("give either PERSON_ID or --all")
     program = ctx.load_program()
-    with Workspace(ctx.workspace, create=False, writer="feeds rotate") as ws:
+    with open_workspace(ctx.workspace, program, writer="feeds rotate") as ws:
         if everyone:
             count = rotate_all(ws)
         else:
@@ -527,9 +560,9 @@ def rotate(ctx: Context, person_id: str | None, everyone: bool) -> None:
 def revoke(ctx: Context, person_id: str) -> None:
     """Stop serving PERSON_ID's feed at once (`feeds rotate` issues a new URL)."""
     from feeds.tokens import revoke as revoke_token
-    from store import Workspace
+    from pipeline.workspace import open_workspace
 
-    with Workspace(ctx.workspace, create=False, writer="feeds revoke") as ws:
+    with open_workspace(ctx.workspace, writer="feeds revoke") as ws:
         done = revoke_token(ws, person_id)
     click.echo(f"feed of {person_id} revoked" if done else f"feed of {person_id} was already revoked")
 
@@ -644,11 +677,11 @@ def backup_cmd(ctx: Context, file: Path) -> None:
 @handle_errors
 def restore_cmd(ctx: Context, file: Path, force: bool) -> None:
     """Restore a backup FILE into the workspace (refuses a non-empty one without --force)."""
-    from store import Workspace
+    from pipeline.workspace import open_workspace
     from store.backup import restore
 
     info = restore(ctx.workspace, file, force=force)
-    Workspace(ctx.workspace, create=False).close()  # upgrades an older schema now
+    open_workspace(ctx.workspace).close()  # upgrades an older schema now, applies retention
     click.echo(f"restored {info.file} (made {info.created_at}) into {ctx.workspace}")
 
 
@@ -843,7 +876,7 @@ def rematch(ctx: Context, file: Path | None, out_dir: Path, mid_cycle: bool, as_
 @handle_errors
 def diff(ctx: Context, cycle_a: int, cycle_b: int, as_json: bool) -> None:
     """Pairs kept, ended and new, slots moved, people joined and left between two cycles."""
-    from cycles.diff import render_diff, to_json
+    from changes.diff import render_diff, to_json
     from pipeline.cycles import diff as cycle_diff
 
     d = cycle_diff(ctx.workspace, cycle_a, cycle_b)

@@ -212,7 +212,7 @@ def main() -> None:
         port = free_port()
         log_file = Path(tmp) / "serve.log"
         code = (
-            "import logging, sys; from feeds.server import serve; "
+            "import logging, sys; from server import serve; "
             f"logging.basicConfig(filename={str(log_file)!r}, level=logging.INFO, format='%(message)s'); "
             f"serve({str(Path(tmp) / 'ws')!r}, '127.0.0.1', {port})"
         )

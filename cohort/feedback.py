@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from cohort.errors import InputError, Problem
 from cohort.model import Cohort, PersonId
@@ -126,186 +126,170 @@ def read_feedback(
     row may also answer about a circle the person meets in (see the module doc). A circle id that
     is not one of them, or a person who is not in that circle, is an error on that line.
     """
-    # Long on purpose: the nested checks collect every problem of the file at once, sharing the
-    # problems list and the first-seen index (every problem reported, nothing written).
     table = read_table(Path(path), FEEDBACK)
-    file = table.file
-    problems: list[Problem] = list(table.problems)
-
-    partners_of: dict[PersonId, set[PersonId]] = defaultdict(set)
-    for mentor, mentee in pairs or ():
-        partners_of[mentor].add(mentee)
-        partners_of[mentee].add(mentor)
-    circles = circles or {}
-    circle_of: dict[PersonId, list[str]] = defaultdict(list)  # person -> circles they meet in
-    led_by: dict[tuple[PersonId, PersonId], str] = {}  # (member, mentor) -> their circle
-    for cid, (lead, members) in circles.items():
-        for pid in ((lead,) if lead else ()) + tuple(members):
-            circle_of[pid].append(cid)
-        for m in members:
-            if lead:
-                led_by[(m, lead)] = cid
-
-    def cell(cells: dict[str, Any], name: str) -> str | None:
-        """The trimmed text of a cell; None when the file has no such column."""
-        return cell_text(cells.get(name)) if name in table.columns else None
-
-    def check_id(line: int, column: str, value: str) -> bool:
-        if not value:
-            problems.append(Problem(file, line, column, "empty", "write a participant id"))
-            return False
-        if not _ID_RE.fullmatch(value):
-            problems.append(
-                Problem(
-                    file, line, column, f"'{value}' is not a valid id", "1-64 characters of A-Z a-z 0-9 . _ -"
-                )
-            )
-            return False
-        if cohort is not None and value not in cohort:
-            if column == "partner_id" and value in circles:
-                return True
-            either = column == "partner_id" and bool(circles)
-            guess = _suggest(value, [*cohort.by_id, *(circles if either else ())])
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    column,
-                    f"unknown {'person or circle' if either else 'person'} id '{value}'",
-                    f"did you mean '{guess}'?"
-                    if guess
-                    else "use an id from the participants file"
-                    + (" or a circle id from circles.csv" if either else ""),
-                )
-            )
-            return False
-        return True
-
-    first_seen: dict[PairKey, int] = {}
-
-    def circle_row(line: int, person: PersonId, partner: str) -> str | None:
-        """The circle a row answers about (None: not about a circle); a wrong circle is a problem."""
-        if partner in partners_of.get(person, ()):
-            return None
-        if partner in circles and (cohort is None or partner not in cohort or partner in circle_of[person]):
-            if partner in circle_of.get(person, ()):
-                return partner
-            mine = circle_of.get(person, [])
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    "partner_id",
-                    f"'{person}' is not in circle '{partner}'",
-                    f"their circle: {', '.join(mine)}" if mine else f"'{person}' was in no circle this cycle",
-                )
-            )
-            return ""
-        return led_by.get((person, partner))
-
-    def check_pair(line: int, person: PersonId, partner: PersonId) -> bool:
-        """Self rows, partners from another pair, and repeated rows."""
-        if person == partner:
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    "partner_id",
-                    f"'{person}' gives feedback about themself",
-                    "partner_id must be the other person of the pair",
-                )
-            )
-            return False
-        if pairs is not None and partner not in partners_of.get(person, ()) and partner not in circles:
-            mine = sorted(partners_of.get(person, ()))
-            shared = [c for c in circle_of.get(person, ()) if c in circle_of.get(partner, ())]
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    "partner_id",
-                    f"'{partner}' was not a partner of '{person}' this cycle",
-                    f"for their circle, write the circle's id: {shared[0]}"
-                    if shared
-                    else f"their partners were: {', '.join(mine)}"
-                    if mine
-                    else f"their circle: {', '.join(circle_of[person])}"
-                    if circle_of.get(person)
-                    else f"'{person}' had no partner this cycle",
-                )
-            )
-            return False
-        if (person, partner) in first_seen:
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    "partner_id",
-                    f"second row for '{person}' about '{partner}'",
-                    f"keep one row; the first is on line {first_seen[(person, partner)]}",
-                )
-            )
-            return False
-        first_seen[(person, partner)] = line
-        return True
-
+    check = _Checker(table.file, cohort, pairs, circles or {})
+    check.problems.extend(table.problems)
     rows: list[FeedbackRow] = []
     circle_rows: list[FeedbackRow] = []
     for line, cells in table.rows:
-        person = cell(cells, "person_id")
-        partner = cell(cells, "partner_id")
-        ok_person = person is not None and check_id(line, "person_id", person)
-        ok_partner = partner is not None and check_id(line, "partner_id", partner)
+        values = {c: cell_text(cells.get(c)) if c in table.columns else None for c in FEEDBACK.columns}
+        row, about_circle = check.row(line, values)
+        if row is not None:
+            (circle_rows if about_circle else rows).append(row)
+    if any(p.severity == "error" for p in check.problems):
+        raise InputError(check.problems)
+    return FeedbackFile(tuple(rows), tuple(circle_rows), tuple(check.problems))
+
+
+class _Checker:
+    """The checks of one feedback file's rows, collecting every problem (nothing stops at the first)."""
+
+    def __init__(
+        self,
+        file: str,
+        cohort: Cohort | None,
+        pairs: set[PairKey] | None,
+        circles: Mapping[str, CircleMembers],
+    ):
+        self.file, self.cohort, self.pairs, self.circles = file, cohort, pairs, circles
+        self.problems: list[Problem] = []
+        self.partners_of: dict[PersonId, set[PersonId]] = defaultdict(set)
+        for mentor, mentee in pairs or ():
+            self.partners_of[mentor].add(mentee)
+            self.partners_of[mentee].add(mentor)
+        self.circle_of: dict[PersonId, list[str]] = defaultdict(list)  # person -> circles they meet in
+        self.led_by: dict[tuple[PersonId, PersonId], str] = {}  # (member, mentor) -> their circle
+        for cid, (lead, members) in circles.items():
+            for pid in ((lead,) if lead else ()) + tuple(members):
+                self.circle_of[pid].append(cid)
+            for m in members:
+                if lead:
+                    self.led_by[(m, lead)] = cid
+        self.first_seen: dict[PairKey, int] = {}
+
+    def problem(self, line: int, column: str, message: str, hint: str) -> None:
+        self.problems.append(Problem(self.file, line, column, message, hint))
+
+    def row(self, line: int, cells: Mapping[str, str | None]) -> tuple[FeedbackRow | None, bool]:
+        """The row's answer (None when it has a problem) and whether it is about a circle."""
+        person, partner = cells["person_id"], cells["partner_id"]
+        ok_person = person is not None and self.check_id(line, "person_id", person)
+        ok_partner = partner is not None and self.check_id(line, "partner_id", partner)
         key: PairKey | None = None
         circle: str | None = None
         if person is not None and partner is not None and ok_person and ok_partner:
-            circle = circle_row(line, person, partner)
+            circle = self.circle_row(line, person, partner)
             if circle == "":
                 pass  # a circle the person is not in: reported
             elif circle is not None:
-                if check_pair(line, person, circle):
+                if self.check_pair(line, person, circle):
                     key = (person, circle)
-            elif check_pair(line, person, partner):
+            elif self.check_pair(line, person, partner):
                 key = (person, partner)
+        wants, rating = self.answers(line, cells["continue"], cells["rating"])
+        if key is None or wants is None:
+            return None, False
+        return FeedbackRow(key[0], key[1], wants, rating, cells["comment"] or None, line), bool(circle)
 
-        raw_continue = cell(cells, "continue")
+    def answers(
+        self, line: int, raw_continue: str | None, raw_rating: str | None
+    ) -> tuple[bool | None, int | None]:
+        """The ``continue`` and ``rating`` cells read; a bad one is a problem (and None)."""
         wants: bool | None = None
         if raw_continue is not None:
             wants = _parse_continue(raw_continue)
             if wants is None:
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        "continue",
-                        "empty" if not raw_continue else f"'{raw_continue}' is not yes or no",
-                        "write yes or no",
-                    )
-                )
-        raw_rating = cell(cells, "rating")
+                shown = "empty" if not raw_continue else f"'{raw_continue}' is not yes or no"
+                self.problem(line, "continue", shown, "write yes or no")
         rating: int | None = None
         if raw_rating:
             rating = _parse_rating(raw_rating)
             if rating is None:
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        "rating",
-                        f"'{raw_rating}' is not a rating",
-                        "a whole number from 1 to 5, or leave it empty",
-                    )
-                )
-        comment = cell(cells, "comment") or None
+                hint = "a whole number from 1 to 5, or leave it empty"
+                self.problem(line, "rating", f"'{raw_rating}' is not a rating", hint)
+        return wants, rating
 
-        if key is not None and wants is not None:
-            (circle_rows if circle else rows).append(
-                FeedbackRow(key[0], key[1], wants, rating, comment, line)
+    def check_id(self, line: int, column: str, value: str) -> bool:
+        if not value:
+            self.problem(line, column, "empty", "write a participant id")
+            return False
+        if not _ID_RE.fullmatch(value):
+            self.problem(line, column, f"'{value}' is not a valid id", "1-64 characters of A-Z a-z 0-9 . _ -")
+            return False
+        if self.cohort is not None and value not in self.cohort:
+            if column == "partner_id" and value in self.circles:
+                return True
+            either = column == "partner_id" and bool(self.circles)
+            guess = _suggest(value, [*self.cohort.by_id, *(self.circles if either else ())])
+            self.problem(
+                line,
+                column,
+                f"unknown {'person or circle' if either else 'person'} id '{value}'",
+                f"did you mean '{guess}'?"
+                if guess
+                else "use an id from the participants file"
+                + (" or a circle id from circles.csv" if either else ""),
             )
+            return False
+        return True
 
-    if any(p.severity == "error" for p in problems):
-        raise InputError(problems)
-    return FeedbackFile(tuple(rows), tuple(circle_rows), tuple(problems))
+    def circle_row(self, line: int, person: PersonId, partner: str) -> str | None:
+        """The circle a row answers about (None: not about a circle); a wrong circle is a problem
+        (and ``""``)."""
+        if partner in self.partners_of.get(person, ()):
+            return None
+        cohort = self.cohort
+        if partner in self.circles and (
+            cohort is None or partner not in cohort or partner in self.circle_of[person]
+        ):
+            if partner in self.circle_of.get(person, ()):
+                return partner
+            mine = self.circle_of.get(person, [])
+            self.problem(
+                line,
+                "partner_id",
+                f"'{person}' is not in circle '{partner}'",
+                f"their circle: {', '.join(mine)}" if mine else f"'{person}' was in no circle this cycle",
+            )
+            return ""
+        return self.led_by.get((person, partner))
+
+    def check_pair(self, line: int, person: PersonId, partner: PersonId) -> bool:
+        """Self rows, partners from another pair, and repeated rows."""
+        if person == partner:
+            hint = "partner_id must be the other person of the pair"
+            self.problem(line, "partner_id", f"'{person}' gives feedback about themself", hint)
+            return False
+        partners = self.partners_of.get(person, ())
+        if self.pairs is not None and partner not in partners and partner not in self.circles:
+            self.problem(
+                line,
+                "partner_id",
+                f"'{partner}' was not a partner of '{person}' this cycle",
+                self._partners_hint(person, partner),
+            )
+            return False
+        if (person, partner) in self.first_seen:
+            self.problem(
+                line,
+                "partner_id",
+                f"second row for '{person}' about '{partner}'",
+                f"keep one row; the first is on line {self.first_seen[(person, partner)]}",
+            )
+            return False
+        self.first_seen[(person, partner)] = line
+        return True
+
+    def _partners_hint(self, person: PersonId, partner: PersonId) -> str:
+        mine = sorted(self.partners_of.get(person, ()))
+        shared = [c for c in self.circle_of.get(person, ()) if c in self.circle_of.get(partner, ())]
+        if shared:
+            return f"for their circle, write the circle's id: {shared[0]}"
+        if mine:
+            return f"their partners were: {', '.join(mine)}"
+        if self.circle_of.get(person):
+            return f"their circle: {', '.join(self.circle_of[person])}"
+        return f"'{person}' had no partner this cycle"
 
 
 # --------------------------------------------------------------------------- verdicts

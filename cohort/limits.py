@@ -9,6 +9,7 @@ them the same way; the report and pages apply the display limits to every string
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -70,3 +71,15 @@ MAX_PAGE_TEXT_CHARS = 2_000
 def shorten(text: str, limit: int = MAX_DISPLAY_CHARS) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis, for a page or chart."""
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The size limits of one table file, carried by its ``cohort.tables.TableSpec`` (the
+    defaults are the limits above; a test reads with smaller ones instead of writing 100,000 rows)."""
+
+    file_bytes: int = MAX_FILE_BYTES
+    unzipped_bytes: int = MAX_UNZIPPED_BYTES
+    shared_strings_bytes: int = MAX_SHARED_STRINGS_BYTES
+    rows: int = MAX_ROWS
+    columns: int = MAX_COLUMNS

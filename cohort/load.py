@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -383,6 +383,9 @@ def _numbers(
     return values
 
 
+Report = Callable[..., None]  # error(column, message, hint=None): one problem of the row
+
+
 def _row_to_person(
     cells: dict[str, Any],
     line: int,
@@ -398,62 +401,73 @@ def _row_to_person(
 
     text = {column: _text(value) for column, value in cells.items()}
     pid = _id_text(cells.get("id"), "id", file, line, problems)
-    values: dict[str, Any] = {}
     for column in REQUIRED:
-        if column in required_missing:
-            continue
-        if not text.get(column):
-            error(
-                column,
-                "required cell is empty",
-                "give at least one window, e.g. 'Mon-Fri 09:00-17:00'" if column == "availability" else None,
+        if column not in required_missing and not text.get(column):
+            hint = (
+                "give at least one window, e.g. 'Mon-Fri 09:00-17:00'" if column == "availability" else None
             )
+            error(column, "required cell is empty", hint)
+    values = _identity(pid, text, error)
+    values["availability"] = _availability(cells.get("availability"), text.get("availability"), error)
+    values.update(_topics(cells, values["role"], default_languages, error))
+    values["department"] = " ".join(text.get("department", "").split()) or None
+    manager = _id_text(cells.get("manager_id"), "manager_id", file, line, problems) or None
+    values["manager_id"] = manager
+    values.update(_numbers(cells, text, error))
+    values.update(_modes(cells, text, error))
+    refs = _boundaries(cells, text, pid, error, values)
+    row_refs = RowRefs(line, pid, values["email"], manager or "", refs["avoid"], refs["prefer"])
+    if any(p.severity == "error" for p in problems):
+        return None, row_refs, problems
+    return Person(line=line, **values), row_refs, problems
+
+
+def _identity(pid: str, text: Mapping[str, str], error: Report) -> dict[str, Any]:
+    """``id``, ``name``, ``email``, ``role`` and ``timezone``, each checked."""
     if pid and not _ID_RE.match(pid):
         error("id", f"'{pid}' is not a valid id", "1-64 letters, digits, '.', '_' or '-'")
-    values["id"] = pid
-    values["name"] = " ".join(text.get("name", "").split())
     email = text.get("email", "")
     if email and not _EMAIL_RE.match(email):
         hint = "only the address, e.g. ana@example.org" if "<" in email else "an address like ana@example.org"
         error("email", f"'{email}' is not an email address", hint)
-    values["email"] = email
     role = text.get("role", "").casefold()
     if role and role not in ROLES:
         error("role", f"unknown role '{text['role']}'", _role_hint(role))
-    values["role"] = role
     zone = text.get("timezone", "")
     if zone:
         found = check_zone(zone)
         if found:
             error("timezone", found[0], found[1])
-    values["timezone"] = zone
+    name = " ".join(text.get("name", "").split())
+    return {"id": pid, "name": name, "email": email, "role": role, "timezone": zone}
 
-    values["availability"] = _availability(cells.get("availability"), text.get("availability"), error)
 
-    values["goals"] = _terms(cells.get("goals"))
-    values["expertise"] = _terms(cells.get("expertise"))
-    values["interests"] = _terms(cells.get("interests"))
-    values["languages"] = _terms(cells.get("languages"), normalise_language) or default_languages
+def _topics(
+    cells: Mapping[str, Any], role: str, default_languages: tuple[str, ...], error: Report
+) -> dict[str, Any]:
+    """Goals, expertise, interests and languages; a mentee needs a goal, a mentor expertise."""
+    values = {
+        "goals": _terms(cells.get("goals")),
+        "expertise": _terms(cells.get("expertise")),
+        "interests": _terms(cells.get("interests")),
+        "languages": _terms(cells.get("languages"), normalise_language) or default_languages,
+    }
     if role in ("mentee", "both") and not values["goals"]:
         error("goals", "a mentee needs at least one goal", "topics such as 'public speaking; leadership'")
     if role in ("mentor", "both") and not values["expertise"]:
-        error(
-            "expertise",
-            "a mentor needs at least one topic of expertise",
-            "topics such as 'career growth; system design'",
-        )
-    values["department"] = " ".join(text.get("department", "").split()) or None
-    manager = _id_text(cells.get("manager_id"), "manager_id", file, line, problems) or None
-    values["manager_id"] = manager
+        hint = "topics such as 'career growth; system design'"
+        error("expertise", "a mentor needs at least one topic of expertise", hint)
+    return values
 
-    values.update(_numbers(cells, text, error))
-    values["cadence"] = None
+
+def _modes(cells: Mapping[str, Any], text: Mapping[str, str], error: Report) -> dict[str, Any]:
+    """``cadence``, ``calendar`` and ``format``: a known word each (or the default)."""
+    values: dict[str, Any] = {"cadence": None}
     if text.get("cadence"):
         try:
             values["cadence"] = _cadence(cells.get("cadence"))
         except _CellError as exc:
             error("cadence", exc.message, exc.hint)
-
     mode = text.get("calendar", "").casefold() or "feed"
     if mode not in CALENDAR_MODES:
         close = difflib.get_close_matches(mode, CALENDAR_MODES, n=1, cutoff=0.5)
@@ -476,7 +490,14 @@ def _row_to_person(
             f"did you mean '{close[0]}'?" if close else "one of one-to-one (the default), circle, either",
         )
     values["format"] = shape
+    return values
 
+
+def _boundaries(
+    cells: Mapping[str, Any], text: Mapping[str, str], pid: str, error: Report, values: dict[str, Any]
+) -> dict[str, tuple[str, ...]]:
+    """``avoid``, ``prefer``, ``ranks`` and ``unavailable`` into ``values``; returns the ids
+    ``avoid`` and ``prefer`` name (checked against the file once every row is read)."""
     refs: dict[str, tuple[str, ...]] = {}
     for column in ("avoid", "prefer"):
         ids = tuple(dict.fromkeys(_items(cells[column]))) if text.get(column) else ()
@@ -494,11 +515,7 @@ def _row_to_person(
             values["unavailable"] = _date_ranges(cells.get("unavailable"))
         except _CellError as exc:
             error("unavailable", exc.message, exc.hint)
-
-    row_refs = RowRefs(line, pid, email, manager or "", refs["avoid"], refs["prefer"])
-    if any(p.severity == "error" for p in problems):
-        return None, row_refs, problems
-    return Person(line=line, **values), row_refs, problems
+    return refs
 
 
 def default_languages(program: Any | None) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from cohort import limits
 from cohort.errors import InputError, Problem
-from cohort.text import has_controls
+from cohort.toml_hints import bound_problem, decode_hint, has_type, key_at, line_of, type_problem
+
+CANDIDATES_KEY = "candidates_per_mentee"  # [solver]: one knob for the three pruning settings
 
 
 def _opt(default: Any, doc: str, **meta: Any) -> Any:
@@ -93,34 +96,29 @@ class Matching:
         "after the most mentees matched: 'total' score, or 'fairness' (raise the worst score first)",
         choices=("total", "fairness"),
     )
+    # The solvers' tuning, written in program.toml as [solver] (``SOLVER_KEYS``); the old keys
+    # here are still read, with a warning naming the new one.
     time_limit_seconds: float = _opt(
-        60.0, "CP-SAT time limit when side constraints need it", min=0.1, max=1_000_000.0
-    )
-    workers: int = _opt(2, "worker threads (CP-SAT, candidate generation)", min=1, max=64)
-    seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0, max=2**31 - 1)
-    deterministic: bool = _opt(
-        True,
-        "same input, same answer: CP-SAT workers search in lockstep and time limits count "
-        "CP-SAT's deterministic time (false: free-running workers, wall-clock limits)",
-    )
-    lns_seconds: float = _opt(
-        2.0,
-        "above the exact joint model's size: seconds of large-neighbourhood search improving pairs "
-        "and slots together, matched first, then score (counted like the time limits; 0: off)",
-        min=0.0,
+        60.0,
+        "CP-SAT time limit when side constraints need it",
+        min=0.1,
         max=1_000_000.0,
+        solver="match_seconds",
+    )
+    workers: int = _opt(2, "worker threads (CP-SAT, candidate generation)", min=1, max=64, solver="workers")
+    seed: int = _opt(0, "CP-SAT random seed, for repeatable runs", min=0, max=2**31 - 1, solver="seed")
+    deterministic: bool = _opt(True, "same input, same answer", solver="deterministic")
+    lns_seconds: float = _opt(
+        2.0, "large-neighbourhood search budget", min=0.0, max=1_000_000.0, solver="search_seconds"
     )
     max_candidates_per_mentee: int = _opt(
-        0, "keep only the best N candidates per mentee (0: all; large cohorts only)", min=0
+        0, "keep only the best N candidates per mentee (0: all)", min=0, solver=CANDIDATES_KEY
     )
     auto_limit_pairs: int = _opt(
-        5_000_000,
-        "above this many possible mentor x mentee pairs, keep only the best "
-        "`auto_candidates_per_mentee` per mentee (the optimum is then over the kept ones)",
-        min=1,
+        5_000_000, "possible pairs above which candidates are pruned", min=1, solver=CANDIDATES_KEY
     )
     auto_candidates_per_mentee: int = _opt(
-        100, "candidates kept per mentee when `auto_limit_pairs` is exceeded", min=1
+        100, "candidates kept per mentee above `auto_limit_pairs`", min=1, solver=CANDIDATES_KEY
     )
     pins: list[list[str]] = _opt([], "[mentor_id, mentee_id] pairs that must be formed")
     forbid: list[list[str]] = _opt([], "[id, id] pairs that must never be formed")
@@ -146,8 +144,12 @@ class Milestones:
 class ScheduleSettings:
     """How recurring slots are searched and chosen (see ``scheduler/slots.py`` for the rules)."""
 
-    options_per_pair: int = _opt(12, "best diverse slot options kept per pair for the solver", min=1, max=500)
-    time_limit_seconds: float = _opt(30.0, "CP-SAT time limit for choosing slots", min=0.1, max=1_000_000.0)
+    options_per_pair: int = _opt(
+        12, "best diverse slot options kept per pair", min=1, max=500, solver="slot_options_per_pair"
+    )
+    time_limit_seconds: float = _opt(
+        30.0, "CP-SAT time limit for choosing slots", min=0.1, max=1_000_000.0, solver="schedule_seconds"
+    )
     workday_start_hour: int = _opt(9, "local hour from which meetings count as convenient", min=0, max=23)
     workday_end_hour: int = _opt(17, "local hour after which meetings count as inconvenient", min=1, max=24)
     max_skipped_fraction: float = _opt(
@@ -289,6 +291,60 @@ class Program:
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]
 _SECTION_TYPES = get_type_hints(Program)
+UNLIMITED_PAIRS = 2**62  # `candidates_per_mentee = 0`: no size prunes the candidates
+
+
+@dataclass(frozen=True)
+class SolverKey:
+    """One key of the advanced ``[solver]`` section and the setting it sets (``section`` and
+    ``attribute``: where the solvers read it, e.g. ``program.matching.lns_seconds``)."""
+
+    key: str
+    section: str
+    attribute: str
+    doc: str
+
+
+SOLVER_KEYS: tuple[SolverKey, ...] = (
+    SolverKey(
+        "deterministic",
+        "matching",
+        "deterministic",
+        "same input, same answer on any machine: CP-SAT's workers search in lockstep and every time "
+        "limit below counts CP-SAT's deterministic time (false: free-running workers, wall-clock seconds)",
+    ),
+    SolverKey("workers", "matching", "workers", "worker threads of CP-SAT and of candidate generation"),
+    SolverKey("seed", "matching", "seed", "CP-SAT's random seed"),
+    SolverKey(
+        "match_seconds",
+        "matching",
+        "time_limit_seconds",
+        "time limit of each CP-SAT model deciding pairs: the matching when pins, fairness or ranks "
+        "need one, the exact joint model of pairs and slots, the circles",
+    ),
+    SolverKey(
+        "schedule_seconds", "schedule", "time_limit_seconds", "time limit of the CP-SAT model choosing slots"
+    ),
+    SolverKey(
+        "search_seconds",
+        "matching",
+        "lns_seconds",
+        "budget of the search that improves pairs and slots together after the first plan (more "
+        "matched, then more score). Spent only above 3,000 candidate pairs: below, one exact joint "
+        "model decides (within match_seconds) and nothing is left to search; 0: off",
+    ),
+    SolverKey(
+        "slot_options_per_pair",
+        "schedule",
+        "options_per_pair",
+        "best recurring slots kept per pair for the schedule model (more: slower, rarely better)",
+    ),
+)
+_CANDIDATES_DOC = (
+    '"auto": every candidate pair up to 5,000,000 possible mentor x mentee pairs, the best 100 '
+    "per mentee above; a number N: the best N per mentee at any size; 0: every candidate at any "
+    "size (the optimum is over the candidates kept; pins are always kept)"
+)
 
 
 def toml_key(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
@@ -298,7 +354,7 @@ def toml_key(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
 
 def key_line(text: str, section: str, key: str | None) -> int:
     """The line of ``[section]`` or of ``key`` inside it in a ``program.toml`` text (0: not there)."""
-    return _line_of(text.splitlines(), section, key)
+    return line_of(text.splitlines(), section, key)
 
 
 def _suggest(name: str, options: list[str]) -> str | None:
@@ -306,279 +362,223 @@ def _suggest(name: str, options: list[str]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(options)}"
 
 
-def _line_of(lines: list[str], section: str, key: str | None) -> int:
-    """Best-effort line number of ``[section]`` or of ``key`` inside it (TOML parsers keep none)."""
-    in_section = False
-    for number, text in enumerate(lines, start=1):
-        stripped = text.strip()
-        if stripped.startswith("["):
-            in_section = stripped.strip("[] ").split("#")[0].strip() == section
-            if in_section and key is None:
-                return number
-            continue
-        if in_section and key is not None and re.match(rf"{re.escape(key)}\s*=", stripped):
-            return number
-    return 0
+class ProgramWarning(UserWarning):
+    """A ``program.toml`` finding that does not stop the command (an old key, still read); the
+    CLI prints it as ``program.toml:LINE: column 'section.key': warning: ...``."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
 
 
-def _type_name(tp: Any) -> str:
-    origin = get_origin(tp)
-    if origin is list:
-        (inner,) = get_args(tp)
-        return f"a list of {_type_name(inner)}s"
-    if tp is date:
-        return "a date like 2027-02-01"
-    if tp is bool:
-        return "true or false"
-    if tp is int:
-        return "a whole number"
-    if tp is float:
-        return "a number"
-    if tp is str:
-        return "a quoted string"
-    args = [a for a in get_args(tp) if a is not type(None)]
-    if args:
-        return _type_name(args[0])
-    return str(tp)
+class _Reader:
+    """Reads one ``program.toml``'s tables into section values, collecting every problem."""
 
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.lines = text.splitlines()
+        self.problems: list[Problem] = []
+        self.old: dict[tuple[str, str], str] = {}  # (section, attribute) set by an old key -> its path
 
-def _check(value: Any, tp: Any) -> bool:
-    origin = get_origin(tp)
-    if origin is list:
-        (inner,) = get_args(tp)
-        return isinstance(value, list) and all(_check(v, inner) for v in value)
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if tp is date:
-        return isinstance(value, date) and not hasattr(value, "hour")
-    if tp is str:
-        return isinstance(value, str)
-    args = get_args(tp)
-    if args:  # Optional[X]
-        return any(_check(value, a) for a in args if a is not type(None))
-    return isinstance(value, tp)
+    def add(self, section: str, key: str | None, message: str, hint: str | None = None, **kw: Any) -> None:
+        column = f"{section}.{key}" if key else section
+        self.problems.append(
+            Problem(self.file, line_of(self.lines, section, key), column, message, hint, **kw)
+        )
 
+    def checked(self, section: str, key: str, value: Any, f: dataclasses.Field, tp: Any) -> tuple[bool, Any]:  # type: ignore[type-arg]
+        """``(ok, value)``: ``value`` checked against the field's type and bounds (as ``key``
+        in ``section``: a [solver] key is checked against the field it sets)."""
+        if isinstance(value, float) and tp is int and value.is_integer():
+            value = int(value)
+        meta = f.metadata
+        if not has_type(value, tp):
+            self.add(section, key, *type_problem(key, value, tp))
+            return False, None
+        bound = bound_problem(value, meta)
+        if bound is None and "choices" in meta and value not in meta["choices"]:
+            bound = f"{value!r} is not allowed", "one of " + ", ".join(repr(c) for c in meta["choices"])
+        if bound is None and "min" in meta and value < meta["min"]:
+            bound = f"{value} is too small", f"at least {meta['min']}"
+        if bound is None and "max" in meta and value > meta["max"]:
+            bound = f"{value} is too large", f"at most {meta['max']}"
+        if bound is None and get_origin(tp) is list and get_origin(get_args(tp)[0]) is list:
+            bad = [v for v in value if len(v) != 2]
+            if bad:
+                bound = f"{bad[0]!r} is not a pair", 'write pairs like ["mentor_id", "mentee_id"]'
+        if bound:
+            self.add(section, key, *bound)
+            return False, None
+        return True, value
 
-def _bound_problem(value: Any, meta: Any) -> tuple[str, str] | None:
-    """What is out of bounds in a value of the right type: numbers SQLite and the solvers cannot
-    hold, dates at the ends of the calendar, text too long or with control characters."""
-    items = value if isinstance(value, list) else [value]
-    flat = [x for item in items for x in (item if isinstance(item, list) else [item])]
-    for item in flat:
-        if isinstance(item, float) and item != item or item in (float("inf"), float("-inf")):
-            return f"{item} is not a number", "a finite number"
-        if (
-            isinstance(item, int)
-            and not isinstance(item, bool)
-            and "max" not in meta
-            and abs(item) > limits.MAX_SETTING_INTEGER
-        ):
-            return f"{item} is too large", f"at most {limits.MAX_SETTING_INTEGER:,}"
-        if isinstance(item, date) and not limits.MIN_DATE <= item <= limits.MAX_DATE:
-            return f"{item} is too far from today", f"a date between {limits.MIN_DATE} and {limits.MAX_DATE}"
-        if isinstance(item, str):
-            if len(item) > limits.MAX_CELL_CHARS:
-                return f"the text has {len(item):,} characters", f"at most {limits.MAX_CELL_CHARS:,}"
-            if has_controls(item):
-                return "the text holds control characters", "remove the \\u escapes of control characters"
-    if isinstance(value, list) and len(value) > limits.MAX_ROWS:
-        return f"{len(value):,} items", f"at most {limits.MAX_ROWS:,}"
-    return None
-
-
-def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = "") -> Program:
-    """Build a ``Program`` from parsed TOML, raising ``InputError`` with every problem.
-
-    Long on purpose: every section, key and value is checked in one pass so that all problems
-    are reported at once, each with its ``program.toml`` line.
-    """
-    lines = text.splitlines()
-    problems: list[Problem] = []
-    sections: dict[str, Any] = {}
-    for section_name, table in data.items():
-        if section_name not in SECTIONS:
-            problems.append(
-                Problem(
-                    file,
-                    _line_of(lines, section_name, None),
-                    section_name,
-                    f"unknown section [{section_name}]",
-                    _suggest(section_name, list(SECTIONS)),
-                )
-            )
-            continue
-        if not isinstance(table, dict):
-            problems.append(Problem(file, 0, section_name, "must be a table", f"write [{section_name}]"))
-            continue
-        cls = _SECTION_TYPES[section_name]
+    def section(self, name: str, table: dict[str, Any]) -> dict[str, Any]:
+        """The good values of one section's table, by attribute."""
+        cls = _SECTION_TYPES[name]
         hints = get_type_hints(cls)
         fields = {toml_key(f): f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         for key, value in table.items():
-            path = f"{section_name}.{key}"
-            line = _line_of(lines, section_name, key)
             if key not in fields:
-                problems.append(Problem(file, line, path, "unknown key", _suggest(key, list(fields))))
+                self.add(name, key, "unknown key", _suggest(key, list(fields)))
                 continue
-            tp = hints[fields[key].name]
-            if isinstance(value, float) and tp is int and value.is_integer():
-                value = int(value)
-            if not _check(value, tp):
-                shown = repr(value)
-                shown = shown if len(shown) <= 60 else shown[:60] + "..."
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        path,
-                        f"wrong type {type(value).__name__} {shown}",
-                        f"expected {_type_name(tp)}",
-                    )
-                )
+            f = fields[key]
+            ok, value = self.checked(name, key, value, f, hints[f.name])
+            if not ok:
                 continue
-            bound = _bound_problem(value, fields[key].metadata)
-            if bound:
-                problems.append(Problem(file, line, path, bound[0], bound[1]))
-                continue
-            meta = fields[key].metadata
-            if "choices" in meta and value not in meta["choices"]:
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        path,
-                        f"{value!r} is not allowed",
-                        "one of " + ", ".join(repr(c) for c in meta["choices"]),
-                    )
-                )
-                continue
-            if "min" in meta and value < meta["min"]:
-                problems.append(Problem(file, line, path, f"{value} is too small", f"at least {meta['min']}"))
-                continue
-            if "max" in meta and value > meta["max"]:
-                problems.append(Problem(file, line, path, f"{value} is too large", f"at most {meta['max']}"))
-                continue
-            if get_origin(tp) is list and get_origin(get_args(tp)[0]) is list:
-                bad = [v for v in value if len(v) != 2]
-                if bad:
-                    problems.append(
-                        Problem(
-                            file,
-                            line,
-                            path,
-                            f"{bad[0]!r} is not a pair",
-                            'write pairs like ["mentor_id", "mentee_id"]',
-                        )
-                    )
-                    continue
-            values[fields[key].name] = value
-        low, high = values.get("min_size", 3), values.get("max_size", 6)
-        if section_name == "circles" and low > high:
-            problems.append(
-                Problem(
-                    file,
-                    _line_of(lines, "circles", "min_size"),
-                    "circles.min_size",
-                    f"min_size {low} is larger than max_size {high}",
-                    f"at most {high}",
-                )
-            )
-        if section_name == "cycle":
-            if "weeks" in table and "end" in table:
-                problems.append(
-                    Problem(
-                        file,
-                        _line_of(lines, "cycle", "end"),
-                        "cycle.end",
-                        "both `weeks` and `end` are given",
-                        "keep only one of them",
-                    )
-                )
-            start = values.get("start", CycleSettings.start)
-            end = values.get("end")
-            if isinstance(end, date) and isinstance(start, date) and end < start:
-                problems.append(
-                    Problem(
-                        file,
-                        _line_of(lines, "cycle", "end"),
-                        "cycle.end",
-                        f"end {end} is before start {start}",
-                        "end must be on or after start",
-                    )
-                )
-            elif (
-                isinstance(end, date)
-                and isinstance(start, date)
-                and (end - start).days >= 7 * limits.MAX_CYCLE_WEEKS
-            ):
-                problems.append(
-                    Problem(
-                        file,
-                        _line_of(lines, "cycle", "end"),
-                        "cycle.end",
-                        f"end {end} is more than {limits.MAX_CYCLE_WEEKS} weeks after start {start}",
-                        f"at most {start + timedelta(days=7 * limits.MAX_CYCLE_WEEKS - 1)}",
-                    )
-                )
-        if section_name == "program" and "timezone" in values:
-            from cohort.timezones import is_valid_zone
+            values[f.name] = value
+            if "solver" in f.metadata:
+                self.old[(name, f.name)] = f"{name}.{key}"
+                self.add(name, key, "an old key, still read", _moved_hint(f, value), severity="warning")
+        return values
 
-            if not is_valid_zone(values["timezone"]):
-                problems.append(
-                    Problem(
-                        file,
-                        _line_of(lines, "program", "timezone"),
-                        "program.timezone",
-                        f"unknown time zone {values['timezone']!r}",
-                        "an IANA name like 'Europe/London'",
-                    )
-                )
-        try:
-            sections[section_name] = cls(**values)
-        except TypeError as exc:  # pragma: no cover - guarded by the checks above
-            problems.append(Problem(file, 0, section_name, str(exc)))
+    def solver(self, table: dict[str, Any]) -> dict[tuple[str, str], Any]:
+        """``[solver]``'s values, by the (section, attribute) each one sets."""
+        keys = {k.key: k for k in SOLVER_KEYS}
+        out: dict[tuple[str, str], Any] = {}
+        for key, value in table.items():
+            if key == CANDIDATES_KEY:
+                out.update(self.candidates(value))
+                continue
+            if key not in keys:
+                self.add("solver", key, "unknown key", _suggest(key, [*keys, CANDIDATES_KEY]))
+                continue
+            target = keys[key]
+            cls = _SECTION_TYPES[target.section]
+            f = next(f for f in dataclasses.fields(cls) if f.name == target.attribute)
+            ok, value = self.checked("solver", key, value, f, get_type_hints(cls)[f.name])
+            if ok:
+                out[(target.section, target.attribute)] = value
+        for where, path in self.old.items():
+            if where in out:
+                new = next((k.key for k in SOLVER_KEYS if (k.section, k.attribute) == where), CANDIDATES_KEY)
+                section, key = path.split(".")
+                self.add(section, key, f"set twice: here and as [solver] {new}", f"keep only [solver] {new}")
+        return out
+
+    def candidates(self, value: Any) -> dict[tuple[str, str], Any]:
+        """``candidates_per_mentee`` ("auto", or a whole number N >= 0) as the three settings the
+        candidate generation reads."""
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value != "auto" and not (whole and 0 <= value <= limits.MAX_SETTING_INTEGER):
+            shown = f'"{value}"' if isinstance(value, str) else repr(value)
+            hint = f'write "auto" or a whole number: {CANDIDATES_KEY} = 100'
+            self.add("solver", CANDIDATES_KEY, f"{shown} is not allowed", hint)
+            return {}
+        keep, above = (0, Matching.auto_limit_pairs) if value == "auto" else (value, UNLIMITED_PAIRS)
+        return {
+            ("matching", "max_candidates_per_mentee"): keep,
+            ("matching", "auto_limit_pairs"): above if keep == 0 else Matching.auto_limit_pairs,
+            ("matching", "auto_candidates_per_mentee"): Matching.auto_candidates_per_mentee,
+        }
+
+
+def _moved_hint(f: dataclasses.Field, value: Any) -> str:  # type: ignore[type-arg]
+    key = f.metadata["solver"]
+    if key != CANDIDATES_KEY:
+        return f"write it in the advanced section: [solver] {key} = {_toml_value(value)}"
+    if f.name == "max_candidates_per_mentee":
+        shown = value if value else '"auto"'
+        return f"write it in the advanced section: [solver] {key} = {shown}"
+    return (
+        f'replaced by [solver] {key}: "auto" (the default) keeps the best 100 per mentee above '
+        "5,000,000 possible pairs, a number N the best N at any size, 0 every candidate"
+    )
+
+
+def _cross_checks(reader: _Reader, data: dict[str, Any], values: dict[str, dict[str, Any]]) -> None:
+    """What no single key decides: circle sizes, the cycle's end, the program's time zone."""
+    circles, cycle = values.get("circles", {}), values.get("cycle", {})
+    low, high = circles.get("min_size", 3), circles.get("max_size", 6)
+    if low > high:
+        reader.add("circles", "min_size", f"min_size {low} is larger than max_size {high}", f"at most {high}")
+    table = data["cycle"] if isinstance(data.get("cycle"), dict) else {}
+    if "weeks" in table and "end" in table:
+        reader.add("cycle", "end", "both `weeks` and `end` are given", "keep only one of them")
+    start, end = cycle.get("start", CycleSettings.start), cycle.get("end")
+    if isinstance(end, date) and isinstance(start, date):
+        if end < start:
+            reader.add("cycle", "end", f"end {end} is before start {start}", "end must be on or after start")
+        elif (end - start).days >= 7 * limits.MAX_CYCLE_WEEKS:
+            reader.add(
+                "cycle",
+                "end",
+                f"end {end} is more than {limits.MAX_CYCLE_WEEKS} weeks after start {start}",
+                f"at most {start + timedelta(days=7 * limits.MAX_CYCLE_WEEKS - 1)}",
+            )
+    zone = values.get("program", {}).get("timezone")
+    if zone is not None:
+        from cohort.timezones import is_valid_zone
+
+        if not is_valid_zone(zone):
+            reader.add(
+                "program", "timezone", f"unknown time zone {zone!r}", "an IANA name like 'Europe/London'"
+            )
+
+
+def read_program(
+    data: dict[str, Any], file: str = "program.toml", text: str = ""
+) -> tuple[Program, list[Problem]]:
+    """A ``Program`` from parsed TOML and its warnings; ``InputError`` with every error when
+    there is any. Each problem has its ``program.toml`` line and ``section.key``."""
+    reader = _Reader(file, text)
+    values: dict[str, dict[str, Any]] = {}
+    for name, table in data.items():
+        if name not in SECTIONS and name != "solver":
+            reader.add(name, None, f"unknown section [{name}]", _suggest(name, [*SECTIONS, "solver"]))
+        elif not isinstance(table, dict):
+            reader.problems.append(
+                Problem(file, line_of(reader.lines, "", name), name, "must be a table", f"write [{name}]")
+            )
+        elif name != "solver":
+            values[name] = reader.section(name, table)
+    solver = data.get("solver")
+    for (section, attribute), value in reader.solver(solver if isinstance(solver, dict) else {}).items():
+        values.setdefault(section, {})[attribute] = value
+    _cross_checks(reader, data, values)
+    problems = sorted(reader.problems, key=Problem.sort_key)
     errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise InputError(problems)
-    return Program(**sections)
+    if errors:  # the warnings (old keys, still read) come again once the errors are fixed
+        raise InputError(errors)
+    return Program(**{name: _SECTION_TYPES[name](**v) for name, v in values.items()}), problems
+
+
+def parse_program(data: dict[str, Any], file: str = "program.toml", text: str = "") -> Program:
+    """``read_program`` without its warnings (a stored snapshot of program.toml)."""
+    return read_program(data, file, text)[0]
+
+
+def _decode_problem(file: str, text: str, exc: Exception) -> Problem:
+    """The problem of a text TOML cannot read, at its line, with how to fix the usual traps."""
+    if not isinstance(exc, tomllib.TOMLDecodeError):  # a 5,000-digit integer, deep arrays
+        return Problem(
+            file, 0, None, f"not usable TOML: {str(exc)[:200]}", "see `mentorsync init` for an example"
+        )
+    match = re.search(r"line (\d+)", str(exc))
+    line = int(match.group(1)) if match else 0
+    lines = text.splitlines()
+    line_text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Problem(
+        file,
+        line,
+        key_at(lines, line) if line else None,
+        f"not valid TOML: {exc}",
+        decode_hint(str(exc), line_text),
+    )
 
 
 def load_program(path: str | Path) -> Program:
-    """Read and validate a ``program.toml`` file."""
+    """Read and validate a ``program.toml`` file; its warnings (old keys) are issued as
+    ``ProgramWarning`` (``warnings.warn``), which the CLI prints."""
     path = Path(path)
     text = read_program_text(path)
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    int(match.group(1)) if match else 0,
-                    None,
-                    f"not valid TOML: {exc}",
-                    "see `mentorsync init` for an example",
-                )
-            ]
-        ) from None
-    except (ValueError, RecursionError, MemoryError) as exc:  # a 5,000-digit integer, deep arrays
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    0,
-                    None,
-                    f"not usable TOML: {str(exc)[:200]}",
-                    "see `mentorsync init` for an example",
-                )
-            ]
-        ) from None
-    return parse_program(data, str(path), text)
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError, MemoryError) as exc:
+        raise InputError([_decode_problem(str(path), text, exc)]) from None
+    program, found = read_program(data, str(path), text)
+    for problem in found:
+        warnings.warn(ProgramWarning(problem), stacklevel=2)
+    return program
 
 
 def read_program_text(path: str | Path) -> str:
@@ -617,21 +617,46 @@ def _toml_value(value: Any) -> str:
     raise TypeError(value)
 
 
+def _key_line(f: dataclasses.Field, value: Any, doc: str, key: str | None = None) -> str:  # type: ignore[type-arg]
+    key = key or toml_key(f)
+    if "choices" in f.metadata:
+        doc += " (" + " | ".join(str(c) for c in f.metadata["choices"]) + ")"
+    if value is None:
+        return f"# {key} = ...  # {doc}"
+    return f"{key} = {_toml_value(value)}  # {doc}"
+
+
+def _candidates_value(m: Matching) -> Any:
+    """``[solver] candidates_per_mentee`` for these settings (None: not expressible, the old keys
+    are written instead)."""
+    auto = (m.auto_limit_pairs, m.auto_candidates_per_mentee) == (Matching.auto_limit_pairs, 100)
+    if m.max_candidates_per_mentee:
+        return m.max_candidates_per_mentee
+    if m.auto_limit_pairs >= UNLIMITED_PAIRS:
+        return 0
+    return "auto" if auto else None
+
+
 def example_toml(program: Program | None = None) -> str:
-    """A commented ``program.toml`` listing every key with its value and meaning."""
+    """A commented ``program.toml`` listing every key with its value and meaning: the
+    coordinator's sections, then the solvers' tuning in the advanced ``[solver]``."""
     program = program or Program()
+    candidates = _candidates_value(program.matching)
     out = ["# mentorsync program settings. Every key is optional; shown are the defaults.", ""]
     for section in dataclasses.fields(program):
         obj = getattr(program, section.name)
         out.append(f"[{section.name}]")
         for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            doc = f.metadata.get("doc", "")
-            if "choices" in f.metadata:
-                doc += " (" + " | ".join(str(c) for c in f.metadata["choices"]) + ")"
-            if value is None:
-                out.append(f"# {toml_key(f)} = ...  # {doc}")
-            else:
-                out.append(f"{toml_key(f)} = {_toml_value(value)}  # {doc}")
+            old_form = f.metadata.get("solver") == CANDIDATES_KEY and candidates is None
+            if "solver" not in f.metadata or old_form:
+                out.append(_key_line(f, getattr(obj, f.name), f.metadata.get("doc", "")))
         out.append("")
+    out.append("[solver]  # advanced: how the solvers work; the defaults suit programs of any size")
+    for key in SOLVER_KEYS:
+        f = next(f for f in dataclasses.fields(_SECTION_TYPES[key.section]) if f.name == key.attribute)
+        value = getattr(getattr(program, key.section), key.attribute)
+        out.append(_key_line(f, value, key.doc, key.key))
+    if candidates is not None:
+        out.append(f"{CANDIDATES_KEY} = {_toml_value(candidates)}  # {_CANDIDATES_DOC}")
+    out.append("")
     return "\n".join(out)

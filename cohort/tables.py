@@ -47,6 +47,7 @@ class TableSpec:
     rows_noun: str = "rows"
     unknown_column_hint: str | None = None
     note_encoding: bool = True
+    bounds: limits.Bounds = field(default_factory=limits.Bounds)
 
 
 @dataclass
@@ -73,7 +74,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
                 )
             ]
         )
-    data = read_bounded(path)
+    data = read_bounded(path, spec.bounds.file_bytes)
     if data.startswith(_ZIP_MAGIC):
         table = _read_xlsx(data, file, spec)
         if suffix != ".xlsx" and suffix != ".xlsm":
@@ -101,7 +102,7 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
                 )
             ]
         )
-    text, note = _decode(data)
+    text, note = decode_text(data)
     if suffix == ".json":
         table = _read_json(text, file, spec)
     else:
@@ -178,23 +179,23 @@ def _check_cells(table: RawTable) -> RawTable:
     return table
 
 
-def _too_many_rows(file: str, line: int, noun: str) -> Problem:
+def _too_many_rows(file: str, line: int, spec: TableSpec) -> Problem:
     return Problem(
         file,
         line,
         None,
-        f"more than {limits.MAX_ROWS:,} {noun}; reading stopped here",
+        f"more than {spec.bounds.rows:,} {spec.rows_noun}; reading stopped here",
         "split the file",
     )
 
 
-def _too_many_columns(file: str, line: int, count: int | None = None) -> Problem:
+def _too_many_columns(file: str, line: int, spec: TableSpec, count: int | None = None) -> Problem:
     shown = f"{count:,} columns" if count is not None else "cells beyond the last column allowed"
     return Problem(
         file,
         line,
         None,
-        f"{shown}, more than {limits.MAX_COLUMNS}",
+        f"{shown}, more than {spec.bounds.columns}",
         "remove the extra columns",
     )
 
@@ -218,7 +219,7 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _decode(data: bytes) -> tuple[str, str | None]:
+def decode_text(data: bytes) -> tuple[str, str | None]:
     """Bytes -> text and a note when it was not UTF-8, recognising what spreadsheets export."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), None
@@ -297,7 +298,7 @@ def _map_headers(
     return mapping, problems
 
 
-def _sniff_delimiter(first_line: str, spec: TableSpec) -> str:
+def sniff_delimiter(first_line: str, spec: TableSpec) -> str:
     """Pick the delimiter by the header: the one that yields the most known column names.
 
     Sniffing the whole file would be fooled by ``;``, which also separates list items in cells.
@@ -319,7 +320,7 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
     if not text.strip():
         raise InputError([Problem(file, 0, None, "the file is empty", "the first line must be the header")])
     first_line = (text.lstrip("\r\n").partition("\n")[0].splitlines() or [""])[0]
-    delimiter = _sniff_delimiter(first_line, spec)
+    delimiter = sniff_delimiter(first_line, spec)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous_end = 0
     mapping: list[str | None] | None = None
@@ -329,8 +330,8 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
             previous_end = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
-            if len(record) > limits.MAX_COLUMNS:
-                table.problems.append(_too_many_columns(file, line, len(record)))
+            if len(record) > spec.bounds.columns:
+                table.problems.append(_too_many_columns(file, line, spec, len(record)))
                 break
             if mapping is None:
                 table.header_line = line
@@ -338,8 +339,8 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
                 table.problems.extend(problems)
                 table.columns = [c for c in mapping if c]
                 continue
-            if len(table.rows) >= limits.MAX_ROWS:
-                table.problems.append(_too_many_rows(file, line, spec.rows_noun))
+            if len(table.rows) >= spec.bounds.rows:
+                table.problems.append(_too_many_rows(file, line, spec))
                 break
             if len(record) > len(mapping) and any(c.strip() for c in record[len(mapping) :]):
                 hint = (
@@ -376,7 +377,7 @@ def _read_csv(text: str, file: str, spec: TableSpec) -> RawTable:
     return table
 
 
-def _check_zip(data: bytes, file: str) -> None:
+def _check_zip(data: bytes, file: str, bounds: limits.Bounds) -> None:
     """Refuse a workbook whose parts unpack to more than the limits (before openpyxl reads it:
     it loads the shared strings whole, so a 420 KB file with a 400 MB string would take GBs)."""
     import zipfile
@@ -390,7 +391,7 @@ def _check_zip(data: bytes, file: str) -> None:
         ) from None
     total = sum(info.file_size for info in infos)
     strings = sum(info.file_size for info in infos if info.filename.casefold().endswith("sharedstrings.xml"))
-    if total > limits.MAX_UNZIPPED_BYTES or strings > limits.MAX_SHARED_STRINGS_BYTES:
+    if total > bounds.unzipped_bytes or strings > bounds.shared_strings_bytes:
         raise InputError(
             [
                 Problem(
@@ -398,8 +399,8 @@ def _check_zip(data: bytes, file: str) -> None:
                     0,
                     None,
                     f"the workbook unpacks to {max(total, strings) // (1024 * 1024):,} MiB, more than "
-                    f"{limits.MAX_UNZIPPED_BYTES // (1024 * 1024)} MiB of sheets or "
-                    f"{limits.MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MiB of text",
+                    f"{bounds.unzipped_bytes // (1024 * 1024)} MiB of sheets or "
+                    f"{bounds.shared_strings_bytes // (1024 * 1024)} MiB of text",
                     "save only the participants sheet, or export CSV",
                 )
             ]
@@ -409,7 +410,7 @@ def _check_zip(data: bytes, file: str) -> None:
 def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
     import openpyxl
 
-    _check_zip(data, file)
+    _check_zip(data, file, spec.bounds)
     table = RawTable(file)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -435,8 +436,9 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
                 continue  # fast path first: the padding rows of a gap are all None
             if not any(v is not None and (type(v) is not str or v.strip()) for v in values):
                 continue
-            if len(values) > limits.MAX_COLUMNS and any(v is not None for v in values[limits.MAX_COLUMNS :]):
-                table.problems.append(_too_many_columns(file, row_number))
+            width = spec.bounds.columns
+            if len(values) > width and any(v is not None for v in values[width:]):
+                table.problems.append(_too_many_columns(file, row_number, spec))
                 break
             if mapping is None:
                 table.header_line = row_number
@@ -447,8 +449,8 @@ def _read_xlsx(data: bytes, file: str, spec: TableSpec) -> RawTable:
                 table.problems.extend(problems)
                 table.columns = [c for c in mapping if c]
                 continue
-            if len(table.rows) >= limits.MAX_ROWS:
-                table.problems.append(_too_many_rows(file, row_number, spec.rows_noun))
+            if len(table.rows) >= spec.bounds.rows:
+                table.problems.append(_too_many_rows(file, row_number, spec))
                 break
             cells = {name: values[i] for i, name in enumerate(mapping) if name and i < len(values)}
             table.rows.append((row_number, cells))
@@ -538,112 +540,82 @@ def _json_object_lines(text: str, key: str) -> list[int]:
     return lines
 
 
-def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
-    table = RawTable(file)
-    first, second = (spec.columns + ("", ""))[:2]
+def _json_items(text: str, file: str, spec: TableSpec) -> list[Any]:
+    """The list of row items of a JSON text (top level, or under ``spec.name``), or ``InputError``."""
+    hint = f"a list of objects, one per {spec.row_noun}"
     deep = _json_too_deep(text)
     if deep:
         raise InputError(
-            [
-                Problem(
-                    file,
-                    deep,
-                    None,
-                    f"nested more than {limits.MAX_JSON_DEPTH} levels deep",
-                    f"a list of objects, one per {spec.row_noun}",
-                )
-            ]
+            [Problem(file, deep, None, f"nested more than {limits.MAX_JSON_DEPTH} levels deep", hint)]
         )
     try:
         # Long integers stay text: the cell checks then say which cell is too large, and
         # Python's int() refuses more than 4,300 digits with a ValueError.
         data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            [
-                Problem(
-                    file,
-                    exc.lineno,
-                    None,
-                    f"not valid JSON: {exc.msg}",
-                    f"a list of objects, one per {spec.row_noun}",
-                )
-            ]
-        ) from None
+        raise InputError([Problem(file, exc.lineno, None, f"not valid JSON: {exc.msg}", hint)]) from None
     if isinstance(data, dict) and isinstance(data.get(spec.name), list):
-        items = data[spec.name]
-    elif isinstance(data, list):
-        items = data
-    else:
-        raise InputError(
-            [
-                Problem(
-                    file,
-                    1,
-                    None,
-                    f"expected a list of {spec.rows_noun}",
-                    f'write [{{"{first}": ...}}, ...] or {{"{spec.name}": [...]}}',
-                )
-            ]
-        )
+        return list(data[spec.name])
+    if isinstance(data, list):
+        return data
+    first = (spec.columns + ("",))[0]
+    shape = f'write [{{"{first}": ...}}, ...] or {{"{spec.name}": [...]}}'
+    raise InputError([Problem(file, 1, None, f"expected a list of {spec.rows_noun}", shape)])
+
+
+def _read_json(text: str, file: str, spec: TableSpec) -> RawTable:
+    table = RawTable(file)
+    first, second = (spec.columns + ("", ""))[:2]
+    items = _json_items(text, file, spec)
     starts = _json_object_lines(text, spec.name)
     if len(starts) != sum(isinstance(item, dict) for item in items):
         starts = []
-    if len(items) > limits.MAX_ROWS:
-        table.problems.append(
-            _too_many_rows(file, starts[limits.MAX_ROWS] if starts else limits.MAX_ROWS + 1, spec.rows_noun)
-        )
-        items = items[: limits.MAX_ROWS]
+    most = spec.bounds.rows
+    if len(items) > most:
+        table.problems.append(_too_many_rows(file, starts[most] if starts else most + 1, spec))
+        items = items[:most]
     present: dict[str, int] = {}
     object_index = 0
     for index, item in enumerate(items):
         line = starts[object_index] if starts and isinstance(item, dict) else index + 1
         if not isinstance(item, dict):
-            table.problems.append(
-                Problem(
-                    file,
-                    line,
-                    None,
-                    f"item {index + 1} is not an object",
-                    f'write each {spec.row_noun} as {{"{first}": ..., "{second}": ...}}',
-                )
-            )
+            hint = f'write each {spec.row_noun} as {{"{first}": ..., "{second}": ...}}'
+            table.problems.append(Problem(file, line, None, f"item {index + 1} is not an object", hint))
             continue
         object_index += 1
-        if len(item) > limits.MAX_COLUMNS:
-            table.problems.append(_too_many_columns(file, line, len(item)))
+        if len(item) > spec.bounds.columns:
+            table.problems.append(_too_many_columns(file, line, spec, len(item)))
             continue
-        cells: dict[str, Any] = {}
-        for key, value in item.items():
-            name = _canonical_header(str(key), spec)
-            if name not in spec.columns:
-                if name not in present:
-                    present[name] = line
-                    close = difflib.get_close_matches(name, spec.columns, n=1, cutoff=0.7)
-                    table.problems.append(
-                        Problem(
-                            file,
-                            line,
-                            str(key),
-                            "unknown key, ignored",
-                            f"did you mean '{close[0]}'?" if close else spec.unknown_column_hint,
-                            severity="warning",
-                        )
-                    )
-                continue
-            present.setdefault(name, line)
-            cells[name] = value
-        table.rows.append((line, cells))
+        table.rows.append((line, _json_cells(item, file, line, spec, present, table.problems)))
     table.columns = [c for c in spec.columns if c in present]
     for name in spec.required:
         if name not in present and items:
-            table.problems.append(
-                Problem(
-                    file,
-                    1,
-                    name,
-                    "required key is missing from every object",
-                    f"each {spec.row_noun} needs: " + ", ".join(spec.required),
-                )
-            )
+            hint = f"each {spec.row_noun} needs: " + ", ".join(spec.required)
+            table.problems.append(Problem(file, 1, name, "required key is missing from every object", hint))
     return table
+
+
+def _json_cells(
+    item: dict[str, Any],
+    file: str,
+    line: int,
+    spec: TableSpec,
+    present: dict[str, int],
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """One object's cells by canonical column; an unknown key is a warning, once per file."""
+    cells: dict[str, Any] = {}
+    for key, value in item.items():
+        name = _canonical_header(str(key), spec)
+        if name not in spec.columns:
+            if name not in present:
+                present[name] = line
+                close = difflib.get_close_matches(name, spec.columns, n=1, cutoff=0.7)
+                hint = f"did you mean '{close[0]}'?" if close else spec.unknown_column_hint
+                problems.append(
+                    Problem(file, line, str(key), "unknown key, ignored", hint, severity="warning")
+                )
+            continue
+        present.setdefault(name, line)
+        cells[name] = value
+    return cells

@@ -20,7 +20,7 @@ All database changes happen in one transaction: a failure leaves the workspace a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,15 @@ from feeds.tokens import COORDINATOR, ensure_tokens, feed_url, load_key, page_ur
 from scheduler.calendar import PRODID, WRITER_VERSION, EventState, FeedWriter, fingerprint
 from scheduler.model import Event, Schedule, Series
 from store.db import Workspace
+from store.feeds import (
+    delete_documents,
+    document_bodies,
+    document_versions,
+    event_states,
+    save_documents,
+    save_event_states,
+    set_document_inputs,
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,111 @@ def _index_items(series: Iterable[Series], events: Iterable[Event]) -> dict[Pers
     return by_person
 
 
+class _Documents:
+    """The stored documents during one publish: reused when built from the same inputs, and the
+    writes collected for one batch at the end."""
+
+    def __init__(self, ws: Workspace, stamp: str):
+        self.ws, self.stamp = ws, stamp
+        self.old = document_versions(ws)
+        self._bodies: dict[PersonId, bytes] | None = None
+        self.writes: list[tuple[str, bytes, str, str, str]] = []
+        self.new_inputs: dict[PersonId, str] = {}
+
+    def reuse(self, owner: PersonId, inputs: str) -> bytes | None:
+        """The stored body when it was built from the same inputs (re-publishing is cheap)."""
+        old = self.old.get(owner)
+        if old is None or old[1] != inputs:
+            return None
+        if self._bodies is None:  # one query for all, at the first reuse
+            self._bodies = document_bodies(self.ws)
+        return self._bodies[owner]
+
+    def store(self, owner: PersonId, body: bytes, inputs: str) -> tuple[str, bool]:
+        """``(etag, changed)`` of ``owner``'s new document, queued for ``flush``."""
+        etag = etag_of(body)
+        old = self.old.get(owner)
+        if old and old[0] == etag:
+            if old[1] != inputs:
+                self.new_inputs[owner] = inputs
+            return etag, False
+        self.writes.append((owner, body, etag, inputs, self.stamp))
+        return etag, True
+
+    def flush(self, keep: set[PersonId]) -> None:
+        """Write the queued documents and drop those of owners not in ``keep``."""
+        save_documents(self.ws, self.writes)
+        set_document_inputs(self.ws, self.new_inputs)
+        delete_documents(self.ws, [owner for owner in self.old if owner not in keep])
+
+
+@dataclass
+class _Feeds:
+    """What building every feed of one publish shares."""
+
+    program: Program
+    out_dir: Path
+    state: dict[str, EventState]
+    writer: FeedWriter
+    documents: _Documents
+    by_person: dict[PersonId, list]
+
+    def write(
+        self, owner: tuple[str, ...], name: str, build: Callable[[], bytes], items: list
+    ) -> tuple[str, bool]:
+        """Build (or reuse) one feed, write it as ``name`` and queue it: ``(etag, changed)``."""
+        inputs = inputs_hash(owner, items, self.state, self.program)
+        body = self.documents.reuse(owner[0], inputs) or build()
+        (self.out_dir / name).write_bytes(body)
+        return self.documents.store(owner[0], body, inputs)
+
+    def person(self, person: Person, token: str) -> PublishedFeed:
+        # People on `calendar = invite` get their meetings as email invitations (notify/): their
+        # feed leaves them out, so nobody sees a meeting twice. Circle meetings stay in the feed:
+        # invitations are sent for pairs only.
+        invited = person.calendar == "invite"
+        mine = self.by_person.get(person.id, [])
+        if invited:
+            mine = [i for i in mine if i.circle_id]
+        owner = (person.id, person.name, person.email, *(("invite",) if invited else ()))
+        series = [i for i in mine if isinstance(i, Series)]
+        events = [i for i in mine if isinstance(i, Event)]
+        name = f"feeds/{token}.ics"
+        etag, changed = self.write(owner, name, lambda: self.writer.feed(person, series, events), mine)
+        base = self.program.feeds.base_url
+        return PublishedFeed(
+            person.id, person.email, feed_url(base, token), name, etag, changed, page_url(base, token)
+        )
+
+    def coordinator(self, token: str, schedule: Schedule) -> PublishedFeed:
+        name = f"feeds/coordinator-{token}.ics"
+        items = [*schedule.series, *schedule.events]
+        etag, changed = self.write(
+            (COORDINATOR,), name, lambda: self.writer.feed(None, schedule.series, schedule.events), items
+        )
+        base = self.program.feeds.base_url
+        return PublishedFeed(
+            COORDINATOR, "", feed_url(base, token), name, etag, changed, page_url(base, token)
+        )
+
+
+def _event_history(
+    ws: Workspace, items: list[Series | Event], people: Mapping[PersonId, Person], now: datetime
+) -> tuple[dict[str, EventState], tuple[str, ...]]:
+    """Every item's state after this publish, and the UIDs whose content (and SEQUENCE) changed;
+    the changed states are stored."""
+    uids = [it.uid for it in items]
+    if len(set(uids)) != len(uids):
+        dupes = sorted({u for u in uids if uids.count(u) > 1})
+        raise ValueError(f"duplicate event UIDs in the schedule: {dupes[:5]}")
+    fingerprints = {it.uid: (fingerprint(it, people), it.sequence) for it in items}
+    previous = {uid: st for uid, st in event_states(ws).items() if uid in fingerprints}
+    state = update_states(previous, fingerprints, now)
+    changed = tuple(sorted(u for u in state if previous.get(u) is not state[u]))
+    save_event_states(ws, [state[u] for u in changed])
+    return state, changed
+
+
 def publish(
     ws: Workspace,
     cohort: Cohort,
@@ -120,155 +234,43 @@ def publish(
 ) -> PublishResult:
     """Compute event history, build every feed, store them and write ``out_dir/feeds``.
 
-    ``former``: people of earlier cycles who are no longer in ``cohort``, so a history meeting
-    with them still names them (they get no feed of their own)."""
-    # Long on purpose: one database transaction covers tokens, event history and every feed,
-    # so that a failure leaves the workspace untouched.
+    One database transaction covers tokens, event history and every feed, so that a failure
+    leaves the workspace untouched. ``former``: people of earlier cycles who are no longer in
+    ``cohort``, so a history meeting with them still names them (they get no feed of their own)."""
     progress = progress or null_progress
     progress(ProgressEvent("publish", "start", f"{len(cohort)} feeds"))
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    stamp = _iso(now)
     people = {**(former or {}), **cohort.by_id}
-    items: list[Series | Event] = [*schedule.series, *schedule.events]
-    uids = [it.uid for it in items]
-    if len(set(uids)) != len(uids):
-        dupes = sorted({u for u in uids if uids.count(u) > 1})
-        raise ValueError(f"duplicate event UIDs in the schedule: {dupes[:5]}")
-    fingerprints = {it.uid: (fingerprint(it, people), it.sequence) for it in items}
     key = load_key(ws)
     feeds_dir = Path(out_dir) / "feeds"
     feeds_dir.mkdir(parents=True, exist_ok=True)
     feeds_dir.chmod(0o700)  # private URLs inside: not listable by others
-    by_person = _index_items(schedule.series, schedule.events)
-
-    with ws.transaction() as con:
-        previous = {}
-        for row in con.execute("SELECT uid, fingerprint, sequence, last_modified FROM event_state"):
-            if row[0] in fingerprints:
-                previous[row[0]] = EventState(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
-        state = update_states(previous, fingerprints, now)
-        changed = tuple(sorted(u for u in state if previous.get(u) is not state[u]))
-        con.executemany(
-            "INSERT INTO event_state (uid, fingerprint, sequence, last_modified) VALUES (?,?,?,?) "
-            "ON CONFLICT(uid) DO UPDATE SET fingerprint = excluded.fingerprint, "
-            "sequence = excluded.sequence, last_modified = excluded.last_modified",
-            [
-                (state[u].uid, state[u].fingerprint, state[u].sequence, _iso(state[u].last_modified))
-                for u in changed
-            ],
+    with ws.transaction():
+        state, changed = _event_history(ws, [*schedule.series, *schedule.events], people, now)
+        feeds = _Feeds(
+            program,
+            Path(out_dir),
+            state,
+            FeedWriter(people, program, state),
+            _Documents(ws, _iso(now)),
+            _index_items(schedule.series, schedule.events),
         )
-        old_docs = {
-            row[0]: (row[1], row[2])
-            for row in con.execute("SELECT person_id, etag, inputs FROM feed_documents")
-        }
-
-        stored_bodies: dict[PersonId, bytes] | None = None
-
-        def reuse(owner_id: PersonId, inputs: str) -> bytes | None:
-            """The stored body when it was built from the same inputs (re-publishing is cheap)."""
-            nonlocal stored_bodies
-            old = old_docs.get(owner_id)
-            if old is None or old[1] != inputs:
-                return None
-            if stored_bodies is None:  # one query for all, at the first reuse
-                stored_bodies = {
-                    row[0]: bytes(row[1]) for row in con.execute("SELECT person_id, body FROM feed_documents")
-                }
-            return stored_bodies[owner_id]
-
-        writes: list[tuple] = []  # feed_documents rows, written at once
-        new_inputs: list[tuple[str, PersonId]] = []
-
-        def store(owner_id: PersonId, body: bytes, inputs: str) -> tuple[str, bool]:
-            etag = etag_of(body)
-            old = old_docs.get(owner_id)
-            if old and old[0] == etag:
-                if old[1] != inputs:
-                    new_inputs.append((inputs, owner_id))
-                return etag, False
-            writes.append((owner_id, body, etag, stamp, stamp, inputs))
-            return etag, True
-
-        feed_writer = FeedWriter(people, program, state)
-        tokens = ensure_tokens(con, key, [*(p.id for p in cohort.people), COORDINATOR], now=now)
-        published, revoked, reissued = [], [], []
+        tokens = ensure_tokens(ws, key, [*(p.id for p in cohort.people), COORDINATOR], now=now)
+        reissued = [pid for pid, (_, again) in tokens.items() if again]
+        revoked = [pid for pid, (token, _) in tokens.items() if token is None]
+        published = []
         for n, person in enumerate(cohort.people):
-            token, again = tokens[person.id]
-            if again:
-                reissued.append(person.id)
-            if token is None:
-                revoked.append(person.id)
-                continue
-            # People on `calendar = invite` get their meetings as email invitations (notify/):
-            # their feed leaves them out, so nobody sees a meeting twice.
-            # Circle meetings stay in the feed: invitations are sent for pairs only.
-            invited = person.calendar == "invite"
-            mine = by_person.get(person.id, [])
-            if invited:
-                mine = [i for i in mine if i.circle_id]
-            owner = (person.id, person.name, person.email, *(("invite",) if invited else ()))
-            inputs = inputs_hash(owner, mine, state, program)
-            body = reuse(person.id, inputs) or feed_writer.feed(
-                person, [i for i in mine if isinstance(i, Series)], [i for i in mine if isinstance(i, Event)]
-            )
-            name = f"feeds/{token}.ics"
-            (Path(out_dir) / name).write_bytes(body)
-            etag, was_changed = store(person.id, body, inputs)
-            published.append(
-                PublishedFeed(
-                    person.id,
-                    person.email,
-                    feed_url(program.feeds.base_url, token),
-                    name,
-                    etag,
-                    was_changed,
-                    page_url(program.feeds.base_url, token),
-                )
-            )
+            token = tokens[person.id][0]
+            if token is not None:
+                published.append(feeds.person(person, token))
             if n % 500 == 499:
                 progress(ProgressEvent("publish", "info", f"{n + 1} feeds built"))
-
-        token, again = tokens[COORDINATOR]
-        if again:
-            reissued.append(COORDINATOR)
-        coordinator = None
-        if token is None:
-            revoked.append(COORDINATOR)
-        else:
-            inputs = inputs_hash((COORDINATOR,), items, state, program)
-            body = reuse(COORDINATOR, inputs) or feed_writer.feed(None, schedule.series, schedule.events)
-            name = f"feeds/coordinator-{token}.ics"
-            (Path(out_dir) / name).write_bytes(body)
-            etag, was_changed = store(COORDINATOR, body, inputs)
-            coordinator = PublishedFeed(
-                COORDINATOR,
-                "",
-                feed_url(program.feeds.base_url, token),
-                name,
-                etag,
-                was_changed,
-                page_url(program.feeds.base_url, token),
-            )
-
-        con.executemany(
-            "INSERT INTO feed_documents (person_id, body, etag, last_modified, published_at, inputs) "
-            "VALUES (?,?,?,?,?,?) ON CONFLICT(person_id) DO UPDATE SET body = excluded.body, "
-            "etag = excluded.etag, last_modified = excluded.last_modified, "
-            "published_at = excluded.published_at, inputs = excluded.inputs",
-            writes,
-        )
-        con.executemany("UPDATE feed_documents SET inputs = ? WHERE person_id = ?", new_inputs)
-        keep = {f.person_id for f in published} | ({COORDINATOR} if coordinator else set())
-        gone = [pid for pid in old_docs if pid not in keep]
-        con.executemany("DELETE FROM feed_documents WHERE person_id = ?", [(pid,) for pid in gone])
-
-        index = feeds_dir / "index.csv"
-        rows = (
-            [feed.person_id, feed.email, feed.url, feed.page_url]
-            for feed in [*published, *([coordinator] if coordinator else [])]
-        )
-        write_csv(index, ["id", "email", "url", "page_url"], rows, private=True)
-
+        token = tokens[COORDINATOR][0]
+        coordinator = None if token is None else feeds.coordinator(token, schedule)
+        written = [*published, *([coordinator] if coordinator else [])]
+        feeds.documents.flush({f.person_id for f in written})
+        rows = ([feed.person_id, feed.email, feed.url, feed.page_url] for feed in written)
+        write_csv(feeds_dir / "index.csv", ["id", "email", "url", "page_url"], rows, private=True)
     progress(ProgressEvent("publish", "done", f"{len(published)} feeds, {len(changed)} events changed"))
     return PublishResult(
         tuple(published), coordinator, changed, tuple(revoked), tuple(reissued), "feeds/index.csv"

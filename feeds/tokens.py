@@ -30,14 +30,22 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cohort.errors import StoreError, UsageError
-from store.db import Workspace
+from store.db import Workspace, workspace_secret
+from store.feeds import (
+    TokenRecord,
+    current_token,
+    current_tokens,
+    delete_documents,
+    insert_tokens,
+    last_generations,
+    newest_issued_token,
+    revoke_tokens,
+)
 from store.privacy import PSEUDONYM_PREFIX, pseudonym_of
 
 KEY_FILE = "feeds.key"
@@ -59,19 +67,6 @@ def _key_problem(path: Path, what: str) -> StoreError:
         f"{path}: {what}; feed URLs were issued with the lost key. Restore {KEY_FILE} from your backup "
         f"to keep every address, or run `mentorsync feeds rotate --all` to give everyone a new URL"
     )
-
-
-def _issued(ws: Workspace) -> TokenRecord | None:
-    """The newest valid token row, to check the key against (None: nothing issued yet)."""
-    row = ws.connection.execute(
-        "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens "
-        "WHERE revoked_at IS NULL ORDER BY rowid DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        row = ws.connection.execute(
-            "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens LIMIT 1"
-        ).fetchone()
-    return TokenRecord(*row) if row else None
 
 
 def _read_key(path: Path) -> bytes | None:
@@ -129,7 +124,7 @@ def load_key(ws: Workspace, *, create: bool = True) -> bytes:
     """
     path = key_path(ws)
     data = _read_key(path)
-    issued = _issued(ws)
+    issued = newest_issued_token(ws)
     if data is None:
         if issued is not None:
             raise _key_problem(path, "the feed key is missing")
@@ -152,32 +147,10 @@ def rotate_all(ws: Workspace, *, now: datetime | None = None) -> int:
     path = key_path(ws)
     key = secrets.token_bytes(KEY_BYTES)
     stamp = _now(now)
-    with ws.transaction() as con:
-        latest: dict[str, TokenRecord] = {}
-        for row in con.execute(
-            "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens"
-        ):
-            record = TokenRecord(*row)
-            old = latest.get(record.person_id)
-            if old is None or record.generation > old.generation:
-                latest[record.person_id] = record
-        active = [r for r in latest.values() if r.revoked_at is None]
-        con.executemany(
-            "UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?",
-            [(stamp, r.token_hash) for r in active],
-        )
-        con.executemany(
-            "INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)",
-            [
-                (
-                    hash_token(make_token(key, r.person_id, r.generation + 1)),
-                    r.person_id,
-                    r.generation + 1,
-                    stamp,
-                )
-                for r in active
-            ],
-        )
+    with ws.transaction():
+        active = [r for r in current_tokens(ws).values() if r.revoked_at is None]
+        revoke_tokens(ws, [r.token_hash for r in active], stamp)
+        insert_tokens(ws, [_record(key, r.person_id, r.generation + 1, stamp) for r in active])
         # Last inside the transaction: if the commit then failed, the key would not match and the
         # next command would say so (and `rotate --all` again fixes it).
         _write_key(path, key, replace=True)
@@ -195,47 +168,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-@dataclass(frozen=True)
-class TokenRecord:
-    person_id: str
-    generation: int
-    token_hash: str
-    created_at: str
-    revoked_at: str | None
-
-
-def current_record(con: sqlite3.Connection, person_id: str) -> TokenRecord | None:
-    """The newest token row of ``person_id``, revoked or not; None if never issued."""
-    row = con.execute(
-        "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens "
-        "WHERE person_id = ? ORDER BY generation DESC LIMIT 1",
-        (person_id,),
-    ).fetchone()
-    return TokenRecord(*row) if row else None
-
-
-def _insert(con: sqlite3.Connection, key: bytes, person_id: str, generation: int, now: str) -> str:
-    token = make_token(key, person_id, generation)
-    con.execute(
-        "INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)",
-        (hash_token(token), person_id, generation, now),
-    )
-    return token
+def _record(key: bytes, person_id: str, generation: int, stamp: str) -> TokenRecord:
+    """The stored record of the token of ``person_id`` at ``generation``, issued at ``stamp``."""
+    return TokenRecord(person_id, generation, hash_token(make_token(key, person_id, generation)), stamp, None)
 
 
 def ensure_token(
-    con: sqlite3.Connection, key: bytes, person_id: str, *, now: datetime | None = None
+    ws: Workspace, key: bytes, person_id: str, *, now: datetime | None = None
 ) -> tuple[str | None, bool]:
     """``(token, reissued)`` for ``person_id``, issuing one if needed; token None when revoked.
 
     ``reissued`` is true when a stored token could not be recomputed (the key file changed) and a
     new generation was issued. Call inside a transaction.
     """
-    return ensure_tokens(con, key, [person_id], now=now)[person_id]
+    return ensure_tokens(ws, key, [person_id], now=now)[person_id]
 
 
 def ensure_tokens(
-    con: sqlite3.Connection, key: bytes, person_ids: Iterable[str], *, now: datetime | None = None
+    ws: Workspace, key: bytes, person_ids: Iterable[str], *, now: datetime | None = None
 ) -> dict[str, tuple[str | None, bool]]:
     """``ensure_token`` for many people at once: one query, batched writes (what publish uses).
 
@@ -244,21 +194,14 @@ def ensure_tokens(
     stamp = _now(now)
     wanted = list(dict.fromkeys(person_ids))
     if len(wanted) == 1:
-        record = current_record(con, wanted[0])
+        record = current_token(ws, wanted[0])
         latest = {wanted[0]: record} if record else {}
     else:
-        latest = {}
-        for row in con.execute(
-            "SELECT person_id, generation, token_hash, created_at, revoked_at FROM feed_tokens"
-        ):
-            record = TokenRecord(*row)
-            old = latest.get(record.person_id)
-            if old is None or record.generation > old.generation:
-                latest[record.person_id] = record
+        latest = current_tokens(ws)
     out: dict[str, tuple[str | None, bool]] = {}
-    inserts: list[tuple[str, str, int, str]] = []
-    superseded: list[tuple[str, str]] = []
-    erased = _erased_generations(con, [pid for pid in wanted if pid not in latest])
+    inserts: list[TokenRecord] = []
+    superseded: list[str] = []
+    erased = _erased_generations(ws, [pid for pid in wanted if pid not in latest])
     for pid in wanted:
         record = latest.get(pid)
         if record is not None and record.revoked_at is not None:
@@ -269,30 +212,23 @@ def ensure_tokens(
             if hmac.compare_digest(hash_token(token), record.token_hash):
                 out[pid] = (token, False)
                 continue
-            superseded.append((stamp, record.token_hash))
+            superseded.append(record.token_hash)
         generation = record.generation + 1 if record else erased.get(pid, 0) + 1
-        token = make_token(key, pid, generation)
-        inserts.append((hash_token(token), pid, generation, stamp))
-        out[pid] = (token, record is not None)
-    con.executemany("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", superseded)
-    con.executemany(
-        "INSERT INTO feed_tokens (token_hash, person_id, generation, created_at) VALUES (?,?,?,?)", inserts
-    )
+        inserts.append(_record(key, pid, generation, stamp))
+        out[pid] = (make_token(key, pid, generation), record is not None)
+    revoke_tokens(ws, superseded, stamp)
+    insert_tokens(ws, inserts)
     return out
 
 
-def _erased_generations(con: sqlite3.Connection, person_ids: list[str]) -> dict[str, int]:
+def _erased_generations(ws: Workspace, person_ids: list[str]) -> dict[str, int]:
     """The last token generation of each of ``person_ids`` that was erased and re-joins: an
     erased person's token rows stay (revoked) under their pseudonym, so a re-joining id
     continues after them and never gets an old address back."""
-    rows = con.execute(
-        "SELECT person_id, MAX(generation) FROM feed_tokens WHERE person_id LIKE ? GROUP BY person_id",
-        (PSEUDONYM_PREFIX + "%",),
-    ).fetchall()
-    if not rows or not person_ids:
+    last = last_generations(ws, PSEUDONYM_PREFIX)
+    if not last or not person_ids:
         return {}
-    secret = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()[0]
-    last = {r[0]: int(r[1]) for r in rows}
+    secret = workspace_secret(ws)
     out = {}
     for pid in person_ids:
         pseudonym = pseudonym_of(secret, pid)
@@ -309,15 +245,14 @@ def rotate(ws: Workspace, person_id: str, *, now: datetime | None = None) -> str
     """
     key = load_key(ws)
     stamp = _now(now)
-    with ws.transaction() as con:
-        record = current_record(con, person_id)
+    with ws.transaction():
+        record = current_token(ws, person_id)
         if record is None:
             raise UsageError(f"no feed has been issued to {person_id!r} (check the id, or publish first)")
         if record.revoked_at is None:
-            con.execute(
-                "UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", (stamp, record.token_hash)
-            )
-        return _insert(con, key, person_id, record.generation + 1, stamp)
+            revoke_tokens(ws, [record.token_hash], stamp)
+        insert_tokens(ws, [_record(key, person_id, record.generation + 1, stamp)])
+        return make_token(key, person_id, record.generation + 1)
 
 
 def revoke(ws: Workspace, person_id: str, *, now: datetime | None = None) -> bool:
@@ -326,14 +261,14 @@ def revoke(ws: Workspace, person_id: str, *, now: datetime | None = None) -> boo
     The feed is not published again until ``rotate`` issues a new token.
     """
     stamp = _now(now)
-    with ws.transaction() as con:
-        record = current_record(con, person_id)
+    with ws.transaction():
+        record = current_token(ws, person_id)
         if record is None:
             raise UsageError(f"no feed has been issued to {person_id!r} (check the id, or publish first)")
-        con.execute("DELETE FROM feed_documents WHERE person_id = ?", (person_id,))
+        delete_documents(ws, [person_id])
         if record.revoked_at is not None:
             return False
-        con.execute("UPDATE feed_tokens SET revoked_at = ? WHERE token_hash = ?", (stamp, record.token_hash))
+        revoke_tokens(ws, [record.token_hash], stamp)
         return True
 
 

@@ -27,14 +27,14 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from changes.diff import Slot
+from changes.wording import when_words
 from cohort.model import Cohort, Person, PersonId
 from cohort.program import Program
 from cohort.text import MONTH_NAMES, WEEKDAY_NAMES
-from cycles.changes import when_words
-from cycles.diff import Slot
 from matcher.model import Pair
 from notify import invite
-from notify.mime import Renderer, build, content_hash
+from notify.mime import Draft, Envelope, Renderer, build, content_hash
 from scheduler.calendar import KIND_LABELS, EventState
 from scheduler.model import Event, Schedule, Series
 
@@ -238,44 +238,42 @@ class Composer:
         *,
         state: Mapping[str, Any],
         base_id: int | None,
-        uid: str | None = None,
-        sequence: int | None = None,
-        ics: bytes | None = None,
-        method: str | None = None,
+        calendar: _Calendar | None = None,
     ) -> Outgoing:
         subject, text, html = self.renderer.render(
             "invite" if kind in ("invite", "cancel") else kind, {**self.base, **context}
         )
+        cal = calendar or _Calendar(None, None, None, None)
         digest = content_hash(
             {
                 "to": person.email,
                 "kind": kind,
-                "uid": uid,
-                "sequence": sequence,
+                "uid": cal.uid,
+                "sequence": cal.sequence,
                 "subject": subject,
                 "text": text,
                 "html": html,
                 "base": base_id,
-                "ics": ics.decode() if ics else None,
+                "ics": cal.ics.decode() if cal.ics else None,
                 "from": self.sender,
             }
         )
-        body, message_id = build(
-            sender=self.sender,
-            sender_name=self.facts.program.program.name,
-            reply_to=self.reply_to,
-            to_name=person.name,
-            to_addr=person.email,
-            subject=subject,
-            text=text,
-            html=html,
-            ics=ics,
-            method=method,
-            digest=digest,
-            kind=kind,
+        envelope = Envelope(
+            self.sender, self.facts.program.program.name, self.reply_to, person.name, person.email
         )
+        body, message_id = build(envelope, Draft(kind, subject, text, html, cal.ics, cal.method), digest)
         return Outgoing(
-            person.id, person.email, kind, uid, sequence, subject, dict(state), body, digest, message_id, ics
+            person.id,
+            person.email,
+            kind,
+            cal.uid,
+            cal.sequence,
+            subject,
+            dict(state),
+            body,
+            digest,
+            message_id,
+            cal.ics,
         )
 
     def _name(self, pid: PersonId) -> str:
@@ -324,88 +322,94 @@ class Composer:
         return self._message(person, kind, context, state=state, base_id=told.notice_id)
 
     def invitations(self, person: Person, told: Told) -> list[Outgoing]:
-        facts = self.facts
+        """The invitations ``person`` (on ``calendar = invite``) needs: a REQUEST for each new or
+        changed meeting, a CANCEL for each one no longer planned."""
         wanted: list[Series | Event] = []
         if person.calendar == "invite":
-            for item in facts.feed_items.get(person.id, ()):
+            for item in self.facts.feed_items.get(person.id, ()):
                 if isinstance(item, Series) and not item.occurrences:
                     continue
                 wanted.append(item)
         wanted.sort(key=lambda it: (min(it.occurrences) if isinstance(it, Series) else it.start, it.uid))
-        out: list[Outgoing] = []
         context = self._person_context(person)
-        for item in wanted:
-            st = facts.states[item.uid]
-            last = told.invites.get(item.uid)
-            if (
-                last is not None
-                and last.kind == "invite"
-                and last.fingerprint == st.fingerprint
-                and last.sequence >= st.sequence
-            ):
-                continue
-            if last is not None and st.sequence <= last.sequence:
-                st = replace(st, sequence=last.sequence + 1)  # never re-send at a SEQUENCE already used
-            ics = invite.request(item, person, facts.people, facts.program, st)
-            other = item.mentee_id if item.mentor_id == person.id else item.mentor_id
-            partner = facts.people.get(other)
-            what = "regular meeting" if isinstance(item, Series) else KIND_LABELS.get(item.kind, item.kind)
-            when = (
-                when_words(item, person.timezone)
-                if isinstance(item, Series)
-                else local_words(item.start, person.timezone) + " your time"
-            )
-            state = {"uid": item.uid, "sequence": st.sequence, "fingerprint": st.fingerprint}
-            out.append(
-                self._message(
-                    person,
-                    "invite",
-                    {
-                        **context,
-                        "method": "REQUEST",
-                        "what": what,
-                        "when": when,
-                        "updated": last is not None and last.kind == "invite",
-                        "partner_name": partner.name if partner else other,
-                    },
-                    state=state,
-                    base_id=last.row_id if last else None,
-                    uid=item.uid,
-                    sequence=st.sequence,
-                    ics=ics,
-                    method="REQUEST",
-                )
-            )
+        out = [m for item in wanted if (m := self._request(person, told, item, context)) is not None]
         keep = {it.uid for it in wanted}
         for uid in sorted(told.invites):
             last = told.invites[uid]
-            if uid in keep or last.kind != "invite":
-                continue
-            sequence = last.sequence + 1
-            previous = last.load_ics()
-            ics = invite.cancel(previous, sequence)
-            state = {"uid": uid, "sequence": sequence, "fingerprint": last.fingerprint}
-            out.append(
-                self._message(
-                    person,
-                    "cancel",
-                    {
-                        **context,
-                        "method": "CANCEL",
-                        "what": _summary_of(previous),
-                        "when": "",
-                        "updated": False,
-                        "partner_name": "",
-                    },
-                    state=state,
-                    base_id=last.row_id,
-                    uid=uid,
-                    sequence=sequence,
-                    ics=ics,
-                    method="CANCEL",
-                )
-            )
+            if uid not in keep and last.kind == "invite":
+                out.append(self._cancel(person, uid, last, context))
         return out
+
+    def _request(
+        self, person: Person, told: Told, item: Series | Event, context: Mapping[str, Any]
+    ) -> Outgoing | None:
+        """``METHOD:REQUEST`` for ``item``, unless the last one sent is still right."""
+        facts = self.facts
+        st = facts.states[item.uid]
+        last = told.invites.get(item.uid)
+        if (
+            last is not None
+            and last.kind == "invite"
+            and last.fingerprint == st.fingerprint
+            and last.sequence >= st.sequence
+        ):
+            return None
+        if last is not None and st.sequence <= last.sequence:
+            st = replace(st, sequence=last.sequence + 1)  # never re-send at a SEQUENCE already used
+        ics = invite.request(item, person, facts.people, facts.program, st)
+        other = item.mentee_id if item.mentor_id == person.id else item.mentor_id
+        partner = facts.people.get(other)
+        what = "regular meeting" if isinstance(item, Series) else KIND_LABELS.get(item.kind, item.kind)
+        when = (
+            when_words(item, person.timezone)
+            if isinstance(item, Series)
+            else local_words(item.start, person.timezone) + " your time"
+        )
+        words = {
+            "method": "REQUEST",
+            "what": what,
+            "when": when,
+            "updated": last is not None and last.kind == "invite",
+            "partner_name": partner.name if partner else other,
+        }
+        return self._message(
+            person,
+            "invite",
+            {**context, **words},
+            state={"uid": item.uid, "sequence": st.sequence, "fingerprint": st.fingerprint},
+            base_id=last.row_id if last else None,
+            calendar=_Calendar(item.uid, st.sequence, ics, "REQUEST"),
+        )
+
+    def _cancel(self, person: Person, uid: str, last: Sent, context: Mapping[str, Any]) -> Outgoing:
+        """``METHOD:CANCEL`` of the last invitation for ``uid`` (a meeting no longer planned)."""
+        sequence = last.sequence + 1
+        previous = last.load_ics()
+        words = {
+            "method": "CANCEL",
+            "what": _summary_of(previous),
+            "when": "",
+            "updated": False,
+            "partner_name": "",
+        }
+        return self._message(
+            person,
+            "cancel",
+            {**context, **words},
+            state={"uid": uid, "sequence": sequence, "fingerprint": last.fingerprint},
+            base_id=last.row_id,
+            calendar=_Calendar(uid, sequence, invite.cancel(previous, sequence), "CANCEL"),
+        )
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    """The calendar side of an invitation message: its event's UID and SEQUENCE, the iTIP part."""
+
+    uid: str | None
+    sequence: int | None
+    ics: bytes | None
+    method: str | None
 
 
 def _summary_of(ics: bytes) -> str:

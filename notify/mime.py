@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.charset import QP, Charset
 from email.generator import BytesGenerator
 from email.header import Header
@@ -119,21 +120,31 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8", maxlinelen=998)
 
 
-def build(
-    *,
-    sender: str,
-    sender_name: str,
-    reply_to: str,
-    to_name: str,
-    to_addr: str,
-    subject: str,
-    text: str,
-    html: str,
-    ics: bytes | None,
-    method: str | None,
-    digest: str,
-    kind: str,
-) -> tuple[bytes, str]:
+@dataclass(frozen=True)
+class Envelope:
+    """Who a message is from and to (names as shown, addresses as used)."""
+
+    sender: str
+    sender_name: str
+    reply_to: str
+    to_name: str
+    to_addr: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a message says: its kind, subject, text and HTML, and for an invitation its iTIP
+    calendar part and method."""
+
+    kind: str
+    subject: str
+    text: str
+    html: str
+    ics: bytes | None = None
+    method: str | None = None
+
+
+def build(envelope: Envelope, draft: Draft, digest: str) -> tuple[bytes, str]:
     """The message bytes (CRLF lines, no Date header: added when sent) and its Message-ID.
 
     ``multipart/alternative``: text/plain, text/html and, for an invitation, text/calendar with
@@ -141,20 +152,20 @@ def build(
     ``email.mime`` classes and the compat32 policy: the header-registry API costs ten times more,
     which shows when two thousand people are told at once."""
     msg = MIMEMultipart("alternative", boundary=f"=_ms_{digest[:32]}")
-    msg["From"] = formataddr((sender_name, sender), charset="utf-8")
-    msg["To"] = formataddr((to_name, to_addr), charset="utf-8")
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = _header(subject)  # type: ignore[assignment]  # a Header is accepted
-    message_id = f"<{digest[:40]}@{_domain(sender)}>"
+    msg["From"] = formataddr((envelope.sender_name, envelope.sender), charset="utf-8")
+    msg["To"] = formataddr((envelope.to_name, envelope.to_addr), charset="utf-8")
+    if envelope.reply_to:
+        msg["Reply-To"] = envelope.reply_to
+    msg["Subject"] = _header(draft.subject)  # type: ignore[assignment]  # a Header is accepted
+    message_id = f"<{digest[:40]}@{_domain(envelope.sender)}>"
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Mentorsync-Kind"] = kind
-    msg.attach(_text_part(text, "plain"))
-    msg.attach(_text_part(html, "html"))
-    if ics is not None:
-        part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")  # base64: CRLF kept exactly
-        part.set_param("method", method or "REQUEST")
+    msg["X-Mentorsync-Kind"] = draft.kind
+    msg.attach(_text_part(draft.text, "plain"))
+    msg.attach(_text_part(draft.html, "html"))
+    if draft.ics is not None:
+        part = MIMEText(draft.ics.decode("utf-8"), "calendar", "utf-8")  # base64: CRLF kept exactly
+        part.set_param("method", draft.method or "REQUEST")
         msg.attach(part)
     out = io.BytesIO()
     BytesGenerator(out, policy=_POLICY).flatten(msg)

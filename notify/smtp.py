@@ -113,71 +113,18 @@ def connect(
     settings (no STARTTLS, a wrong login): ``InputError`` (65) naming the key."""
     where = f"{email.host}:{email.port}"
     context = ssl.create_default_context()
+    smtp = _open(email, file, context, factory)
     try:
-        if email.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                email.host, email.port, timeout=email.timeout_seconds, context=context
-            )
-        else:
-            smtp = (factory or smtplib.SMTP)(email.host, email.port, timeout=email.timeout_seconds)
-    except ssl.SSLError as exc:
-        raise DeliveryError(
-            f"cannot open a TLS connection to {where} (email.security = 'tls'): {exc}; "
-            "is the port for TLS (usually 465)?"
-        ) from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(
-            f"cannot reach the SMTP server {where} (email.host, email.port in {file}): "
-            f"{exc or type(exc).__name__}; nothing was sent"
-        ) from None
-    try:
-        smtp.ehlo()
-        if email.security == "starttls":
-            if not smtp.has_extn("starttls"):
-                raise InputError(
-                    [
-                        _problem(
-                            file,
-                            text,
-                            "security",
-                            f"{where} does not offer STARTTLS",
-                            'security = "tls" on port 465, or "none" for a local relay',
-                        )
-                    ]
-                )
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        if email.username:
-            try:
-                smtp.login(email.username, os.environ.get(SMTP_PASSWORD_ENV, ""))
-            except smtplib.SMTPServerDisconnected:  # some servers hang up after a failed login
-                raise smtplib.SMTPAuthenticationError(535, b"the server closed the connection") from None
+        _greet(smtp, email, file, text, context)
     except smtplib.SMTPAuthenticationError as exc:
         smtp.close()
-        raise InputError(
-            [
-                _problem(
-                    file,
-                    text,
-                    "username",
-                    f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
-                    f"check email.username and {SMTP_PASSWORD_ENV}",
-                )
-            ]
-        ) from None
+        message = f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}"
+        hint = f"check email.username and {SMTP_PASSWORD_ENV}"
+        raise InputError([_problem(file, text, "username", message, hint)]) from None
     except smtplib.SMTPNotSupportedError as exc:
         smtp.close()
-        raise InputError(
-            [
-                _problem(
-                    file,
-                    text,
-                    "username",
-                    f"{where} does not accept a login: {exc}",
-                    "leave username empty, or use starttls/tls",
-                )
-            ]
-        ) from None
+        message, hint = f"{where} does not accept a login: {exc}", "leave username empty, or use starttls/tls"
+        raise InputError([_problem(file, text, "username", message, hint)]) from None
     except (ssl.SSLError, ssl.CertificateError) as exc:
         smtp.close()
         raise DeliveryError(
@@ -189,7 +136,48 @@ def connect(
         raise DeliveryError(
             f"the SMTP server {where} failed during the greeting: {exc}; nothing was sent"
         ) from None
+    except BaseException:
+        smtp.close()
+        raise
     return Connection(smtp, 60.0 / email.messages_per_minute)
+
+
+def _open(
+    email: EmailSettings, file: str, context: ssl.SSLContext, factory: Callable[..., smtplib.SMTP] | None
+) -> smtplib.SMTP:
+    """The connection to the server (TLS from the start with ``security = "tls"``)."""
+    where = f"{email.host}:{email.port}"
+    try:
+        if email.security == "tls":
+            return smtplib.SMTP_SSL(email.host, email.port, timeout=email.timeout_seconds, context=context)
+        return (factory or smtplib.SMTP)(email.host, email.port, timeout=email.timeout_seconds)
+    except ssl.SSLError as exc:
+        raise DeliveryError(
+            f"cannot open a TLS connection to {where} (email.security = 'tls'): {exc}; "
+            "is the port for TLS (usually 465)?"
+        ) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(
+            f"cannot reach the SMTP server {where} (email.host, email.port in {file}): "
+            f"{exc or type(exc).__name__}; nothing was sent"
+        ) from None
+
+
+def _greet(smtp: smtplib.SMTP, email: EmailSettings, file: str, text: str, context: ssl.SSLContext) -> None:
+    """EHLO, STARTTLS when asked for (refused: ``InputError`` naming ``email.security``), login."""
+    smtp.ehlo()
+    if email.security == "starttls":
+        if not smtp.has_extn("starttls"):
+            message = f"{email.host}:{email.port} does not offer STARTTLS"
+            hint = 'security = "tls" on port 465, or "none" for a local relay'
+            raise InputError([_problem(file, text, "security", message, hint)])
+        smtp.starttls(context=context)
+        smtp.ehlo()
+    if email.username:
+        try:
+            smtp.login(email.username, os.environ.get(SMTP_PASSWORD_ENV, ""))
+        except smtplib.SMTPServerDisconnected:  # some servers hang up after a failed login
+            raise smtplib.SMTPAuthenticationError(535, b"the server closed the connection") from None
 
 
 def _text(value: bytes | str) -> str:

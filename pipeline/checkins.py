@@ -9,8 +9,9 @@ from pathlib import Path
 from cohort.checkins import CheckIn, CheckInSummary, summarise
 from cohort.errors import UsageError
 from cohort.model import Cohort
+from pages.views import checkin_points
+from pipeline.workspace import open_workspace
 from store import Workspace, latest_cycle, load_checkins, load_cohort, load_pairs, load_program, load_schedule
-from web.page import checkin_points
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def cycle_checkins(ws: Workspace, cycle_id: int, now: datetime | None = None) ->
 
 def checkins(workspace: Path, now: datetime | None = None) -> CheckInReport:
     """``mentorsync checkins``: the latest cycle's check-ins (open, or the last closed one)."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         cycle = latest_cycle(ws)
         if cycle is None or not cycle.matched:
             raise UsageError("no matched cycle yet: run `mentorsync run FILE` first")

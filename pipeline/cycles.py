@@ -54,6 +54,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from changes.diff import CycleDiff, CycleSnapshot, diff_cycles
+from changes.wording import all_person_changes
 from cohort.checkins import feedback_rows as checkin_feedback
 from cohort.checkins import merge_feedback
 from cohort.errors import Problem, UsageError
@@ -61,13 +63,12 @@ from cohort.feedback import FeedbackRow, pair_verdicts, read_feedback
 from cohort.model import Cohort, PersonId
 from cohort.program import Program, example_toml
 from cohort.text import write_csv
-from cycles.changes import all_person_changes
-from cycles.diff import CycleDiff, CycleSnapshot, diff_cycles
 from pipeline.circles import circle_writer
 from pipeline.history import ENDED_KIND, combined, ended_record, history_schedule
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
-from pipeline.run import RunOutcome, load_input, stored_plan, workspace_program, write_outputs
+from pipeline.run import RunOutcome, Step, load_roster, stored_plan, write_outputs
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from planner import Plan, plan
 from planner import continuity as policy
 from planner.circles.continuity import (
@@ -139,7 +140,7 @@ def close_cycle(workspace: Path, feedback_file: Path | None = None) -> CloseResu
     Raises ``InputError`` with every problem of the file (nothing is written then), and
     ``UsageError`` when there is no open, matched cycle.
     """
-    with Workspace(workspace, create=False, writer="cycle close") as ws:
+    with open_workspace(workspace, writer="cycle close") as ws:
         cycle = current_cycle(ws)
         if cycle is None:
             raise UsageError("no open cycle to close: run `mentorsync run FILE` (or `rematch`) first")
@@ -195,6 +196,8 @@ class _Context:
     program: Program
     program_text: str
     cohort: Cohort
+    out_dir: Path
+    step: Step
     warnings: tuple[Problem, ...] = ()
     source: Path | None = None
 
@@ -218,13 +221,13 @@ def rematch(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    with Workspace(workspace, create=False, writer="rematch") as ws:
+    program, text = workspace_program(workspace)
+    with open_workspace(workspace, program, writer="rematch") as ws:
         if participants_file is not None:
             progress(ProgressEvent("validate", "start", str(participants_file)))
-            program, text, cohort, warnings = load_input(workspace, participants_file)
+            cohort, warnings = load_roster(participants_file, program)
             progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
         else:
-            program, text = workspace_program(workspace)
             open_cycle = current_cycle(ws)
             if open_cycle is None:
                 raise UsageError(
@@ -232,11 +235,18 @@ def rematch(
                     "(`mentorsync rematch FILE`) or `mentorsync import FILE` first"
                 )
             cohort, warnings = load_cohort(ws, open_cycle.id), []
-        ctx = _Context(program, text or example_toml(program), cohort, tuple(warnings), participants_file)
         timings["load"] = time.perf_counter() - t
-        if mid_cycle:
-            return _mid_cycle(ws, ctx, Path(out_dir), progress, now, started, timings)
-        return _next_cycle(ws, ctx, Path(out_dir), progress, now, started, timings)
+        step = Step("rematch-mid-cycle" if mid_cycle else "rematch", now, progress, started, timings)
+        ctx = _Context(
+            program,
+            text or example_toml(program),
+            cohort,
+            Path(out_dir),
+            step,
+            tuple(warnings),
+            participants_file,
+        )
+        return _mid_cycle(ws, ctx) if mid_cycle else _next_cycle(ws, ctx)
 
 
 def _last_closed(ws: Workspace) -> CycleInfo | None:
@@ -244,16 +254,9 @@ def _last_closed(ws: Workspace) -> CycleInfo | None:
     return closed[-1] if closed else None
 
 
-def _next_cycle(
-    ws: Workspace,
-    ctx: _Context,
-    out_dir: Path,
-    progress: Progress,
-    now: datetime,
-    started: float,
-    timings: dict[str, float],
-) -> RunOutcome:
-    program, cohort = ctx.program, ctx.cohort
+def _next_cycle(ws: Workspace, ctx: _Context) -> RunOutcome:
+    """The next cycle: continuing pairs and circles from the last closed cycle's feedback."""
+    program, cohort, progress = ctx.program, ctx.cohort, ctx.step.progress
     prev = _last_closed(ws)
     if prev is None:
         raise UsageError(
@@ -301,38 +304,18 @@ def _next_cycle(
         planned.schedule,
         circle_continuity,
     )
-    timings.update(planned.timings)
+    ctx.step.timings.update(planned.timings)
     before = CycleSnapshot.of(load_cohort(ws, prev.id), prev_pairs, prev_sched.series, f"cycle {prev.id}")
-    return _write_all(
-        ws,
-        ctx,
-        planned,
-        out_dir,
-        progress,
-        now,
-        started,
-        timings,
-        before=before,
-        ended=None,
-        kind="rematch",
-        circle_plan=circles,
-    )
+    return _write_all(ws, ctx, planned, before=before, ended=None, circle_plan=circles)
 
 
 def _comparable(cohort: Cohort) -> dict[PersonId, Any]:
     return {p.id: replace(p, line=0) for p in cohort.people}
 
 
-def _mid_cycle(
-    ws: Workspace,
-    ctx: _Context,
-    out_dir: Path,
-    progress: Progress,
-    now: datetime,
-    started: float,
-    timings: dict[str, float],
-) -> RunOutcome:
-    program, cohort = ctx.program, ctx.cohort
+def _mid_cycle(ws: Workspace, ctx: _Context) -> RunOutcome:
+    """Someone left the open cycle: only the affected people move; met meetings stay as they were."""
+    program, cohort, progress, now = ctx.program, ctx.cohort, ctx.step.progress, ctx.step.now
     cycle = current_cycle(ws)
     if cycle is None or not cycle.scheduled:
         raise UsageError(
@@ -360,7 +343,7 @@ def _mid_cycle(
     planned = plan(
         pair_cohort(cohort, in_circles), program, continuity, uid_salt=workspace_secret(ws), progress=progress
     )
-    timings.update(planned.timings)
+    ctx.step.timings.update(planned.timings)
 
     mid = continue_mid_cycle(planned, old_sched, cohort, now)
     planned, ended_series, ended_events = mid.plan, mid.ended_series, mid.ended_events
@@ -372,42 +355,23 @@ def _mid_cycle(
         f"cycle {cycle.id} before",
     )
     ended = ended_record(ended_series, ended_events, [old_cohort[pid] for pid in gone], now.isoformat())
-    return _write_all(
-        ws,
-        ctx,
-        planned,
-        out_dir,
-        progress,
-        now,
-        started,
-        timings,
-        before=snapshot,
-        ended=ended,
-        kind="rematch-mid-cycle",
-        circles=circles,
-    )
+    return _write_all(ws, ctx, planned, before=snapshot, ended=ended, circles=circles)
 
 
 def _write_all(
     ws: Workspace,
     ctx: _Context,
     plan: Plan,
-    out_dir: Path,
-    progress: Progress,
-    now: datetime,
-    started: float,
-    timings: dict[str, float],
     *,
     before: CycleSnapshot,
     ended: Mapping[str, Any] | None,
-    kind: str,
     circles: Sequence[CircleRecord] = (),
     circle_plan: CirclePlan | None = None,
 ) -> RunOutcome:
     """Store and write everything, like ``run``: one transaction and one staged output directory
     (``circles``: the cycle's circles, stored with its pairs; ``circle_plan``: the circles planned
     here, stored and written like ``run``'s)."""
-    program, cohort = ctx.program, ctx.cohort
+    program, cohort, out_dir = ctx.program, ctx.cohort, ctx.out_dir
     salt = workspace_secret(ws)
     if circle_plan is not None and not circles:
         circles = circle_records(circle_plan, program, salt)
@@ -438,18 +402,7 @@ def _write_all(
             }
 
         published, summary, files = write_outputs(
-            ws,
-            stage,
-            cycle_id,
-            plan,
-            now=now,
-            progress=progress,
-            timings=timings,
-            started=started,
-            kind=kind,
-            extra=changes,
-            circles=circles,
-            roster=cohort,
+            ws, stage, cycle_id, plan, ctx.step, extra=changes, circles=circles, roster=cohort
         )
         files.append("changes.csv")
         if circle_plan is not None and circle_plan.pool:
@@ -545,13 +498,13 @@ def _summary(ws: Workspace, c: CycleInfo) -> tuple[CycleSummary, tuple[FeedbackR
 
 def cycle_list(workspace: Path) -> tuple[CycleSummary, ...]:
     """Every cycle, oldest first, with people, pairs and feedback counts."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         return tuple(_summary(ws, c)[0] for c in list_cycles(ws))
 
 
 def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
     """One cycle in detail; ``StoreError`` (exit 2) for an unknown id."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         c = get_cycle(ws, cycle_id)
         summary, rows = _summary(ws, c)
         cohort = load_cohort(ws, c.id)
@@ -580,7 +533,7 @@ def cycle_show(workspace: Path, cycle_id: int) -> CycleDetail:
 
 
 def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
-    """A stored cycle as ``cycles.diff`` compares it."""
+    """A stored cycle as ``changes.diff`` compares it."""
     sched = load_schedule(ws, cycle_id)
     return CycleSnapshot.of(
         load_cohort(ws, cycle_id),
@@ -591,8 +544,8 @@ def snapshot(ws: Workspace, cycle_id: int) -> CycleSnapshot:
 
 
 def diff(workspace: Path, a: int, b: int) -> CycleDiff:
-    """What changed from stored cycle ``a`` to cycle ``b`` (render with ``cycles.diff.render_diff``)."""
-    with Workspace(workspace, create=False) as ws:
+    """What changed from stored cycle ``a`` to cycle ``b`` (render with ``changes.diff.render_diff``)."""
+    with open_workspace(workspace) as ws:
         return diff_cycles(snapshot(ws, a), snapshot(ws, b))
 
 

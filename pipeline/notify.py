@@ -20,22 +20,23 @@ import os
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from cohort.errors import DeliveryError, InputError, StoreError, UsageError
 from cohort.model import PersonId
 from cohort.program import Program
-from feeds.tokens import current_record, feed_url, hash_token, load_key, make_token, page_url
-from notify import outbox
+from feeds.tokens import feed_url, hash_token, load_key, make_token, page_url
 from notify.compose import Facts, Outgoing, compose
 from notify.mime import Renderer
+from notify.outbox import told as last_told
 from notify.smtp import Connection, classify, connect, settings_problems
 from pipeline.history import feed_view
-from pipeline.run import workspace_program
-from scheduler.calendar import EventState, select_items
+from pipeline.workspace import open_workspace, workspace_program
+from scheduler.calendar import select_items
 from scheduler.model import Event, Series
 from store import Workspace, latest_cycle, load_cohort, load_pairs, load_schedule, load_unmatched
+from store import outbox as stored
+from store.feeds import current_token, event_states
 
 CRASH_ENV = "MENTORSYNC_NOTIFY_CRASH_AFTER"  # tests only: "N" (after N marked) or "N:accepted"
 
@@ -43,10 +44,10 @@ CRASH_ENV = "MENTORSYNC_NOTIFY_CRASH_AFTER"  # tests only: "N" (after N marked) 
 @dataclass(frozen=True)
 class NotifyResult:
     queued: int  # new messages recorded by this run
-    sent: tuple[outbox.Row, ...] = ()
-    failed: tuple[outbox.Row, ...] = ()  # refused by the server (retried at the next run)
-    pending: tuple[outbox.Row, ...] = ()  # not attempted or interrupted (network)
-    resent: tuple[outbox.Row, ...] = ()  # found interrupted mid-transfer: sent again (same Message-ID)
+    sent: tuple[stored.Row, ...] = ()
+    failed: tuple[stored.Row, ...] = ()  # refused by the server (retried at the next run)
+    pending: tuple[stored.Row, ...] = ()  # not attempted or interrupted (network)
+    resent: tuple[stored.Row, ...] = ()  # found interrupted mid-transfer: sent again (same Message-ID)
     written: tuple[str, ...] = ()  # --dry-run: the .eml files
     error: str | None = None
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -68,9 +69,7 @@ def _facts(ws: Workspace, program: Program, only: Sequence[PersonId] | None) -> 
         for pid in {item.mentor_id, item.mentee_id}:
             by_person.setdefault(pid, []).append(item)
     items = {person.id: tuple(by_person.get(person.id, ())) for person in cohort.people}
-    states: dict[str, EventState] = {}
-    for row in ws.connection.execute("SELECT uid, fingerprint, sequence, last_modified FROM event_state"):
-        states[row[0]] = EventState(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
+    states = event_states(ws)
     missing = [it.uid for its in items.values() for it in its if it.uid not in states]
     if missing:
         raise UsageError("the feeds are not published for this schedule: run `mentorsync publish` first")
@@ -82,7 +81,7 @@ def _facts(ws: Workspace, program: Program, only: Sequence[PersonId] | None) -> 
     base = program.feeds.base_url
     if key is not None:
         for person in cohort.people:
-            record = current_record(ws.connection, person.id)
+            record = current_token(ws, person.id)
             if record is None or record.revoked_at is not None:
                 continue
             token = make_token(key, person.id, record.generation)
@@ -138,11 +137,11 @@ def notify(
     if problems:
         raise InputError(problems)
     renderer = Renderer(Path(workspace))
-    with Workspace(workspace, create=False, writer="notify") as ws:
+    with open_workspace(workspace, program, writer="notify") as ws:
         facts = _facts(ws, program, only)
-        told = outbox.told(ws, only)
+        told = last_told(ws, only)
         messages: list[Outgoing] = compose(facts, told, renderer, only)
-        waiting = outbox.unsent(ws, only)
+        waiting = stored.unsent(ws, only)
         kinds: dict[str, int] = {}
         for m in messages:
             kinds[m.kind] = kinds.get(m.kind, 0) + 1
@@ -160,7 +159,7 @@ def notify(
             return NotifyResult(0, by_kind=kinds)
         connection = connect(program.email, file, text)
         try:
-            outbox.record(ws, messages)
+            stored.record(ws, messages)
             return _send_all(ws, connection, program.email.sender, only, len(messages), kinds)
         finally:
             connection.close()
@@ -177,17 +176,17 @@ def _send_all(
     crash = _crash_hook()
     sent, failed, resent = [], [], []
     error = None
-    todo = outbox.unsent(ws, only)
+    todo = stored.unsent(ws, only)
     done = 0
     for i, (row, body) in enumerate(todo):
         if row.status == "sending":
             resent.append(row)
-        outbox.mark(ws, row.id, "sending")
+        stored.mark(ws, row.id, "sending")
         try:
             connection.send(sender, row.recipient, body)
         except Exception as exc:  # noqa: BLE001 - classified below; anything else re-raised there
             status, text, stop = classify(exc)
-            outbox.mark(ws, row.id, status, text)
+            stored.mark(ws, row.id, status, text)
             if status == "failed":
                 failed.append(row)
             if stop:
@@ -197,27 +196,27 @@ def _send_all(
         done += 1
         if crash and crash[1] and done >= crash[0]:
             os.kill(os.getpid(), signal.SIGKILL)  # tests: the server has it, the mark has not happened
-        outbox.mark(ws, row.id, "sent")
+        stored.mark(ws, row.id, "sent")
         sent.append(row)
         if crash and not crash[1] and done >= crash[0] and i + 1 < len(todo):
             os.kill(os.getpid(), signal.SIGKILL)
     still = [
         r
-        for r in outbox.rows(ws)
+        for r in stored.rows(ws)
         if r.status in ("pending", "sending") and (only is None or r.person_id in set(only))
     ]
     ids = {r.id for r in failed}
-    failed_rows = [r for r in outbox.rows(ws) if r.id in ids]
+    failed_rows = [r for r in stored.rows(ws) if r.id in ids]
     result = NotifyResult(
         queued, tuple(sent), tuple(failed_rows), tuple(still), tuple(resent), error=error, by_kind=kinds
     )
     return result
 
 
-def status(workspace: Path) -> list[outbox.Row]:
+def status(workspace: Path) -> list[stored.Row]:
     """Every message of the outbox, oldest first."""
-    with Workspace(workspace, create=False) as ws:
-        return outbox.rows(ws)
+    with open_workspace(workspace) as ws:
+        return stored.rows(ws)
 
 
 __all__ = ["DeliveryError", "NotifyResult", "notify", "status"]

@@ -29,8 +29,8 @@ from cohort.errors import UsageError
 from cohort.model import PersonId
 from feeds.publish import publish
 from pipeline.history import feed_view
-from pipeline.run import workspace_program
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from scheduler.calendar import fingerprint
 from scheduler.model import Event, Series
 from store import (
@@ -42,10 +42,12 @@ from store import (
     load_schedule,
     workspace_secret,
 )
+from store.feeds import delete_documents, document_bodies, refingerprint_events
 from store.privacy import (
     LABEL,
     EraseReport,
     Subject,
+    already_erased,
     erase_person,
     export_person,
     find_subject,
@@ -59,7 +61,7 @@ from store.privacy import (
 
 def export(workspace: Path, person_id: PersonId, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything the workspace holds about ``person_id`` (``store.privacy.export_person``)."""
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace) as ws:
         return export_person(ws, person_id, now=now)
 
 
@@ -75,15 +77,6 @@ class EraseResult:
     scrubbed_files: tuple[str, ...]  # other output files rewritten without the person
     wal_reset: bool  # False when a reader kept the WAL from being truncated (run again later)
     already: bool = False  # the id had been erased before: only the vacuum was done again
-
-
-def already_erased(ws: Workspace, person_id: PersonId) -> bool:
-    """Whether rows of this id's pseudonym exist (it was erased from this workspace)."""
-    pseudo = pseudonym_of(workspace_secret(ws), person_id)
-    return any(
-        ws.connection.execute(f"SELECT 1 FROM {t} WHERE person_id = ? LIMIT 1", (pseudo,)).fetchone()
-        for t in ("participants", "feed_tokens")
-    )
 
 
 def _subject_check(ws: Workspace, person_id: PersonId) -> Subject:
@@ -139,7 +132,7 @@ def erase(
     """Erase ``person_id`` from the workspace, its served feeds and output directories."""
     program, _ = workspace_program(workspace)
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    with Workspace(workspace, create=False, writer="person erase") as ws:
+    with open_workspace(workspace, program, writer="person erase") as ws:
         if find_subject(ws, person_id) is None and already_erased(ws, person_id):
             busy, _, _ = vacuum(ws)  # again: e.g. when a reader kept the WAL the first time
             return EraseResult(
@@ -161,13 +154,13 @@ def erase(
         before = _fingerprints(ws, subject.id)
         feeds = 0
         scrubbed: list[str] = []
-        with ws.transaction() as con:
+        with ws.transaction():
             report: EraseReport = erase_person(ws, person_id, now=now)
             after = _fingerprints(ws, subject.pseudonym)
             # A new label is not a new meeting: keep SEQUENCE and DTSTAMP where only it changed.
-            con.executemany(
-                "UPDATE event_state SET fingerprint = ? WHERE uid = ? AND fingerprint = ?",
-                [(fp, uid, before[uid]) for uid, fp in after.items() if uid in before and before[uid] != fp],
+            refingerprint_events(
+                ws,
+                {uid: (before[uid], fp) for uid, fp in after.items() if uid in before and before[uid] != fp},
             )
             cycle = latest_cycle(ws)
             schedule = load_schedule(ws, cycle.id) if cycle else None
@@ -188,13 +181,9 @@ def erase(
                             )
                     feeds = len(result.feeds) + (result.coordinator is not None)
             else:  # no schedule to rebuild from: a served document naming them goes (re-built later)
-                con.executemany(
-                    "DELETE FROM feed_documents WHERE person_id = ?",
-                    [
-                        (r[0],)
-                        for r in con.execute("SELECT person_id, body FROM feed_documents")
-                        if _mentions_any(bytes(r[1]), (*subject.names, *subject.emails))
-                    ],
+                needles = (*subject.names, *subject.emails)
+                delete_documents(
+                    ws, [owner for owner, body in document_bodies(ws).items() if _mentions_any(body, needles)]
                 )
             # inside the transaction: if a file cannot be rewritten, nothing is erased (run again)
             for target in targets:

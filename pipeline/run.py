@@ -20,16 +20,18 @@ from cohort.checkins import summarise as summarise_checkins
 from cohort.errors import Problem, UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
-from cohort.program import Program, example_toml, load_program
+from cohort.program import Program, example_toml
 from cohort.text import write_csv
 from feeds.publish import PublishResult, publish
 from matcher.model import MatchResult
 from matcher.outputs import summary as match_summary
 from matcher.outputs import write_candidates, write_matches, write_unmatched
+from pages.views import checkin_points
 from pipeline.circles import circle_writer
 from pipeline.history import feed_view, with_circles
 from pipeline.progress import Progress, ProgressEvent, null_progress, publish_clock
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from planner import Continuity, Plan, choices, plan
 from planner import continuity as policy
 from planner.circles.forming import plan_circles
@@ -58,7 +60,6 @@ from store import (
     save_schedule,
     workspace_secret,
 )
-from web.page import checkin_points
 
 
 @dataclass(frozen=True)
@@ -74,21 +75,18 @@ class RunOutcome:
     files: tuple[str, ...] = field(default_factory=tuple)
 
 
-def workspace_program(workspace: Path) -> tuple[Program, str]:
-    """The workspace's ``program.toml`` (validated) and its text; defaults when there is none."""
-    path = Path(workspace) / "program.toml"
-    if not path.exists():
-        return Program(), ""
-    return load_program(path), path.read_text(encoding="utf-8-sig")
-
-
 def load_input(workspace: Path, participants: Path) -> tuple[Program, str, Cohort, list[Problem]]:
     """Validate the program and the participants file; raises ``InputError`` with every problem."""
     program, text = workspace_program(workspace)
+    cohort, warnings = load_roster(participants, program)
+    return program, text, cohort, warnings
+
+
+def load_roster(participants: Path, program: Program) -> tuple[Cohort, list[Problem]]:
+    """Validate the participants file under ``program``; raises ``InputError`` with every problem."""
     if not Path(participants).exists():
         raise UsageError(f"{participants}: no such file")
-    cohort, warnings = load_participants(participants, program)
-    return program, text, cohort, warnings
+    return load_participants(participants, program)
 
 
 def stored_plan(ws: Workspace, cycle_id: int, program_text: str, cohort: Cohort) -> StoredPlan | None:
@@ -195,17 +193,25 @@ def write_local_time_notes(path: Path, cohort: Cohort, schedule: Schedule) -> No
     write_csv(path, ["id", "name", "note"], rows)
 
 
+@dataclass(frozen=True)
+class Step:
+    """A command writing its outputs: its kind (that of its stored run summary), the publish
+    clock, its progress, when it started, and its stage timings (filled in as it goes)."""
+
+    kind: str
+    now: datetime
+    progress: Progress
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 def write_outputs(
     ws: Workspace,
     stage: Path,
     cycle_id: int,
     plan: Plan,
+    step: Step,
     *,
-    now: datetime,
-    progress: Progress,
-    timings: dict[str, float],
-    started: float,
-    kind: str = "run",
     extra: Callable[[Path], dict[str, Any]] | None = None,
     circles: Sequence[CircleRecord] = (),
     roster: Cohort | None = None,
@@ -216,6 +222,7 @@ def write_outputs(
     the cycle's circles, stored with the pairs (same transaction); ``roster``: everyone imported
     (the plan's cohort leaves out people who chose only a circle), who all get a feed."""
     cohort, program = plan.cohort, plan.program
+    now, progress, timings = step.now, step.progress, step.timings
     save_match(ws, cycle_id, plan.match)  # drops the cycle's earlier schedule and circles
     save_schedule(ws, cycle_id, plan.schedule)
     if circles:
@@ -252,10 +259,10 @@ def write_outputs(
     additions = extra(stage) if extra else {}
     timings["report"] = time.perf_counter() - t
     progress(ProgressEvent("report", "done"))
-    timings["total"] = time.perf_counter() - started
+    timings["total"] = time.perf_counter() - step.started
     summary = summarise(plan, cycle_id, published, timings) | additions
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    save_run_summary(ws, cycle_id, kind, summary)
+    save_run_summary(ws, cycle_id, step.kind, summary)
     files += ["schedule.json", "local_times.csv", "feeds/", "report.html", "summary.json"]
     return published, summary, files
 
@@ -280,7 +287,7 @@ def run(
     timings["load"] = time.perf_counter() - t
     progress(ProgressEvent("validate", "done", f"{len(cohort)} people"))
 
-    ws = Workspace(workspace, writer="run")
+    ws = open_workspace(workspace, program, create=True, writer="run")
     try:
         salt = workspace_secret(ws)
         text = program_text or example_toml(program)
@@ -305,10 +312,7 @@ def run(
                 stage,
                 cycle_id,
                 planned,
-                now=now,
-                progress=progress,
-                timings=timings,
-                started=started,
+                Step("run", now, progress, started, timings),
                 extra=circle_writer(cohort, planned.match, circles) if circles.pool else None,
                 circles=circle_records(circles, program, salt),
                 roster=cohort,

@@ -20,8 +20,9 @@ from feeds.publish import PublishResult, publish
 from matcher.model import Pair
 from pipeline.history import feed_view
 from pipeline.progress import Progress, null_progress, publish_clock
-from pipeline.run import load_input, stored_plan, summarise, workspace_program, write_match_files
+from pipeline.run import load_input, stored_plan, summarise, write_match_files
 from pipeline.staging import staged_output
+from pipeline.workspace import open_workspace, workspace_program
 from planner import Continuity, Plan, plan
 from planner.circles.outputs import explain_circle
 from planner.circles.pool import pair_cohort
@@ -61,7 +62,7 @@ def _open_cycle(ws: Workspace) -> CycleInfo:
 def do_import(workspace: Path, participants: Path, *, replace: bool = False) -> tuple[int, Cohort, list]:
     """Validate and store the participants as the open cycle's roster (one transaction)."""
     program, text, cohort, warnings = load_input(workspace, participants)
-    with Workspace(workspace, writer="import") as ws:
+    with open_workspace(workspace, program, create=True, writer="import") as ws:
         cycle_id = import_cohort(
             ws, cohort, program, text or example_toml(program), participants, replace_matched=replace
         )
@@ -72,7 +73,7 @@ def do_match(workspace: Path, out_dir: Path, *, progress: Progress | None = None
     """Match the open cycle's roster (with the recurring-slot test) and write the match files."""
     progress = progress or null_progress
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False, writer="match") as ws:
+    with open_workspace(workspace, program, writer="match") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         t = time.perf_counter()
@@ -103,7 +104,7 @@ def do_schedule(workspace: Path, out_dir: Path, *, progress: Progress | None = N
     unmatched, with the reason); ``match`` again finds other partners. Run again on a scheduled
     cycle with the same program and roster, it keeps the stored plan whole (same bytes)."""
     program, text = workspace_program(workspace)
-    with Workspace(workspace, create=False, writer="schedule") as ws:
+    with open_workspace(workspace, program, writer="schedule") as ws:
         cycle = _open_cycle(ws)
         cohort = load_cohort(ws, cycle.id)
         stored = load_pairs(ws, cycle.id)
@@ -142,7 +143,7 @@ def do_publish(
 ) -> PublishResult:
     """Write every participant's feed (and the coordinator's) from the stored schedule."""
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False, writer="publish") as ws:
+    with open_workspace(workspace, program, writer="publish") as ws:
         cycle = latest_cycle(ws)
         schedule = load_schedule(ws, cycle.id) if cycle else None
         if cycle is None or schedule is None:
@@ -209,7 +210,7 @@ def _slot_words(
 def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanation:
     """Why this person got this partner and this slot, their best alternatives, or why none."""
     program, _ = workspace_program(workspace)
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace, program) as ws:
         cycle = latest_cycle(ws)
         if cycle is None:
             raise UsageError("no cycle in this workspace yet: run `mentorsync run FILE` first")
@@ -243,34 +244,7 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     }
     lines = [f"{person.name} ({person.id}), {person.role}, {person.timezone}"]
     for p in mine:
-        as_mentor = p.mentor_id == person_id
-        partner = p.mentee_id if as_mentor else p.mentor_id
-        slot = _slot_words(schedule, cohort, person_id, partner)
-        data["pairs"].append(
-            {
-                "partner_id": partner,
-                "partner_name": cohort[partner].name,
-                "as": "mentor" if as_mentor else "mentee",
-                "score": p.score,
-                "components": dict(p.components),
-                "reasons": p.reasons,
-                "slot": slot,
-            }
-        )
-        lines.append(
-            f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): "
-            f"score {p.score}"
-        )
-        lines.append("  " + ", ".join(f"{k} {v}" for k, v in p.components.items() if v))
-        lines.append(f"  why: {p.reasons}")
-        if slot:
-            day = _FULL_DAYS.get(slot["weekday"][:3], slot["weekday"])
-            lines.append(
-                f"  meets {day}s at {slot['local_time']} your time "
-                f"({slot['partner_local_time']} for them), {slot['rhythm']}"
-            )
-            if slot["dst_exceptions"]:
-                lines.append("  at another local time on: " + ", ".join(slot["dst_exceptions"]))
+        _explain_pair(p, person_id, cohort, schedule, data, lines)
     if person.is_mentor:
         load = sum(p.mentor_id == person_id for p in pairs)
         cap = capacity_of(person, program)
@@ -286,17 +260,10 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if alts:
         lines.append("\nbest alternatives:")
     for a in alts:
-        data["alternatives"].append(
-            {
-                "partner_id": a.partner_id,
-                "partner_role": a.partner_role,
-                "score": a.score,
-                "why_not": a.why_not,
-            }
-        )
-        lines.append(
-            f"  {cohort[a.partner_id].name} ({a.partner_id}, {a.partner_role}), score {a.score}: {a.why_not}"
-        )
+        alternative = {"partner_id": a.partner_id, "partner_role": a.partner_role, "score": a.score}
+        data["alternatives"].append(alternative | {"why_not": a.why_not})
+        name = cohort[a.partner_id].name
+        lines.append(f"  {name} ({a.partner_id}, {a.partner_role}), score {a.score}: {a.why_not}")
     if notes:
         lines.append("\nclock changes:")
         lines += [f"  {n}" for n in notes]
@@ -309,3 +276,39 @@ def explain(workspace: Path, person_id: PersonId, *, top: int = 5) -> Explanatio
     if not mine and not data["unmatched"] and circle is None:
         lines.append("\nnot part of any pair this cycle")
     return Explanation(person_id, data, "\n".join(lines))
+
+
+def _explain_pair(
+    p: Pair,
+    person_id: PersonId,
+    cohort: Cohort,
+    schedule: Schedule | None,
+    data: dict[str, Any],
+    lines: list[str],
+) -> None:
+    """One of the person's pairs, into ``data`` and the text ``lines``: partner, score, why, slot."""
+    as_mentor = p.mentor_id == person_id
+    partner = p.mentee_id if as_mentor else p.mentor_id
+    slot = _slot_words(schedule, cohort, person_id, partner)
+    data["pairs"].append(
+        {
+            "partner_id": partner,
+            "partner_name": cohort[partner].name,
+            "as": "mentor" if as_mentor else "mentee",
+            "score": p.score,
+            "components": dict(p.components),
+            "reasons": p.reasons,
+            "slot": slot,
+        }
+    )
+    lines.append(
+        f"\n{'mentors' if as_mentor else 'mentored by'} {cohort[partner].name} ({partner}): score {p.score}"
+    )
+    lines.append("  " + ", ".join(f"{k} {v}" for k, v in p.components.items() if v))
+    lines.append(f"  why: {p.reasons}")
+    if slot:
+        day = _FULL_DAYS.get(slot["weekday"][:3], slot["weekday"])
+        theirs = f"{slot['partner_local_time']} for them"
+        lines.append(f"  meets {day}s at {slot['local_time']} your time ({theirs}), {slot['rhythm']}")
+        if slot["dst_exceptions"]:
+            lines.append("  at another local time on: " + ", ".join(slot["dst_exceptions"]))

@@ -14,9 +14,9 @@ from cohort.errors import UsageError
 from cohort.load import load_participants
 from cohort.model import Cohort
 from cohort.text import write_csv
-from pipeline.run import workspace_program
+from pipeline.workspace import open_workspace, workspace_program
 from planner import choices
-from store import Workspace, latest_cycle, load_cohort
+from store import latest_cycle, load_cohort
 
 HEADER = ["mentee_id", "rank", "mentor_id", "reasons"]
 
@@ -24,7 +24,7 @@ HEADER = ["mentee_id", "rank", "mentor_id", "reasons"]
 def _roster(workspace: Path, participants: Path | None, program: Any) -> tuple[Cohort, list]:
     if participants is not None:
         return load_participants(participants, program)
-    with Workspace(workspace, create=False) as ws:
+    with open_workspace(workspace, program) as ws:
         cycle = latest_cycle(ws)
         if cycle is None:
             raise UsageError(

@@ -67,7 +67,7 @@ def cut_after(series: Series, events: Iterable[Event], cutoff: datetime) -> tupl
 
 
 def _slot(s: Series) -> tuple[str, int, time, str, int, tuple[tuple[int, int], ...]]:
-    """A series' place in the week (as ``cycles.diff.Slot`` compares it): anchor zone, weekday and
+    """A series' place in the week (as ``changes.diff.Slot`` compares it): anchor zone, weekday and
     local time of ``dtstart``, and the rule's shape without its bounds."""
     rule = s.recurrence
     start = s.dtstart.time().replace(second=0, microsecond=0)

@@ -273,26 +273,8 @@ def _context(
     dst_notes: Mapping[PersonId, list[str]],
     generated_at: datetime | None,
 ) -> dict[str, Any]:
-    mentors, mentees = cohort.mentors, cohort.mentees
     categories = an.unmatched_categories(cohort, program, match)
-    loads = an.mentor_loads(cohort, match)
-    waiting_mentees = {u.id for u in match.unmatched if u.role == "mentee"}
-    eligible_waiting = Counter(c.mentor_id for c in match.candidates if c.mentee_id in waiting_mentees)
-    load_rows = sorted(
-        (
-            LoadRow(
-                _shown(p.name),
-                p.id,
-                loads.get(p.id, 0),
-                an.capacity_of(p, program),
-                p.timezone,
-                eligible_waiting.get(p.id, 0),
-            )
-            for p in mentors
-        ),
-        key=lambda r: (-r.load, -r.capacity, r.name, r.id),
-    )
-    matched_mentees = len({p.mentee_id for p in match.pairs})
+    load_rows = _load_rows(cohort, program, match)
     scores = [p.score for p in match.pairs]
     day = an.local_day(cohort, schedule)
     pair_rows, exception_weeks = _pair_rows(cohort, match, schedule, dst_notes)
@@ -300,26 +282,10 @@ def _context(
         ((pid, h) for pid, h in day.by_person.items() if h.early + h.late),
         key=lambda item: (-(item[1].early + item[1].late), _name(cohort, item[0]), item[0]),
     )[:15]
-    generated = None
-    if generated_at is not None and generated_at.tzinfo is not None:  # shown in the coordinator's zone
-        zone = program.program.timezone
-        generated = f"{generated_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
-    elif generated_at is not None:
-        generated = f"{generated_at:%Y-%m-%d %H:%M}"
     return {
         "program": program,
-        "generated": generated,
-        "headline": {
-            "people": len(cohort),
-            "mentors": len(mentors),
-            "mentees": len(mentees),
-            "pairs": len(match.pairs),
-            "matched_pct": 100.0 * matched_mentees / len(mentees) if mentees else 0.0,
-            "mean_score": sum(scores) / len(scores) if scores else 0.0,
-            "meetings": len(an.meeting_instants(schedule)),
-            "exception_weeks": len(exception_weeks),
-            "unplaceable": len(schedule.unplaceable),
-        },
+        "generated": _generated(program, generated_at),
+        "headline": _headline(cohort, match, schedule, scores, exception_weeks),
         "unmatched_by_category": sorted(Counter(categories.values()).items(), key=lambda kv: (-kv[1], kv[0])),
         "match": match,
         "solver_gap_pct": 100.0 * match.gap,
@@ -359,6 +325,53 @@ def _context(
         "fixes": [_emphasis(text) for text in an.suggest_fixes(cohort, program, match)],
         "pairs": pair_rows,
     }
+
+
+def _load_rows(cohort: Cohort, program: Program, match: MatchResult) -> list[LoadRow]:
+    """Every mentor's load, capacity and waiting eligible mentees, fullest first."""
+    loads = an.mentor_loads(cohort, match)
+    waiting_mentees = {u.id for u in match.unmatched if u.role == "mentee"}
+    eligible_waiting = Counter(c.mentor_id for c in match.candidates if c.mentee_id in waiting_mentees)
+    rows = (
+        LoadRow(
+            _shown(p.name),
+            p.id,
+            loads.get(p.id, 0),
+            an.capacity_of(p, program),
+            p.timezone,
+            eligible_waiting.get(p.id, 0),
+        )
+        for p in cohort.mentors
+    )
+    return sorted(rows, key=lambda r: (-r.load, -r.capacity, r.name, r.id))
+
+
+def _headline(
+    cohort: Cohort, match: MatchResult, schedule: Schedule, scores: list[int], exception_weeks: Any
+) -> dict[str, Any]:
+    mentees = cohort.mentees
+    matched_mentees = len({p.mentee_id for p in match.pairs})
+    return {
+        "people": len(cohort),
+        "mentors": len(cohort.mentors),
+        "mentees": len(mentees),
+        "pairs": len(match.pairs),
+        "matched_pct": 100.0 * matched_mentees / len(mentees) if mentees else 0.0,
+        "mean_score": sum(scores) / len(scores) if scores else 0.0,
+        "meetings": len(an.meeting_instants(schedule)),
+        "exception_weeks": len(exception_weeks),
+        "unplaceable": len(schedule.unplaceable),
+    }
+
+
+def _generated(program: Program, generated_at: datetime | None) -> str | None:
+    """When the report was made, in the coordinator's zone (None: not shown)."""
+    if generated_at is not None and generated_at.tzinfo is not None:
+        zone = program.program.timezone
+        return f"{generated_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
+    if generated_at is not None:
+        return f"{generated_at:%Y-%m-%d %H:%M}"
+    return None
 
 
 def _emphasis(text: str) -> Markup:

@@ -27,8 +27,7 @@ from scheduler.codec import event_from_dict, event_to_dict, series_from_dict, se
 from scheduler.model import CircleRecord, Event, Series
 from store import serialize as sz
 from store.db import Workspace
-from store.repo import _CIRCLE_TABLES as CIRCLE_TABLES
-from store.repo import _require_open, _write
+from store.repo import CIRCLE_TABLES, require_open, write_transaction
 
 
 def _check(cycle_id: int, circles: list[CircleRecord]) -> None:
@@ -57,8 +56,8 @@ def save_circles(ws: Workspace, cycle_id: int, circles: Iterable[CircleRecord]) 
     records = list(circles)
     _check(cycle_id, records)
     cid = int(cycle_id)
-    with _write(ws, f"save the circles of cycle {cycle_id}") as con:
-        _require_open(con, cid, "save circles")
+    with write_transaction(ws, f"save the circles of cycle {cycle_id}") as con:
+        require_open(con, cid, "save circles")
         for table in CIRCLE_TABLES:
             con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cid,))
         con.executemany(
@@ -189,8 +188,8 @@ def save_circle_feedback(ws: Workspace, cycle_id: int, rows: Iterable[FeedbackRo
     """Store the cycle's answers about its circles (``partner_id``: the circle id), replacing any
     earlier ones. Whether each names a circle the person was in is the loader's check
     (``cohort.feedback.read_feedback``, which has the file and line). Refused on a closed cycle."""
-    with _write(ws, f"save the circle feedback of cycle {cycle_id}") as con:
-        _require_open(con, cycle_id, "save circle feedback")
+    with write_transaction(ws, f"save the circle feedback of cycle {cycle_id}") as con:
+        require_open(con, cycle_id, "save circle feedback")
         con.execute("DELETE FROM circle_feedback WHERE cycle_id = ?", (cycle_id,))
         con.executemany(
             f"INSERT INTO circle_feedback (cycle_id, person_id, circle_id, ord, wants_continue, rating, "

@@ -60,20 +60,18 @@ class Workspace:
         *,
         create: bool = True,
         readonly: bool | None = None,
-        retention: bool = True,
         writer: str | None = None,
     ):
         """Open (or with ``create``, create) the workspace database.
 
         ``readonly``: None (the default) opens read-only when the directory or the database is
-        not writable; True always opens read-only (for commands that only read). ``retention``:
-        apply the program's retention setting on open (writable workspaces only). ``writer``:
+        not writable; True always opens read-only (for commands that only read). ``writer``:
         the command's name; writers hold the workspace lock (``store.lock``) until ``close``.
+        The program's retention is applied by the commands (``pipeline.workspace``).
         """
         self.directory = Path(directory)
         self.db_path = self.directory / DB_NAME
         self._depth = 0
-        self.retention_cleared: dict[str, int] = {}
         self._created = False
         self._made_directory = False
         self._lock = contextlib.ExitStack()
@@ -121,8 +119,6 @@ class Workspace:
                 workspace_secret(self)  # created on first open, so every later read is a pure read
                 _tighten(self.db_path)
                 self._recover()
-                if retention:
-                    self.retention_cleared = self._apply_retention()
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
             self.close()
             raise StoreError(f"{self.db_path}: cannot use the workspace database: {exc}") from exc
@@ -163,24 +159,6 @@ class Workspace:
             if self._made_directory:
                 with contextlib.suppress(OSError):
                     self.directory.rmdir()  # only if empty
-
-    def _apply_retention(self) -> dict[str, int]:
-        """``[retention] comments_days`` of the workspace's ``program.toml``, applied at every
-        open (``store.privacy.apply_retention``). An unreadable or invalid ``program.toml`` is
-        left for the command to report; retention then waits for the next open."""
-        import tomllib
-
-        try:
-            data = tomllib.loads((self.directory / "program.toml").read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError):
-            return {}
-        section = data.get("retention")
-        days = section.get("comments_days") if isinstance(section, dict) else None
-        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-            return {}
-        from store.privacy import apply_retention
-
-        return apply_retention(self, days)
 
     def __enter__(self) -> Workspace:
         return self
@@ -265,7 +243,7 @@ class ReadOnlyWorkspace(Workspace):
     """
 
     def __init__(self, directory: str | Path):
-        super().__init__(directory, create=False, readonly=True, retention=False)
+        super().__init__(directory, create=False, readonly=True)
 
 
 def _writable(path: Path) -> bool:
@@ -327,15 +305,21 @@ def _holds_nothing(con: sqlite3.Connection) -> bool:
     return not any(con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
 
 
+def stored_secret(ws: Workspace) -> str | None:
+    """The workspace's secret if it has one (a pure read, for read-only workspaces)."""
+    row = ws.connection.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    return None if row is None else str(row[0])
+
+
 def workspace_secret(ws: Workspace) -> str:
     """The workspace's random secret (64 hex characters), created the first time it is asked for.
 
     Private, deterministic identifiers (feed tokens, calendar UIDs) are derived from it with a
     keyed hash, so they are stable across runs yet unguessable from the people's ids.
     """
-    row = ws.connection.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
-    if row is not None:
-        return str(row[0])
+    secret = stored_secret(ws)
+    if secret is not None:
+        return secret
     with ws.transaction() as con:
         con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
         row = con.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()

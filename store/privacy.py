@@ -495,6 +495,15 @@ def pseudonym_of(secret: str, person_id: PersonId) -> PersonId:
     return PSEUDONYM_PREFIX + digest.hexdigest()[:32]
 
 
+def already_erased(ws: Workspace, person_id: PersonId) -> bool:
+    """Whether rows of this id's pseudonym exist (it was erased from this workspace)."""
+    pseudo = pseudonym_of(workspace_secret(ws), person_id)
+    return any(
+        ws.connection.execute(f"SELECT 1 FROM {t} WHERE person_id = ? LIMIT 1", (pseudo,)).fetchone()
+        for t in ("participants", "feed_tokens")
+    )
+
+
 def is_erased(person_id: PersonId) -> bool:
     return person_id.startswith(PSEUDONYM_PREFIX) and len(person_id) == len(PSEUDONYM_PREFIX) + 32
 

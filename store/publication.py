@@ -40,7 +40,6 @@ from pathlib import Path
 from cohort.errors import UsageError
 
 CRASH_ENV = "MENTORSYNC_CRASH_AT"
-_moves = 0
 _live: set[int] = set()  # journal rows of this process's command in progress (never recovered)
 
 
@@ -49,12 +48,6 @@ def crash_point(name: str) -> None:
     wanted = os.environ.get(CRASH_ENV)
     if wanted and wanted == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _move_point() -> None:
-    global _moves
-    _moves += 1
-    crash_point(f"move:{_moves}")
 
 
 def staging_base(out: Path) -> Path:
@@ -121,6 +114,14 @@ def swap(stage: Path, out: Path, items: Iterable[str]) -> None:
     names = sorted(items)
     if any(os.path.lexists(stage / n) for n in names):
         out.mkdir(parents=True, exist_ok=True)
+    renames = 0
+
+    def rename(source: Path, destination: Path) -> None:
+        nonlocal renames
+        renames += 1
+        crash_point(f"move:{renames}")
+        os.replace(source, destination)
+
     for name in names:
         item, target, aside = stage / name, out / name, out / f".{name}.old"
         if not os.path.lexists(item):  # moved before the interruption
@@ -128,13 +129,8 @@ def swap(stage: Path, out: Path, items: Iterable[str]) -> None:
         if item.is_dir() or (target.is_dir() and not target.is_symlink()):
             if os.path.lexists(target):
                 _remove(aside)
-                _move_point()
-                os.replace(target, aside)
-            _move_point()
-            os.replace(item, target)
-        else:
-            _move_point()
-            os.replace(item, target)
+                rename(target, aside)
+        rename(item, target)
     crash_point("swapped")
     for name in names:
         _remove(out / f".{name}.old")

@@ -43,8 +43,8 @@ from store.db import Workspace, workspace_secret
 
 PairKey = tuple[PersonId, PersonId]  # (mentor_id, mentee_id)
 
-_CIRCLE_TABLES = ("circle_events", "circle_series", "circle_members", "circles")  # store.circles
-CHUNK = 5000  # rows per executemany batch; progress is reported between batches
+CIRCLE_TABLES = ("circle_events", "circle_series", "circle_members", "circles")  # store.circles
+BATCH_ROWS = 5000  # rows per executemany batch; progress is reported between batches
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _now() -> str:
 
 
 @contextlib.contextmanager
-def _write(ws: Workspace, what: str) -> Iterator[sqlite3.Connection]:
+def write_transaction(ws: Workspace, what: str) -> Iterator[sqlite3.Connection]:
     """A transaction whose constraint failures become ``StoreError`` naming the operation."""
     try:
         with ws.transaction() as con:
@@ -157,6 +157,17 @@ def latest_cycle(ws: Workspace) -> CycleInfo | None:
     return _cycle(row) if row else None
 
 
+def change_signature(ws: Workspace) -> tuple[Any, ...]:
+    """A cheap value that changes whenever a cycle, its roster or status, or a run changes (what
+    the server's cache of the latest cycle is keyed by)."""
+    return tuple(
+        ws.connection.execute(
+            "SELECT (SELECT MAX(id) FROM cycles), (SELECT status || roster_sha256 FROM cycles "
+            "ORDER BY id DESC LIMIT 1), (SELECT MAX(id) FROM runs)"
+        ).fetchone()
+    )
+
+
 def previous_cycle(ws: Workspace, cycle_id: int) -> CycleInfo | None:
     """The cycle just before ``cycle_id`` in time (the one whose feedback and pairs carry over)."""
     this = get_cycle(ws, cycle_id)
@@ -167,7 +178,8 @@ def previous_cycle(ws: Workspace, cycle_id: int) -> CycleInfo | None:
     return _cycle(row) if row else None
 
 
-def _require_open(con: sqlite3.Connection, cycle_id: int, action: str) -> None:
+def require_open(con: sqlite3.Connection, cycle_id: int, action: str) -> None:
+    """``StoreError`` naming ``action`` unless ``cycle_id`` exists and is open (history is frozen)."""
     row = con.execute("SELECT status FROM cycles WHERE id = ?", (cycle_id,)).fetchone()
     if row is None:
         raise StoreError(f"cannot {action}: no cycle {cycle_id} in the workspace")
@@ -207,26 +219,23 @@ def import_cohort(
     *,
     replace_matched: bool = False,
     progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> int:
     """Store ``cohort`` as the roster of the open cycle (see the module doc for the rules).
 
     ``program_text`` is the ``program.toml`` in force (when empty, the program's full rendering is
     stored instead). Returns the cycle id. ``progress`` gets an "import" event (written, total)
-    between batches,
-    inside the transaction.
+    after each batch of ``batch_rows`` people, inside the transaction.
     """
     encode = sz.person_encoder()
     rows = [encode(i, p) for i, p in enumerate(cohort.people)]
-    digest = hashlib.sha256()
-    for lo in range(0, len(rows), CHUNK):
-        digest.update(repr(rows[lo : lo + CHUNK]).encode("utf-8", "surrogatepass"))
-    roster_sha = digest.hexdigest()
+    roster_sha = _roster_digest(rows)
     text = program_text or example_toml(program)
     source = str(source_path) if str(source_path) else cohort.source
     source_sha = _file_sha256(source_path) if str(source_path) else None
     start, last_day = program.cycle.start, program.cycle.last_day
 
-    with _write(ws, "import") as con:
+    with write_transaction(ws, "import") as con:
         row = con.execute(
             "SELECT c.id, c.roster_sha256, c.program_toml, "
             "EXISTS (SELECT 1 FROM results r WHERE r.cycle_id = c.id AND r.kind = 'match') "
@@ -242,18 +251,7 @@ def import_cohort(
                         f"cycle {cycle_id} is open and already matched; close it first with "
                         "`mentorsync cycle close --feedback FILE`, then import the next roster"
                     )
-                for table in (
-                    "feedback",
-                    "circle_feedback",
-                    *_CIRCLE_TABLES,
-                    "events",
-                    "series",
-                    "unplaceable",
-                    "unmatched",
-                    "pairs",
-                ):
-                    con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cycle_id,))
-                con.execute("DELETE FROM results WHERE cycle_id = ?", (cycle_id,))
+                _drop_plan(con, cycle_id)
             _check_after_history(con, start, last_day)
             con.execute("DELETE FROM participants WHERE cycle_id = ?", (cycle_id,))
             con.execute(
@@ -269,25 +267,50 @@ def import_cohort(
                 (start.isoformat(), last_day.isoformat(), text, source, source_sha, roster_sha, _now()),
             )
             cycle_id = cur.lastrowid
-        cycle_id = int(cycle_id)
-        # cycle_id is our own integer, so it can be inlined: the rows stay cycle-independent.
-        sql = (
-            f"INSERT INTO participants (cycle_id, {', '.join(sz.PERSON_COLUMNS)}) "
-            f"VALUES ({cycle_id}, {', '.join('?' * len(sz.PERSON_COLUMNS))})"
-        )
-        for lo in range(0, len(rows), CHUNK):
-            con.executemany(sql, rows[lo : lo + CHUNK])
-            if progress is not None:
-                written = min(lo + CHUNK, len(rows))
-                progress(
-                    ProgressEvent(
-                        "import",
-                        "info",
-                        f"{written:,} of {len(rows):,} people stored",
-                        {"written": written, "total": len(rows)},
-                    )
+        _insert_people(con, int(cycle_id), rows, progress, batch_rows)
+    return int(cycle_id)
+
+
+def _roster_digest(rows: list[tuple[Any, ...]]) -> str:
+    """The roster's sha256, over the rows in blocks of 5,000 (the stored digests' own form)."""
+    digest = hashlib.sha256()
+    for lo in range(0, len(rows), 5000):
+        digest.update(repr(rows[lo : lo + 5000]).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _drop_plan(con: sqlite3.Connection, cycle_id: int) -> None:
+    """Everything planned in the open cycle (``replace_matched``): feedback, circles, schedule, pairs."""
+    tables = ("feedback", "circle_feedback", *CIRCLE_TABLES, "events", "series", "unplaceable", "unmatched")
+    for table in (*tables, "pairs"):
+        con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cycle_id,))
+    con.execute("DELETE FROM results WHERE cycle_id = ?", (cycle_id,))
+
+
+def _insert_people(
+    con: sqlite3.Connection,
+    cycle_id: int,
+    rows: list[tuple[Any, ...]],
+    progress: Progress | None,
+    batch_rows: int,
+) -> None:
+    # cycle_id is our own integer, so it can be inlined: the rows stay cycle-independent.
+    sql = (
+        f"INSERT INTO participants (cycle_id, {', '.join(sz.PERSON_COLUMNS)}) "
+        f"VALUES ({cycle_id}, {', '.join('?' * len(sz.PERSON_COLUMNS))})"
+    )
+    for lo in range(0, len(rows), batch_rows):
+        con.executemany(sql, rows[lo : lo + batch_rows])
+        if progress is not None:
+            written = min(lo + batch_rows, len(rows))
+            progress(
+                ProgressEvent(
+                    "import",
+                    "info",
+                    f"{written:,} of {len(rows):,} people stored",
+                    {"written": written, "total": len(rows)},
                 )
-    return cycle_id
+            )
 
 
 def load_cohort(ws: Workspace, cycle_id: int) -> Cohort:
@@ -349,8 +372,8 @@ def load_program(ws: Workspace, cycle_id: int) -> Program:
 
 def close_cycle(ws: Workspace, cycle_id: int) -> CycleInfo:
     """Close the open cycle ``cycle_id``: from now on its history is read-only."""
-    with _write(ws, "close cycle") as con:
-        _require_open(con, cycle_id, f"close cycle {cycle_id}")
+    with write_transaction(ws, "close cycle") as con:
+        require_open(con, cycle_id, f"close cycle {cycle_id}")
         con.execute("UPDATE cycles SET status = 'closed', closed_at = ? WHERE id = ?", (_now(), cycle_id))
     return get_cycle(ws, cycle_id)
 
@@ -372,10 +395,10 @@ def save_match(
     paired in the previous cycle, else ``new``; ``origins`` overrides that per pair. Candidates are
     not stored: they are recomputed from the roster and the program snapshot.
     """
-    with _write(ws, f"save the match of cycle {cycle_id}") as con:
-        _require_open(con, cycle_id, "save a match")
+    with write_transaction(ws, f"save the match of cycle {cycle_id}") as con:
+        require_open(con, cycle_id, "save a match")
         # circles were placed around the old pairs' meetings: they go too (save them after)
-        for table in (*_CIRCLE_TABLES, "events", "series", "unplaceable", "unmatched", "pairs"):
+        for table in (*CIRCLE_TABLES, "events", "series", "unplaceable", "unmatched", "pairs"):
             con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cycle_id,))
         con.execute("DELETE FROM results WHERE cycle_id = ?", (cycle_id,))
         con.executemany(
@@ -492,8 +515,8 @@ def save_schedule(ws: Workspace, cycle_id: int, schedule: Schedule) -> None:
         (d["uid"], d["mentor_id"], d["mentee_id"], i, *sz.event_columns(d))
         for i, d in enumerate(map(event_to_dict, schedule.events))
     ]
-    with _write(ws, f"save the schedule of cycle {cycle_id}") as con:
-        _require_open(con, cycle_id, "save a schedule")
+    with write_transaction(ws, f"save the schedule of cycle {cycle_id}") as con:
+        require_open(con, cycle_id, "save a schedule")
         for table in ("events", "series", "unplaceable"):
             con.execute(f"DELETE FROM {table} WHERE cycle_id = ?", (cid,))
         con.execute("DELETE FROM results WHERE cycle_id = ? AND kind = 'schedule'", (cid,))
@@ -591,8 +614,8 @@ def save_feedback(ws: Workspace, cycle_id: int, rows: Iterable[FeedbackRow]) -> 
     the feedback loader's check (it has the file and line to report); rows about non-partners are
     kept but count for no pair.
     """
-    with _write(ws, f"save the feedback of cycle {cycle_id}") as con:
-        _require_open(con, cycle_id, "save feedback")
+    with write_transaction(ws, f"save the feedback of cycle {cycle_id}") as con:
+        require_open(con, cycle_id, "save feedback")
         con.execute("DELETE FROM feedback WHERE cycle_id = ?", (cycle_id,))
         con.executemany(
             f"INSERT INTO feedback (cycle_id, person_id, partner_id, ord, wants_continue, rating, "
@@ -639,7 +662,7 @@ def ended_pairs(ws: Workspace, people: Iterable[PersonId] = ()) -> set[PairKey]:
 
 def remember_out_dir(ws: Workspace, out_dir: str | Path) -> None:
     """Record where the feeds were last written (``person erase`` re-writes them there)."""
-    with _write(ws, "record the output directory") as con:
+    with write_transaction(ws, "record the output directory") as con:
         con.execute(
             "INSERT INTO meta (key, value) VALUES ('last_out_dir', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -672,7 +695,7 @@ def save_run_summary(ws: Workspace, cycle_id: int | None, kind: str, summary: Ma
 
     Allowed on closed cycles too: runs are a log, not part of the cycle's result.
     """
-    with _write(ws, f"save a {kind} run summary") as con:
+    with write_transaction(ws, f"save a {kind} run summary") as con:
         cur = con.execute(
             "INSERT INTO runs (cycle_id, kind, summary, created_at) VALUES (?, ?, ?, ?)",
             (cycle_id, kind, sz.dumps(dict(summary)), _now()),
@@ -704,8 +727,8 @@ def save_checkin(ws: Workspace, checkin: CheckIn) -> None:
 
     Refused on a closed cycle: its check-ins are frozen with its feedback.
     """
-    with _write(ws, f"save a check-in of cycle {checkin.cycle_id}") as con:
-        _require_open(con, checkin.cycle_id, "save a check-in")
+    with write_transaction(ws, f"save a check-in of cycle {checkin.cycle_id}") as con:
+        require_open(con, checkin.cycle_id, "save a check-in")
         stamp = checkin.updated_at or _now()
         con.execute(
             "INSERT INTO checkins (cycle_id, person_id, partner_id, number, met, rating, wants_continue, "

@@ -132,8 +132,11 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
     return row
 
 
-def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
-    """A function ``row -> Person`` (row in ``PERSON_COLUMNS`` order) with its own memo."""
+def person_decoder(*, fast: bool | None = None) -> Callable[[tuple[Any, ...]], Person]:
+    """A function ``row -> Person`` (row in ``PERSON_COLUMNS`` order) with its own memo.
+
+    ``fast`` (default: ``FAST_PERSON``, whether it is safe) fills each frozen instance directly
+    instead of calling the constructor; both give equal people."""
     memo_terms: dict[str, tuple[str, ...]] = {"[]": ()}
     memo_sets: dict[str, frozenset[str]] = {"[]": frozenset()}
     memo_avail: dict[str, tuple[tuple[int, int], ...]] = {"[]": ()}
@@ -193,7 +196,7 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
             "format": r[23] if len(r) > 23 else "one-to-one",
         }
 
-    if not _FAST_PERSON:
+    if not (FAST_PERSON if fast is None else fast):
         return lambda r: Person(**fields(r))
 
     new = object.__new__
@@ -210,7 +213,7 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
 
 # The fast path is only equivalent while Person is a plain frozen dataclass with no __post_init__
 # and no __slots__; should that change, loading falls back to the constructor.
-_FAST_PERSON = (
+FAST_PERSON = (
     not hasattr(Person, "__post_init__")
     and "__slots__" not in Person.__dict__
     # every stored column is a field (``person_id`` is ``id``; ``ord`` is the row's position)

@@ -25,13 +25,11 @@ timezone = "Europe/London"
 start = 2027-02-01
 weeks = 26
 
-[matching]
+[solver]
 workers = 1
 seed = 0
-time_limit_seconds = 20
-
-[schedule]
-time_limit_seconds = 20
+match_seconds = 20
+schedule_seconds = 20
 
 [feeds]
 base_url = "http://127.0.0.1:8080"
@@ -87,7 +85,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serving(workspace: Path, clock: datetime | None = CLOCK, **options: object) -> Iterator[str]:
     """`serve` for the workspace in a thread; yields its base URL."""
-    from feeds.server import make_server
+    from server import make_server
 
     port = free_port()
     server = make_server(

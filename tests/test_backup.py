@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from feeds.server import make_server
 from pipeline.steps import do_publish
+from server import make_server
 from store import Workspace
 from store.privacy import apply_retention
 from tests.cli_helpers import invoke, rows
@@ -203,7 +203,7 @@ def comments(ws: Path) -> list[str | None]:
 def test_retention_erases_comments_once_due_on_any_open(tmp_path: Path) -> None:
     ws = closed_workspace(tmp_path)
     assert set(comments(ws)) == {"RETAIN-ME-UNTIL-DUE"}
-    with Workspace(ws, retention=False) as w:
+    with Workspace(ws) as w:  # opening the store applies no retention: commands do
         assert apply_retention(w, 30, now=datetime.now(UTC) + timedelta(days=29)) == {}
         assert set(comments(ws)) == {"RETAIN-ME-UNTIL-DUE"}
         cleared = apply_retention(w, 30, now=datetime.now(UTC) + timedelta(days=31))

@@ -22,12 +22,12 @@ from hypothesis import given
 from cohort.model import Cohort
 from cohort.program import Program
 from feeds.publish import publish
-from feeds.server import make_server
 from matcher.model import MatchResult
 from pipeline.history import feed_view
 from planner.circles.forming import form_circles
 from planner.circles.outputs import circle_records
 from scheduler.model import CircleRecord, Schedule
+from server import make_server
 from store import Workspace, import_cohort, latest_cycle, load_circles, load_cohort, save_circles, save_match
 from tests.cli_helpers import invoke, rows
 from tests.feeds_support import expand_ical, expand_icalendar

@@ -44,14 +44,12 @@ buffer_minutes = 15
 [rules]
 default_capacity = 2
 
-[matching]
+[solver]
 workers = 1
 seed = 1
-time_limit_seconds = 5
-
-[schedule]
-time_limit_seconds = 5
-options_per_pair = 6
+match_seconds = 5
+schedule_seconds = 5
+slot_options_per_pair = 6
 
 [milestones]
 checkins = false

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cycles.changes import all_person_changes, person_changes, when_words
-from cycles.diff import CycleSnapshot, Slot, diff_cycles, render_diff, to_json
+from changes.diff import CycleSnapshot, Slot, diff_cycles, render_diff, to_json
+from changes.wording import all_person_changes, person_changes, when_words
 from matcher.model import Pair
 from scheduler.codec import parse_rrule
 from scheduler.model import Series

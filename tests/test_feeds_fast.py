@@ -188,9 +188,9 @@ def test_batched_tokens_agree_with_one_at_a_time(tmp_path):
         with Workspace(tmp_path / f"ws{batched}") as ws:
             key = bytes(range(32))
             key_path(ws).write_bytes(key)  # the same key in both workspaces: comparable rows
-            with ws.transaction() as con:
+            with ws.transaction():
                 for pid in ("kept", "rotated", "revoked", "rekeyed"):
-                    ensure_token(con, key, pid, now=now)
+                    ensure_token(ws, key, pid, now=now)
             rotate(ws, "rotated", now=now)
             revoke(ws, "revoked", now=now)
             with ws.transaction() as con:  # a token issued under another key: re-issued
@@ -198,9 +198,9 @@ def test_batched_tokens_agree_with_one_at_a_time(tmp_path):
             ids = ["kept", "rotated", "revoked", "rekeyed", "new", "new"]
             with ws.transaction() as con:
                 if batched:
-                    got = ensure_tokens(con, key, ids, now=now)
+                    got = ensure_tokens(ws, key, ids, now=now)
                 else:
-                    got = {pid: ensure_token(con, key, pid, now=now) for pid in dict.fromkeys(ids)}
+                    got = {pid: ensure_token(ws, key, pid, now=now) for pid in dict.fromkeys(ids)}
                 query = "SELECT * FROM feed_tokens ORDER BY person_id, generation"
                 rows = [tuple(r) for r in con.execute(query)]
             results.append((got, rows))

@@ -1,6 +1,6 @@
-"""Issue 17, findings 8, 9 and 10: coordinator CSVs safe in a spreadsheet, the feed key never
-re-created silently, private file modes, read-only workspaces, case-insensitive ids, no empty
-database left by a failing command, control characters stripped."""
+"""Coordinator CSVs safe in a spreadsheet, the feed key never re-created silently, private file
+modes, read-only workspaces, case-insensitive ids, no empty database left by a failing command,
+control characters stripped."""
 
 from __future__ import annotations
 
@@ -51,10 +51,10 @@ def run_in(tmp_path: Path, text: str, *extra: str) -> tuple[int, str, str, Path,
     return code, stdout, err, ws, out
 
 
-# ------------------------------------------------------------------------------------ finding 8
+# -------------------------------------------------------------- CSV cells safe in a spreadsheet
 
 
-def test_finding_8_every_csv_cell_is_neutralised(tmp_path):
+def test_every_csv_cell_is_neutralised(tmp_path):
     code, _, err, _, out = run_in(tmp_path, HOSTILE)
     assert code == 0, err
     written = sorted(out.rglob("*.csv"))
@@ -75,7 +75,7 @@ def test_finding_8_every_csv_cell_is_neutralised(tmp_path):
     assert "'=1+2@evil.example" in raw and "'-m1," in raw and "''e2@x.example" in raw
 
 
-def test_finding_8_neutralise_round_trips():
+def test_neutralise_round_trips():
     for text in ["=1+1", "+x", "-x", "@x", "\tx", "\rx", "'x", "''=x", "ok", "", "a=b"]:
         cell = neutralise(text)
         assert not str(cell).startswith(DANGEROUS_START)
@@ -83,7 +83,7 @@ def test_finding_8_neutralise_round_trips():
     assert neutralise(-5) == -5 and neutralise("a\x00b\x1b") == "ab"
 
 
-def test_finding_8_every_csv_writer_uses_the_one_helper():
+def test_every_csv_writer_uses_the_one_helper():
     """No module writes CSV by itself: ``cohort.text.write_csv`` is the only ``csv.writer``."""
     offenders = []
     for path in source_files():
@@ -96,17 +96,17 @@ def test_finding_8_every_csv_writer_uses_the_one_helper():
     assert offenders == []
 
 
-def test_finding_8_write_csv_private_mode(tmp_path):
+def test_write_csv_private_mode(tmp_path):
     path = tmp_path / "x.csv"
     write_csv(path, ["a"], [["=1"]], private=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes() == b"a\r\n'=1\r\n"
 
 
-# ------------------------------------------------------------------------------------ finding 9
+# ---------------------------------------------------- the feed key is never re-created silently
 
 
-def test_finding_9_lost_key_stops_publish_until_rotate_all(tmp_path):
+def test_lost_key_stops_publish_until_rotate_all(tmp_path):
     code, _, err, ws, out = run_in(tmp_path, HOSTILE)
     assert code == 0, err  # the first publish creates the key by itself
     key = ws / "feeds.key"
@@ -129,10 +129,10 @@ def test_finding_9_lost_key_stops_publish_until_rotate_all(tmp_path):
     assert code == 2 and "PERSON_ID or --all" in err
 
 
-# ------------------------------------------------------------------------------------ finding 10
+# ------------------------------------- ids, file modes, read-only workspaces, control characters
 
 
-def test_finding_10_ids_differing_only_in_case(tmp_path):
+def test_ids_differing_only_in_case(tmp_path):
     text = roster(
         "Ana,Ana,ana@x.example,mentor,UTC,Mon 09:00-12:00,,python",
         "ana,Ann,ann@x.example,mentee,UTC,Mon 09:00-12:00,python,",
@@ -143,7 +143,7 @@ def test_finding_10_ids_differing_only_in_case(tmp_path):
     assert f"{tmp_path / 'p.csv'}:3: column 'id': id 'ana' differs only in case from 'Ana'" in err
 
 
-def test_finding_10_private_modes(tmp_path):
+def test_private_modes(tmp_path):
     code, _, err, ws, out = run_in(tmp_path, HOSTILE)
     assert code == 0, err
     for path in [
@@ -167,7 +167,7 @@ def test_finding_10_private_modes(tmp_path):
     assert stat.S_IMODE((ws / DB_NAME).stat().st_mode) == 0o600
 
 
-def test_finding_10_failing_command_leaves_no_database(tmp_path):
+def test_failing_command_leaves_no_database(tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "program.toml").write_text('[matching]\npins = [["m2", "nobody"]]\n')
@@ -180,7 +180,7 @@ def test_finding_10_failing_command_leaves_no_database(tmp_path):
     assert not new.exists()
 
 
-def test_finding_10_control_characters_stripped_with_a_warning(tmp_path):
+def test_control_characters_stripped_with_a_warning(tmp_path):
     text = roster(
         "m1,An\x00a\x07 \x1b[31mRed,ana@x.example,mentor,UTC,Mon-Fri 09:00-17:00,,py\x1bthon",
         "e1,B\x9bo,bo@x.example,mentee,UTC,Mon-Fri 09:00-17:00,python,",
@@ -200,7 +200,7 @@ def test_finding_10_control_characters_stripped_with_a_warning(tmp_path):
     assert "Ana [31mRed" in (out / "report.html").read_text(encoding="utf-8")
 
 
-def test_finding_10_report_strings_are_length_limited():
+def test_report_strings_are_length_limited():
     from report import render_report
     from tests.test_report import demo
 
@@ -223,7 +223,7 @@ def _free_port() -> int:
 @pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to act as another user"
 )
-def test_finding_10_read_only_workspace_serves_lists_and_explains():
+def test_read_only_workspace_serves_lists_and_explains():
     home = Path(tempfile.mkdtemp(prefix="ms-ro-"))
     try:
         home.chmod(0o755)

@@ -1,4 +1,4 @@
-"""Issue 17, findings 1-4: one commit point, no debris, deterministic re-runs, a writer lock.
+"""One commit point, no debris, deterministic re-runs, a writer lock.
 
 The fault-injection tests run ``mentorsync`` in a subprocess that kills itself with SIGKILL at a
 named point (``MENTORSYNC_CRASH_AT``, see ``store.publication``) or is killed at a random moment,
@@ -137,7 +137,7 @@ def _recover(ws: Path) -> None:
     assert code == 0, err
 
 
-# --------------------------------------------------------------------------- finding 1
+# -------------------------------- one commit point: old or new everywhere after a kill
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,7 @@ def differences(got: tuple, want: tuple) -> list[str]:
         ("swapped", "new"),
     ],
 )
-def test_finding_1_a_kill_before_each_move_leaves_old_or_new_everywhere(
+def test_a_kill_before_each_move_leaves_old_or_new_everywhere(
     finished: dict, point: str, expected: str
 ) -> None:
     ws = _crashed_run(finished, f"crash-{point.replace(':', '-')}", MENTORSYNC_CRASH_AT=point)
@@ -210,9 +210,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("feeds_kind", ["folder", "file"])
-def test_finding_1_a_swap_killed_before_any_move_is_redone_by_the_next_command(
-    tmp_path: Path, feeds_kind: str
-) -> None:
+def test_a_swap_killed_before_any_move_is_redone_by_the_next_command(tmp_path: Path, feeds_kind: str) -> None:
     """Every rename of the swap, one kill each (a forked child: no solver needed)."""
     from store import Workspace, publication
 
@@ -229,21 +227,20 @@ def test_finding_1_a_swap_killed_before_any_move_is_redone_by_the_next_command(
             (out / "feeds" / "y.ics").write_bytes(b"old y\n")
         else:
             (out / "feeds").write_bytes(b"a regular file\n")
-        with Workspace(base / "ws", writer="test") as ws:
-            with ws.transaction() as con:
-                pub_id, stage = publication.register(con, out)
-            for name, data in names.items():
-                (stage / name).parent.mkdir(exist_ok=True)
-                (stage / name).write_bytes(data)
-            items = sorted(p.name for p in stage.iterdir())
-            with ws.transaction() as con:
-                publication.mark_committed(con, pub_id, items)
-        publication._live.discard(pub_id)  # as if the command that staged it were another process
+        Workspace(base / "ws").close()
         pid = os.fork()
-        if pid == 0:  # the child: swap, killed before the n-th rename
-            os.environ[publication.CRASH_ENV] = f"move:{n}"
-            publication._moves = 0
-            publication.swap(stage, out, items)
+        if pid == 0:  # the child: stage, commit and swap, killed before the n-th rename
+            with Workspace(base / "ws", writer="test") as ws:
+                with ws.transaction() as con:
+                    pub_id, stage = publication.register(con, out)
+                for name, data in names.items():
+                    (stage / name).parent.mkdir(exist_ok=True)
+                    (stage / name).write_bytes(data)
+                items = sorted(p.name for p in stage.iterdir())
+                with ws.transaction() as con:
+                    publication.mark_committed(con, pub_id, items)
+                os.environ[publication.CRASH_ENV] = f"move:{n}"
+                publication.swap(stage, out, items)
             os._exit(0)
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):
@@ -256,7 +253,7 @@ def test_finding_1_a_swap_killed_before_any_move_is_redone_by_the_next_command(
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_finding_1_random_kills_of_run_leave_old_or_new_everywhere(finished: dict, seed: int) -> None:
+def test_random_kills_of_run_leave_old_or_new_everywhere(finished: dict, seed: int) -> None:
     ws = _clone(finished["ws"], finished["base"] / f"random-{seed}")
     proc = _cli(ws, "run", str(finished["b"]), "--out", "o")
     time.sleep(random.Random(seed).uniform(0.3, finished["seconds"]))
@@ -267,8 +264,8 @@ def test_finding_1_random_kills_of_run_leave_old_or_new_everywhere(finished: dic
     assert debris(ws, ws / "o") == []
 
 
-def test_finding_1_serve_finishes_an_interrupted_publication(finished: dict) -> None:
-    from feeds.server import create_app
+def test_serve_finishes_an_interrupted_publication(finished: dict) -> None:
+    from server import create_app
 
     ws = _crashed_run(finished, "serve", MENTORSYNC_CRASH_AT="move:2")
     create_app(ws)  # what `mentorsync serve` does before it listens
@@ -276,7 +273,7 @@ def test_finding_1_serve_finishes_an_interrupted_publication(finished: dict) -> 
     assert debris(ws, ws / "o") == []
 
 
-def test_finding_1_feeds_as_a_regular_file_is_replaced_at_once(finished: dict) -> None:
+def test_feeds_as_a_regular_file_is_replaced_at_once(finished: dict) -> None:
     ws = _clone(finished["ws"], finished["base"] / "feeds-file")
     shutil.rmtree(ws / "o" / "feeds")
     (ws / "o" / "feeds").write_text("not a folder\n", encoding="utf-8")
@@ -287,7 +284,7 @@ def test_finding_1_feeds_as_a_regular_file_is_replaced_at_once(finished: dict) -
     assert debris(ws, ws / "o") == []
 
 
-def test_finding_1_out_being_a_file_is_a_usage_error_and_changes_nothing(finished: dict) -> None:
+def test_out_being_a_file_is_a_usage_error_and_changes_nothing(finished: dict) -> None:
     ws = _clone(finished["ws"], finished["base"] / "out-file")
     (ws / "x").write_text("a file\n", encoding="utf-8")
     before = db_state(ws)
@@ -333,9 +330,7 @@ def rematched(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.mark.parametrize("point, expected", [("commit", "old"), ("move:2", "new"), ("swapped", "new")])
-def test_finding_1_a_kill_of_rematch_leaves_old_or_new_everywhere(
-    rematched: dict, point: str, expected: str
-) -> None:
+def test_a_kill_of_rematch_leaves_old_or_new_everywhere(rematched: dict, point: str, expected: str) -> None:
     ws = _clone(rematched["ws"], rematched["base"] / f"crash-{point.replace(':', '-')}")
     done = _run(ws, "rematch", str(rematched["b"]), "--out", "o", MENTORSYNC_CRASH_AT=point)
     assert done.returncode == -signal.SIGKILL
@@ -348,7 +343,7 @@ def test_finding_1_a_kill_of_rematch_leaves_old_or_new_everywhere(
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_finding_1_random_kills_of_rematch_leave_old_or_new_everywhere(rematched: dict, seed: int) -> None:
+def test_random_kills_of_rematch_leave_old_or_new_everywhere(rematched: dict, seed: int) -> None:
     ws = _clone(rematched["ws"], rematched["base"] / f"random-{seed}")
     proc = _cli(ws, "rematch", str(rematched["b"]), "--out", "o")
     time.sleep(random.Random(seed).uniform(0.3, rematched["seconds"]))
@@ -359,10 +354,10 @@ def test_finding_1_random_kills_of_rematch_leave_old_or_new_everywhere(rematched
     assert debris(ws, ws / "o") == []
 
 
-# --------------------------------------------------------------------------- finding 2
+# ------------------------------------------------------------------- no staging debris
 
 
-def test_finding_2_staging_is_private_and_removed_by_the_next_command(finished: dict) -> None:
+def test_staging_is_private_and_removed_by_the_next_command(finished: dict) -> None:
     ws = _crashed_run(finished, "debris", MENTORSYNC_CRASH_AT="commit")
     stages = list(ws.glob(".o.staging-*"))
     assert len(stages) == 1 and (stages[0].stat().st_mode & 0o777) == 0o700
@@ -372,7 +367,7 @@ def test_finding_2_staging_is_private_and_removed_by_the_next_command(finished: 
     assert _state(ws) == finished["old"]
 
 
-def test_finding_2_a_successful_rerun_leaves_no_staging_and_no_old_feeds(finished: dict) -> None:
+def test_a_successful_rerun_leaves_no_staging_and_no_old_feeds(finished: dict) -> None:
     ws = _clone(finished["ws"], finished["base"] / "leftovers")
     (ws / "o" / ".feeds.old").mkdir()  # left by an older mentorsync
     (ws / "o" / ".feeds.old" / "x.ics").write_text("old\n", encoding="utf-8")
@@ -382,7 +377,7 @@ def test_finding_2_a_successful_rerun_leaves_no_staging_and_no_old_feeds(finishe
     assert (ws / "o" / "notes.txt").exists()  # other files in out/ stay
 
 
-# --------------------------------------------------------------------------- finding 3
+# --------------------------------------------------------------- deterministic re-runs
 
 
 def _twice(ws: Path, *args: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
@@ -394,7 +389,7 @@ def _twice(ws: Path, *args: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     return first, outputs(ws / "o")
 
 
-def test_finding_3_run_and_rematch_again_on_1500_people_change_no_byte(tmp_path: Path) -> None:
+def test_run_and_rematch_again_on_1500_people_change_no_byte(tmp_path: Path) -> None:
     people = _cohort(tmp_path / "p.csv", 1500, 11)
     ws = _workspace(tmp_path, "ws")
     first, again = _twice(ws, "run", str(people), "--out", "o")
@@ -418,7 +413,7 @@ def test_finding_3_run_and_rematch_again_on_1500_people_change_no_byte(tmp_path:
     assert first == again
 
 
-def test_finding_3_equal_inputs_in_two_workspaces_give_equal_plans(tmp_path: Path) -> None:
+def test_equal_inputs_in_two_workspaces_give_equal_plans(tmp_path: Path) -> None:
     """No dependence on the previous run, set order or machine load: two fresh workspaces agree
     on every output that does not carry the workspace's private ids (tokens, UIDs)."""
     people = _cohort(tmp_path / "p.csv", 120, 12)
@@ -433,7 +428,7 @@ def test_finding_3_equal_inputs_in_two_workspaces_give_equal_plans(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_finding_3_no_output_depends_on_the_string_hash_seed(tmp_path: Path) -> None:
+def test_no_output_depends_on_the_string_hash_seed(tmp_path: Path) -> None:
     """Two processes with different ``PYTHONHASHSEED`` (so different set orders of ids), the same
     workspace secret and feed key: every output byte is the same but timings. On this cohort a set
     of person ids once ordered the schedule model's constraints, and two equally good slots
@@ -457,7 +452,7 @@ def test_finding_3_no_output_depends_on_the_string_hash_seed(tmp_path: Path) -> 
     assert [k for k in got[0] if got[0][k] != got[1][k]] == []
 
 
-def test_finding_3_the_step_commands_again_change_no_byte(tmp_path: Path) -> None:
+def test_the_step_commands_again_change_no_byte(tmp_path: Path) -> None:
     people = _cohort(tmp_path / "p.csv", 80, 13)
     ws = _workspace(tmp_path, "ws")
     code, _, err = invoke(ws, "-q", "import", str(people))
@@ -467,7 +462,7 @@ def test_finding_3_the_step_commands_again_change_no_byte(tmp_path: Path) -> Non
         assert first == again, step
 
 
-# --------------------------------------------------------------------------- finding 4
+# ---------------------------------------------------------------- one writer at a time
 
 
 _HOLDER = """
@@ -480,7 +475,7 @@ with writer_lock(sys.argv[1], "run"):
 """
 
 
-def test_finding_4_a_second_writer_fails_naming_the_holder_and_readers_go_on(finished: dict) -> None:
+def test_a_second_writer_fails_naming_the_holder_and_readers_go_on(finished: dict) -> None:
     ws = _clone(finished["ws"], finished["base"] / "locked")
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLDER, str(ws), str(ROOT)],
@@ -516,7 +511,7 @@ def test_finding_4_a_second_writer_fails_naming_the_holder_and_readers_go_on(fin
     assert differences(_state(ws), finished["new"]) == []
 
 
-def test_finding_4_two_concurrent_runs_never_both_succeed_silently(
+def test_two_concurrent_runs_never_both_succeed_silently(
     finished: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = _clone(finished["ws"], finished["base"] / "concurrent")
@@ -534,7 +529,7 @@ def test_finding_4_two_concurrent_runs_never_both_succeed_silently(
     assert differences(_state(ws), finished["new"]) == []
 
 
-def test_finding_4_the_lock_is_reentrant_and_released(tmp_path: Path) -> None:
+def test_the_lock_is_reentrant_and_released(tmp_path: Path) -> None:
     with writer_lock(tmp_path, "run"), writer_lock(tmp_path, "publish"):
         assert json.loads((tmp_path / LOCK_FILE).read_text(encoding="utf-8"))["command"] == "run"
     with writer_lock(tmp_path, "import", wait=0):

@@ -14,8 +14,8 @@ import pytest
 
 from cohort.program import FeedSettings, Program
 from feeds.publish import publish
-from feeds.server import make_server
 from feeds.tokens import revoke, rotate
+from server import make_server
 from store.db import Workspace
 from tests.feeds_support import sample_cohort, sample_schedule
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cohort.errors import InputError
 from cohort.feedback import load_feedback
-from cohort.tables import TableSpec, _decode, _sniff_delimiter, read_table
+from cohort.tables import TableSpec, decode_text, read_table, sniff_delimiter
 from tests.factories import make_cohort, make_person
 
 SPEC = TableSpec("things", ("a", "b", "c"), ("a", "b"))
@@ -26,14 +26,14 @@ HEADER = ["person_id", "partner_id", "continue", "rating", "comment"]
 
 
 def test_decode_falls_back_without_failing():
-    assert _decode("café".encode("cp1252")) == (
+    assert decode_text("café".encode("cp1252")) == (
         "café",
         "the file is not UTF-8; read it as Windows-1252 (Excel's CSV)",
     )
-    text, note = _decode(b"\x81abc")  # undefined in cp1252: latin-1 keeps it
+    text, note = decode_text(b"\x81abc")  # undefined in cp1252: latin-1 keeps it
     assert text == "\x81abc" and "Latin-1" in note
-    assert _decode("a,b".encode("utf-16-le")) == ("a,b", None)
-    assert _decode("a,b".encode("utf-16-be")) == ("a,b", None)
+    assert decode_text("a,b".encode("utf-16-le")) == ("a,b", None)
+    assert decode_text("a,b".encode("utf-16-be")) == ("a,b", None)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_decode_falls_back_without_failing():
     [("a,b,c", ","), ("a;b;c", ";"), ("a\tb", "\t"), ("a|b|c", "|"), ('"a;x",b,c', ","), ("x;y;z", ",")],
 )
 def test_delimiter_is_the_one_that_yields_known_columns(line, expected):
-    assert _sniff_delimiter(line, SPEC) == expected
+    assert sniff_delimiter(line, SPEC) == expected
 
 
 def test_line_numbers_follow_physical_lines(tmp_path):

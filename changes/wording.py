@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from changes.diff import CycleDiff, PairKey, SlotMove
 from cohort.model import Cohort, PersonId
 from cohort.text import MONTH_NAMES
 from cohort.text import WEEKDAY_NAMES as _DAY
-from cycles.diff import CycleDiff, PairKey, SlotMove
 from scheduler.model import Recurrence, Series
 
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}

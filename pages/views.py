@@ -3,7 +3,7 @@
 Pure: ``participant_view`` and ``coordinator_view`` build frozen view objects from the domain
 (cohort, pairs, schedule, program, check-ins, now); ``render_*`` turn them into HTML with Jinja2
 (autoescaping on: every participant value is text, never markup). The HTTP side lives in
-``feeds.server``.
+``server.app``.
 
 Privacy: a participant's view holds their own data and their partners' name, role, time zone,
 goals and the plain-words reasons of their own pair, and nothing else about anyone (no scores, no
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -195,8 +195,24 @@ def participant_view(
     feed_url: str,
 ) -> ParticipantView:
     """Everything ``person``'s page shows, and nothing about anyone but them and their partners."""
-    zone = ZoneInfo(person.timezone)
     mine = [p for p in pairs if person.id in (p.mentor_id, p.mentee_id)]
+    partners = _partners(person, cohort, mine)
+    forms, next_checkin = _forms(person, mine, partners, checkin_points(schedule, program), checkins, now)
+    return ParticipantView(
+        clip(program.program.name, 200),
+        clip(person.name, 200),
+        person.timezone,
+        _clip_charter(program.charter),
+        tuple(partners),
+        _meetings(person, schedule, partners, now),
+        forms,
+        next_checkin,
+        subscribe_links(feed_url, program.program.name),
+    )
+
+
+def _partners(person: Person, cohort: Cohort, mine: Sequence[Pair]) -> list[Partner]:
+    """``person``'s partners as their page shows them: name, role, zone, the pair's goals, reasons."""
     partners = []
     for pair in mine:
         pid, role = _partner_of(pair, person.id)
@@ -206,56 +222,53 @@ def participant_view(
         mentee, mentor = cohort.by_id.get(pair.mentee_id), cohort.by_id.get(pair.mentor_id)
         goals = tuple(clip(g, 200) for g in (mentee.goals if mentee else ()))
         expertise = set(mentor.expertise) if mentor else set()
+        covered = tuple(g for g in goals if g in expertise)
         partners.append(
-            Partner(
-                clip(other.name, 200),
-                role,
-                other.timezone,
-                goals,
-                tuple(g for g in goals if g in expertise),
-                clip(pair.reasons),
-                pid,
-            )
+            Partner(clip(other.name, 200), role, other.timezone, goals, covered, clip(pair.reasons), pid)
         )
+    return partners
+
+
+def _meetings(
+    person: Person, schedule: Schedule, partners: Sequence[Partner], now: datetime
+) -> tuple[Meeting, ...]:
+    """``person``'s meetings in their zone, the last few past ones first, a clock change flagged."""
+    zone = ZoneInfo(person.timezone)
     names = {p.id: p.name for p in partners}
     goals_of = {p.id: p.goals for p in partners}
-
     meetings: list[Meeting] = []
     for s in schedule.series:
         if person.id not in (s.mentor_id, s.mentee_id):
             continue
         pid = s.mentee_id if s.mentor_id == person.id else s.mentor_id
+        name, goals = names.get(pid, ""), goals_of.get(pid, ())
         local = [t.astimezone(zone) for t in s.occurrences]
         usual = Counter(_hm(t) for t in local).most_common(1)[0][0] if local else ""
         for t, u in zip(local, s.occurrences, strict=True):
             note = "" if _hm(t) == usual else f"this week {_hm(t)} instead of {usual}"
-            meetings.append(
-                _meeting(
-                    u, t, s.duration_minutes, "regular", names.get(pid, ""), now, note, goals_of.get(pid, ())
-                )
-            )
+            meetings.append(_meeting(u, t, s.duration_minutes, "regular", name, now, note, goals))
         for e in schedule.events:
             if (e.mentor_id, e.mentee_id) != (s.mentor_id, s.mentee_id):
                 continue
             t = e.start.astimezone(zone)
             note = "" if not usual or _hm(t) == usual else f"this week {_hm(t)} instead of {usual}"
-            meetings.append(
-                _meeting(
-                    e.start,
-                    t,
-                    e.duration_minutes,
-                    e.kind,
-                    names.get(pid, ""),
-                    now,
-                    note,
-                    goals_of.get(pid, ()),
-                )
-            )
+            meetings.append(_meeting(e.start, t, e.duration_minutes, e.kind, name, now, note, goals))
     meetings.sort(key=lambda m: (m.iso, m.partner))
     past = sum(m.past for m in meetings)
-    meetings = meetings[max(0, past - PAST_SHOWN) :]  # the most recent past ones, greyed, then the rest
+    return tuple(meetings[max(0, past - PAST_SHOWN) :])  # the most recent past ones, greyed, then the rest
 
-    points = checkin_points(schedule, program)
+
+def _forms(
+    person: Person,
+    mine: Sequence[Pair],
+    partners: Sequence[Partner],
+    points: Mapping[tuple[PersonId, PersonId], Sequence[Point]],
+    checkins: Iterable[CheckIn],
+    now: datetime,
+) -> tuple[tuple[CheckInForm, ...], str]:
+    """The open check-in form of each partner, and when the next check-in opens (in words, or "")."""
+    zone = ZoneInfo(person.timezone)
+    names = {p.id: p.name for p in partners}
     answers = {(c.partner_id, c.number): c for c in checkins if c.person_id == person.id}
     forms, upcoming = [], []
     for pair in mine:
@@ -265,30 +278,12 @@ def participant_view(
         pts = points.get((pair.mentor_id, pair.mentee_id), ())
         point = open_point(pts, now)
         if point is not None:
-            forms.append(
-                CheckInForm(
-                    pid,
-                    names[pid],
-                    point.number,
-                    _day(point.opens.astimezone(zone)),
-                    answers.get((pid, point.number)),
-                )
-            )
+            opened = _day(point.opens.astimezone(zone))
+            forms.append(CheckInForm(pid, names[pid], point.number, opened, answers.get((pid, point.number))))
         later = [p for p in pts if p.opens > now]
         if later:
             upcoming.append(later[0].opens)
-    next_checkin = _day(min(upcoming).astimezone(zone)) if upcoming else ""
-    return ParticipantView(
-        clip(program.program.name, 200),
-        clip(person.name, 200),
-        person.timezone,
-        _clip_charter(program.charter),
-        tuple(partners),
-        tuple(meetings),
-        tuple(forms),
-        next_checkin,
-        subscribe_links(feed_url, program.program.name),
-    )
+    return tuple(forms), _day(min(upcoming).astimezone(zone)) if upcoming else ""
 
 
 def _clip_charter(c: Charter) -> Charter:
