@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -38,6 +39,22 @@ from matcher.model import COMPONENTS, Candidate
 from matcher.score import fractions, integer_components
 
 SlotFilter = Callable[[Sequence[PersonId], Sequence[PersonId]], "np.ndarray | Sequence[bool]"]
+
+
+@runtime_checkable
+class SignatureSlotFilter(Protocol):
+    """A ``slot_filter`` that also answers for whole blocks of pairs (the scheduler's
+    ``SlotContext.has_slot`` is one): ``signatures(ids)`` gives each person a code such that
+    people with equal codes get the same answer with every partner, and ``table(mentor codes,
+    mentee codes)`` the answer for every pair of distinct codes, as a bool matrix. The block path
+    then looks answers up per pair instead of calling the filter with ids."""
+
+    def __call__(self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId]) -> np.ndarray: ...
+
+    def signatures(self, ids: Sequence[PersonId]) -> np.ndarray: ...
+
+    def table(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray: ...
+
 
 BLOCK_PAIRS = 12_000_000  # mentee block size x mentors evaluated at once (big blocks: BLAS efficiency)
 TIME_CELLS = 12_000_000  # mentee classes x mentor classes per availability sub-chunk
@@ -426,7 +443,10 @@ def build_candidates(
             pin_keys,
             prefer_keys,
             slot_filter,
-            threads=program.matching.workers if slot_filter is None else 1,
+            # a filter answering by signature is read-only here (thread-safe); a plain one may not be
+            threads=program.matching.workers
+            if slot_filter is None or isinstance(slot_filter, SignatureSlotFilter)
+            else 1,
         )
         parts: list[tuple[np.ndarray, ...]] = [(br.mentor, br.mentee, br.score, br.components, br.common)]
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped
