@@ -18,7 +18,8 @@ With ``--baseline CHECKOUT`` (a checkout of an older commit, run with the same P
 directory, so that it imports its own modules) the same cohort runs there too, side by side in
 the same benchmark run, and each figure gets its ratio (this checkout / baseline); the SHA-256 of
 ``candidates.csv`` and ``matches.csv`` on both sides says whether the outputs are the same bytes.
-``--baseline-figures FILE`` compares against figures kept by an earlier ``--save FILE`` instead.
+``--baseline-figures FILE`` compares against figures kept by an earlier ``--save FILE`` instead;
+``--figures FILE`` prints kept figures without running anything (e.g. two runs made apart).
 Last, the schedule stage's least-squares line over the sizes (seconds against matched pairs),
 with its R^2 and the log-log slope between the smallest and the largest size (1.0: linear).
 The machine may be shared: its load average is printed with every run.
@@ -167,14 +168,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-figures", type=Path, help="figures kept by an earlier --save")
     parser.add_argument("--save", type=Path, help="write this run's figures (JSON) here")
     parser.add_argument("--keep", type=Path, help="keep cohorts and outputs under this directory")
+    parser.add_argument("--figures", type=Path, help="print these kept figures instead of running")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     kept: dict[str, dict[str, Any]] = {}
     if args.baseline_figures:
         kept = json.loads(args.baseline_figures.read_text(encoding="utf-8"))
-    base = args.keep or Path(tempfile.mkdtemp(prefix="bench_run-"))
     new_figs: dict[int, dict[str, Any]] = {}
     old_figs: dict[int, dict[str, Any]] = {}
+    if args.figures:
+        shown = json.loads(args.figures.read_text(encoding="utf-8"))
+        for people in sizes:
+            if str(people) in shown:
+                new_figs[people] = shown[str(people)]
+                old = kept.get(str(people))
+                if old is not None:
+                    old_figs[people] = old
+                print_size(people, shown[str(people)].get("label", "kept figures"), new_figs[people], old)
+        sizes = []
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bench_run-"))
     try:
         for people in sizes:
             broad = people >= args.broad_from
@@ -183,16 +195,18 @@ def main(argv: list[str] | None = None) -> int:
             roster = base / f"cohort-{people}-{hours}.csv"
             base.mkdir(parents=True, exist_ok=True)
             cohort_file(people, hours, mentors, args.seed, roster)
-            new = run_checkout(ROOT, roster, args.program, base / f"new-{people}")
+            label = f"{hours} hours, {mentors:,} mentors, seed {args.seed}"
+            new = run_checkout(ROOT, roster, args.program, base / f"new-{people}") | {"label": label}
             old: dict[str, Any] | None = None
             if args.baseline:
                 old = run_checkout(args.baseline.resolve(), roster, args.program, base / f"base-{people}")
+                old["label"] = label
             elif str(people) in kept:
                 old = kept[str(people)]
             new_figs[people] = new
             if old is not None:
                 old_figs[people] = old
-            print_size(people, f"{hours} hours, {mentors:,} mentors, seed {args.seed}", new, old)
+            print_size(people, label, new, old)
             sys.stdout.flush()
     finally:
         if args.keep is None:
@@ -201,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print_fit("this checkout", new_figs)
     if old_figs:
         print_fit("baseline", old_figs)
-    if args.save:
+    if args.save and not args.figures:
         args.save.write_text(json.dumps({str(k): v for k, v in new_figs.items()}, indent=1), encoding="utf-8")
     return 0
 
