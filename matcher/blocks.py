@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 CHUNK_PAIRS = 24_000_000  # mentee chunk x mentors expanded at once (bool bytes)
 TABLE_LIMIT = 4_000_000  # largest score table built from distinct feature pairs
 PATTERN_BLOCK = 4096  # mentee patterns per matrix product (bounds the float32 temporary)
+SLOT_TABLE_DENSITY = 1.0  # pairs per table cell from which a signature slot test answers by table
 
 # Columns of the exclusion counts, looked up by the catalogue's rule names (``cohort.rules``):
 # the column order is the catalogue's order of pair rules, which is also the order of precedence
@@ -421,17 +422,25 @@ class _SlotCodes:
         )
 
     def passes(self, mentor: np.ndarray, ch: np.ndarray, row: np.ndarray) -> np.ndarray:
-        """The filter's answer for pairs (``mentor``, ``ch[row]``), from one table of the codes
-        present (mentor codes among these pairs x mentee codes of the chunk)."""
+        """The filter's answer for pairs (``mentor``, ``ch[row]``): from one table of the codes
+        present (mentor codes among these pairs x mentee codes of the chunk) when the pairs are
+        at least as many as its cells, else from the distinct pairs of codes among them."""
         cols, col_of = np.unique(self.mentee_of[ch], return_inverse=True)
+        col_of = col_of.reshape(-1)
         m_code = self.mentor_of[mentor]
         present = np.zeros(len(self.mentor_codes), bool)
         present[m_code] = True
         rows = np.flatnonzero(present)
+        if len(mentor) < SLOT_TABLE_DENSITY * len(rows) * len(cols):
+            key, inverse = np.unique(m_code * len(cols) + col_of[row], return_inverse=True)
+            answer = self.test.pairs(
+                self.mentor_codes[key // len(cols)], self.mentee_codes[cols[key % len(cols)]]
+            )
+            return np.asarray(answer, dtype=bool)[inverse.reshape(-1)]
         at = np.zeros(len(self.mentor_codes), np.int64)
         at[rows] = np.arange(len(rows)) * len(cols)
         table = np.asarray(self.test.table(self.mentor_codes[rows], self.mentee_codes[cols]), dtype=bool)
-        return table.ravel()[at[m_code] + col_of.reshape(-1)[row]]
+        return table.ravel()[at[m_code] + col_of[row]]
 
 
 @dataclass(frozen=True)

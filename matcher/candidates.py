@@ -45,15 +45,19 @@ SlotFilter = Callable[[Sequence[PersonId], Sequence[PersonId]], "np.ndarray | Se
 class SignatureSlotFilter(Protocol):
     """A ``slot_filter`` that also answers for whole blocks of pairs (the scheduler's
     ``SlotContext.has_slot`` is one): ``signatures(ids)`` gives each person a code such that
-    people with equal codes get the same answer with every partner, and ``table(mentor codes,
-    mentee codes)`` the answer for every pair of distinct codes, as a bool matrix. The block path
-    then looks answers up per pair instead of calling the filter with ids."""
+    people with equal codes get the same answer with every partner, ``table(mentor codes, mentee
+    codes)`` the answer for every pair of distinct codes, as a bool matrix, and ``pairs(mentor
+    codes, mentee codes)`` the answer per given pair of codes. The block path then looks answers
+    up per pair instead of calling the filter with ids: from a table where most of its cells are
+    asked about, from the distinct pairs of codes otherwise."""
 
     def __call__(self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId]) -> np.ndarray: ...
 
     def signatures(self, ids: Sequence[PersonId]) -> np.ndarray: ...
 
     def table(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray: ...
+
+    def pairs(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray: ...
 
 
 BLOCK_PAIRS = 12_000_000  # mentee block size x mentors evaluated at once (big blocks: BLAS efficiency)

@@ -616,6 +616,15 @@ class SlotContext:
         index = np.fromiter(map(sg.index.__getitem__, ids), dtype=np.int64, count=len(ids))
         return sg.sig[index] * SIGNATURE_CADENCES + np.minimum(sg.cadence[index], NO_CADENCE)
 
+    def slot_pairs(self, mentor_codes: np.ndarray, mentee_codes: np.ndarray) -> np.ndarray:
+        """``has_slot`` per pair of ``slot_signatures`` codes (element by element): for few pairs
+        among many codes, where a whole ``slot_table`` would answer pairs nobody asks about."""
+        ms, es = np.asarray(mentor_codes, np.int64), np.asarray(mentee_codes, np.int64)
+        cad = np.minimum(ms % SIGNATURE_CADENCES, es % SIGNATURE_CADENCES)
+        cad[cad == NO_CADENCE] = CADENCE_RANK[self.program.cycle.cadence]
+        with self._lock:  # fills the shared row cache
+            return self._slot_by_signature(ms // SIGNATURE_CADENCES, es // SIGNATURE_CADENCES, cad)
+
     def slot_table(self, mentor_codes: np.ndarray, mentee_codes: np.ndarray) -> np.ndarray:
         """``has_slot`` for every (mentor code, mentee code) pair of ``slot_signatures`` codes: a
         bool matrix (len(mentor_codes), len(mentee_codes)), the same answers pair by pair.
@@ -765,9 +774,9 @@ class SlotTest:
     """``SlotContext.has_slot``: the recurring-slot test, per pair of ids or per signature.
 
     Called with (mentor ids, mentee ids) it answers pair by pair (the matcher's ``slot_filter``);
-    ``signatures`` and ``table`` answer for whole blocks of pairs at once (people with equal
-    signatures get equal answers), which is how the matcher applies it to tens of millions of
-    pairs without a call per pair.
+    ``signatures`` with ``table`` (every pair of codes) or ``pairs`` (given pairs of codes) answer
+    for whole blocks of pairs at once (people with equal signatures get equal answers), which is
+    how the matcher applies it to tens of millions of pairs without a call per pair.
     """
 
     def __init__(self, ctx: SlotContext):
@@ -795,6 +804,10 @@ class SlotTest:
     def table(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray:
         """``SlotContext.slot_table``."""
         return self.ctx.slot_table(mentor_signatures, mentee_signatures)
+
+    def pairs(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray:
+        """``SlotContext.slot_pairs``."""
+        return self.ctx.slot_pairs(mentor_signatures, mentee_signatures)
 
 
 def select_diverse(order: np.ndarray, labels: np.ndarray, limit: int) -> list[int]:
