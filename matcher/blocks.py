@@ -40,10 +40,12 @@ from matcher.availability import AvailabilityModel
 from matcher.encode import CohortArrays, Encoder, pair_keys
 from matcher.model import COMPONENTS
 from matcher.score import fractions, integer_components
+from matcher.slot_filter import SignatureSlotFilter
 
 CHUNK_PAIRS = 24_000_000  # mentee chunk x mentors expanded at once (bool bytes)
 TABLE_LIMIT = 4_000_000  # largest score table built from distinct feature pairs
 PATTERN_BLOCK = 4096  # mentee patterns per matrix product (bounds the float32 temporary)
+SLOT_TABLE_DENSITY = 1.0  # pairs per table cell from which a signature slot test answers by table
 
 # Columns of the exclusion counts, looked up by the catalogue's rule names (``cohort.rules``):
 # the column order is the catalogue's order of pair rules, which is also the order of precedence
@@ -398,6 +400,47 @@ def _score_bounds(
 
 
 @dataclass(frozen=True)
+class _SlotCodes:
+    """A signature slot filter (``matcher.candidates.SignatureSlotFilter``) and its codes: the
+    distinct codes of each side, and per mentor / mentee index its position among them."""
+
+    test: SignatureSlotFilter
+    mentor_codes: np.ndarray
+    mentor_of: np.ndarray
+    mentee_codes: np.ndarray
+    mentee_of: np.ndarray
+
+    @classmethod
+    def of(cls, test: SignatureSlotFilter, enc: Encoder) -> _SlotCodes:
+        mentor_codes, mentor_of = np.unique(test.signatures(enc.mentor_ids), return_inverse=True)
+        mentee_codes, mentee_of = np.unique(test.signatures(enc.mentee_ids), return_inverse=True)
+        return cls(
+            test, mentor_codes, mentor_of.reshape(-1).astype(np.int64), mentee_codes, mentee_of.reshape(-1)
+        )
+
+    def passes(self, mentor: np.ndarray, ch: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """The filter's answer for pairs (``mentor``, ``ch[row]``): from one table of the codes
+        present (mentor codes among these pairs x mentee codes of the chunk) when the pairs are
+        at least as many as its cells, else from the distinct pairs of codes among them."""
+        cols, col_of = np.unique(self.mentee_of[ch], return_inverse=True)
+        col_of = col_of.reshape(-1)
+        m_code = self.mentor_of[mentor]
+        present = np.zeros(len(self.mentor_codes), bool)
+        present[m_code] = True
+        rows = np.flatnonzero(present)
+        if len(mentor) < SLOT_TABLE_DENSITY * len(rows) * len(cols):
+            key, inverse = np.unique(m_code * len(cols) + col_of[row], return_inverse=True)
+            answer = self.test.pairs(
+                self.mentor_codes[key // len(cols)], self.mentee_codes[cols[key % len(cols)]]
+            )
+            return np.asarray(answer, dtype=bool)[inverse.reshape(-1)]
+        at = np.zeros(len(self.mentor_codes), np.int64)
+        at[rows] = np.arange(len(rows)) * len(cols)
+        table = np.asarray(self.test.table(self.mentor_codes[rows], self.mentee_codes[cols]), dtype=bool)
+        return table.ravel()[at[m_code] + col_of[row]]
+
+
+@dataclass(frozen=True)
 class _Shared:
     """What every chunk reads and none writes: the instance, the categories, the special pairs and
     the score bounds."""
@@ -422,6 +465,7 @@ class _Shared:
     sp_sparse: np.ndarray
     m_avail64: np.ndarray | None
     bounds: _Bounds
+    slot_codes: _SlotCodes | None = None  # when the slot filter answers by signature
 
 
 def _special_pairs(
@@ -542,12 +586,15 @@ def _chunk_pairs(
     base = np.concatenate(got_b) if keep else None
     if slot_filter is not None and len(mentor):
         mentee = ch[row]
-        ok = np.asarray(
-            slot_filter(
-                [enc.mentor_ids[i] for i in mentor.tolist()], [enc.mentee_ids[i] for i in mentee.tolist()]
-            ),
-            dtype=bool,
-        )
+        if s.slot_codes is not None:
+            ok = s.slot_codes.passes(mentor, ch, row)
+        else:
+            ok = np.asarray(
+                slot_filter(
+                    [enc.mentor_ids[i] for i in mentor.tolist()], [enc.mentee_ids[i] for i in mentee.tolist()]
+                ),
+                dtype=bool,
+            )
         out.schedule_e = np.bincount(mentee[~ok], minlength=n_e)
         out.schedule_m = np.bincount(mentor[~ok], minlength=n_m)
         if len(sp_key):
@@ -779,6 +826,10 @@ def _category_counts(
     return m_cat, e_cat, cat_rule, ex_e, ex_m, pass_e, pass_m
 
 
+def _slot_codes(slot_filter: object, enc: Encoder) -> _SlotCodes | None:
+    return _SlotCodes.of(slot_filter, enc) if isinstance(slot_filter, SignatureSlotFilter) else None
+
+
 def block_candidates(
     arr: CohortArrays,
     program: Program,
@@ -856,6 +907,7 @@ def block_candidates(
         sp_sparse,
         m_avail64,
         b,
+        _slot_codes(slot_filter, enc),
     )
 
     pool = ThreadPoolExecutor(threads) if threads > 1 and n_e > chunk else None

@@ -36,8 +36,10 @@ from matcher.availability import AvailabilityModel, build_availability
 from matcher.encode import CohortArrays, Encoder, encode, pair_keys
 from matcher.model import COMPONENTS, Candidate
 from matcher.score import fractions, integer_components
+from matcher.slot_filter import SignatureSlotFilter
 
 SlotFilter = Callable[[Sequence[PersonId], Sequence[PersonId]], "np.ndarray | Sequence[bool]"]
+
 
 BLOCK_PAIRS = 12_000_000  # mentee block size x mentors evaluated at once (big blocks: BLAS efficiency)
 TIME_CELLS = 12_000_000  # mentee classes x mentor classes per availability sub-chunk
@@ -426,7 +428,10 @@ def build_candidates(
             pin_keys,
             prefer_keys,
             slot_filter,
-            threads=program.matching.workers if slot_filter is None else 1,
+            # a filter answering by signature is read-only here (thread-safe); a plain one may not be
+            threads=program.matching.workers
+            if slot_filter is None or isinstance(slot_filter, SignatureSlotFilter)
+            else 1,
         )
         parts: list[tuple[np.ndarray, ...]] = [(br.mentor, br.mentee, br.score, br.components, br.common)]
         ex_e, ex_m, dropped = br.excluded_by_mentee, br.excluded_by_mentor, br.dropped

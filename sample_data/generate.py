@@ -7,6 +7,11 @@ The cohorts look like a global company's: time zones weighted by headcount, avai
 working hours (with early and late windows that make cross-zone pairs possible), goals drawn from
 a skewed distribution while some topics have few mentors, reporting lines within departments, a
 few avoid and prefer lists, blackouts and personal cadences. The same seed gives the same file.
+
+``--hours broad`` gives everyone long working days instead (a start between 06:00 and 09:00 and an
+end between 18:00 and 22:00 on most weekdays), so that most pairs share hours even across the
+world: the shape of the large benchmark cohort (``benchmarks/bench_run.py``), where nearly every
+pair passes the time rule and the best-K limit decides. The default (``ordinary``) is unchanged.
 """
 
 from __future__ import annotations
@@ -176,6 +181,11 @@ EDGE = (
     "20:00-21:30",
 )
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Mon-Fri", "Tue,Thu", "Mon,Wed", "Mon-Thu", "Wed-Fri")
+# Broad hours: long working days on most weekdays (``--hours broad``).
+BROAD_DAYS = ("Mon-Fri", "Mon-Fri", "Mon-Fri", "Mon-Thu", "Tue-Fri", "Mon-Wed,Fri")
+BROAD_STARTS = ("06:00", "06:30", "07:00", "07:30", "08:00", "08:30", "09:00")
+BROAD_ENDS = ("18:00", "18:30", "19:00", "19:30", "20:00", "20:30", "21:00", "21:30", "22:00")
+HOURS = ("ordinary", "broad")
 CYCLE_START = date(2027, 2, 1)
 CYCLE_DAYS = 181
 
@@ -198,13 +208,21 @@ def _availability(rng: random.Random) -> str:
     return "; ".join(windows)
 
 
-def generate_rows(people: int, mentors: int, seed: int = 0) -> list[dict[str, str]]:
+def _broad_availability(rng: random.Random) -> str:
+    return f"{rng.choice(BROAD_DAYS)} {rng.choice(BROAD_STARTS)}-{rng.choice(BROAD_ENDS)}"
+
+
+def generate_rows(people: int, mentors: int, seed: int = 0, hours: str = "ordinary") -> list[dict[str, str]]:
     """``people`` rows, of which ``mentors`` can mentor (about 6% of those are ``both``).
 
     Rows hold text cells keyed by the column names of ``docs/interface.md`` §2.1 (empty string: empty cell).
+    ``hours``: ``"ordinary"`` (short local windows) or ``"broad"`` (long working days, see the module doc).
     """
     if not 0 <= mentors <= people:
         raise ValueError("need 0 <= mentors <= people")
+    if hours not in HOURS:
+        raise ValueError(f"unknown hours {hours!r}: use one of {', '.join(HOURS)}")
+    availability = _broad_availability if hours == "broad" else _availability
     rng = random.Random(seed)
     zone_names = [z for z, _, _ in ZONES]
     zone_weights = list(itertools.accumulate(w for _, w, _ in ZONES))
@@ -238,7 +256,7 @@ def generate_rows(people: int, mentors: int, seed: int = 0) -> list[dict[str, st
             email=f"{first.lower()}.{ids[i]}@example.org",
             role=role,
             timezone=zone,
-            availability=_availability(rng),
+            availability=availability(rng),
             interests="; ".join(rng.sample(INTERESTS, rng.randint(0, 3))),
             languages="; ".join(languages) if languages != ["en"] or rng.random() < 0.5 else "",
             department=department,
@@ -287,10 +305,13 @@ def generate_rows(people: int, mentors: int, seed: int = 0) -> list[dict[str, st
     return rows
 
 
-def generate_cohort(people: int, mentors: int, seed: int = 0, program: Any | None = None) -> Cohort:
+def generate_cohort(
+    people: int, mentors: int, seed: int = 0, program: Any | None = None, hours: str = "ordinary"
+) -> Cohort:
     """The cohort that loading a written ``generate_rows`` file gives, without the file round trip."""
-    rows = generate_rows(people, mentors, seed)
-    return Cohort(tuple(people_from_rows(rows, program)), source=f"generated:{people}:{mentors}:{seed}")
+    rows = generate_rows(people, mentors, seed, hours)
+    source = f"generated:{people}:{mentors}:{seed}" + ("" if hours == "ordinary" else f":{hours}")
+    return Cohort(tuple(people_from_rows(rows, program)), source=source)
 
 
 def _cell(column: str, text: str) -> Any:
@@ -349,10 +370,10 @@ def write_rows(rows: list[dict[str, str]], path: str | Path) -> None:
 
 def rows_from_file(path: str | Path) -> list[dict[str, str]]:
     """The text cells of an existing participants file (for converting between formats)."""
-    from cohort.load import _text
+    from cohort.tables import cell_text
 
     table = read_table(Path(path))
-    return [{c: _text(cells.get(c)) for c in COLUMNS} for _, cells in table.rows]
+    return [{c: cell_text(cells.get(c)) for c in COLUMNS} for _, cells in table.rows]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -360,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=70)
     parser.add_argument("--mentors", type=int, default=None, help="default: 30%% of --people")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--hours", choices=HOURS, default="ordinary", help="ordinary windows, or broad working days"
+    )
     parser.add_argument("--from", dest="source", type=Path, help="convert this file instead of generating")
     parser.add_argument("--out", type=Path, required=True, help="FILE.csv, FILE.xlsx or FILE.json")
     args = parser.parse_args(argv)
@@ -367,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = rows_from_file(args.source)
     else:
         mentors = args.mentors if args.mentors is not None else max(1, round(args.people * 0.3))
-        rows = generate_rows(args.people, mentors, args.seed)
+        rows = generate_rows(args.people, mentors, args.seed, args.hours)
     write_rows(rows, args.out)
     print(f"wrote {len(rows)} people to {args.out}", file=sys.stderr)
     return 0

@@ -36,6 +36,7 @@ and, across pairs in ``scheduler.assign``, 5. a mentor's meetings spread over di
 from __future__ import annotations
 
 import copy
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ EDGE_RADIX = EDGE_STEPS + 1  # 9
 INCONVENIENT_CAP = 480
 INCONVENIENT_BUCKET = 30
 INCONVENIENT_RADIX = INCONVENIENT_CAP // INCONVENIENT_BUCKET + 1  # 17
+# ``slot_signatures`` codes: (zone, hours) signature x cadence cell (a CADENCE_RANK, or none)
+NO_CADENCE = 3
+SIGNATURE_CADENCES = NO_CADENCE + 1
 
 
 def pair_cadence(mentor: Person, mentee: Person, program: Program) -> str:
@@ -255,6 +259,7 @@ class SlotContext:
         self._sig: _Signatures | None = None
         self._memo: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
         self._hits: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
         local_minute = np.arange(1440)
         dur = np.arange(self.duration)
         lo, hi = workday[0] * 60, workday[1] * 60
@@ -561,19 +566,16 @@ class SlotContext:
             )
         return self._sig
 
-    def has_slot(
+    @property
+    def has_slot(self) -> SlotTest:
+        """The recurring-slot test: call it per pair (``ctx.has_slot(mentor_ids, mentee_ids)``) or
+        by signatures for whole blocks of pairs (``SlotTest``)."""
+        return SlotTest(self)
+
+    def _has_slot(
         self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId], *, memo: bool = True
     ) -> np.ndarray:
-        """For each (mentor, mentee) pair: whether a valid recurring slot exists (fast, vectorised).
-
-        A sufficient test: a pattern counts when every one of its dates works for both people,
-        including dates a holiday or blackout would skip; so True always means
-        ``pair_slot_options`` finds an option. (It can only differ from the exact test when a
-        clock-change week happens to be skipped.)
-
-        The answer depends only on (mentor zone and hours, mentee zone and hours, pair cadence),
-        so it is computed once per distinct such signature and remembered (``memo``) across calls.
-        """
+        """``SlotTest.__call__``."""
         n = len(mentor_ids)
         out = np.zeros(n, dtype=bool)
         if n == 0:
@@ -605,6 +607,77 @@ class SlotContext:
             merged = np.concatenate([keys, todo])
             order = np.argsort(merged, kind="stable")
             self._memo = (merged[order], np.concatenate([vals, res])[order])
+        return out
+
+    def slot_signatures(self, ids: Sequence[PersonId]) -> np.ndarray:
+        """Per person a code of what ``has_slot`` depends on (time zone, weekly hours, cadence
+        cell): people with equal codes get the same answer with every partner."""
+        sg = self._signatures()
+        index = np.fromiter(map(sg.index.__getitem__, ids), dtype=np.int64, count=len(ids))
+        return sg.sig[index] * SIGNATURE_CADENCES + np.minimum(sg.cadence[index], NO_CADENCE)
+
+    def slot_pairs(self, mentor_codes: np.ndarray, mentee_codes: np.ndarray) -> np.ndarray:
+        """``has_slot`` per pair of ``slot_signatures`` codes (element by element): for few pairs
+        among many codes, where a whole ``slot_table`` would answer pairs nobody asks about."""
+        ms, es = np.asarray(mentor_codes, np.int64), np.asarray(mentee_codes, np.int64)
+        cad = np.minimum(ms % SIGNATURE_CADENCES, es % SIGNATURE_CADENCES)
+        cad[cad == NO_CADENCE] = CADENCE_RANK[self.program.cycle.cadence]
+        with self._lock:  # fills the shared row cache
+            return self._slot_by_signature(ms // SIGNATURE_CADENCES, es // SIGNATURE_CADENCES, cad)
+
+    def slot_table(self, mentor_codes: np.ndarray, mentee_codes: np.ndarray) -> np.ndarray:
+        """``has_slot`` for every (mentor code, mentee code) pair of ``slot_signatures`` codes: a
+        bool matrix (len(mentor_codes), len(mentee_codes)), the same answers pair by pair.
+
+        Weekly first: a biweekly or monthly pattern's dates are some of the weekly pattern's
+        dates (same weekday and start), so a pattern valid on every weekly date is valid at every
+        cadence. Per anchor zone, the packed weekly rows (``_strict_rows``) of the codes anchored
+        there are unpacked on the patterns some row of each side has, and one 0/1 matrix product
+        (BLAS) tells which pairs share one; only the pairs without a weekly pattern are then
+        tested at their own cadence, pair by pair on packed rows. The work grows with the
+        distinct (zone, hours) codes, never with the people pairs.
+        """
+        ms, es = np.asarray(mentor_codes, np.int64), np.asarray(mentee_codes, np.int64)
+        out = np.zeros((ms.size, es.size), dtype=bool)
+        if out.size == 0:
+            return out
+        sg = self._signatures()
+        hm, he = ms // SIGNATURE_CADENCES, es // SIGNATURE_CADENCES
+        zm_of, ze_of = sg.sig_zone[hm], sg.sig_zone[he]
+        nz = len(sg.zones)
+        second = np.zeros((nz, nz), dtype=bool)  # [mentor zone, mentee zone]: also anchored at the mentor's
+        for zm in np.unique(zm_of).tolist():
+            for ze in np.unique(ze_of).tolist():
+                second[zm, ze] = len(self.anchor_zones(sg.zones[zm], sg.zones[ze])) > 1
+        blocks = [(z, np.arange(ms.size), np.flatnonzero(ze_of == z)) for z in np.unique(ze_of).tolist()]
+        blocks += [
+            (z, np.flatnonzero(zm_of == z), np.flatnonzero(second[z, ze_of]))
+            for z in np.unique(zm_of).tolist()
+        ]
+        for z, rows, cols in blocks:
+            if rows.size and cols.size:
+                with self._lock:  # the rows are filled into a shared cache on demand
+                    table = self._strict_rows("weekly", sg.zones[z], np.concatenate([hm[rows], he[cols]]))
+                out[np.ix_(rows, cols)] |= _share_a_bit(table[hm[rows]], table[he[cols]])
+        # the rest at the pair's own cadence (the documented rule; NO_CADENCE exceeds every rank)
+        ri, ci = np.nonzero(~out)
+        cad = np.minimum(ms[ri] % SIGNATURE_CADENCES, es[ci] % SIGNATURE_CADENCES)
+        cad[cad == NO_CADENCE] = CADENCE_RANK[self.program.cycle.cadence]
+        todo = cad != CADENCE_RANK["weekly"]
+        ri, ci, cad = ri[todo], ci[todo], cad[todo]
+        names = ("weekly", "biweekly", "monthly")
+        for anchor_side in ("mentee", "mentor"):
+            az = ze_of[ci] if anchor_side == "mentee" else zm_of[ri]
+            use = np.ones(ri.size, bool) if anchor_side == "mentee" else second[zm_of[ri], ze_of[ci]]
+            for c in np.unique(cad).tolist():
+                for z in np.unique(az[use & (cad == c)]).tolist():
+                    sel = np.flatnonzero(use & (cad == c) & (az == z))
+                    pm, pe = hm[ri[sel]], he[ci[sel]]
+                    with self._lock:
+                        table = self._strict_rows(names[c], sg.zones[z], np.concatenate([pm, pe]))
+                    for lo in range(0, sel.size, 16384):
+                        hit = (table[pm[lo : lo + 16384]] & table[pe[lo : lo + 16384]]).any(axis=1)
+                        out[ri[sel[lo : lo + 16384]], ci[sel[lo : lo + 16384]]] |= hit
         return out
 
     def _slot_by_signature(self, sm: np.ndarray, se: np.ndarray, cad: np.ndarray) -> np.ndarray:
@@ -682,6 +755,59 @@ class SlotContext:
                 table[part] = packed.view(np.uint64)
                 done[part] = True
         return table
+
+
+def _share_a_bit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For packed bit rows ``a`` (r, words) and ``b`` (s, words): whether rows i and j have a set
+    bit in common, as an (r, s) bool matrix. Only bits set in some row of each side take part; on
+    those, one float32 0/1 matrix product counts the common bits (exact far below 2**24)."""
+    common = np.bitwise_or.reduce(a, axis=0) & np.bitwise_or.reduce(b, axis=0)
+    if not common.any():
+        return np.zeros((len(a), len(b)), dtype=bool)
+    bits = np.flatnonzero(np.unpackbits(common.view(np.uint8)))
+    ua = np.unpackbits(a.view(np.uint8), axis=1)[:, bits].astype(np.float32)
+    ub = np.unpackbits(b.view(np.uint8), axis=1)[:, bits].astype(np.float32)
+    return (ua @ ub.T) > 0.5
+
+
+class SlotTest:
+    """``SlotContext.has_slot``: the recurring-slot test, per pair of ids or per signature.
+
+    Called with (mentor ids, mentee ids) it answers pair by pair (the matcher's ``slot_filter``);
+    ``signatures`` with ``table`` (every pair of codes) or ``pairs`` (given pairs of codes) answer
+    for whole blocks of pairs at once (people with equal signatures get equal answers), which is
+    how the matcher applies it to tens of millions of pairs without a call per pair.
+    """
+
+    def __init__(self, ctx: SlotContext):
+        self.ctx = ctx
+
+    def __call__(
+        self, mentor_ids: Sequence[PersonId], mentee_ids: Sequence[PersonId], *, memo: bool = True
+    ) -> np.ndarray:
+        """For each (mentor, mentee) pair: whether a valid recurring slot exists (fast, vectorised).
+
+        A sufficient test: a pattern counts when every one of its dates works for both people,
+        including dates a holiday or blackout would skip; so True always means
+        ``pair_slot_options`` finds an option. (It can only differ from the exact test when a
+        clock-change week happens to be skipped.)
+
+        The answer depends only on (mentor zone and hours, mentee zone and hours, pair cadence),
+        so it is computed once per distinct such signature and remembered (``memo``) across calls.
+        """
+        return self.ctx._has_slot(mentor_ids, mentee_ids, memo=memo)
+
+    def signatures(self, ids: Sequence[PersonId]) -> np.ndarray:
+        """``SlotContext.slot_signatures``."""
+        return self.ctx.slot_signatures(ids)
+
+    def table(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray:
+        """``SlotContext.slot_table``."""
+        return self.ctx.slot_table(mentor_signatures, mentee_signatures)
+
+    def pairs(self, mentor_signatures: np.ndarray, mentee_signatures: np.ndarray) -> np.ndarray:
+        """``SlotContext.slot_pairs``."""
+        return self.ctx.slot_pairs(mentor_signatures, mentee_signatures)
 
 
 def select_diverse(order: np.ndarray, labels: np.ndarray, limit: int) -> list[int]:

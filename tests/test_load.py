@@ -372,6 +372,24 @@ def test_generator_is_deterministic_and_realistic():
     assert any(p.avoid for p in cohort.people) and any(p.unavailable for p in cohort.people)
 
 
+def test_generator_broad_hours_leave_the_default_unchanged():
+    """``hours="broad"``: one long working day on most weekdays per person, so most pairs share
+    hours; the default is byte for byte what it was (the benchmark and golden cohorts)."""
+    import hashlib
+    import json
+
+    # generate_rows(300, 90, 1) before the option existed (commit 9eea906)
+    before = "fdcb7bd440a4f3a6c01a5df6a0e97d25877946f08bad7e02516511d8953965e0"
+    assert hashlib.sha256(json.dumps(generate_rows(300, 90, 1)).encode()).hexdigest() == before
+    assert generate_rows(300, 90, 1, hours="ordinary") == generate_rows(300, 90, 1)
+    broad = generate_cohort(300, 90, seed=1, hours="broad")
+    hours = [sum(b - a for a, b in p.availability) / 60 for p in broad.people]
+    assert min(hours) >= 4 * 9 and len(broad.mentors) == 90
+    assert broad.source.endswith(":broad")
+    with pytest.raises(ValueError):
+        generate_rows(10, 3, hours="wide")
+
+
 def test_sample_data_loads_identically_in_every_format():
     program_toml = ROOT / "sample_data" / "program.toml"
     from cohort.program import load_program

@@ -118,3 +118,38 @@ def test_blocks_with_threads_equal_one_thread():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError):
         build_candidates(generate_cohort(20, 5, seed=1), Program(), method="magic")
+
+
+@pytest.mark.parametrize(
+    ("hours", "density"), [("ordinary", 1.0), ("broad", 1.0), ("broad", 0.0), ("ordinary", 1e9)]
+)
+def test_blocks_with_the_scheduler_slot_test_equal_pairs(hours, density):
+    """The scheduler's ``has_slot`` answers by signature on the block path (looked up per pair,
+    two threads, many chunks; from a table of codes, or from the pairs of codes present, as
+    ``density`` decides) and by ids on the pair path: the same candidate set. Hourly starts
+    and a few Tokyo mentors free one hour a day make the slot test exclude pairs that the time
+    rule lets through (anchored in Kolkata, hourly starts fall at half past in Tokyo)."""
+    from datetime import date
+
+    import matcher.blocks as blocks
+    from cohort.model import Cohort
+    from cohort.program import CycleSettings
+    from scheduler.slots import SlotContext
+    from tests.factories import make_person
+
+    cycle = CycleSettings(start=date(2027, 2, 22), weeks=10, cadence="biweekly", granularity_minutes=60)
+    prog = with_matching(Program(cycle=cycle), max_candidates_per_mentee=6, workers=2)
+    generated = generate_cohort(500, 130, seed=9, program=prog, hours=hours)
+    hour = tuple((d * 1440 + 9 * 60, d * 1440 + 10 * 60) for d in range(5))
+    tokyo = [make_person(f"t{i}", "mentor", timezone="Asia/Tokyo", availability=hour) for i in range(3)]
+    cohort = Cohort(generated.people + tuple(tokyo))
+    old = blocks.CHUNK_PAIRS, blocks.SLOT_TABLE_DENSITY
+    blocks.CHUNK_PAIRS, blocks.SLOT_TABLE_DENSITY = 133 * 60, density
+    try:
+        fast = build_candidates(cohort, prog, slot_filter=SlotContext(cohort, prog).has_slot)
+    finally:
+        blocks.CHUNK_PAIRS, blocks.SLOT_TABLE_DENSITY = old
+    ctx = SlotContext(cohort, prog)
+    slow = build_candidates(cohort, prog, slot_filter=lambda m, e: ctx.has_slot(m, e), method="pairs")
+    assert_same(fast, slow)
+    assert fast.excluded_by_mentee[:, -1].sum() > 0  # the slot test excluded some pairs

@@ -212,3 +212,46 @@ def test_hints_break_ties_so_placed_pairs_keep_their_slots() -> None:
     start = got.dtstart
     assert (start.weekday(), start.hour * 60 + start.minute) == (other.weekday, other.start_minute)
     assert check(schedule_dict(again), cohort, prog) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_slot_table_equals_has_slot_pair_by_pair(seed: int) -> None:
+    """The signature table (weekly first, then each pair's own cadence) answers exactly as
+    ``has_slot`` does for every pair, across clock changes, cadence cells and anchors."""
+    cohort = _random_people(seed)
+    prog = Program(cycle=CROSSING)
+    mentors = [p.id for p in cohort.people if p.is_mentor]
+    mentees = [p.id for p in cohort.people if p.is_mentee]
+    ctx = SlotContext(cohort, prog)
+    m_codes, e_codes = ctx.has_slot.signatures(mentors), ctx.has_slot.signatures(mentees)
+    um, m_at = np.unique(m_codes, return_inverse=True)
+    ue, e_at = np.unique(e_codes, return_inverse=True)
+    table = ctx.has_slot.table(um, ue)
+    assert table.shape == (len(um), len(ue))
+    got = table[m_at[:, None], e_at[None, :]].ravel()
+    plain = SlotContext(cohort, prog).has_slot(
+        [m for m in mentors for _ in mentees], [e for _ in mentors for e in mentees], memo=False
+    )
+    assert got.tolist() == plain.tolist()
+    assert 0 < plain.sum() < len(plain)  # both answers occur
+    # people with equal codes share every answer; a sub-table is the same rows and columns
+    assert np.array_equal(ctx.has_slot.table(um[::2], ue[1::2]), table[::2, 1::2])
+
+
+def test_slot_table_on_broad_hours_with_cadences() -> None:
+    """Broad generated hours (most pairs pass weekly) and the cadence cells of the generator."""
+    from sample_data.generate import generate_cohort
+
+    prog = Program(cycle=CROSSING)
+    cohort = generate_cohort(260, 70, seed=4, program=prog, hours="broad")
+    mentors = [p.id for p in cohort.people if p.is_mentor]
+    mentees = [p.id for p in cohort.people if p.is_mentee]
+    ctx = SlotContext(cohort, prog)
+    um, m_at = np.unique(ctx.has_slot.signatures(mentors), return_inverse=True)
+    ue, e_at = np.unique(ctx.has_slot.signatures(mentees), return_inverse=True)
+    got = ctx.has_slot.table(um, ue)[m_at[:, None], e_at[None, :]].ravel()
+    plain = SlotContext(cohort, prog).has_slot(
+        [m for m in mentors for _ in mentees], [e for _ in mentors for e in mentees], memo=False
+    )
+    assert got.tolist() == plain.tolist()
+    assert 0.5 < plain.mean() < 1.0
