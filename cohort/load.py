@@ -50,6 +50,7 @@ COLUMNS: tuple[str, ...] = (
     "ranks",
     "calendar",
     "format",
+    "introductions",
 )
 REQUIRED: tuple[str, ...] = ("id", "name", "email", "role", "timezone", "availability")
 LIST_COLUMNS = frozenset(
@@ -476,6 +477,7 @@ def _row_to_person(
             f"did you mean '{close[0]}'?" if close else "one of one-to-one (the default), circle, either",
         )
     values["format"] = shape
+    values["introductions"] = _yes_no(text.get("introductions", ""), "introductions", error)
 
     refs: dict[str, tuple[str, ...]] = {}
     for column in ("avoid", "prefer"):
@@ -499,6 +501,25 @@ def _row_to_person(
     if any(p.severity == "error" for p in problems):
         return None, row_refs, problems
     return Person(line=line, **values), row_refs, problems
+
+
+_YES = ("yes", "y", "true")
+_NO = ("no", "n", "false", "")
+
+
+def _yes_no(text: str, column: str, error: Callable[..., None]) -> bool:
+    """A yes/no cell (``true``/``false`` too, as spreadsheets and JSON write them); empty is no."""
+    value = text.casefold()
+    if value in _YES:
+        return True
+    if value not in _NO:
+        close = difflib.get_close_matches(value, ("yes", "no"), n=1, cutoff=0.6)
+        error(
+            column,
+            f"'{text}' is not yes or no",
+            f"did you mean '{close[0]}'?" if close else "yes or no; empty means no",
+        )
+    return False
 
 
 def default_languages(program: Any | None) -> tuple[str, ...]:

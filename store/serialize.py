@@ -45,6 +45,7 @@ PERSON_COLUMNS: tuple[str, ...] = (
     "ranks",
     "calendar",
     "format",
+    "introductions",
 )
 
 
@@ -127,6 +128,7 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
             enc(p.ranks),
             p.calendar,
             p.format,
+            int(p.introductions),
         )
 
     return row
@@ -191,6 +193,7 @@ def person_decoder() -> Callable[[tuple[Any, ...]], Person]:
             "ranks": terms(r[21]) if len(r) > 21 else (),
             "calendar": r[22] if len(r) > 22 else "feed",
             "format": r[23] if len(r) > 23 else "one-to-one",
+            "introductions": bool(r[24]) if len(r) > 24 else False,
         }
 
     if not _FAST_PERSON:
