@@ -835,6 +835,38 @@ def rematch(ctx: Context, file: Path | None, out_dir: Path, mid_cycle: bool, as_
 
 
 @main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write history.html, history.csv, history.json and introductions.csv here.",
+)
+@_JSON
+@pass_ctx
+@handle_errors
+def history(ctx: Context, out_dir: Path | None, as_json: bool) -> None:
+    """The program over its cycles: figures per cycle and per person, small groups suppressed.
+
+    With --out, also the introductions proposed at the end of the last closed cycle
+    (introductions.csv, for the coordinator). Reads the workspace only; never waits for a writer.
+    """
+    from cycles.history import render_table
+    from pipeline.program_history import history as program_history
+
+    outcome = program_history(ctx.workspace, out_dir)
+    if as_json:
+        click.echo(json.dumps(outcome.figures.as_json(), indent=2, ensure_ascii=False))
+    elif out_dir is None:
+        click.echo(render_table(outcome.figures))
+    if out_dir is not None:
+        click.echo(
+            f"wrote {', '.join(str(out_dir / f) for f in outcome.files)} "
+            f"({len(outcome.introductions)} introductions proposed)",
+            err=as_json,
+        )
+
+
+@main.command()
 @click.argument("cycle_a", type=int)
 @click.argument("cycle_b", type=int)
 @_JSON
