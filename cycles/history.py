@@ -12,7 +12,8 @@ figure whose group has fewer than ``min_group`` people is *suppressed*: it keeps
 every output, marked ``suppressed``, and its number is dropped at once (``Figure.value`` is
 ``None``), so no writer can show it. Where the parts of a breakdown add up to a figure that is
 shown (time zones, roles, check-in months), one suppressed part could be recovered by
-subtraction, so the smallest other part is suppressed with it (complementary suppression).
+subtraction, so the smallest other part is suppressed with it (complementary suppression; a part
+over nobody, such as a rate with nothing to divide, holds nothing to recover).
 
 **Definitions.** A cycle's pairs are those stored at its end; pairs that ended early are the series
 a mid-cycle re-match cut, with why: the mentor left, the mentee left (both: both left), or the rules
@@ -327,7 +328,7 @@ class _Builder:
                 parts[r.detail] = min(parts.get(r.detail, r.group), r.group)
         extra: set[tuple[str, str]] = set()
         for key, parts in breakdowns.items():
-            small = [d for d, g in parts.items() if g < self.min_group]
+            small = [d for d, g in parts.items() if 0 < g < self.min_group]  # over nobody: nothing to recover
             rest = sorted((g, d) for d, g in parts.items() if g >= self.min_group)
             if len(small) == 1 and rest:
                 extra.add((key, rest[0][1]))
@@ -418,7 +419,14 @@ def _checkins(b: _Builder, c: CycleRecord) -> None:
         b.rate(
             "checkin_response_rate_by_month", given[month], expected[month], people, month, "checkin_month"
         )
-        b.rate("checkin_met_rate_by_month", met[month], given[month], answering[month], month)
+        b.rate(
+            "checkin_met_rate_by_month",
+            met[month],
+            given[month],
+            answering[month],
+            month,
+            "checkin_met_month",
+        )
 
 
 def _feedback(b: _Builder, c: CycleRecord) -> None:
@@ -433,6 +441,8 @@ def _feedback(b: _Builder, c: CycleRecord) -> None:
         b.rate(f"{prefix}mean_rating", sum(r.rating or 0 for r in rated), len(rated), raters, digits=2)
         b.add(f"{prefix}would_continue", sum(r.wants_continue for r in rows), who, "yes")
         b.add(f"{prefix}would_continue", sum(not r.wants_continue for r in rows), who, "no")
+    if c.status != "closed" and not c.feedback:
+        return  # a cycle still running has no verdicts yet (as ``cycle show``)
     in_pairs = {p for pair in c.pairs for p in pair}
     verdicts: Counter[str] = Counter(pair_verdicts(c.feedback, c.pairs).values())
     for verdict in VERDICTS:
