@@ -407,6 +407,12 @@ def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
 @click.option("--only", "only", multiple=True, metavar="ID", help="Only this person (repeat for more).")
 @click.option("--status", "show_status", is_flag=True, help="List sent, pending and failed messages.")
 @click.option(
+    "--introductions",
+    is_flag=True,
+    help="Send the introductions proposed at the end of the last closed cycle (see `history`), "
+    "once to each of the two people, instead of the notices.",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -418,10 +424,17 @@ def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
 @pass_ctx
 @handle_errors
 def notify(
-    ctx: Context, dry_run: bool, only: tuple[str, ...], show_status: bool, out_dir: Path, as_json: bool
+    ctx: Context,
+    dry_run: bool,
+    only: tuple[str, ...],
+    show_status: bool,
+    introductions: bool,
+    out_dir: Path,
+    as_json: bool,
 ) -> None:
     """Email each participant what is new: introduction, change, invitations (exactly once).
 
+    With --introductions, the introductions of `mentorsync history` instead.
     Settings in program.toml [email]; the SMTP password only from MENTORSYNC_SMTP_PASSWORD.
     Exit 69 when the server cannot be reached or refused messages (they stay in the outbox and
     are sent by the next run)."""
@@ -443,7 +456,9 @@ def notify(
             )
         click.echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "the outbox is empty")
         return
-    result = run_notify(ctx.workspace, dry_run=dry_run, only=list(only) or None, out_dir=out_dir)
+    result = run_notify(
+        ctx.workspace, dry_run=dry_run, only=list(only) or None, out_dir=out_dir, introductions=introductions
+    )
     if as_json:
         click.echo(
             json.dumps(

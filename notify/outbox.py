@@ -81,6 +81,8 @@ def told(ws: Workspace, people: Iterable[str] | None = None) -> dict[str, Told]:
         if wanted is not None and pid not in wanted:
             continue
         data = json.loads(state)
+        if kind == "introduction":
+            continue  # not a notice about their own pairs: the next notice builds on the last one
         if kind in ("invite", "cancel"):
             invites.setdefault(pid, {})[uid] = Sent(
                 row_id, kind, sequence, data.get("fingerprint", ""), partial(_stored_ics, ws, row_id)

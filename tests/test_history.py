@@ -16,8 +16,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -759,3 +762,78 @@ def test_introductions_csv_follows_the_rules(scenario: Scenario, written: Path) 
         load[a] += 1
         load[b] += 1
     assert max(load.values()) <= 3
+
+
+# --------------------------------------------------------------------------- notify --introductions
+
+SENDER = "mentoring@northwind.example"
+
+
+def _with_email(ws: Path, port: int) -> None:
+    with (ws / "program.toml").open("a", encoding="utf-8") as f:
+        f.write(
+            f'\n[email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nfrom = "{SENDER}"\n'
+            'reply_to = "coordinator@northwind.example"\nmessages_per_minute = 100000\n'
+        )
+
+
+def _cli(ws: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MENTORSYNC_NOTIFY_CRASH_AFTER"}
+    env |= {"MENTORSYNC_NOTIFY_CRASH_AFTER": crash} if crash else {}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "-w", str(ws), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_notify_introductions_tells_both_people_once(
+    scenario: Scenario, written: Path, tmp_path: Path
+) -> None:
+    from tests.smtp_support import Sink, start_server
+
+    expected = rows(written / "introductions.csv")
+    ws = tmp_path / "ws"
+    shutil.copytree(scenario.ws, ws)
+    sink = Sink()
+    controller, port = start_server(sink, "none", None)
+    try:
+        _with_email(ws, port)
+        first = _cli(ws, "notify", "--json")  # the ordinary notices first
+        assert first.returncode == 0 and json.loads(first.stdout)["queued"] > 0, first.stderr
+        sink.received.clear()
+        dry = _cli(ws, "notify", "--introductions", "--dry-run", "--out", str(tmp_path / "eml"))
+        assert dry.returncode == 0, dry.stderr
+        assert len(list((tmp_path / "eml").glob("*-introduction.eml"))) == 2 * len(expected)
+        killed = _cli(ws, "notify", "--introductions", crash="1")
+        assert killed.returncode == -9 and len(sink.received) == 1, killed.stderr
+        done = _cli(ws, "notify", "--introductions", "--json")
+        assert done.returncode == 0, done.stderr
+        again = _cli(ws, "notify", "--introductions", "--json")
+        assert json.loads(again.stdout)["queued"] == 0 and len(sink.received) == 2 * len(expected)
+        messages = sink.messages()
+        assert max(Counter(m["Message-ID"] for m in messages).values()) == 1  # exactly once
+        to = Counter(str(m["To"]) for m in messages)
+        for row in expected:  # both people, each told about the other
+            for me, other in (("person", "other"), ("other", "person")):
+                (msg,) = [
+                    m
+                    for m in messages
+                    if row[f"{me}_email"] in str(m["To"])
+                    and row[f"{other}_email"] in m.get_body(("plain",)).get_content()
+                ]
+                text = msg.get_body(("plain",)).get_content()
+                assert row[f"{other}_name"] in text and "you may accept" in text
+                assert all(t in text for t in row["shared_goals"].split("; "))
+                assert msg["X-Mentorsync-Kind"] == "introduction"
+        assert sum(to.values()) == 2 * len(expected)
+        bodies = "".join(m.get_body(("plain",)).get_content() for m in messages)
+        assert COMMENT not in bodies and NOTE not in bodies
+        # the ordinary notices build on the last notice, not on an introduction: nothing new
+        after = _cli(ws, "notify", "--dry-run", "--json", "--out", str(tmp_path / "a"))
+        assert json.loads(after.stdout)["queued"] == 0, after.stdout
+    finally:
+        controller.stop()
