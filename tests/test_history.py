@@ -416,7 +416,13 @@ def _check_cycle(
     if prev is not None:
         assert set(show["left"]) == prev.roster_ids - c.roster_ids
 
-    # feedback: cycle show's ratings, the stored rows for the rest
+    _check_feedback(ch, c, show, stored)
+    _check_checkins(ch, c, stored)
+    _check_burden(ch, c, stored)
+
+
+def _check_feedback(ch: Checker, c: Cycle, show: dict, stored: dict) -> None:
+    """Ratings from cycle show, the rest from the stored feedback rows."""
     rows_ = stored["feedback"]
     raters = {r.person_id for r in rows_ if r.rating is not None}
     assert {int(k): v for k, v in show["ratings"].items()} == dict(
@@ -438,7 +444,9 @@ def _check_cycle(
     for r in range(1, 6):
         ch.check("circle_rating", sum(x.rating == r for x in circle_rows), len(circle_raters), str(r))
 
-    # check-ins: the points from schedule.json, the answers from the store
+
+def _check_checkins(ch: Checker, c: Cycle, stored: dict) -> None:
+    """The points from schedule.json, the answers from the store."""
     answers = {(a.person_id, a.partner_id, a.number): a for a in stored["checkins"]}
     expected: Counter[str] = Counter()
     given: Counter[str] = Counter()
@@ -486,7 +494,10 @@ def _check_cycle(
         }
     )
 
-    # time zones and off-hours: every meeting of schedule.json, in each person's own zone
+
+def _check_burden(ch: Checker, c: Cycle, stored: dict) -> None:
+    """Every meeting of schedule.json, in each person's own zone."""
+    in_pairs = {p for k in c.pairs for p in k}
     across, hours = 0, 0.0
     for m, e in c.pairs:
         gap = abs(
