@@ -114,9 +114,12 @@ def _introduction_messages(
     from store import workspace_secret
     from store.introductions import introductions_recorded
 
-    found, net = proposed(cycle_records(ws), program)
-    if net is None:
+    records = cycle_records(ws)
+    if not any(c.status == "closed" for c in records):
         raise UsageError("no introductions before a cycle is closed: `mentorsync cycle close` first")
+    found, net = proposed(records, program)
+    if net is None:  # [history] introductions = 0
+        return []
     recorded = introductions_recorded(ws)
     return compose_introductions(found, net.people, program, renderer, workspace_secret(ws), recorded, only)
 
