@@ -701,8 +701,9 @@ def test_usage_errors(tmp_path: Path) -> None:
     Workspace(tmp_path).close()
     code, _, err = invoke(tmp_path, "--workspace", str(tmp_path), "history")
     assert code == 2 and "no cycle yet" in err
+    (tmp_path / "program.toml").write_text(f'[email]\nfrom = "{SENDER}"\n')
     code, _, err = invoke(tmp_path, "--workspace", str(tmp_path), "notify", "--introductions", "--dry-run")
-    assert code == 2 and "no introductions before a cycle is closed" in err
+    assert code == 2 and "no introductions before a cycle is closed" in err, err
     (tmp_path / "program.toml").write_text("[history]\nmin_group = 0\n")
     code, _, err = invoke(tmp_path, "--workspace", str(tmp_path), "history")
     assert code == 65 and "history.min_group" in err
