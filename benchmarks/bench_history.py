@@ -3,8 +3,8 @@
     python benchmarks/bench_history.py --people 2000 --cycles 10 [--workspace DIR]
 
 Builds the program through the real commands (``run``, check-ins stored as the participants'
-pages store them, ``cycle close`` with synthetic feedback, 10% churn, ``rematch``; about one
-person in ten leaves in the middle of every third cycle), unless ``--workspace`` names one built
+pages store them, ``cycle close`` with synthetic feedback, 10% churn with joiners back to
+``--people``, ``rematch``; about one mentee in ten leaves in the middle of every third cycle), unless ``--workspace`` names one built
 before (it is then reused; a new one is kept and its path printed). Then times ``history`` (the
 figures and the introductions) and ``history --out`` (also the page, CSV and JSON), best of
 ``--repeat``, and prints the peak memory.
@@ -93,10 +93,13 @@ def _feedback(ws_dir: Path, path: Path, rng: random.Random) -> Path:
     return path
 
 
-def _churn(rows: list[dict[str, str]], rng: random.Random, share: float, n: int, mentors: int) -> list[dict]:
-    leave = int(share * len(rows))
-    keep = rng.sample(rows, len(rows) - leave)
-    fresh = generate_rows(leave, max(1, mentors * leave // len(rows)), 1000 + n)
+def _churn(
+    rows: list[dict[str, str]], rng: random.Random, share: float, n: int, people: int, mentors: int
+) -> list[dict]:
+    """``share`` of the people leave; joiners bring the roster back to ``people``."""
+    keep = rng.sample(rows, len(rows) - int(share * len(rows)))
+    joining = people - len(keep)
+    fresh = generate_rows(joining, max(1, mentors * joining // people), 1000 + n)
     for i, row in enumerate(fresh):
         row["id"] = f"c{n:02d}n{i:05d}"
         row["email"] = f"c{n:02d}n{i:05d}@example.org"
@@ -144,7 +147,7 @@ def build(home: Path, people: int, mentors: int, n_cycles: int, weeks: int, seed
             f"cycle {n}: {len(rows)} people, {answered} check-ins, {time.perf_counter() - t:.1f}s", flush=True
         )
         if n < n_cycles:
-            rows = _churn(rows, rng, 0.1, n, mentors)
+            rows = _churn(rows, rng, 0.1, n, people, mentors)
             next_start = program.cycle.last_day + timedelta(days=1)
             (home / "program.toml").write_text(
                 PROGRAM.format(start=next_start, weeks=weeks), encoding="utf-8"
