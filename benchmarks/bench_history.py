@@ -4,8 +4,9 @@
 
 Builds the program through the real commands (``run``, check-ins stored as the participants'
 pages store them, ``cycle close`` with synthetic feedback, 10% churn with joiners back to
-``--people``, ``rematch``; about one mentee in ten leaves in the middle of every third cycle), unless ``--workspace`` names one built
-before (it is then reused; a new one is kept and its path printed). Then times ``history`` (the
+``--people``, ``rematch``; about one mentee in ten leaves in the middle of every third cycle),
+unless ``--workspace`` names one built before (it is then reused; a new one is kept and its path
+printed). Then times ``history`` (the
 figures and the introductions) and ``history --out`` (also the page, CSV and JSON), best of
 ``--repeat``, and prints the peak memory.
 """
