@@ -851,3 +851,12 @@ def test_notify_introductions_tells_both_people_once(
         assert json.loads(after.stdout)["queued"] == 0, after.stdout
     finally:
         controller.stop()
+
+
+def test_off_hours_are_the_reports_early_and_late_hours() -> None:
+    from cycles import history as figures
+    from report import analysis
+
+    assert (
+        (figures.EARLY_HOUR, figures.LATE_HOUR) == (analysis.EARLY_HOUR, analysis.LATE_HOUR) == (EARLY, LATE)
+    )
