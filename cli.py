@@ -441,6 +441,12 @@ def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
 @click.option("--only", "only", multiple=True, metavar="ID", help="Only this person (repeat for more).")
 @click.option("--status", "show_status", is_flag=True, help="List sent, pending and failed messages.")
 @click.option(
+    "--introductions",
+    is_flag=True,
+    help="Send the introductions proposed at the end of the last closed cycle (see `history`), "
+    "once to each of the two people, instead of the notices.",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -452,10 +458,17 @@ def explain(ctx: Context, person_id: str, top: int, as_json: bool) -> None:
 @pass_ctx
 @handle_errors
 def notify(
-    ctx: Context, dry_run: bool, only: tuple[str, ...], show_status: bool, out_dir: Path, as_json: bool
+    ctx: Context,
+    dry_run: bool,
+    only: tuple[str, ...],
+    show_status: bool,
+    introductions: bool,
+    out_dir: Path,
+    as_json: bool,
 ) -> None:
     """Email each participant what is new: introduction, change, invitations (exactly once).
 
+    With --introductions, the introductions of `mentorsync history` instead.
     Settings in program.toml [email]; the SMTP password only from MENTORSYNC_SMTP_PASSWORD.
     Exit 69 when the server cannot be reached or refused messages (they stay in the outbox and
     are sent by the next run)."""
@@ -477,7 +490,9 @@ def notify(
             )
         click.echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "the outbox is empty")
         return
-    result = run_notify(ctx.workspace, dry_run=dry_run, only=list(only) or None, out_dir=out_dir)
+    result = run_notify(
+        ctx.workspace, dry_run=dry_run, only=list(only) or None, out_dir=out_dir, introductions=introductions
+    )
     if as_json:
         click.echo(
             json.dumps(
@@ -866,6 +881,38 @@ def rematch(ctx: Context, file: Path | None, out_dir: Path, mid_cycle: bool, as_
         click.echo(json.dumps(outcome.summary, indent=2))
         return
     _print_run_summary(dict(outcome.summary), out_dir)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write history.html, history.csv, history.json and introductions.csv here.",
+)
+@_JSON
+@pass_ctx
+@handle_errors
+def history(ctx: Context, out_dir: Path | None, as_json: bool) -> None:
+    """The program over its cycles: figures per cycle and per person, small groups suppressed.
+
+    With --out, also the introductions proposed at the end of the last closed cycle
+    (introductions.csv, for the coordinator). Reads the workspace only; never waits for a writer.
+    """
+    from history.figures import render_table
+    from pipeline.program_history import history as program_history
+
+    outcome = program_history(ctx.workspace, out_dir)
+    if as_json:
+        click.echo(json.dumps(outcome.figures.as_json(), indent=2, ensure_ascii=False))
+    elif out_dir is None:
+        click.echo(render_table(outcome.figures))
+    if out_dir is not None:
+        click.echo(
+            f"wrote {', '.join(str(out_dir / f) for f in outcome.files)} "
+            f"({len(outcome.introductions)} introductions proposed)",
+            err=as_json,
+        )
 
 
 @main.command()

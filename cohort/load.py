@@ -50,6 +50,7 @@ COLUMNS: tuple[str, ...] = (
     "ranks",
     "calendar",
     "format",
+    "introductions",
 )
 REQUIRED: tuple[str, ...] = ("id", "name", "email", "role", "timezone", "availability")
 LIST_COLUMNS = frozenset(
@@ -490,6 +491,7 @@ def _modes(cells: Mapping[str, Any], text: Mapping[str, str], error: Report) -> 
             f"did you mean '{close[0]}'?" if close else "one of one-to-one (the default), circle, either",
         )
     values["format"] = shape
+    values["introductions"] = _yes_no(text.get("introductions", ""), "introductions", error)
     return values
 
 
@@ -516,6 +518,25 @@ def _boundaries(
         except _CellError as exc:
             error("unavailable", exc.message, exc.hint)
     return refs
+
+
+_YES = ("yes", "y", "true")
+_NO = ("no", "n", "false", "")
+
+
+def _yes_no(text: str, column: str, error: Callable[..., None]) -> bool:
+    """A yes/no cell (``true``/``false`` too, as spreadsheets and JSON write them); empty is no."""
+    value = text.casefold()
+    if value in _YES:
+        return True
+    if value not in _NO:
+        close = difflib.get_close_matches(value, ("yes", "no"), n=1, cutoff=0.6)
+        error(
+            column,
+            f"'{text}' is not yes or no",
+            f"did you mean '{close[0]}'?" if close else "yes or no; empty means no",
+        )
+    return False
 
 
 def default_languages(program: Any | None) -> tuple[str, ...]:

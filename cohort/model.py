@@ -72,6 +72,7 @@ class Person:
     ranks: tuple[PersonId, ...] = ()  # ids in order of preference (first = first choice)
     calendar: CalendarMode = "feed"  # "invite": meetings come as email invitations, not in the feed
     format: Format = "one-to-one"  # "circle": group mentoring only; "either": a pair, else a circle
+    introductions: bool = False  # opted in to introductions to people of their partners' networks
 
     @property
     def is_mentor(self) -> bool:

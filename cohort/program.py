@@ -272,6 +272,25 @@ class Circles:
 
 
 @dataclass(frozen=True)
+class History:
+    """``[history]``: the program over its cycles (``mentorsync history``) and introductions."""
+
+    min_group: int = _opt(
+        5,
+        "a history figure computed over fewer people than this is shown as suppressed, never as a number",
+        min=1,
+        max=1000,
+    )
+    introductions: int = _opt(
+        3,
+        "at a cycle's end, most people proposed to each person whose `introductions` cell is yes "
+        "(from their partners' earlier partners, sharing a goal; 0: none)",
+        min=0,
+        max=50,
+    )
+
+
+@dataclass(frozen=True)
 class Program:
     """The whole ``program.toml``; sections map one-to-one to TOML tables."""
 
@@ -287,6 +306,7 @@ class Program:
     retention: Retention = field(default_factory=Retention)
     email: EmailSettings = field(default_factory=EmailSettings)
     circles: Circles = field(default_factory=Circles)
+    history: History = field(default_factory=History)
 
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Program)}  # type: ignore[misc]

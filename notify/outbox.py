@@ -37,6 +37,8 @@ def told(ws: Workspace, people: Iterable[str] | None = None) -> dict[str, Told]:
     for m in recorded(ws):
         if wanted is not None and m.person_id not in wanted:
             continue
+        if m.kind == "introduction":
+            continue  # not a notice about their own pairs: the next notice builds on the last one
         if m.kind in ("invite", "cancel"):
             invites.setdefault(m.person_id, {})[m.uid or ""] = Sent(
                 m.id, m.kind, m.sequence or 0, m.state.get("fingerprint", ""), partial(_stored_ics, ws, m.id)

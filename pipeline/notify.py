@@ -104,6 +104,25 @@ def _facts(ws: Workspace, program: Program, only: Sequence[PersonId] | None) -> 
     )
 
 
+def _introduction_messages(
+    ws: Workspace, program: Program, renderer: Renderer, only: Sequence[PersonId] | None
+) -> list[Outgoing]:
+    """The introduction emails not yet recorded (``notify --introductions``)."""
+    from notify.introductions import compose_introductions
+    from pipeline.program_history import cycle_records, proposed
+    from store import workspace_secret
+    from store.introductions import introductions_recorded
+
+    records = cycle_records(ws)
+    if not any(c.status == "closed" for c in records):
+        raise UsageError("no introductions before a cycle is closed: `mentorsync cycle close` first")
+    found, net = proposed(records, program)
+    if net is None:  # [history] introductions = 0
+        return []
+    recorded = introductions_recorded(ws)
+    return compose_introductions(found, net.people, program, renderer, workspace_secret(ws), recorded, only)
+
+
 def _crash_hook() -> tuple[int, bool] | None:
     raw = os.environ.get(CRASH_ENV)
     if not raw:
@@ -128,9 +147,13 @@ def notify(
     dry_run: bool = False,
     only: Sequence[PersonId] | None = None,
     out_dir: Path | None = None,
+    introductions: bool = False,
 ) -> NotifyResult:
     """Compose, record and send (see the module doc); ``DeliveryError`` (69) when the server is
-    unreachable or some messages were refused, after everything possible was sent."""
+    unreachable or some messages were refused, after everything possible was sent.
+
+    ``introductions``: compose the introductions proposed at the end of the last closed cycle
+    (``mentorsync history``) instead of the notices, each once to each of its two people."""
     program, text = workspace_program(workspace)
     file = str(Path(workspace) / "program.toml")
     problems = settings_problems(program.email, file, text, sending=not dry_run)
@@ -138,9 +161,11 @@ def notify(
         raise InputError(problems)
     renderer = Renderer(Path(workspace))
     with open_workspace(workspace, program, writer="notify") as ws:
-        facts = _facts(ws, program, only)
-        told = last_told(ws, only)
-        messages: list[Outgoing] = compose(facts, told, renderer, only)
+        if introductions:
+            messages = _introduction_messages(ws, program, renderer, only)
+        else:
+            facts = _facts(ws, program, only)
+            messages = compose(facts, last_told(ws, only), renderer, only)
         waiting = stored.unsent(ws, only)
         kinds: dict[str, int] = {}
         for m in messages:

@@ -49,7 +49,7 @@ _RC: dict[str, Any] = {
 }
 
 
-def _rc(extra: dict[str, Any] | None = None) -> Any:
+def chart_style(extra: dict[str, Any] | None = None) -> Any:
     """Our matplotlib settings (typed ``Any``: matplotlib's stubs want literal keys)."""
     return {**_RC, **(extra or {})}
 
@@ -100,16 +100,16 @@ class LoadRow:
 # Charts
 
 
-def _figure(width: float, height: float) -> Figure:
+def figure_context(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _svg(fig: Figure, name: str, label: str) -> Markup:
+def svg_of(fig: Figure, name: str, label: str) -> Markup:
     """The figure as an inline ``<svg>`` whose ids are prefixed with ``name`` (unique in the page)."""
     buf = io.StringIO()
-    with matplotlib.rc_context(_rc({"svg.hashsalt": f"mentorsync-{name}"})):
+    with matplotlib.rc_context(chart_style({"svg.hashsalt": f"mentorsync-{name}"})):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
@@ -123,8 +123,8 @@ def _svg(fig: Figure, name: str, label: str) -> Markup:
 
 
 def _score_histogram(scores: list[int]) -> Markup:
-    with matplotlib.rc_context(_rc()):
-        fig = _figure(5.2, 2.6)
+    with matplotlib.rc_context(chart_style()):
+        fig = figure_context(5.2, 2.6)
         ax = fig.add_subplot()
         if scores:
             lo, hi = min(scores), max(scores)
@@ -136,12 +136,12 @@ def _score_histogram(scores: list[int]) -> Markup:
         ax.set_xlabel("score")
         ax.set_ylabel("pairs")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        return _svg(fig, "scores", "Histogram of pair scores")
+        return svg_of(fig, "scores", "Histogram of pair scores")
 
 
 def _component_chart(means: Mapping[str, float]) -> Markup:
-    with matplotlib.rc_context(_rc()):
-        fig = _figure(5.2, 2.6)
+    with matplotlib.rc_context(chart_style()):
+        fig = figure_context(5.2, 2.6)
         ax = fig.add_subplot()
         names = list(means)[::-1]
         values = [means[n] for n in names]
@@ -152,13 +152,13 @@ def _component_chart(means: Mapping[str, float]) -> Markup:
         ax.set_title("Mean score per component (weighted)")
         ax.set_xlabel("points")
         ax.margins(x=0.15)
-        return _svg(fig, "components", "Mean score per component")
+        return svg_of(fig, "components", "Mean score per component")
 
 
 def _load_chart(rows: list[LoadRow]) -> Markup:
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(chart_style()):
         if len(rows) <= MAX_BAR_MENTORS:
-            fig = _figure(8.0, max(1.8, 0.24 * len(rows) + 1.1))
+            fig = figure_context(8.0, max(1.8, 0.24 * len(rows) + 1.1))
             ax = fig.add_subplot()
             labels = [shorten(r.name, MAX_CHART_LABEL_CHARS) for r in rows][::-1]
             caps = [r.capacity for r in rows][::-1]
@@ -170,7 +170,7 @@ def _load_chart(rows: list[LoadRow]) -> Markup:
             fig.legend(loc="outside lower center", ncols=2, frameon=False)
             ax.set_title("Each mentor's load against capacity")
         else:
-            fig = _figure(8.0, 2.8)
+            fig = figure_context(8.0, 2.8)
             ax = fig.add_subplot()
             counts = Counter((r.load, r.capacity) for r in rows)
             keys = sorted(counts)
@@ -179,12 +179,12 @@ def _load_chart(rows: list[LoadRow]) -> Markup:
             ax.set_ylabel("mentors")
             ax.tick_params(axis="x", labelrotation=45)
             ax.set_title(f"{len(rows)} mentors by load and capacity")
-        return _svg(fig, "load", "Mentor load against capacity")
+        return svg_of(fig, "load", "Mentor load against capacity")
 
 
 def _hours_chart(day: an.LocalDay) -> Markup:
-    with matplotlib.rc_context(_rc()):
-        fig = _figure(9.0, 3.0)
+    with matplotlib.rc_context(chart_style()):
+        fig = figure_context(9.0, 3.0)
         ax = fig.add_subplot()
         hours = list(range(24))
         ax.axvspan(-0.5, an.EARLY_HOUR - 0.5, color="#f3f0fa", zorder=0)
@@ -198,7 +198,7 @@ def _hours_chart(day: an.LocalDay) -> Markup:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.legend(loc="outside lower center", ncols=2, frameon=False)
         ax.set_title("When meetings start in each person's own day")
-        return _svg(fig, "hours", "Meetings by local start hour, mentors and mentees")
+        return svg_of(fig, "hours", "Meetings by local start hour, mentors and mentees")
 
 
 # ----------------------------------------------------------------------------------------------

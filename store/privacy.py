@@ -150,6 +150,7 @@ CATALOGUE: tuple[TableSpec, ...] = (
             "ranks": IDS,
             "calendar": N,
             "format": N,
+            "introductions": PERSONAL,
             "unavailable": PERSONAL,
             "max_meetings_per_week": PERSONAL,
             "line": PERSONAL,
@@ -174,6 +175,7 @@ CATALOGUE: tuple[TableSpec, ...] = (
             "ranks": "[]",
             "unavailable": "[]",
             "max_meetings_per_week": None,
+            "introductions": 0,
             "line": 0,
         },
         json=frozenset(

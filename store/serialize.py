@@ -45,6 +45,7 @@ PERSON_COLUMNS: tuple[str, ...] = (
     "ranks",
     "calendar",
     "format",
+    "introductions",
 )
 
 
@@ -127,6 +128,7 @@ def person_encoder() -> Callable[[int, Person], tuple[Any, ...]]:
             enc(p.ranks),
             p.calendar,
             p.format,
+            int(p.introductions),
         )
 
     return row
@@ -194,6 +196,7 @@ def person_decoder(*, fast: bool | None = None) -> Callable[[tuple[Any, ...]], P
             "ranks": terms(r[21]) if len(r) > 21 else (),
             "calendar": r[22] if len(r) > 22 else "feed",
             "format": r[23] if len(r) > 23 else "one-to-one",
+            "introductions": bool(r[24]) if len(r) > 24 else False,
         }
 
     if not (FAST_PERSON if fast is None else fast):

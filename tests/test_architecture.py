@@ -1,6 +1,6 @@
 """The layers of the README's "Architecture" section, checked on every module's imports (ast).
 
-cohort < matcher, scheduler < planner < store, feeds, pages, notify, report, changes < pipeline,
+cohort < matcher, scheduler < planner < store, feeds, pages, notify, report, changes, history < pipeline,
 server < cli: a module imports only from its own package and from lower layers (the packages of
 layer 3 share it and may use each other, without cycles); ``matcher`` and ``scheduler`` do not
 import each other, nor ``pipeline`` and ``server`` (the HTTP app composes feeds and pages from
@@ -25,13 +25,22 @@ LAYERS: dict[str, int] = {
     "feeds": 3,
     "report": 3,
     "changes": 3,
+    "history": 3,
     "pages": 3,
     "notify": 3,
     "pipeline": 4,
     "server": 4,
     "cli": 5,
 }
-SHARED_LAYER = {"store", "feeds", "report", "changes", "pages", "notify"}  # may import each other (no cycles)
+SHARED_LAYER = {
+    "store",
+    "feeds",
+    "report",
+    "changes",
+    "history",
+    "pages",
+    "notify",
+}  # may import each other (no cycles)
 # what pipeline/ may use of the layers below the planner: domain types, writers and the codec
 PIPELINE_MAY_IMPORT = (
     "matcher.model",
